@@ -1,0 +1,69 @@
+# dpcore: the two commands a newcomer needs are `make demo` and `make test`.
+# Both set everything up first (scripts/setup.sh is idempotent).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+ROOT := $(CURDIR)
+REL := $(ROOT)/target/release
+ENV := source $(ROOT)/scripts/env.sh
+
+.PHONY: all setup build header check-header demo test test-rust test-c test-python \
+        lint fmt check-deps check-no-plugin examples clean
+
+all: build
+
+setup:
+	bash scripts/setup.sh
+
+# Build the core, the SYCL plugin and dpcore-info; give the core its SONAME link.
+build: setup
+	$(ENV) && cargo build --release --workspace
+	ln -sf libdpcore.so $(REL)/libdpcore.so.0
+
+# Regenerate include/dpcore.h with the pinned cbindgen.
+header: setup
+	cbindgen -q --config cbindgen.toml --crate dpcore --output include/dpcore.h
+
+# Fail when the checked-in header differs from what cbindgen generates now.
+check-header: setup
+	cbindgen -q --config cbindgen.toml --crate dpcore --output $(ROOT)/target/dpcore.h.generated
+	@if ! diff -u include/dpcore.h $(ROOT)/target/dpcore.h.generated; then \
+	  echo "include/dpcore.h is out of date: run 'make header' and commit it" >&2; exit 1; fi
+	@echo "include/dpcore.h is up to date"
+
+lint: setup
+	cargo fmt --all --check
+	$(ENV) && cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+# The core must not depend on a SYCL, OpenCL, Level Zero or C++ runtime.
+check-deps: build
+	bash tests/check-deps.sh $(REL)/libdpcore.so
+
+examples: build
+	bash scripts/run-c.sh --examples-only
+
+# The main job: list the devices and run the examples on the default device.
+demo: build
+	$(ENV) && dpcore-info
+	$(ENV) && bash scripts/run-c.sh --examples-only --run
+
+test-rust: build
+	$(ENV) && DPCORE_SYCL_PLUGIN=$(REL)/libdpcore_sycl.so cargo test --release --workspace
+
+test-c: build
+	$(ENV) && bash scripts/run-c.sh --run --asan
+
+test-python: build
+	$(ENV) && python -m pytest -q tests/python
+
+check-no-plugin: build
+	$(ENV) && bash tests/no-plugin.sh
+
+test: setup lint check-header build check-deps test-rust test-c test-python check-no-plugin
+	@echo "make test: all checks passed"
+
+clean:
+	cargo clean

@@ -1,0 +1,301 @@
+//! The backend interface between `libdpcore.so` (the core) and a backend
+//! plugin such as `libdpcore_sycl.so`.
+//!
+//! It is a plain C table of function pointers, versioned by
+//! [`BACKEND_ABI_VERSION`]. The plugin exports two symbols:
+//!
+//! * [`SYM_ABI_VERSION`]: `uint32_t dpcore_backend_abi_version(void)`,
+//!   called first; the core refuses a plugin whose answer differs from its
+//!   own [`BACKEND_ABI_VERSION`] without touching any other symbol, so no
+//!   struct of a foreign layout is ever read.
+//! * [`SYM_INIT`]: `int32_t dpcore_backend_init(const HostV1*, const BackendV1**)`.
+//!
+//! Conventions for every function in [`BackendV1`]:
+//!
+//! * the return value is a `dpc_status` code (`0` is success); on failure the
+//!   plugin has called [`HostV1::set_error`] once, on the calling thread,
+//!   before returning;
+//! * no panic and no C++ exception leaves a table function;
+//! * objects ([`Obj`]) are owned by the plugin; the core gives each one back
+//!   through the matching `*_release` function exactly once;
+//! * every function may be called from any thread.
+//!
+//! Both sides are built from this one crate, so the layouts agree by
+//! construction; the version number guards against mixing builds.
+
+#![no_std]
+#![allow(clippy::missing_safety_doc)]
+
+use core::ffi::{c_char, c_void};
+
+/// Version of the table layout and semantics. Bump on any change to a
+/// struct or function signature in this crate.
+pub const BACKEND_ABI_VERSION: u32 = 1;
+
+/// Symbol: `uint32_t dpcore_backend_abi_version(void)`.
+pub const SYM_ABI_VERSION: &[u8] = b"dpcore_backend_abi_version\0";
+/// Symbol: `int32_t dpcore_backend_init(const HostV1 *host, const BackendV1 **out)`.
+pub const SYM_INIT: &[u8] = b"dpcore_backend_init\0";
+
+/// Signature of [`SYM_ABI_VERSION`].
+pub type AbiVersionFn = unsafe extern "C" fn() -> u32;
+/// Signature of [`SYM_INIT`].
+pub type InitFn = unsafe extern "C" fn(host: *const HostV1, out: *mut *const BackendV1) -> i32;
+
+/// An object owned by the plugin (a device, later queues, events, ...).
+pub type Obj = *mut c_void;
+
+/// Status codes shared with the public `dpc_status` (same numbers).
+pub mod status {
+    pub const SUCCESS: i32 = 0;
+    pub const INVALID_ARGUMENT: i32 = 1;
+    pub const OUT_OF_RANGE: i32 = 5;
+    pub const BACKEND: i32 = 201;
+    pub const UNSUPPORTED: i32 = 202;
+    pub const OUT_OF_HOST_MEMORY: i32 = 300;
+    pub const INTERNAL: i32 = 999;
+}
+
+/// What the core gives the plugin at initialisation.
+#[repr(C)]
+pub struct HostV1 {
+    /// Always [`BACKEND_ABI_VERSION`].
+    pub abi_version: u32,
+    /// `size_of::<HostV1>()`.
+    pub struct_size: u32,
+    /// Record the detail of a failure on the calling thread: the status
+    /// about to be returned, the backend's own error code (0 if none) and a
+    /// UTF-8 message (`len` bytes, not NUL-terminated, copied by the core).
+    pub set_error: unsafe extern "C" fn(status: i32, backend_code: i64, msg: *const u8, len: usize),
+    /// Emit a debug log line (UTF-8, `len` bytes, copied). Level: 0 error,
+    /// 1 warning, 2 info, 3 debug. The core filters and routes it.
+    pub log: unsafe extern "C" fn(level: i32, msg: *const u8, len: usize),
+}
+
+/// `backend` values; the same numbers as the public `dpc_backend`.
+pub mod backend {
+    pub const UNKNOWN: i32 = 0;
+    pub const OPENCL: i32 = 1;
+    pub const LEVEL_ZERO: i32 = 2;
+    pub const CUDA: i32 = 3;
+    pub const HIP: i32 = 4;
+    pub const NATIVE_CPU: i32 = 5;
+}
+
+/// `device_type` values; the same numbers as the public `dpc_device_type`.
+pub mod device_type {
+    pub const UNKNOWN: i32 = 0;
+    pub const CPU: i32 = 1;
+    pub const GPU: i32 = 2;
+    pub const ACCELERATOR: i32 = 3;
+    pub const CUSTOM: i32 = 4;
+}
+
+/// Bits of [`DeviceInfoV1::aspects`]; the same bits as the public
+/// `dpc_aspect` values (bit = 1 << value).
+pub mod aspect {
+    pub const FP16: u32 = 0;
+    pub const FP64: u32 = 1;
+    pub const ATOMIC64: u32 = 2;
+    pub const IMAGE: u32 = 3;
+    pub const USM_DEVICE_ALLOCATIONS: u32 = 4;
+    pub const USM_HOST_ALLOCATIONS: u32 = 5;
+    pub const USM_SHARED_ALLOCATIONS: u32 = 6;
+    pub const USM_SYSTEM_ALLOCATIONS: u32 = 7;
+    pub const USM_ATOMIC_HOST_ALLOCATIONS: u32 = 8;
+    pub const USM_ATOMIC_SHARED_ALLOCATIONS: u32 = 9;
+    pub const QUEUE_PROFILING: u32 = 10;
+    pub const ONLINE_COMPILER: u32 = 11;
+    pub const ONLINE_LINKER: u32 = 12;
+    pub const UUID: u32 = 13;
+}
+
+/// Bits of [`DeviceInfoV1::partition_properties`].
+pub mod partition {
+    pub const EQUALLY: u32 = 1 << 0;
+    pub const BY_COUNTS: u32 = 1 << 1;
+    pub const BY_AFFINITY_DOMAIN: u32 = 1 << 2;
+}
+
+/// Affinity domains, the values of `dpc_affinity_domain` and the bits
+/// (1 << value) of [`DeviceInfoV1::affinity_domains`].
+pub mod affinity {
+    pub const NUMA: u32 = 0;
+    pub const L4_CACHE: u32 = 1;
+    pub const L3_CACHE: u32 = 2;
+    pub const L2_CACHE: u32 = 3;
+    pub const L1_CACHE: u32 = 4;
+    pub const NEXT_PARTITIONABLE: u32 = 5;
+}
+
+/// Capacity of every string field of [`DeviceInfoV1`], NUL included.
+pub const INFO_STR: usize = 256;
+/// Capacity of [`DeviceInfoV1::sub_group_sizes`].
+pub const MAX_SUB_GROUP_SIZES: usize = 16;
+
+/// Everything the core caches about a device, filled in one call.
+/// Strings are NUL-terminated UTF-8, truncated to fit.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct DeviceInfoV1 {
+    pub backend: i32,
+    pub device_type: i32,
+    pub name: [c_char; INFO_STR],
+    pub vendor: [c_char; INFO_STR],
+    pub driver_version: [c_char; INFO_STR],
+    /// The device's version string (for OpenCL `OpenCL 3.0 ...`).
+    pub version: [c_char; INFO_STR],
+    pub platform_name: [c_char; INFO_STR],
+    pub platform_version: [c_char; INFO_STR],
+    pub vendor_id: u32,
+    pub max_compute_units: u32,
+    pub max_clock_frequency: u32,
+    pub max_work_item_dimensions: u32,
+    pub global_mem_size: u64,
+    pub local_mem_size: u64,
+    pub max_mem_alloc_size: u64,
+    pub global_mem_cache_size: u64,
+    pub max_work_group_size: u64,
+    pub max_work_item_sizes: [u64; 3],
+    pub max_num_sub_groups: u32,
+    pub n_sub_group_sizes: u32,
+    pub sub_group_sizes: [u64; MAX_SUB_GROUP_SIZES],
+    /// Bit `1 << aspect::X` set when the device has aspect X.
+    pub aspects: u64,
+    pub uuid: [u8; 16],
+    /// Non-zero for a sub-device (the result of a partition).
+    pub is_sub_device: u32,
+    pub partition_max_sub_devices: u32,
+    /// [`partition`] bits.
+    pub partition_properties: u32,
+    /// Bits `1 << affinity::X`.
+    pub affinity_domains: u32,
+}
+
+/// Facts about the runtime the plugin is built against and has loaded.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct RuntimeInfoV1 {
+    /// The backend family this plugin implements, e.g. "sycl".
+    pub name: [c_char; INFO_STR],
+    /// Human-readable runtime description (library and version).
+    pub runtime: [c_char; INFO_STR],
+    /// Path of the loaded runtime library, when it can be found.
+    pub runtime_path: [c_char; 1024],
+    /// Major version of the runtime's ABI the plugin was built for
+    /// (the N of `libsycl.so.N`).
+    pub runtime_abi_major: u32,
+    /// Number of platforms the runtime reports.
+    pub n_platforms: u32,
+}
+
+/// Partition kinds for [`BackendV1::device_partition`].
+pub mod partition_kind {
+    pub const EQUALLY: i32 = 1;
+    pub const BY_COUNTS: i32 = 2;
+    pub const BY_AFFINITY_DOMAIN: i32 = 3;
+}
+
+/// The table the plugin returns.
+#[repr(C)]
+pub struct BackendV1 {
+    /// Always [`BACKEND_ABI_VERSION`].
+    pub abi_version: u32,
+    /// `size_of::<BackendV1>()`.
+    pub struct_size: u32,
+
+    /// Fill `out` with runtime facts.
+    pub runtime_info: unsafe extern "C" fn(out: *mut RuntimeInfoV1) -> i32,
+
+    /// The root devices, in `sycl::device::get_devices()` order. Two-call
+    /// pattern: `*count_out` receives the number of devices; when `buf` is
+    /// non-NULL, `min(cap, count)` new device objects are written to it
+    /// (each to be given back with `device_release`). The list is fixed at
+    /// plugin initialisation.
+    pub device_list: unsafe extern "C" fn(buf: *mut Obj, cap: usize, count_out: *mut usize) -> i32,
+
+    /// Fill `out` with everything known about `dev`.
+    pub device_info: unsafe extern "C" fn(dev: Obj, out: *mut DeviceInfoV1) -> i32,
+
+    /// Whether two device objects denote the same device.
+    pub device_equal: unsafe extern "C" fn(a: Obj, b: Obj) -> bool,
+
+    /// The parent of a sub-device as a new object in `*out`, or NULL in
+    /// `*out` for a root device.
+    pub device_parent: unsafe extern "C" fn(dev: Obj, out: *mut Obj) -> i32,
+
+    /// Partition `dev`. `kind` is a [`partition_kind`] value; `params`
+    /// holds: the count per sub-device (EQUALLY, one value), the counts
+    /// (BY_COUNTS, `n_params` values) or the [`affinity`] domain
+    /// (BY_AFFINITY_DOMAIN, one value). Two-call pattern like
+    /// `device_list`, except that the partition is made on each call.
+    pub device_partition: unsafe extern "C" fn(
+        dev: Obj,
+        kind: i32,
+        params: *const usize,
+        n_params: usize,
+        buf: *mut Obj,
+        cap: usize,
+        count_out: *mut usize,
+    ) -> i32,
+
+    /// Give back a device object.
+    pub device_release: unsafe extern "C" fn(dev: Obj),
+
+    /// A pointer to the runtime's own object (`sycl::device*`), valid as
+    /// long as `dev` is, for C++ users in the same process.
+    pub device_native: unsafe extern "C" fn(dev: Obj) -> *mut c_void,
+}
+
+/// Copy a UTF-8 string into a fixed, NUL-terminated field, truncating at
+/// a character boundary.
+pub fn write_str(dst: &mut [c_char], s: &str) {
+    if dst.is_empty() {
+        return;
+    }
+    let mut n = s.len().min(dst.len() - 1);
+    while n > 0 && !s.is_char_boundary(n) {
+        n -= 1;
+    }
+    for (d, b) in dst.iter_mut().zip(s.as_bytes()[..n].iter()) {
+        *d = *b as c_char;
+    }
+    dst[n] = 0;
+}
+
+/// Read a fixed NUL-terminated field as bytes (without the NUL).
+pub fn read_str(src: &[c_char]) -> &[u8] {
+    let n = src.iter().position(|&c| c == 0).unwrap_or(src.len());
+    // SAFETY: c_char and u8 have the same size and alignment.
+    unsafe { core::slice::from_raw_parts(src.as_ptr() as *const u8, n) }
+}
+
+impl DeviceInfoV1 {
+    /// An all-zero record.
+    pub const fn zeroed() -> Self {
+        // SAFETY: every field is an integer or an array of integers.
+        unsafe { core::mem::zeroed() }
+    }
+}
+
+impl RuntimeInfoV1 {
+    /// An all-zero record.
+    pub const fn zeroed() -> Self {
+        // SAFETY: every field is an integer or an array of integers.
+        unsafe { core::mem::zeroed() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_and_read_str_truncate_on_char_boundary() {
+        let mut buf = [0 as c_char; 4];
+        write_str(&mut buf, "aé€");
+        assert_eq!(read_str(&buf), "aé".as_bytes());
+        write_str(&mut buf, "ab");
+        assert_eq!(read_str(&buf), b"ab");
+    }
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Build (and with --run, run) the C programs against include/dpcore.h and
+# target/release/libdpcore.so:
+#   - the header alone compiled as C99, C11, C17 and C++17 with
+#     -Wall -Wextra -pedantic -Werror;
+#   - examples-c/*.c (what users read) and tests/c/*.c (the C test layer);
+#   - with --asan, every program again under AddressSanitizer + UBSan.
+# Prints one line per check and closes with "N passed, N failed".
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+run=0 asan=0 examples_only=0
+for a in "$@"; do
+  case "$a" in
+    --run) run=1 ;;
+    --asan) asan=1 ;;
+    --examples-only) examples_only=1 ;;
+    *) echo "usage: run-c.sh [--run] [--asan] [--examples-only]" >&2; exit 2 ;;
+  esac
+done
+
+rel="$root/target/release"
+out="$root/target/c"
+mkdir -p "$out"
+CC=${CC:-gcc}
+CXX=${CXX:-g++}
+warn=(-Wall -Wextra -pedantic -Werror)
+link=(-L"$rel" -ldpcore -Wl,-rpath,"$rel")
+passed=0 failed=0 failures=()
+
+ok() { passed=$((passed + 1)); echo "PASS $1"; }
+bad() { failed=$((failed + 1)); failures+=("$1"); echo "FAIL $1"; }
+
+# The header alone, in every language mode.
+if [ "$examples_only" = 0 ]; then
+  printf '#include "dpcore.h"\nint main(void) { return dpc_version() == 0xffffffffu; }\n' > "$out/header_alone.c"
+  cp "$out/header_alone.c" "$out/header_alone.cpp"
+  for std in c99 c11 c17; do
+    if $CC -std=$std "${warn[@]}" -Iinclude -c "$out/header_alone.c" -o "$out/header_$std.o"; then
+      ok "header compiles alone as $std"
+    else bad "header compiles alone as $std"; fi
+  done
+  if $CXX -std=c++17 "${warn[@]}" -Iinclude -c "$out/header_alone.cpp" -o "$out/header_cxx17.o"; then
+    ok "header compiles alone as c++17"
+  else bad "header compiles alone as c++17"; fi
+fi
+
+# Every function of the header is exercised by the NULL/invalid-handle test.
+if [ "$examples_only" = 0 ]; then
+  missing=()
+  for f in $(grep -oE '\bdpc_[a-z0-9_]+\(' include/dpcore.h | tr -d '(' | sort -u); do
+    grep -q "\b$f(" tests/c/test_null_handles.c || missing+=("$f")
+  done
+  if ((${#missing[@]})); then bad "test_null_handles.c names every export (missing: ${missing[*]})"
+  else ok "test_null_handles.c names every export"; fi
+fi
+
+programs=(examples-c/*.c)
+if [ "$examples_only" = 0 ]; then programs+=(tests/c/*.c); fi
+
+variants=(plain)
+if [ "$asan" = 1 ]; then variants+=(asan); fi
+
+for src in "${programs[@]}"; do
+  [ -e "$src" ] || continue
+  name=$(basename "$src" .c)
+  for v in "${variants[@]}"; do
+    exe="$out/$name.$v"
+    flags=(-std=c11 -g -O1 "${warn[@]}" -Iinclude)
+    if [ "$v" = asan ]; then flags+=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined); fi
+    if ! $CC "${flags[@]}" "$src" -o "$exe" "${link[@]}" -lpthread; then
+      bad "$name [$v]: build"; continue
+    fi
+    if [ "$v" = asan ] && ! nm "$exe" | grep -q __asan_init; then
+      bad "$name [$v]: AddressSanitizer is not linked in"; continue
+    fi
+    [ "$run" = 1 ] || { ok "$name [$v]: build"; continue; }
+    log="$out/$name.$v.log"
+    # LeakSanitizer is off: the SYCL and OpenCL runtimes keep process-lifetime
+    # allocations that it would report; ASan still checks every access.
+    if ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1 \
+       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+       timeout 300 "$exe" >"$log" 2>&1; then
+      ok "$name [$v]"
+      if [ "$examples_only" = 1 ] || [[ "$src" == examples-c/* ]]; then sed 's/^/    /' "$log"; fi
+    else
+      rc=$?
+      bad "$name [$v] (exit $rc)"
+      sed 's/^/    | /' "$log" | tail -n 60
+    fi
+  done
+done
+
+echo
+if ((failed)); then printf 'failed: %s\n' "${failures[@]}"; fi
+echo "c tests: $passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,361 @@
+//! Loading the backend plugin (`libdpcore_sycl.so`) at first use.
+//!
+//! The core has no link-time dependency on SYCL, OpenCL, Level Zero or the
+//! C++ runtime. On first use it looks for the plugin:
+//!
+//! 1. at the path in `DPCORE_SYCL_PLUGIN`, if set (and nowhere else);
+//! 2. in the directory of the module that contains dpcore
+//!    (`libdpcore.so`, or a program that links dpcore statically);
+//! 3. in `../lib` relative to that directory (an installed `bin/`).
+//!
+//! Whatever happens is recorded in a [`LoadReport`]: each path tried with
+//! the `dlerror` text, the interface version check, and the runtime found.
+//! When no plugin loads, dpcore still works and reports 0 devices.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use dpcore_backend_abi as abi;
+
+use crate::error::{dpc_status, dpc_status::*, Error, Result};
+
+/// File name of the SYCL plugin.
+pub const SYCL_PLUGIN_NAME: &str = "libdpcore_sycl.so";
+/// Environment variable naming the plugin's path.
+pub const PLUGIN_ENV: &str = "DPCORE_SYCL_PLUGIN";
+
+/// A loaded plugin. Lives for the rest of the process (never unloaded:
+/// SYCL runtimes do not support being unloaded and reloaded).
+pub struct Backend {
+    pub table: &'static abi::BackendV1,
+    pub path: PathBuf,
+    pub runtime: abi::RuntimeInfoV1,
+}
+
+// SAFETY: the table is immutable and its functions are thread-safe by the
+// interface contract.
+unsafe impl Send for Backend {}
+unsafe impl Sync for Backend {}
+
+/// One place the loader looked.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub path: PathBuf,
+    /// `None` when this attempt succeeded.
+    pub error: Option<String>,
+}
+
+/// What happened when the plugin was looked for.
+pub struct LoadReport {
+    pub attempts: Vec<Attempt>,
+    /// Where the core itself was found (the base of the search).
+    pub core_path: Option<PathBuf>,
+    pub backend: std::result::Result<Backend, Error>,
+}
+
+static REPORT: OnceLock<LoadReport> = OnceLock::new();
+
+thread_local! {
+    static PLUGIN_ERROR: RefCell<Option<Error>> = const { RefCell::new(None) };
+}
+
+unsafe extern "C" fn host_set_error(status: i32, backend_code: i64, msg: *const u8, len: usize) {
+    let _ = std::panic::catch_unwind(|| {
+        let text = if msg.is_null() {
+            String::from("(no message)")
+        } else {
+            String::from_utf8_lossy(std::slice::from_raw_parts(msg, len)).into_owned()
+        };
+        let st = dpc_status::from_code(status).unwrap_or(DPC_ERROR_BACKEND);
+        PLUGIN_ERROR.with(|p| {
+            *p.borrow_mut() = Some(Error::new(st, text).with_backend_code(backend_code));
+        });
+    });
+}
+
+unsafe extern "C" fn host_log(level: i32, msg: *const u8, len: usize) {
+    let _ = std::panic::catch_unwind(|| {
+        if msg.is_null() {
+            return;
+        }
+        let text = String::from_utf8_lossy(std::slice::from_raw_parts(msg, len));
+        let line = format!("sycl plugin: {text}");
+        match level {
+            0 => crate::log::error(&line),
+            1 | 2 => crate::log::info(&line),
+            _ => crate::log::debug(&line),
+        }
+    });
+}
+
+static HOST: abi::HostV1 = abi::HostV1 {
+    abi_version: abi::BACKEND_ABI_VERSION,
+    struct_size: std::mem::size_of::<abi::HostV1>() as u32,
+    set_error: host_set_error,
+    log: host_log,
+};
+
+/// Turn a plugin status into a `Result`, taking the plugin's message.
+pub fn check(status: i32, what: &str) -> Result<()> {
+    if status == 0 {
+        return Ok(());
+    }
+    let recorded = PLUGIN_ERROR.with(|p| p.borrow_mut().take());
+    Err(match recorded {
+        Some(e) => e,
+        None => Error::new(
+            dpc_status::from_code(status).unwrap_or(DPC_ERROR_BACKEND),
+            format!("{what}: the backend failed with status {status} and no message"),
+        ),
+    })
+}
+
+fn dlerror_text() -> String {
+    // SAFETY: dlerror returns NULL or a NUL-terminated thread-local string.
+    unsafe {
+        let e = libc::dlerror();
+        if e.is_null() {
+            "unknown dlopen error".into()
+        } else {
+            CStr::from_ptr(e).to_string_lossy().into_owned()
+        }
+    }
+}
+
+/// The file that contains this code: `libdpcore.so`, or the executable
+/// for a program that links dpcore statically.
+pub fn core_module_path() -> Option<PathBuf> {
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    let addr = core_module_path as *const c_void;
+    // SAFETY: dladdr only reads the address.
+    let ok = unsafe { libc::dladdr(addr, &mut info) };
+    if ok != 0 && !info.dli_fname.is_null() {
+        let p = unsafe { CStr::from_ptr(info.dli_fname) }.to_string_lossy().into_owned();
+        let p = PathBuf::from(p);
+        if let Ok(c) = std::fs::canonicalize(&p) {
+            return Some(c);
+        }
+    }
+    std::env::current_exe().ok()
+}
+
+fn candidates(core: Option<&Path>) -> Vec<PathBuf> {
+    if let Some(p) = std::env::var_os(PLUGIN_ENV) {
+        if !p.is_empty() {
+            return vec![PathBuf::from(p)];
+        }
+    }
+    let mut v = Vec::new();
+    if let Some(dir) = core.and_then(|c| c.parent()) {
+        v.push(dir.join(SYCL_PLUGIN_NAME));
+        if let Some(up) = dir.parent() {
+            let lib = up.join("lib").join(SYCL_PLUGIN_NAME);
+            if !v.contains(&lib) {
+                v.push(lib);
+            }
+        }
+    }
+    v
+}
+
+fn try_load(path: &Path) -> std::result::Result<Backend, String> {
+    if !path.exists() {
+        return Err("no such file".into());
+    }
+    let c = CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| "path contains a NUL byte".to_string())?;
+    // SAFETY: loading a shared object runs its initialisers; that is the
+    // point. RTLD_NOW reports missing dependencies here, not later.
+    let lib = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+    if lib.is_null() {
+        return Err(format!("dlopen failed: {}", dlerror_text()));
+    }
+    let sym = |name: &[u8]| -> std::result::Result<*mut c_void, String> {
+        let p = unsafe { libc::dlsym(lib, name.as_ptr() as *const c_char) };
+        if p.is_null() {
+            Err(format!(
+                "not a dpcore backend plugin: symbol `{}` missing ({})",
+                String::from_utf8_lossy(&name[..name.len() - 1]),
+                dlerror_text()
+            ))
+        } else {
+            Ok(p)
+        }
+    };
+    let version_fn: abi::AbiVersionFn = unsafe { std::mem::transmute(sym(abi::SYM_ABI_VERSION)?) };
+    let version = unsafe { version_fn() };
+    if version != abi::BACKEND_ABI_VERSION {
+        return Err(format!(
+            "incompatible plugin: it implements backend interface version {version}, \
+             this libdpcore needs version {}; use the plugin built with this libdpcore",
+            abi::BACKEND_ABI_VERSION
+        ));
+    }
+    let init: abi::InitFn = unsafe { std::mem::transmute(sym(abi::SYM_INIT)?) };
+    let mut table: *const abi::BackendV1 = std::ptr::null();
+    let st = unsafe { init(&HOST, &mut table) };
+    if let Err(e) = check(st, "plugin initialisation") {
+        return Err(format!("plugin initialisation failed: {}", e.message));
+    }
+    if table.is_null() {
+        return Err("plugin initialisation returned no table".into());
+    }
+    // SAFETY: the plugin keeps its table alive for the life of the process.
+    let table: &'static abi::BackendV1 = unsafe { &*table };
+    if table.abi_version != abi::BACKEND_ABI_VERSION
+        || table.struct_size as usize != std::mem::size_of::<abi::BackendV1>()
+    {
+        return Err(format!(
+            "incompatible plugin: its table has version {} and size {}, expected version {} and size {}",
+            table.abi_version,
+            table.struct_size,
+            abi::BACKEND_ABI_VERSION,
+            std::mem::size_of::<abi::BackendV1>()
+        ));
+    }
+    let mut runtime = abi::RuntimeInfoV1::zeroed();
+    let st = unsafe { (table.runtime_info)(&mut runtime) };
+    if let Err(e) = check(st, "runtime_info") {
+        return Err(format!("the plugin loaded but its runtime failed: {}", e.message));
+    }
+    Ok(Backend {
+        table,
+        path: path.to_path_buf(),
+        runtime,
+    })
+}
+
+fn load() -> LoadReport {
+    let core_path = core_module_path();
+    let mut attempts = Vec::new();
+    let mut backend = None;
+    for p in candidates(core_path.as_deref()) {
+        match try_load(&p) {
+            Ok(b) => {
+                crate::log::info(&format!("loaded backend plugin {}", p.display()));
+                attempts.push(Attempt { path: p, error: None });
+                backend = Some(b);
+                break;
+            }
+            Err(e) => {
+                crate::log::info(&format!("backend plugin {}: {e}", p.display()));
+                attempts.push(Attempt {
+                    path: p,
+                    error: Some(e),
+                });
+            }
+        }
+    }
+    let backend = match backend {
+        Some(b) => Ok(b),
+        None => Err(unavailable_error(&attempts)),
+    };
+    LoadReport {
+        attempts,
+        core_path,
+        backend,
+    }
+}
+
+fn unavailable_error(attempts: &[Attempt]) -> Error {
+    let incompatible = attempts
+        .iter()
+        .any(|a| a.error.as_deref().is_some_and(|e| e.starts_with("incompatible")));
+    let mut msg = String::from("the SYCL backend plugin could not be loaded");
+    if attempts.is_empty() {
+        msg.push_str(": no place to look for it (set DPCORE_SYCL_PLUGIN to its path)");
+    }
+    for a in attempts {
+        msg.push_str(&format!(
+            "; tried {}: {}",
+            a.path.display(),
+            a.error.as_deref().unwrap_or("ok")
+        ));
+    }
+    msg.push_str(&format!(
+        ". Put {SYCL_PLUGIN_NAME} next to libdpcore.so or set {PLUGIN_ENV} to its path; \
+         `dpcore-info --diagnose` explains more"
+    ));
+    Error::new(
+        if incompatible {
+            DPC_ERROR_PLUGIN_INCOMPATIBLE
+        } else {
+            DPC_ERROR_BACKEND_UNAVAILABLE
+        },
+        msg,
+    )
+}
+
+/// The load report, loading the plugin on first call.
+pub fn report() -> &'static LoadReport {
+    REPORT.get_or_init(|| {
+        crate::error::init_once();
+        load()
+    })
+}
+
+/// The backend, or why there is none.
+pub fn backend() -> Result<&'static Backend> {
+    report().backend.as_ref().map_err(|e| e.clone())
+}
+
+/// Decode a fixed string field.
+pub fn field(s: &[c_char]) -> String {
+    String::from_utf8_lossy(abi::read_str(s)).into_owned()
+}
+
+// ---------------------------------------------------------------- exports
+
+/// Load the backend plugin if that has not been tried yet and return the
+/// outcome: `DPC_SUCCESS` when a plugin is loaded, otherwise the status
+/// of the failure (`DPC_ERROR_BACKEND_UNAVAILABLE` or
+/// `DPC_ERROR_PLUGIN_INCOMPATIBLE`), with the reason (every path tried and
+/// the `dlerror` text) in the last-error message.
+///
+/// Loading happens once per process; later calls return the same outcome.
+/// A failed load does not stop the rest of dpcore working: it then reports
+/// 0 devices. Thread safety: any thread; concurrent first calls load once.
+#[no_mangle]
+pub extern "C" fn dpc_backend_load() -> dpc_status {
+    crate::error::boundary("dpc_backend_load", || backend().map(|_| ()))
+}
+
+/// The path of the loaded backend plugin.
+///
+/// Two-call pattern: `*size_out` receives the size needed (NUL included);
+/// the path is copied when `buf` is non-NULL and `capacity` suffices.
+/// Errors: `DPC_ERROR_NULL_POINTER` (`size_out`), `DPC_ERROR_BUFFER_TOO_SMALL`,
+/// and the load failure (see `dpc_backend_load`) when no plugin is loaded.
+/// Ownership: `buf` is the caller's. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_backend_get_plugin_path(
+    buf: *mut c_char,
+    capacity: usize,
+    size_out: *mut usize,
+) -> dpc_status {
+    crate::error::boundary("dpc_backend_get_plugin_path", || {
+        crate::strings::check_ptr("dpc_backend_get_plugin_path", "size_out", size_out)?;
+        let b = backend()?;
+        crate::strings::write_out_str(&b.path.to_string_lossy(), buf, capacity, size_out)
+    })
+}
+
+/// A description of the runtime behind the loaded plugin, e.g.
+/// `"Intel SYCL runtime libsycl.so.9 (...)"`.
+///
+/// Two-call pattern and errors as `dpc_backend_get_plugin_path`.
+/// Ownership: `buf` is the caller's. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_backend_get_runtime(
+    buf: *mut c_char,
+    capacity: usize,
+    size_out: *mut usize,
+) -> dpc_status {
+    crate::error::boundary("dpc_backend_get_runtime", || {
+        crate::strings::check_ptr("dpc_backend_get_runtime", "size_out", size_out)?;
+        let b = backend()?;
+        crate::strings::write_out_str(&field(&b.runtime.runtime), buf, capacity, size_out)
+    })
+}

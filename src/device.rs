@@ -1,0 +1,969 @@
+//! Devices: enumeration in `sycl::device::get_devices()` order, cached
+//! info, filter strings, DLPack ids and sub-devices (`dpc_device_*`).
+
+use std::ffi::c_char;
+use std::sync::{Arc, OnceLock};
+
+use dpcore_backend_abi as abi;
+
+use crate::backend::{self, field, Backend};
+use crate::error::{boundary, dpc_status, dpc_status::*, Error, Result};
+use crate::handle::{self, HandleType, Kind};
+use crate::strings::{check_ptr, write_out, write_out_slice, write_out_str};
+
+/// Opaque device type of the C API.
+pub struct dpc_device_s {
+    _private: (),
+}
+
+/// A device handle. Root devices (those returned by `dpc_device_get`,
+/// `dpc_device_select`, ...) are valid for the life of the process, and
+/// retain/release on them do nothing; sub-devices are reference counted.
+pub type dpc_device = *mut dpc_device_s;
+
+/// The runtime backend a device belongs to.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum dpc_backend {
+    DPC_BACKEND_UNKNOWN = 0,
+    DPC_BACKEND_OPENCL = 1,
+    DPC_BACKEND_LEVEL_ZERO = 2,
+    DPC_BACKEND_CUDA = 3,
+    DPC_BACKEND_HIP = 4,
+    DPC_BACKEND_NATIVE_CPU = 5,
+}
+
+/// The kind of device.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum dpc_device_type {
+    DPC_DEVICE_TYPE_UNKNOWN = 0,
+    DPC_DEVICE_TYPE_CPU = 1,
+    DPC_DEVICE_TYPE_GPU = 2,
+    DPC_DEVICE_TYPE_ACCELERATOR = 3,
+    DPC_DEVICE_TYPE_CUSTOM = 4,
+}
+
+/// Device capabilities for `dpc_device_has_aspect`.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum dpc_aspect {
+    DPC_ASPECT_FP16 = 0,
+    DPC_ASPECT_FP64 = 1,
+    DPC_ASPECT_ATOMIC64 = 2,
+    DPC_ASPECT_IMAGE = 3,
+    DPC_ASPECT_USM_DEVICE_ALLOCATIONS = 4,
+    DPC_ASPECT_USM_HOST_ALLOCATIONS = 5,
+    DPC_ASPECT_USM_SHARED_ALLOCATIONS = 6,
+    DPC_ASPECT_USM_SYSTEM_ALLOCATIONS = 7,
+    DPC_ASPECT_USM_ATOMIC_HOST_ALLOCATIONS = 8,
+    DPC_ASPECT_USM_ATOMIC_SHARED_ALLOCATIONS = 9,
+    DPC_ASPECT_QUEUE_PROFILING = 10,
+    DPC_ASPECT_ONLINE_COMPILER = 11,
+    DPC_ASPECT_ONLINE_LINKER = 12,
+    DPC_ASPECT_UUID = 13,
+}
+
+/// Number of `dpc_aspect` values.
+pub const DPC_ASPECT_COUNT: i32 = 14;
+
+/// Keys for `dpc_device_get_info_string` (1–99) and
+/// `dpc_device_get_info_u64` (100–199).
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum dpc_device_info {
+    DPC_DEVICE_INFO_NAME = 1,
+    DPC_DEVICE_INFO_VENDOR = 2,
+    DPC_DEVICE_INFO_DRIVER_VERSION = 3,
+    /// The device's own version string (for OpenCL: `OpenCL 3.0 ...`).
+    DPC_DEVICE_INFO_VERSION = 4,
+    DPC_DEVICE_INFO_PLATFORM_NAME = 5,
+    DPC_DEVICE_INFO_PLATFORM_VERSION = 6,
+    /// The canonical `backend:type:N` filter string (root devices only).
+    DPC_DEVICE_INFO_FILTER_STRING = 7,
+    DPC_DEVICE_INFO_MAX_COMPUTE_UNITS = 100,
+    /// In MHz.
+    DPC_DEVICE_INFO_MAX_CLOCK_FREQUENCY = 101,
+    /// In bytes.
+    DPC_DEVICE_INFO_GLOBAL_MEM_SIZE = 102,
+    /// In bytes.
+    DPC_DEVICE_INFO_LOCAL_MEM_SIZE = 103,
+    /// The largest single allocation, in bytes.
+    DPC_DEVICE_INFO_MAX_MEM_ALLOC_SIZE = 104,
+    /// In bytes.
+    DPC_DEVICE_INFO_GLOBAL_MEM_CACHE_SIZE = 105,
+    DPC_DEVICE_INFO_MAX_WORK_GROUP_SIZE = 106,
+    DPC_DEVICE_INFO_MAX_WORK_ITEM_DIMENSIONS = 107,
+    DPC_DEVICE_INFO_MAX_NUM_SUB_GROUPS = 108,
+    DPC_DEVICE_INFO_VENDOR_ID = 109,
+    DPC_DEVICE_INFO_PARTITION_MAX_SUB_DEVICES = 110,
+    /// 1 for a sub-device, 0 for a root device.
+    DPC_DEVICE_INFO_IS_SUB_DEVICE = 111,
+}
+
+/// Affinity domains for `dpc_device_partition_by_affinity`.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum dpc_affinity_domain {
+    DPC_AFFINITY_NUMA = 0,
+    DPC_AFFINITY_L4_CACHE = 1,
+    DPC_AFFINITY_L3_CACHE = 2,
+    DPC_AFFINITY_L2_CACHE = 3,
+    DPC_AFFINITY_L1_CACHE = 4,
+    DPC_AFFINITY_NEXT_PARTITIONABLE = 5,
+}
+
+/// A device with everything the API reports about it, read once.
+pub struct Device {
+    obj: abi::Obj,
+    backend: &'static Backend,
+    pub info: abi::DeviceInfoV1,
+    pub name: String,
+    /// Position in the root device list; `None` for a sub-device.
+    pub root_index: Option<usize>,
+    /// `backend:type:N` for root devices.
+    pub filter: Option<String>,
+    /// The device this one was partitioned from.
+    pub parent: Option<Arc<Device>>,
+}
+
+// SAFETY: the plugin's device objects may be used from any thread (the
+// backend interface contract) and are immutable.
+unsafe impl Send for Device {}
+unsafe impl Sync for Device {}
+
+impl HandleType for Device {
+    const KIND: Kind = Kind::Device;
+}
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        // SAFETY: obj came from this backend and is given back once.
+        unsafe { (self.backend.table.device_release)(self.obj) }
+    }
+}
+
+impl Device {
+    fn new(backend: &'static Backend, obj: abi::Obj) -> Result<Device> {
+        let mut info = abi::DeviceInfoV1::zeroed();
+        // SAFETY: obj is a live device of this backend; info is writable.
+        let st = unsafe { (backend.table.device_info)(obj, &mut info) };
+        if let Err(e) = backend::check(st, "device_info") {
+            unsafe { (backend.table.device_release)(obj) };
+            return Err(e);
+        }
+        Ok(Device {
+            obj,
+            backend,
+            name: field(&info.name),
+            info,
+            root_index: None,
+            filter: None,
+            parent: None,
+        })
+    }
+
+    pub fn backend_kind(&self) -> dpc_backend {
+        match self.info.backend {
+            abi::backend::OPENCL => dpc_backend::DPC_BACKEND_OPENCL,
+            abi::backend::LEVEL_ZERO => dpc_backend::DPC_BACKEND_LEVEL_ZERO,
+            abi::backend::CUDA => dpc_backend::DPC_BACKEND_CUDA,
+            abi::backend::HIP => dpc_backend::DPC_BACKEND_HIP,
+            abi::backend::NATIVE_CPU => dpc_backend::DPC_BACKEND_NATIVE_CPU,
+            _ => dpc_backend::DPC_BACKEND_UNKNOWN,
+        }
+    }
+
+    pub fn device_type(&self) -> dpc_device_type {
+        match self.info.device_type {
+            abi::device_type::CPU => dpc_device_type::DPC_DEVICE_TYPE_CPU,
+            abi::device_type::GPU => dpc_device_type::DPC_DEVICE_TYPE_GPU,
+            abi::device_type::ACCELERATOR => dpc_device_type::DPC_DEVICE_TYPE_ACCELERATOR,
+            abi::device_type::CUSTOM => dpc_device_type::DPC_DEVICE_TYPE_CUSTOM,
+            _ => dpc_device_type::DPC_DEVICE_TYPE_UNKNOWN,
+        }
+    }
+
+    pub fn has_aspect(&self, a: u32) -> bool {
+        a < 64 && self.info.aspects & (1u64 << a) != 0
+    }
+
+    /// The root device this one descends from (itself for a root).
+    pub fn root(self: &Arc<Device>) -> Arc<Device> {
+        let mut d = self.clone();
+        while let Some(p) = d.parent.clone() {
+            d = p;
+        }
+        d
+    }
+
+    /// The `kDLOneAPI` device id: the index of the root device in
+    /// `sycl::device::get_devices()` order, as dpnp and dpctl report it.
+    pub fn dlpack_id(self: &Arc<Device>) -> Option<usize> {
+        self.root().root_index
+    }
+
+    pub fn sub_group_sizes(&self) -> &[u64] {
+        let n = (self.info.n_sub_group_sizes as usize).min(abi::MAX_SUB_GROUP_SIZES);
+        &self.info.sub_group_sizes[..n]
+    }
+
+    /// A one-line description for messages: `[0] opencl:cpu:0 AMD EPYC`.
+    pub fn describe(&self) -> String {
+        match (&self.root_index, &self.filter) {
+            (Some(i), Some(f)) => format!("[{i}] {f} \"{}\"", self.name),
+            _ => format!("sub-device \"{}\"", self.name),
+        }
+    }
+
+    pub fn native(&self) -> *mut std::ffi::c_void {
+        unsafe { (self.backend.table.device_native)(self.obj) }
+    }
+
+    pub fn string_info(&self, key: i32) -> Result<String> {
+        use dpc_device_info::*;
+        let i = &self.info;
+        Ok(match key {
+            k if k == DPC_DEVICE_INFO_NAME as i32 => self.name.clone(),
+            k if k == DPC_DEVICE_INFO_VENDOR as i32 => field(&i.vendor),
+            k if k == DPC_DEVICE_INFO_DRIVER_VERSION as i32 => field(&i.driver_version),
+            k if k == DPC_DEVICE_INFO_VERSION as i32 => field(&i.version),
+            k if k == DPC_DEVICE_INFO_PLATFORM_NAME as i32 => field(&i.platform_name),
+            k if k == DPC_DEVICE_INFO_PLATFORM_VERSION as i32 => field(&i.platform_version),
+            k if k == DPC_DEVICE_INFO_FILTER_STRING as i32 => match &self.filter {
+                Some(f) => f.clone(),
+                None => {
+                    return Err(Error::new(
+                        DPC_ERROR_UNSUPPORTED,
+                        format!(
+                            "{} is a sub-device: filter strings select root devices only; \
+                             keep the sub-device handle or partition the root device again",
+                            self.describe()
+                        ),
+                    ))
+                }
+            },
+            k if (100..200).contains(&k) => {
+                return Err(Error::invalid_arg(format!(
+                    "device info key {k} is a number; use dpc_device_get_info_u64"
+                )))
+            }
+            k => {
+                return Err(Error::invalid_arg(format!(
+                    "{k} is not a dpc_device_info key"
+                )))
+            }
+        })
+    }
+
+    pub fn u64_info(&self, key: i32) -> Result<u64> {
+        use dpc_device_info::*;
+        let i = &self.info;
+        Ok(match key {
+            k if k == DPC_DEVICE_INFO_MAX_COMPUTE_UNITS as i32 => i.max_compute_units as u64,
+            k if k == DPC_DEVICE_INFO_MAX_CLOCK_FREQUENCY as i32 => i.max_clock_frequency as u64,
+            k if k == DPC_DEVICE_INFO_GLOBAL_MEM_SIZE as i32 => i.global_mem_size,
+            k if k == DPC_DEVICE_INFO_LOCAL_MEM_SIZE as i32 => i.local_mem_size,
+            k if k == DPC_DEVICE_INFO_MAX_MEM_ALLOC_SIZE as i32 => i.max_mem_alloc_size,
+            k if k == DPC_DEVICE_INFO_GLOBAL_MEM_CACHE_SIZE as i32 => i.global_mem_cache_size,
+            k if k == DPC_DEVICE_INFO_MAX_WORK_GROUP_SIZE as i32 => i.max_work_group_size,
+            k if k == DPC_DEVICE_INFO_MAX_WORK_ITEM_DIMENSIONS as i32 => {
+                i.max_work_item_dimensions as u64
+            }
+            k if k == DPC_DEVICE_INFO_MAX_NUM_SUB_GROUPS as i32 => i.max_num_sub_groups as u64,
+            k if k == DPC_DEVICE_INFO_VENDOR_ID as i32 => i.vendor_id as u64,
+            k if k == DPC_DEVICE_INFO_PARTITION_MAX_SUB_DEVICES as i32 => {
+                i.partition_max_sub_devices as u64
+            }
+            k if k == DPC_DEVICE_INFO_IS_SUB_DEVICE as i32 => (self.parent.is_some()) as u64,
+            k if (1..100).contains(&k) => {
+                return Err(Error::invalid_arg(format!(
+                    "device info key {k} is a string; use dpc_device_get_info_string"
+                )))
+            }
+            k => {
+                return Err(Error::invalid_arg(format!(
+                    "{k} is not a dpc_device_info key"
+                )))
+            }
+        })
+    }
+
+    /// Partition; `kind` and `params` as in the backend interface.
+    pub fn partition(self: &Arc<Device>, kind: i32, params: &[usize]) -> Result<Vec<Arc<Device>>> {
+        let t = self.backend.table;
+        let mut n = 0usize;
+        // First call: the count. Second: the devices. The runtime answers
+        // the same for the same request.
+        let st = unsafe {
+            (t.device_partition)(
+                self.obj,
+                kind,
+                params.as_ptr(),
+                params.len(),
+                std::ptr::null_mut(),
+                0,
+                &mut n,
+            )
+        };
+        backend::check(st, "device_partition")?;
+        let mut objs: Vec<abi::Obj> = vec![std::ptr::null_mut(); n];
+        let mut m = 0usize;
+        let st = unsafe {
+            (t.device_partition)(
+                self.obj,
+                kind,
+                params.as_ptr(),
+                params.len(),
+                objs.as_mut_ptr(),
+                n,
+                &mut m,
+            )
+        };
+        backend::check(st, "device_partition")?;
+        let written = m.min(n);
+        let mut out = Vec::with_capacity(written);
+        let mut failure = None;
+        for &o in &objs[..written] {
+            if failure.is_some() {
+                unsafe { (t.device_release)(o) };
+                continue;
+            }
+            match Device::new(self.backend, o) {
+                Ok(mut d) => {
+                    d.parent = Some(self.clone());
+                    out.push(Arc::new(d));
+                }
+                Err(e) => failure = Some(e),
+            }
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+}
+
+/// The root devices and their immortal handles.
+pub struct Registry {
+    pub devices: Vec<Arc<Device>>,
+    pub handles: Vec<usize>,
+    /// Why there are no devices, when the backend did not load.
+    pub unavailable: Option<Error>,
+}
+
+static REGISTRY: OnceLock<Registry> = OnceLock::new();
+
+fn backend_name(b: dpc_backend) -> &'static str {
+    match b {
+        dpc_backend::DPC_BACKEND_OPENCL => "opencl",
+        dpc_backend::DPC_BACKEND_LEVEL_ZERO => "level_zero",
+        dpc_backend::DPC_BACKEND_CUDA => "cuda",
+        dpc_backend::DPC_BACKEND_HIP => "hip",
+        dpc_backend::DPC_BACKEND_NATIVE_CPU => "native_cpu",
+        dpc_backend::DPC_BACKEND_UNKNOWN => "unknown",
+    }
+}
+
+fn type_name(t: dpc_device_type) -> &'static str {
+    match t {
+        dpc_device_type::DPC_DEVICE_TYPE_CPU => "cpu",
+        dpc_device_type::DPC_DEVICE_TYPE_GPU => "gpu",
+        dpc_device_type::DPC_DEVICE_TYPE_ACCELERATOR => "accelerator",
+        dpc_device_type::DPC_DEVICE_TYPE_CUSTOM => "custom",
+        dpc_device_type::DPC_DEVICE_TYPE_UNKNOWN => "unknown",
+    }
+}
+
+impl Device {
+    pub fn backend_str(&self) -> &'static str {
+        backend_name(self.backend_kind())
+    }
+    pub fn type_str(&self) -> &'static str {
+        type_name(self.device_type())
+    }
+}
+
+fn enumerate(b: &'static Backend) -> Result<Vec<Arc<Device>>> {
+    let t = b.table;
+    let mut n = 0usize;
+    backend::check(
+        unsafe { (t.device_list)(std::ptr::null_mut(), 0, &mut n) },
+        "device_list",
+    )?;
+    let mut objs: Vec<abi::Obj> = vec![std::ptr::null_mut(); n];
+    let mut m = 0usize;
+    backend::check(
+        unsafe { (t.device_list)(objs.as_mut_ptr(), n, &mut m) },
+        "device_list",
+    )?;
+    let mut devices: Vec<Device> = Vec::with_capacity(m.min(n));
+    let mut failure = None;
+    for &o in &objs[..m.min(n)] {
+        if failure.is_some() {
+            unsafe { (t.device_release)(o) };
+            continue;
+        }
+        match Device::new(b, o) {
+            Ok(d) => devices.push(d),
+            Err(e) => failure = Some(e),
+        }
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    // Filter strings: N counts devices of the same backend and type, in
+    // enumeration order, which is what the selector grammar matches.
+    let mut out = Vec::with_capacity(devices.len());
+    for (i, mut d) in devices.into_iter().enumerate() {
+        d.root_index = Some(i);
+        let n = out
+            .iter()
+            .filter(|o: &&Arc<Device>| {
+                o.backend_kind() == d.backend_kind() && o.device_type() == d.device_type()
+            })
+            .count();
+        d.filter = Some(format!("{}:{}:{n}", d.backend_str(), d.type_str()));
+        out.push(Arc::new(d));
+    }
+    Ok(out)
+}
+
+/// The root devices, enumerated once per process.
+pub fn registry() -> &'static Registry {
+    REGISTRY.get_or_init(|| {
+        let (devices, unavailable) = match backend::backend().and_then(enumerate) {
+            Ok(d) => (d, None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
+        let mut handles = Vec::with_capacity(devices.len());
+        let mut kept = Vec::with_capacity(devices.len());
+        for d in devices {
+            // Immortal handles: valid for the life of the process.
+            if let Ok(h) = handle::insert(d.clone(), true) {
+                handles.push(h);
+                kept.push(d);
+            }
+        }
+        Registry {
+            devices: kept,
+            handles,
+            unavailable,
+        }
+    })
+}
+
+/// The handle for a device: the immortal one for a root device, a new
+/// counted one otherwise.
+pub fn handle_for(d: &Arc<Device>) -> Result<dpc_device> {
+    if let Some(i) = d.root_index {
+        if let Some(h) = registry().handles.get(i) {
+            return Ok(*h as dpc_device);
+        }
+    }
+    Ok(handle::insert(d.clone(), false)? as dpc_device)
+}
+
+/// A list of the devices for error messages.
+pub fn list_for_message() -> String {
+    let r = registry();
+    if r.devices.is_empty() {
+        return match &r.unavailable {
+            Some(e) => format!("there are no devices: {}", e.message),
+            None => "there are no devices: the SYCL runtime reports 0 platforms with devices \
+                     (for the OpenCL CPU runtime set OCL_ICD_FILENAMES; run `dpcore-info --diagnose`)"
+                .into(),
+        };
+    }
+    let items: Vec<String> = r.devices.iter().map(|d| d.describe()).collect();
+    format!("the devices are: {}", items.join(", "))
+}
+
+pub fn get(arg: &str, h: dpc_device) -> Result<Arc<Device>> {
+    handle::get::<Device>(arg, h as usize)
+}
+
+// ---------------------------------------------------------------- exports
+
+/// The number of root devices, in `sycl::device::get_devices()` order
+/// (which honours `ONEAPI_DEVICE_SELECTOR`).
+///
+/// When the backend plugin or its runtime cannot be loaded this is 0 and
+/// the call still succeeds; `dpc_backend_load` gives the reason.
+/// Errors: `DPC_ERROR_NULL_POINTER`. Thread safety: any thread; the list
+/// is fixed at first use.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_device_count(count_out: *mut usize) -> dpc_status {
+    boundary("dpc_device_count", || {
+        check_ptr("dpc_device_count", "count_out", count_out)?;
+        write_out("dpc_device_count", "count_out", count_out, registry().devices.len())
+    })
+}
+
+/// The root device at `index` (0-based, in `dpc_device_count` order).
+///
+/// Ownership: the handle is valid for the life of the process; releasing
+/// it is allowed and does nothing. Errors: `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_OUT_OF_RANGE` (message lists the devices).
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_device_get(index: usize, device_out: *mut dpc_device) -> dpc_status {
+    boundary("dpc_device_get", || {
+        check_ptr("dpc_device_get", "device_out", device_out)?;
+        let r = registry();
+        match r.handles.get(index) {
+            Some(h) => write_out("dpc_device_get", "device_out", device_out, *h as dpc_device),
+            None => Err(Error::new(
+                DPC_ERROR_OUT_OF_RANGE,
+                format!(
+                    "dpc_device_get: index {index} is out of range ({} devices); {}",
+                    r.devices.len(),
+                    list_for_message()
+                ),
+            )),
+        }
+    })
+}
+
+/// Add a reference to `device`.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn dpc_device_retain(device: dpc_device) -> dpc_status {
+    boundary("dpc_device_retain", || {
+        handle::retain(Kind::Device, "device", device as usize)
+    })
+}
+
+/// Drop a reference to `device`; NULL is a no-op. Root devices are never
+/// freed; a sub-device is freed with its last reference.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE` (not a device, or already released).
+/// Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn dpc_device_release(device: dpc_device) -> dpc_status {
+    boundary("dpc_device_release", || {
+        handle::release(Kind::Device, "device", device as usize)
+    })
+}
+
+/// The backend of `device`.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_device_get_backend(
+    device: dpc_device,
+    backend_out: *mut dpc_backend,
+) -> dpc_status {
+    boundary("dpc_device_get_backend", || {
+        check_ptr("dpc_device_get_backend", "backend_out", backend_out)?;
+        let b = handle::with::<Device, _>("device", device as usize, |d| d.backend_kind())?;
+        write_out("dpc_device_get_backend", "backend_out", backend_out, b)
+    })
+}
+
+/// The type (CPU, GPU, ...) of `device`.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_device_get_type(
+    device: dpc_device,
+    type_out: *mut dpc_device_type,
+) -> dpc_status {
+    boundary("dpc_device_get_type", || {
+        check_ptr("dpc_device_get_type", "type_out", type_out)?;
+        let t = handle::with::<Device, _>("device", device as usize, |d| d.device_type())?;
+        write_out("dpc_device_get_type", "type_out", type_out, t)
+    })
+}
+
+/// A string property of `device`; `key` is a `dpc_device_info` string key
+/// (`DPC_DEVICE_INFO_NAME` … `DPC_DEVICE_INFO_FILTER_STRING`).
+///
+/// Two-call pattern: `*size_out` receives the size needed (NUL included);
+/// the string is copied when `buf` is non-NULL and `capacity` suffices.
+/// Answers come from a cache filled when the device is first seen.
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`
+/// (`size_out`), `DPC_ERROR_INVALID_ARGUMENT` (not a string key),
+/// `DPC_ERROR_BUFFER_TOO_SMALL`, `DPC_ERROR_UNSUPPORTED` (filter string of a
+/// sub-device). Ownership: `buf` is the caller's. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_device_get_info_string(
+    device: dpc_device,
+    key: i32,
+    buf: *mut c_char,
+    capacity: usize,
+    size_out: *mut usize,
+) -> dpc_status {
+    boundary("dpc_device_get_info_string", || {
+        check_ptr("dpc_device_get_info_string", "size_out", size_out)?;
+        handle::with::<Device, _>("device", device as usize, |d| {
+            let s = d.string_info(key)?;
+            write_out_str(&s, buf, capacity, size_out)
+        })?
+    })
+}
+
+/// A numeric property of `device`; `key` is a `dpc_device_info` numeric
+/// key (`DPC_DEVICE_INFO_MAX_COMPUTE_UNITS` and after). Sizes are bytes.
+///
+/// Answers come from a cache: a call costs nanoseconds.
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_INVALID_ARGUMENT` (not a numeric key). Thread safety: any
+/// thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_device_get_info_u64(
+    device: dpc_device,
+    key: i32,
+    value_out: *mut u64,
+) -> dpc_status {
+    boundary("dpc_device_get_info_u64", || {
+        check_ptr("dpc_device_get_info_u64", "value_out", value_out)?;
+        let v = handle::with::<Device, _>("device", device as usize, |d| d.u64_info(key))??;
+        write_out("dpc_device_get_info_u64", "value_out", value_out, v)
+    })
+}
+
+/// Whether `device` has `aspect` (a `dpc_aspect` value).
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_INVALID_ARGUMENT` (unknown aspect). Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_device_has_aspect(
+    device: dpc_device,
+    aspect: i32,
+    has_out: *mut bool,
+) -> dpc_status {
+    boundary("dpc_device_has_aspect", || {
+        check_ptr("dpc_device_has_aspect", "has_out", has_out)?;
+        if !(0..DPC_ASPECT_COUNT).contains(&aspect) {
+            return Err(Error::invalid_arg(format!(
+                "dpc_device_has_aspect: {aspect} is not a dpc_aspect (0..{})",
+                DPC_ASPECT_COUNT - 1
+            )));
+        }
+        let v = handle::with::<Device, _>("device", device as usize, |d| d.has_aspect(aspect as u32))?;
+        write_out("dpc_device_has_aspect", "has_out", has_out, v)
+    })
+}
+
+/// The maximum work-item sizes per dimension; `sizes_out` receives 3
+/// values (dimension 0 first; unused dimensions are 1 or 0).
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+/// Ownership: `sizes_out` is the caller's array of 3. Thread safety: any
+/// thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_device_get_max_work_item_sizes(
+    device: dpc_device,
+    sizes_out: *mut u64,
+) -> dpc_status {
+    boundary("dpc_device_get_max_work_item_sizes", || {
+        check_ptr("dpc_device_get_max_work_item_sizes", "sizes_out", sizes_out)?;
+        let s = handle::with::<Device, _>("device", device as usize, |d| d.info.max_work_item_sizes)?;
+        std::ptr::copy_nonoverlapping(s.as_ptr(), sizes_out, 3);
+        Ok(())
+    })
+}
+
+/// The sub-group sizes the device supports.
+///
+/// Two-call pattern: `*count_out` receives the number of sizes; they are
+/// copied when `buf` is non-NULL and `capacity` suffices.
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`
+/// (`count_out`), `DPC_ERROR_BUFFER_TOO_SMALL`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_device_get_sub_group_sizes(
+    device: dpc_device,
+    buf: *mut u64,
+    capacity: usize,
+    count_out: *mut usize,
+) -> dpc_status {
+    boundary("dpc_device_get_sub_group_sizes", || {
+        check_ptr("dpc_device_get_sub_group_sizes", "count_out", count_out)?;
+        handle::with::<Device, _>("device", device as usize, |d| {
+            write_out_slice(d.sub_group_sizes(), buf, capacity, count_out)
+        })?
+    })
+}
+
+/// The device's 16-byte UUID.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_UNSUPPORTED` when the runtime does not report one (see
+/// `DPC_ASPECT_UUID`). Ownership: `uuid_out` is the caller's 16 bytes.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_device_get_uuid(device: dpc_device, uuid_out: *mut u8) -> dpc_status {
+    boundary("dpc_device_get_uuid", || {
+        check_ptr("dpc_device_get_uuid", "uuid_out", uuid_out)?;
+        let (has, uuid, desc) = handle::with::<Device, _>("device", device as usize, |d| {
+            (d.has_aspect(abi::aspect::UUID), d.info.uuid, d.describe())
+        })?;
+        if !has {
+            return Err(Error::new(
+                DPC_ERROR_UNSUPPORTED,
+                format!("the runtime reports no UUID for {desc}"),
+            ));
+        }
+        std::ptr::copy_nonoverlapping(uuid.as_ptr(), uuid_out, 16);
+        Ok(())
+    })
+}
+
+/// Whether `a` and `b` are the same device.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_device_equal(a: dpc_device, b: dpc_device, equal_out: *mut bool) -> dpc_status {
+    boundary("dpc_device_equal", || {
+        check_ptr("dpc_device_equal", "equal_out", equal_out)?;
+        let da = get("a", a)?;
+        let db = get("b", b)?;
+        let eq = Arc::ptr_eq(&da, &db)
+            || (da.backend.table.device_equal)(da.obj, db.obj);
+        write_out("dpc_device_equal", "equal_out", equal_out, eq)
+    })
+}
+
+/// The `kDLOneAPI` DLPack device id of `device`: the index of its root
+/// device in `sycl::device::get_devices()` order, the id dpnp and dpctl
+/// report in `__dlpack_device__` (a sub-device reports its root's id).
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_device_get_dlpack_id(device: dpc_device, id_out: *mut i32) -> dpc_status {
+    boundary("dpc_device_get_dlpack_id", || {
+        check_ptr("dpc_device_get_dlpack_id", "id_out", id_out)?;
+        let d = get("device", device)?;
+        match d.dlpack_id() {
+            Some(i) => write_out("dpc_device_get_dlpack_id", "id_out", id_out, i as i32),
+            None => Err(Error::new(
+                DPC_ERROR_INTERNAL,
+                "device has no root device in the device list",
+            )),
+        }
+    })
+}
+
+/// The root device whose `kDLOneAPI` DLPack id is `id`.
+///
+/// Ownership: the handle is valid for the life of the process.
+/// Errors: `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_DEVICE_NOT_FOUND` (message
+/// lists the devices). Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_device_from_dlpack_id(id: i32, device_out: *mut dpc_device) -> dpc_status {
+    boundary("dpc_device_from_dlpack_id", || {
+        check_ptr("dpc_device_from_dlpack_id", "device_out", device_out)?;
+        let r = registry();
+        match usize::try_from(id).ok().and_then(|i| r.handles.get(i)) {
+            Some(h) => write_out("dpc_device_from_dlpack_id", "device_out", device_out, *h as dpc_device),
+            None => Err(Error::new(
+                DPC_ERROR_DEVICE_NOT_FOUND,
+                format!(
+                    "no device has kDLOneAPI id {id}; {}",
+                    list_for_message()
+                ),
+            )),
+        }
+    })
+}
+
+/// The device `device` was partitioned from, or NULL in `*parent_out` for a
+/// root device.
+///
+/// Ownership: a new reference the caller releases (a root parent's handle
+/// is immortal). Errors: `DPC_ERROR_INVALID_HANDLE`,
+/// `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_device_get_parent(device: dpc_device, parent_out: *mut dpc_device) -> dpc_status {
+    boundary("dpc_device_get_parent", || {
+        check_ptr("dpc_device_get_parent", "parent_out", parent_out)?;
+        let d = get("device", device)?;
+        let h = match &d.parent {
+            Some(p) => handle_for(p)?,
+            None => std::ptr::null_mut(),
+        };
+        write_out("dpc_device_get_parent", "parent_out", parent_out, h)
+    })
+}
+
+unsafe fn partition_out(
+    function: &str,
+    device: dpc_device,
+    kind: i32,
+    params: &[usize],
+    buf: *mut dpc_device,
+    capacity: usize,
+    count_out: *mut usize,
+) -> Result<()> {
+    check_ptr(function, "count_out", count_out)?;
+    let d = get("device", device)?;
+    let subs = d.partition(kind, params)?;
+    if !buf.is_null() && capacity < subs.len() {
+        *count_out = subs.len();
+        return Err(Error::new(
+            DPC_ERROR_BUFFER_TOO_SMALL,
+            format!(
+                "{function}: the partition makes {} sub-devices but `capacity` is {capacity}",
+                subs.len()
+            ),
+        ));
+    }
+    if buf.is_null() {
+        *count_out = subs.len();
+        return Ok(());
+    }
+    let mut handles = Vec::with_capacity(subs.len());
+    for s in &subs {
+        match handle::insert(s.clone(), false) {
+            Ok(h) => handles.push(h as dpc_device),
+            Err(e) => {
+                for h in handles {
+                    let _ = handle::release(Kind::Device, "device", h as usize);
+                }
+                return Err(e);
+            }
+        }
+    }
+    std::ptr::copy_nonoverlapping(handles.as_ptr(), buf, handles.len());
+    *count_out = handles.len();
+    Ok(())
+}
+
+/// Partition `device` into sub-devices of `compute_units` compute units
+/// each.
+///
+/// With `buf` NULL only `*count_out` is written (the number the partition
+/// makes). Otherwise `buf` (of `capacity` handles) receives the new
+/// sub-devices, each a new reference the caller releases.
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`
+/// (`count_out`), `DPC_ERROR_INVALID_ARGUMENT` (`compute_units` 0),
+/// `DPC_ERROR_UNSUPPORTED` (the device cannot be partitioned this way; the
+/// message names the kinds it supports), `DPC_ERROR_BUFFER_TOO_SMALL`,
+/// `DPC_ERROR_BACKEND`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_device_partition_equally(
+    device: dpc_device,
+    compute_units: usize,
+    buf: *mut dpc_device,
+    capacity: usize,
+    count_out: *mut usize,
+) -> dpc_status {
+    boundary("dpc_device_partition_equally", || {
+        if compute_units == 0 {
+            return Err(Error::invalid_arg(
+                "dpc_device_partition_equally: compute_units must be at least 1",
+            ));
+        }
+        partition_out(
+            "dpc_device_partition_equally",
+            device,
+            abi::partition_kind::EQUALLY,
+            &[compute_units],
+            buf,
+            capacity,
+            count_out,
+        )
+    })
+}
+
+/// Partition `device` into `n_counts` sub-devices with `counts[i]`
+/// compute units each.
+///
+/// Output and errors as `dpc_device_partition_equally`;
+/// `DPC_ERROR_INVALID_ARGUMENT` also when `n_counts` is 0 or a count is 0,
+/// `DPC_ERROR_NULL_POINTER` when `counts` is NULL.
+/// Ownership: `counts` is borrowed for the call. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_device_partition_by_counts(
+    device: dpc_device,
+    counts: *const usize,
+    n_counts: usize,
+    buf: *mut dpc_device,
+    capacity: usize,
+    count_out: *mut usize,
+) -> dpc_status {
+    boundary("dpc_device_partition_by_counts", || {
+        check_ptr("dpc_device_partition_by_counts", "counts", counts)?;
+        if n_counts == 0 {
+            return Err(Error::invalid_arg(
+                "dpc_device_partition_by_counts: n_counts must be at least 1",
+            ));
+        }
+        let c = std::slice::from_raw_parts(counts, n_counts);
+        if let Some(i) = c.iter().position(|&x| x == 0) {
+            return Err(Error::invalid_arg(format!(
+                "dpc_device_partition_by_counts: counts[{i}] is 0; every sub-device needs at least 1 compute unit"
+            )));
+        }
+        partition_out(
+            "dpc_device_partition_by_counts",
+            device,
+            abi::partition_kind::BY_COUNTS,
+            c,
+            buf,
+            capacity,
+            count_out,
+        )
+    })
+}
+
+/// Partition `device` by the affinity domain `domain` (a
+/// `dpc_affinity_domain`).
+///
+/// Output and errors as `dpc_device_partition_equally`;
+/// `DPC_ERROR_INVALID_ARGUMENT` for an unknown domain.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_device_partition_by_affinity(
+    device: dpc_device,
+    domain: i32,
+    buf: *mut dpc_device,
+    capacity: usize,
+    count_out: *mut usize,
+) -> dpc_status {
+    boundary("dpc_device_partition_by_affinity", || {
+        if !(0..=5).contains(&domain) {
+            return Err(Error::invalid_arg(format!(
+                "dpc_device_partition_by_affinity: {domain} is not a dpc_affinity_domain (0..5)"
+            )));
+        }
+        partition_out(
+            "dpc_device_partition_by_affinity",
+            device,
+            abi::partition_kind::BY_AFFINITY_DOMAIN,
+            &[domain as usize],
+            buf,
+            capacity,
+            count_out,
+        )
+    })
+}
+
+/// The runtime's own device object (`sycl::device*` for the SYCL backend),
+/// for C++ code in the same process.
+///
+/// Ownership: borrowed; valid while `device` is. Errors:
+/// `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety:
+/// any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_device_get_native(
+    device: dpc_device,
+    native_out: *mut *mut std::ffi::c_void,
+) -> dpc_status {
+    boundary("dpc_device_get_native", || {
+        check_ptr("dpc_device_get_native", "native_out", native_out)?;
+        let p = handle::with::<Device, _>("device", device as usize, |d| d.native())?;
+        write_out("dpc_device_get_native", "native_out", native_out, p)
+    })
+}

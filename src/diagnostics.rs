@@ -1,0 +1,256 @@
+//! A plain-text account of how dpcore found (or failed to find) its
+//! backend and devices, with advice (`dpc_diagnostics`, and
+//! `dpcore-info --diagnose`).
+
+use std::ffi::{c_char, CString};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::backend::{self, field};
+use crate::device;
+use crate::error::{boundary, dpc_status};
+use crate::strings::{check_ptr, write_out_str};
+
+/// Environment variables that change what the runtime sees.
+pub const ENV_VARS: &[&str] = &[
+    "DPCORE_SYCL_PLUGIN",
+    "DPCORE_LOG",
+    "ONEAPI_DEVICE_SELECTOR",
+    "SYCL_DEVICE_FILTER",
+    "SYCL_UR_TRACE",
+    "SYCL_CACHE_PERSISTENT",
+    "OCL_ICD_FILENAMES",
+    "OCL_ICD_VENDORS",
+    "ZE_FLAT_DEVICE_HIERARCHY",
+    "ZE_AFFINITY_MASK",
+    "LD_LIBRARY_PATH",
+];
+
+fn env_lines(out: &mut String) {
+    let _ = writeln!(out, "environment:");
+    let mut names: Vec<String> = ENV_VARS.iter().map(|s| s.to_string()).collect();
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if (k.starts_with("SYCL_") || k.starts_with("UR_")) && !names.contains(&k) {
+            names.push(k);
+        }
+    }
+    for n in names {
+        match std::env::var_os(&n) {
+            Some(v) => {
+                let _ = writeln!(out, "  {n}={}", v.to_string_lossy());
+            }
+            None => {
+                let _ = writeln!(out, "  {n} (not set)");
+            }
+        }
+    }
+}
+
+/// Try to load a library by name and unload it again.
+fn probe_library(name: &str) -> Result<(), String> {
+    let c = CString::new(name).map_err(|_| "bad name".to_string())?;
+    // SAFETY: a plain dlopen/dlclose pair of a system library.
+    unsafe {
+        let h = libc::dlopen(c.as_ptr(), libc::RTLD_LAZY | libc::RTLD_LOCAL);
+        if h.is_null() {
+            let e = libc::dlerror();
+            return Err(if e.is_null() {
+                "not found".into()
+            } else {
+                std::ffi::CStr::from_ptr(e).to_string_lossy().into_owned()
+            });
+        }
+        libc::dlclose(h);
+    }
+    Ok(())
+}
+
+/// What the OpenCL ICD loader will read, and whether it points anywhere.
+fn opencl_icd(out: &mut String) -> Vec<String> {
+    let mut advice = Vec::new();
+    let _ = writeln!(out, "OpenCL ICD loader:");
+    match probe_library("libOpenCL.so.1") {
+        Ok(()) => {
+            let _ = writeln!(out, "  libOpenCL.so.1: loadable");
+        }
+        Err(e) => {
+            let _ = writeln!(out, "  libOpenCL.so.1: NOT loadable ({e})");
+        }
+    }
+    if let Some(v) = std::env::var_os("OCL_ICD_FILENAMES") {
+        for f in std::env::split_paths(&v) {
+            let ok = f.exists();
+            let _ = writeln!(
+                out,
+                "  OCL_ICD_FILENAMES entry {}: {}",
+                f.display(),
+                if ok { "exists" } else { "MISSING" }
+            );
+            if !ok {
+                advice.push(format!(
+                    "OCL_ICD_FILENAMES names {}, which does not exist",
+                    f.display()
+                ));
+            }
+        }
+        return advice;
+    }
+    let dir = std::env::var_os("OCL_ICD_VENDORS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/etc/OpenCL/vendors"));
+    let mut any_good = false;
+    match std::fs::read_dir(&dir) {
+        Ok(rd) => {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.extension().and_then(|x| x.to_str()) != Some("icd") {
+                    continue;
+                }
+                let lib = std::fs::read_to_string(&p).unwrap_or_default().trim().to_string();
+                let good = !lib.is_empty() && (!lib.starts_with('/') || Path::new(&lib).exists());
+                any_good |= good;
+                let _ = writeln!(
+                    out,
+                    "  {} -> {lib} ({})",
+                    p.display(),
+                    if good { "ok" } else { "target missing" }
+                );
+            }
+        }
+        Err(_) => {
+            let _ = writeln!(out, "  {}: no such directory", dir.display());
+        }
+    }
+    if !any_good {
+        advice.push(
+            "no OpenCL ICD points at an existing library: for Intel's OpenCL CPU runtime from \
+             PyPI (intel-opencl-rt) set OCL_ICD_FILENAMES=<venv>/lib/libintelocl.so \
+             (`source scripts/env.sh` does this for the project's venv)"
+                .into(),
+        );
+    }
+    advice
+}
+
+/// The full report.
+pub fn report() -> String {
+    let mut out = String::new();
+    let r = backend::report();
+    let _ = writeln!(out, "dpcore {}", env!("CARGO_PKG_VERSION"));
+    if let Some(p) = &r.core_path {
+        let _ = writeln!(out, "core: {}", p.display());
+    }
+    let _ = writeln!(out, "backend plugin search:");
+    if r.attempts.is_empty() {
+        let _ = writeln!(out, "  (nowhere to look: the core's own path is unknown and {} is not set)", backend::PLUGIN_ENV);
+    }
+    for a in &r.attempts {
+        let _ = writeln!(
+            out,
+            "  {}: {}",
+            a.path.display(),
+            match &a.error {
+                None => "loaded".to_string(),
+                Some(e) => e.clone(),
+            }
+        );
+    }
+    let mut advice: Vec<String> = Vec::new();
+    match &r.backend {
+        Ok(b) => {
+            let _ = writeln!(out, "SYCL runtime: {}", field(&b.runtime.runtime));
+            let rp = field(&b.runtime.runtime_path);
+            if !rp.is_empty() {
+                let _ = writeln!(out, "  loaded from {rp}");
+            }
+            let _ = writeln!(
+                out,
+                "  built for libsycl.so.{}; {} platform(s)",
+                b.runtime.runtime_abi_major, b.runtime.n_platforms
+            );
+        }
+        Err(e) => {
+            let _ = writeln!(out, "SYCL runtime: not loaded ({})", e.status.name());
+            if r.attempts.iter().all(|a| a.error.as_deref() == Some("no such file")) {
+                advice.push(format!(
+                    "the plugin {} is missing: build it (`cargo build --release` builds it next to \
+                     libdpcore.so) or set {} to its path",
+                    backend::SYCL_PLUGIN_NAME,
+                    backend::PLUGIN_ENV
+                ));
+            } else if r.attempts.iter().any(|a| {
+                a.error.as_deref().is_some_and(|e| e.contains("libsycl"))
+            }) {
+                advice.push(
+                    "the plugin was found but the SYCL runtime it needs (libsycl.so) was not: \
+                     add the runtime's lib directory to LD_LIBRARY_PATH (`source scripts/env.sh`)"
+                        .into(),
+                );
+            } else {
+                advice.push(e.message.clone());
+            }
+        }
+    }
+    let _ = writeln!(out, "Level Zero loader:");
+    match probe_library("libze_loader.so.1") {
+        Ok(()) => {
+            let _ = writeln!(out, "  libze_loader.so.1: loadable");
+        }
+        Err(e) => {
+            let _ = writeln!(out, "  libze_loader.so.1: not loadable ({e}); Intel GPUs need it and their driver");
+        }
+    }
+    let icd_advice = opencl_icd(&mut out);
+    env_lines(&mut out);
+    let reg = device::registry();
+    let _ = writeln!(out, "devices: {}", reg.devices.len());
+    for d in &reg.devices {
+        let _ = writeln!(out, "  {}", d.describe());
+    }
+    if reg.devices.is_empty() {
+        if r.backend.is_ok() {
+            advice.extend(icd_advice);
+            if std::env::var_os("ONEAPI_DEVICE_SELECTOR").is_some() {
+                advice.push("ONEAPI_DEVICE_SELECTOR is set and may hide every device: unset it to see them all".into());
+            }
+            advice.push(
+                "no GPU driver is visible: Intel GPUs need the Level Zero loader and the GPU driver installed".into(),
+            );
+        }
+        let _ = writeln!(out, "why there are no devices, and what to do:");
+        for a in &advice {
+            let _ = writeln!(out, "  - {a}");
+        }
+    } else if !advice.is_empty() {
+        let _ = writeln!(out, "notes:");
+        for a in &advice {
+            let _ = writeln!(out, "  - {a}");
+        }
+    }
+    out
+}
+
+/// A multi-line, human-readable report: where the backend plugin was
+/// looked for and what happened (with `dlerror` text), the SYCL runtime
+/// found, the OpenCL ICD and Level Zero loader status, the environment
+/// variables in effect, the devices, and for 0 devices the likely reason
+/// and what to do.
+///
+/// Two-call pattern: `*size_out` receives the size needed (NUL
+/// included); the text is copied when `buf` is non-NULL and `capacity`
+/// suffices. The text can differ between calls (environment changes), so
+/// allow some slack in the second call's buffer.
+/// Errors: `DPC_ERROR_NULL_POINTER` (`size_out`), `DPC_ERROR_BUFFER_TOO_SMALL`.
+/// Ownership: `buf` is the caller's. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_diagnostics(
+    buf: *mut c_char,
+    capacity: usize,
+    size_out: *mut usize,
+) -> dpc_status {
+    boundary("dpc_diagnostics", || {
+        check_ptr("dpc_diagnostics", "size_out", size_out)?;
+        write_out_str(&report(), buf, capacity, size_out)
+    })
+}

@@ -1,0 +1,413 @@
+//! Status codes, the thread-local last-error record, and the boundary that
+//! every export runs inside (no panic crosses the C ABI).
+
+use std::cell::RefCell;
+use std::ffi::c_char;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::strings::write_out_str;
+
+/// Status returned by every fallible dpcore function.
+///
+/// A 32-bit value. `DPC_SUCCESS` is 0; errors are grouped in blocks
+/// (1–99 caller errors, 100–199 device selection, 200–299 backend and
+/// runtime, 300–399 memory, 900–999 dpcore itself). Values are never
+/// renumbered; new ones are only added. The detail of the last failure
+/// on the calling thread is available from `dpc_last_error_message`.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(non_camel_case_types)]
+pub enum dpc_status {
+    /// The call succeeded.
+    DPC_SUCCESS = 0,
+    /// An argument has a value outside what the function accepts.
+    DPC_ERROR_INVALID_ARGUMENT = 1,
+    /// A required pointer argument is NULL.
+    DPC_ERROR_NULL_POINTER = 2,
+    /// A handle is NULL where one is required, of the wrong type, already
+    /// released, or not a dpcore handle at all.
+    DPC_ERROR_INVALID_HANDLE = 3,
+    /// An output buffer is too small; the size needed was reported.
+    DPC_ERROR_BUFFER_TOO_SMALL = 4,
+    /// An index is past the end of a list.
+    DPC_ERROR_OUT_OF_RANGE = 5,
+    /// A string argument is not valid UTF-8.
+    DPC_ERROR_INVALID_UTF8 = 6,
+    /// A device filter string is malformed; the message quotes it and
+    /// shows the grammar.
+    DPC_ERROR_INVALID_SELECTOR = 100,
+    /// No device matches a well-formed filter string or request; the
+    /// message lists the devices that exist.
+    DPC_ERROR_DEVICE_NOT_FOUND = 101,
+    /// No backend could be loaded (plugin missing, its runtime missing,
+    /// or no platform); the message says why.
+    DPC_ERROR_BACKEND_UNAVAILABLE = 200,
+    /// The backend runtime reported an error; the backend code is in the
+    /// last-error record.
+    DPC_ERROR_BACKEND = 201,
+    /// The device or runtime does not support the request.
+    DPC_ERROR_UNSUPPORTED = 202,
+    /// The backend plugin implements another interface version.
+    DPC_ERROR_PLUGIN_INCOMPATIBLE = 203,
+    /// Host memory could not be allocated.
+    DPC_ERROR_OUT_OF_HOST_MEMORY = 300,
+    /// A panic or other internal fault was caught at the API boundary.
+    DPC_ERROR_INTERNAL = 999,
+}
+
+use dpc_status::*;
+
+impl dpc_status {
+    /// Every status, in numeric order.
+    pub const ALL: &'static [dpc_status] = &[
+        DPC_SUCCESS,
+        DPC_ERROR_INVALID_ARGUMENT,
+        DPC_ERROR_NULL_POINTER,
+        DPC_ERROR_INVALID_HANDLE,
+        DPC_ERROR_BUFFER_TOO_SMALL,
+        DPC_ERROR_OUT_OF_RANGE,
+        DPC_ERROR_INVALID_UTF8,
+        DPC_ERROR_INVALID_SELECTOR,
+        DPC_ERROR_DEVICE_NOT_FOUND,
+        DPC_ERROR_BACKEND_UNAVAILABLE,
+        DPC_ERROR_BACKEND,
+        DPC_ERROR_UNSUPPORTED,
+        DPC_ERROR_PLUGIN_INCOMPATIBLE,
+        DPC_ERROR_OUT_OF_HOST_MEMORY,
+        DPC_ERROR_INTERNAL,
+    ];
+
+    /// The status for a raw code, if it is one.
+    pub fn from_code(code: i32) -> Option<dpc_status> {
+        Self::ALL.iter().copied().find(|s| *s as i32 == code)
+    }
+
+    /// The status's name as a NUL-terminated string, e.g. `DPC_SUCCESS`.
+    pub fn name_cstr(self) -> &'static [u8] {
+        match self {
+            DPC_SUCCESS => b"DPC_SUCCESS\0",
+            DPC_ERROR_INVALID_ARGUMENT => b"DPC_ERROR_INVALID_ARGUMENT\0",
+            DPC_ERROR_NULL_POINTER => b"DPC_ERROR_NULL_POINTER\0",
+            DPC_ERROR_INVALID_HANDLE => b"DPC_ERROR_INVALID_HANDLE\0",
+            DPC_ERROR_BUFFER_TOO_SMALL => b"DPC_ERROR_BUFFER_TOO_SMALL\0",
+            DPC_ERROR_OUT_OF_RANGE => b"DPC_ERROR_OUT_OF_RANGE\0",
+            DPC_ERROR_INVALID_UTF8 => b"DPC_ERROR_INVALID_UTF8\0",
+            DPC_ERROR_INVALID_SELECTOR => b"DPC_ERROR_INVALID_SELECTOR\0",
+            DPC_ERROR_DEVICE_NOT_FOUND => b"DPC_ERROR_DEVICE_NOT_FOUND\0",
+            DPC_ERROR_BACKEND_UNAVAILABLE => b"DPC_ERROR_BACKEND_UNAVAILABLE\0",
+            DPC_ERROR_BACKEND => b"DPC_ERROR_BACKEND\0",
+            DPC_ERROR_UNSUPPORTED => b"DPC_ERROR_UNSUPPORTED\0",
+            DPC_ERROR_PLUGIN_INCOMPATIBLE => b"DPC_ERROR_PLUGIN_INCOMPATIBLE\0",
+            DPC_ERROR_OUT_OF_HOST_MEMORY => b"DPC_ERROR_OUT_OF_HOST_MEMORY\0",
+            DPC_ERROR_INTERNAL => b"DPC_ERROR_INTERNAL\0",
+        }
+    }
+
+    /// The name without its NUL.
+    pub fn name(self) -> &'static str {
+        let b = self.name_cstr();
+        std::str::from_utf8(&b[..b.len() - 1]).unwrap_or("DPC_ERROR_INTERNAL")
+    }
+}
+
+/// A failure on its way to the C caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub status: dpc_status,
+    pub message: String,
+    pub backend_code: i64,
+}
+
+impl Error {
+    pub fn new(status: dpc_status, message: impl Into<String>) -> Error {
+        Error {
+            status,
+            message: message.into(),
+            backend_code: 0,
+        }
+    }
+
+    pub fn with_backend_code(mut self, code: i64) -> Error {
+        self.backend_code = code;
+        self
+    }
+
+    pub fn invalid_arg(message: impl Into<String>) -> Error {
+        Error::new(DPC_ERROR_INVALID_ARGUMENT, message)
+    }
+
+    pub fn null(function: &str, arg: &str) -> Error {
+        Error::new(
+            DPC_ERROR_NULL_POINTER,
+            format!("{function}: argument `{arg}` is NULL"),
+        )
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status.name(), self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+struct LastError {
+    status: dpc_status,
+    message: String,
+    backend_code: i64,
+}
+
+thread_local! {
+    static LAST: RefCell<LastError> = const { RefCell::new(LastError {
+        status: DPC_SUCCESS,
+        message: String::new(),
+        backend_code: 0,
+    }) };
+    static IN_BOUNDARY: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Record `err` as the last failure on this thread.
+pub fn set_last_error(err: &Error) {
+    crate::log::debug(&format!("error {}: {}", err.status.name(), err.message));
+    LAST.with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            l.status = err.status;
+            l.message.clear();
+            l.message.push_str(&err.message);
+            l.backend_code = err.backend_code;
+        }
+    });
+}
+
+/// Snapshot of the last failure on this thread.
+pub fn last_error() -> Error {
+    LAST.with(|l| {
+        let l = l.borrow();
+        Error {
+            status: l.status,
+            message: l.message.clone(),
+            backend_code: l.backend_code,
+        }
+    })
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}
+
+fn install_quiet_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            // Inside an export the panic becomes a status and a message;
+            // printing it would break the promise that dpcore prints
+            // nothing unless asked. Elsewhere keep the usual behaviour.
+            if IN_BOUNDARY.with(|b| b.get()) == 0 {
+                previous(info);
+            } else {
+                let loc = info
+                    .location()
+                    .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                    .unwrap_or_default();
+                crate::log::error(&format!("panic caught at the API boundary{loc}"));
+            }
+        }));
+    });
+}
+
+/// Run the body of export `name`: its error becomes the return status and
+/// the thread's last-error record; a panic becomes `DPC_ERROR_INTERNAL`.
+#[inline]
+pub fn boundary<F>(name: &'static str, f: F) -> dpc_status
+where
+    F: FnOnce() -> Result<()>,
+{
+    IN_BOUNDARY.with(|b| b.set(b.get() + 1));
+    let r = catch_unwind(AssertUnwindSafe(f));
+    IN_BOUNDARY.with(|b| b.set(b.get() - 1));
+    match r {
+        Ok(Ok(())) => DPC_SUCCESS,
+        Ok(Err(e)) => {
+            set_last_error(&e);
+            e.status
+        }
+        Err(payload) => {
+            let e = Error::new(
+                DPC_ERROR_INTERNAL,
+                format!(
+                    "{name}: internal error (panic: {}); please report it",
+                    panic_message(payload.as_ref())
+                ),
+            );
+            set_last_error(&e);
+            e.status
+        }
+    }
+}
+
+/// Like [`boundary`] for exports that return a plain value rather than a
+/// status (used by infallible getters): `fallback` on panic.
+#[inline]
+pub fn boundary_value<T, F>(fallback: T, f: F) -> T
+where
+    F: FnOnce() -> T,
+{
+    IN_BOUNDARY.with(|b| b.set(b.get() + 1));
+    let r = catch_unwind(AssertUnwindSafe(f));
+    IN_BOUNDARY.with(|b| b.set(b.get() - 1));
+    r.unwrap_or(fallback)
+}
+
+/// Called once per process before the first export does any work.
+pub fn init_once() {
+    install_quiet_panic_hook();
+}
+
+// ---------------------------------------------------------------- exports
+
+/// The name of a status code, e.g. `"DPC_ERROR_INVALID_HANDLE"`.
+///
+/// Ownership: returns a pointer to a static NUL-terminated string; never
+/// free it. An unknown code gives `"DPC_STATUS_UNKNOWN"`.
+/// Errors: none. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn dpc_status_name(status: i32) -> *const c_char {
+    boundary_value(b"DPC_STATUS_UNKNOWN\0".as_ptr() as *const c_char, || {
+        match dpc_status::from_code(status) {
+            Some(s) => s.name_cstr().as_ptr() as *const c_char,
+            None => b"DPC_STATUS_UNKNOWN\0".as_ptr() as *const c_char,
+        }
+    })
+}
+
+/// The status of the last failed dpcore call on the calling thread
+/// (`DPC_SUCCESS` if none has failed yet).
+///
+/// Successful calls do not clear the record; read it right after the call
+/// that failed. Errors: none. Thread safety: any thread; the record is per
+/// thread.
+#[no_mangle]
+pub extern "C" fn dpc_last_error_status() -> dpc_status {
+    boundary_value(DPC_ERROR_INTERNAL, || LAST.with(|l| l.borrow().status))
+}
+
+/// The backend's own error code for the last failure on this thread (for
+/// SYCL: the `std::error_code` value of the `sycl::exception`), or 0.
+///
+/// Errors: none. Thread safety: any thread; the record is per thread.
+#[no_mangle]
+pub extern "C" fn dpc_last_error_backend_code() -> i64 {
+    boundary_value(0, || LAST.with(|l| l.borrow().backend_code))
+}
+
+/// Copy the message of the last failure on this thread into `buf`.
+///
+/// Two-call pattern: `*size_out` (required) receives the size needed,
+/// NUL included; when `buf` is non-NULL and `capacity` is at least that
+/// size the message is copied with its NUL. The message is empty when no
+/// call has failed on this thread.
+///
+/// Reading the record never changes it, even when this call fails.
+/// Errors: `DPC_ERROR_NULL_POINTER` (`size_out` NULL),
+/// `DPC_ERROR_BUFFER_TOO_SMALL` (`buf` non-NULL and `capacity` too small;
+/// `*size_out` still receives the size needed).
+/// Ownership: `buf` is the caller's. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_last_error_message(
+    buf: *mut c_char,
+    capacity: usize,
+    size_out: *mut usize,
+) -> dpc_status {
+    // Not run through `boundary`: a failure here must not overwrite the
+    // record being read.
+    boundary_value(DPC_ERROR_INTERNAL, || {
+        if size_out.is_null() {
+            return DPC_ERROR_NULL_POINTER;
+        }
+        LAST.with(|l| {
+            let l = l.borrow();
+            // SAFETY: the caller promises buf/capacity/size_out are valid.
+            match unsafe { write_out_str(&l.message, buf, capacity, size_out) } {
+                Ok(()) => DPC_SUCCESS,
+                Err(e) => e.status,
+            }
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_becomes_internal_status_with_message() {
+        init_once();
+        let st = boundary("dpc_test_export", || panic!("boom {}", 42));
+        assert_eq!(st, DPC_ERROR_INTERNAL);
+        let e = last_error();
+        assert_eq!(e.status, DPC_ERROR_INTERNAL);
+        assert!(e.message.contains("dpc_test_export"), "{}", e.message);
+        assert!(e.message.contains("boom 42"), "{}", e.message);
+    }
+
+    #[test]
+    fn error_sets_record_and_success_keeps_it() {
+        let st = boundary("x", || Err(Error::invalid_arg("bad thing")));
+        assert_eq!(st, DPC_ERROR_INVALID_ARGUMENT);
+        assert_eq!(boundary("y", || Ok(())), DPC_SUCCESS);
+        let e = last_error();
+        assert_eq!(e.status, DPC_ERROR_INVALID_ARGUMENT);
+        assert_eq!(e.message, "bad thing");
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in dpc_status::ALL {
+            assert_eq!(dpc_status::from_code(*s as i32), Some(*s));
+            let p = dpc_status_name(*s as i32);
+            let name = unsafe { std::ffi::CStr::from_ptr(p) }.to_str().unwrap();
+            assert_eq!(name, s.name());
+        }
+        let p = dpc_status_name(12345);
+        assert_eq!(
+            unsafe { std::ffi::CStr::from_ptr(p) }.to_str().unwrap(),
+            "DPC_STATUS_UNKNOWN"
+        );
+    }
+
+    #[test]
+    fn last_error_message_two_call() {
+        let _ = boundary("x", || Err(Error::invalid_arg("hello")));
+        let mut n = 0usize;
+        assert_eq!(
+            unsafe { dpc_last_error_message(std::ptr::null_mut(), 0, &mut n) },
+            DPC_SUCCESS
+        );
+        assert_eq!(n, 6);
+        let mut small = [0 as c_char; 3];
+        assert_eq!(
+            unsafe { dpc_last_error_message(small.as_mut_ptr(), 3, &mut n) },
+            DPC_ERROR_BUFFER_TOO_SMALL
+        );
+        assert_eq!(n, 6);
+        // The failed read did not replace the record.
+        assert_eq!(last_error().message, "hello");
+        let mut buf = [0 as c_char; 16];
+        assert_eq!(
+            unsafe { dpc_last_error_message(buf.as_mut_ptr(), 16, &mut n) },
+            DPC_SUCCESS
+        );
+        let s = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+        assert_eq!(s.to_str().unwrap(), "hello");
+    }
+}
