@@ -132,7 +132,9 @@ pub fn core_module_path() -> Option<PathBuf> {
     // SAFETY: dladdr only reads the address.
     let ok = unsafe { libc::dladdr(addr, &mut info) };
     if ok != 0 && !info.dli_fname.is_null() {
-        let p = unsafe { CStr::from_ptr(info.dli_fname) }.to_string_lossy().into_owned();
+        let p = unsafe { CStr::from_ptr(info.dli_fname) }
+            .to_string_lossy()
+            .into_owned();
         let p = PathBuf::from(p);
         if let Ok(c) = std::fs::canonicalize(&p) {
             return Some(c);
@@ -218,7 +220,10 @@ fn try_load(path: &Path) -> std::result::Result<Backend, String> {
     let mut runtime = abi::RuntimeInfoV1::zeroed();
     let st = unsafe { (table.runtime_info)(&mut runtime) };
     if let Err(e) = check(st, "runtime_info") {
-        return Err(format!("the plugin loaded but its runtime failed: {}", e.message));
+        return Err(format!(
+            "the plugin loaded but its runtime failed: {}",
+            e.message
+        ));
     }
     Ok(Backend {
         table,
@@ -235,7 +240,10 @@ fn load() -> LoadReport {
         match try_load(&p) {
             Ok(b) => {
                 crate::log::info(&format!("loaded backend plugin {}", p.display()));
-                attempts.push(Attempt { path: p, error: None });
+                attempts.push(Attempt {
+                    path: p,
+                    error: None,
+                });
                 backend = Some(b);
                 break;
             }
@@ -260,9 +268,11 @@ fn load() -> LoadReport {
 }
 
 fn unavailable_error(attempts: &[Attempt]) -> Error {
-    let incompatible = attempts
-        .iter()
-        .any(|a| a.error.as_deref().is_some_and(|e| e.starts_with("incompatible")));
+    let incompatible = attempts.iter().any(|a| {
+        a.error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("incompatible"))
+    });
     let mut msg = String::from("the SYCL backend plugin could not be loaded");
     if attempts.is_empty() {
         msg.push_str(": no place to look for it (set DPCORE_SYCL_PLUGIN to its path)");

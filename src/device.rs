@@ -501,7 +501,12 @@ pub fn get(arg: &str, h: dpc_device) -> Result<Arc<Device>> {
 pub unsafe extern "C" fn dpc_device_count(count_out: *mut usize) -> dpc_status {
     boundary("dpc_device_count", || {
         check_ptr("dpc_device_count", "count_out", count_out)?;
-        write_out("dpc_device_count", "count_out", count_out, registry().devices.len())
+        write_out(
+            "dpc_device_count",
+            "count_out",
+            count_out,
+            registry().devices.len(),
+        )
     })
 }
 
@@ -649,7 +654,8 @@ pub unsafe extern "C" fn dpc_device_has_aspect(
                 DPC_ASPECT_COUNT - 1
             )));
         }
-        let v = handle::with::<Device, _>("device", device as usize, |d| d.has_aspect(aspect as u32))?;
+        let v =
+            handle::with::<Device, _>("device", device as usize, |d| d.has_aspect(aspect as u32))?;
         write_out("dpc_device_has_aspect", "has_out", has_out, v)
     })
 }
@@ -667,7 +673,8 @@ pub unsafe extern "C" fn dpc_device_get_max_work_item_sizes(
 ) -> dpc_status {
     boundary("dpc_device_get_max_work_item_sizes", || {
         check_ptr("dpc_device_get_max_work_item_sizes", "sizes_out", sizes_out)?;
-        let s = handle::with::<Device, _>("device", device as usize, |d| d.info.max_work_item_sizes)?;
+        let s =
+            handle::with::<Device, _>("device", device as usize, |d| d.info.max_work_item_sizes)?;
         std::ptr::copy_nonoverlapping(s.as_ptr(), sizes_out, 3);
         Ok(())
     })
@@ -723,13 +730,16 @@ pub unsafe extern "C" fn dpc_device_get_uuid(device: dpc_device, uuid_out: *mut 
 /// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
 /// Thread safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn dpc_device_equal(a: dpc_device, b: dpc_device, equal_out: *mut bool) -> dpc_status {
+pub unsafe extern "C" fn dpc_device_equal(
+    a: dpc_device,
+    b: dpc_device,
+    equal_out: *mut bool,
+) -> dpc_status {
     boundary("dpc_device_equal", || {
         check_ptr("dpc_device_equal", "equal_out", equal_out)?;
         let da = get("a", a)?;
         let db = get("b", b)?;
-        let eq = Arc::ptr_eq(&da, &db)
-            || (da.backend.table.device_equal)(da.obj, db.obj);
+        let eq = Arc::ptr_eq(&da, &db) || (da.backend.table.device_equal)(da.obj, db.obj);
         write_out("dpc_device_equal", "equal_out", equal_out, eq)
     })
 }
@@ -741,7 +751,10 @@ pub unsafe extern "C" fn dpc_device_equal(a: dpc_device, b: dpc_device, equal_ou
 /// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
 /// Thread safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn dpc_device_get_dlpack_id(device: dpc_device, id_out: *mut i32) -> dpc_status {
+pub unsafe extern "C" fn dpc_device_get_dlpack_id(
+    device: dpc_device,
+    id_out: *mut i32,
+) -> dpc_status {
     boundary("dpc_device_get_dlpack_id", || {
         check_ptr("dpc_device_get_dlpack_id", "id_out", id_out)?;
         let d = get("device", device)?;
@@ -761,18 +774,23 @@ pub unsafe extern "C" fn dpc_device_get_dlpack_id(device: dpc_device, id_out: *m
 /// Errors: `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_DEVICE_NOT_FOUND` (message
 /// lists the devices). Thread safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn dpc_device_from_dlpack_id(id: i32, device_out: *mut dpc_device) -> dpc_status {
+pub unsafe extern "C" fn dpc_device_from_dlpack_id(
+    id: i32,
+    device_out: *mut dpc_device,
+) -> dpc_status {
     boundary("dpc_device_from_dlpack_id", || {
         check_ptr("dpc_device_from_dlpack_id", "device_out", device_out)?;
         let r = registry();
         match usize::try_from(id).ok().and_then(|i| r.handles.get(i)) {
-            Some(h) => write_out("dpc_device_from_dlpack_id", "device_out", device_out, *h as dpc_device),
+            Some(h) => write_out(
+                "dpc_device_from_dlpack_id",
+                "device_out",
+                device_out,
+                *h as dpc_device,
+            ),
             None => Err(Error::new(
                 DPC_ERROR_DEVICE_NOT_FOUND,
-                format!(
-                    "no device has kDLOneAPI id {id}; {}",
-                    list_for_message()
-                ),
+                format!("no device has kDLOneAPI id {id}; {}", list_for_message()),
             )),
         }
     })
@@ -785,7 +803,10 @@ pub unsafe extern "C" fn dpc_device_from_dlpack_id(id: i32, device_out: *mut dpc
 /// is immortal). Errors: `DPC_ERROR_INVALID_HANDLE`,
 /// `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn dpc_device_get_parent(device: dpc_device, parent_out: *mut dpc_device) -> dpc_status {
+pub unsafe extern "C" fn dpc_device_get_parent(
+    device: dpc_device,
+    parent_out: *mut dpc_device,
+) -> dpc_status {
     boundary("dpc_device_get_parent", || {
         check_ptr("dpc_device_get_parent", "parent_out", parent_out)?;
         let d = get("device", device)?;

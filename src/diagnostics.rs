@@ -107,7 +107,10 @@ fn opencl_icd(out: &mut String) -> Vec<String> {
                 if p.extension().and_then(|x| x.to_str()) != Some("icd") {
                     continue;
                 }
-                let lib = std::fs::read_to_string(&p).unwrap_or_default().trim().to_string();
+                let lib = std::fs::read_to_string(&p)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string();
                 let good = !lib.is_empty() && (!lib.starts_with('/') || Path::new(&lib).exists());
                 any_good |= good;
                 let _ = writeln!(
@@ -143,7 +146,11 @@ pub fn report() -> String {
     }
     let _ = writeln!(out, "backend plugin search:");
     if r.attempts.is_empty() {
-        let _ = writeln!(out, "  (nowhere to look: the core's own path is unknown and {} is not set)", backend::PLUGIN_ENV);
+        let _ = writeln!(
+            out,
+            "  (nowhere to look: the core's own path is unknown and {} is not set)",
+            backend::PLUGIN_ENV
+        );
     }
     for a in &r.attempts {
         let _ = writeln!(
@@ -172,16 +179,21 @@ pub fn report() -> String {
         }
         Err(e) => {
             let _ = writeln!(out, "SYCL runtime: not loaded ({})", e.status.name());
-            if r.attempts.iter().all(|a| a.error.as_deref() == Some("no such file")) {
+            if r.attempts
+                .iter()
+                .all(|a| a.error.as_deref() == Some("no such file"))
+            {
                 advice.push(format!(
                     "the plugin {} is missing: build it (`cargo build --release` builds it next to \
                      libdpcore.so) or set {} to its path",
                     backend::SYCL_PLUGIN_NAME,
                     backend::PLUGIN_ENV
                 ));
-            } else if r.attempts.iter().any(|a| {
-                a.error.as_deref().is_some_and(|e| e.contains("libsycl"))
-            }) {
+            } else if r
+                .attempts
+                .iter()
+                .any(|a| a.error.as_deref().is_some_and(|e| e.contains("libsycl")))
+            {
                 advice.push(
                     "the plugin was found but the SYCL runtime it needs (libsycl.so) was not: \
                      add the runtime's lib directory to LD_LIBRARY_PATH (`source scripts/env.sh`)"
@@ -198,7 +210,10 @@ pub fn report() -> String {
             let _ = writeln!(out, "  libze_loader.so.1: loadable");
         }
         Err(e) => {
-            let _ = writeln!(out, "  libze_loader.so.1: not loadable ({e}); Intel GPUs need it and their driver");
+            let _ = writeln!(
+                out,
+                "  libze_loader.so.1: not loadable ({e}); Intel GPUs need it and their driver"
+            );
         }
     }
     let icd_advice = opencl_icd(&mut out);

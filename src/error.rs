@@ -82,31 +82,30 @@ impl dpc_status {
         Self::ALL.iter().copied().find(|s| *s as i32 == code)
     }
 
-    /// The status's name as a NUL-terminated string, e.g. `DPC_SUCCESS`.
-    pub fn name_cstr(self) -> &'static [u8] {
+    /// The status's name as a C string, e.g. `DPC_SUCCESS`.
+    pub fn name_cstr(self) -> &'static std::ffi::CStr {
         match self {
-            DPC_SUCCESS => b"DPC_SUCCESS\0",
-            DPC_ERROR_INVALID_ARGUMENT => b"DPC_ERROR_INVALID_ARGUMENT\0",
-            DPC_ERROR_NULL_POINTER => b"DPC_ERROR_NULL_POINTER\0",
-            DPC_ERROR_INVALID_HANDLE => b"DPC_ERROR_INVALID_HANDLE\0",
-            DPC_ERROR_BUFFER_TOO_SMALL => b"DPC_ERROR_BUFFER_TOO_SMALL\0",
-            DPC_ERROR_OUT_OF_RANGE => b"DPC_ERROR_OUT_OF_RANGE\0",
-            DPC_ERROR_INVALID_UTF8 => b"DPC_ERROR_INVALID_UTF8\0",
-            DPC_ERROR_INVALID_SELECTOR => b"DPC_ERROR_INVALID_SELECTOR\0",
-            DPC_ERROR_DEVICE_NOT_FOUND => b"DPC_ERROR_DEVICE_NOT_FOUND\0",
-            DPC_ERROR_BACKEND_UNAVAILABLE => b"DPC_ERROR_BACKEND_UNAVAILABLE\0",
-            DPC_ERROR_BACKEND => b"DPC_ERROR_BACKEND\0",
-            DPC_ERROR_UNSUPPORTED => b"DPC_ERROR_UNSUPPORTED\0",
-            DPC_ERROR_PLUGIN_INCOMPATIBLE => b"DPC_ERROR_PLUGIN_INCOMPATIBLE\0",
-            DPC_ERROR_OUT_OF_HOST_MEMORY => b"DPC_ERROR_OUT_OF_HOST_MEMORY\0",
-            DPC_ERROR_INTERNAL => b"DPC_ERROR_INTERNAL\0",
+            DPC_SUCCESS => c"DPC_SUCCESS",
+            DPC_ERROR_INVALID_ARGUMENT => c"DPC_ERROR_INVALID_ARGUMENT",
+            DPC_ERROR_NULL_POINTER => c"DPC_ERROR_NULL_POINTER",
+            DPC_ERROR_INVALID_HANDLE => c"DPC_ERROR_INVALID_HANDLE",
+            DPC_ERROR_BUFFER_TOO_SMALL => c"DPC_ERROR_BUFFER_TOO_SMALL",
+            DPC_ERROR_OUT_OF_RANGE => c"DPC_ERROR_OUT_OF_RANGE",
+            DPC_ERROR_INVALID_UTF8 => c"DPC_ERROR_INVALID_UTF8",
+            DPC_ERROR_INVALID_SELECTOR => c"DPC_ERROR_INVALID_SELECTOR",
+            DPC_ERROR_DEVICE_NOT_FOUND => c"DPC_ERROR_DEVICE_NOT_FOUND",
+            DPC_ERROR_BACKEND_UNAVAILABLE => c"DPC_ERROR_BACKEND_UNAVAILABLE",
+            DPC_ERROR_BACKEND => c"DPC_ERROR_BACKEND",
+            DPC_ERROR_UNSUPPORTED => c"DPC_ERROR_UNSUPPORTED",
+            DPC_ERROR_PLUGIN_INCOMPATIBLE => c"DPC_ERROR_PLUGIN_INCOMPATIBLE",
+            DPC_ERROR_OUT_OF_HOST_MEMORY => c"DPC_ERROR_OUT_OF_HOST_MEMORY",
+            DPC_ERROR_INTERNAL => c"DPC_ERROR_INTERNAL",
         }
     }
 
     /// The name without its NUL.
     pub fn name(self) -> &'static str {
-        let b = self.name_cstr();
-        std::str::from_utf8(&b[..b.len() - 1]).unwrap_or("DPC_ERROR_INTERNAL")
+        self.name_cstr().to_str().unwrap_or("DPC_ERROR_INTERNAL")
     }
 }
 
@@ -282,12 +281,13 @@ pub fn init_once() {
 /// Errors: none. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_status_name(status: i32) -> *const c_char {
-    boundary_value(b"DPC_STATUS_UNKNOWN\0".as_ptr() as *const c_char, || {
-        match dpc_status::from_code(status) {
-            Some(s) => s.name_cstr().as_ptr() as *const c_char,
-            None => b"DPC_STATUS_UNKNOWN\0".as_ptr() as *const c_char,
-        }
-    })
+    boundary_value(
+        c"DPC_STATUS_UNKNOWN".as_ptr(),
+        || match dpc_status::from_code(status) {
+            Some(s) => s.name_cstr().as_ptr(),
+            None => c"DPC_STATUS_UNKNOWN".as_ptr(),
+        },
+    )
 }
 
 /// The status of the last failed dpcore call on the calling thread

@@ -158,7 +158,10 @@ pub fn insert<T: HandleType>(obj: Arc<T>, immortal: bool) -> Result<usize> {
 fn invalid(kind: Kind, arg: &str, why: &str) -> Error {
     Error::new(
         DPC_ERROR_INVALID_HANDLE,
-        format!("argument `{arg}` {why}; a valid {} is required", kind.c_name()),
+        format!(
+            "argument `{arg}` {why}; a valid {} is required",
+            kind.c_name()
+        ),
     )
 }
 
@@ -201,7 +204,10 @@ pub fn with<T: HandleType, R>(arg: &str, h: usize, f: impl FnOnce(&Arc<T>) -> R)
         Some(a) => Ok(f(a)),
         None => Err(Error::new(
             DPC_ERROR_INTERNAL,
-            format!("{} handle holds an object of another type", T::KIND.c_name()),
+            format!(
+                "{} handle holds an object of another type",
+                T::KIND.c_name()
+            ),
         )),
     }
 }
@@ -300,12 +306,24 @@ mod tests {
         // Wrong type.
         let h2 = insert(Arc::new(Thing(1)), false).unwrap();
         let e = with::<Other, _>("d", h2, |_| ()).unwrap_err();
-        assert!(e.message.contains("dpc_selector handle, not a dpc_device"), "{}", e.message);
+        assert!(
+            e.message.contains("dpc_selector handle, not a dpc_device"),
+            "{}",
+            e.message
+        );
         // Garbage and NULL.
-        assert_eq!(with::<Thing, _>("t", 0, |_| ()).unwrap_err().status, DPC_ERROR_INVALID_HANDLE);
-        assert_eq!(with::<Thing, _>("t", 0x1234, |_| ()).unwrap_err().status, DPC_ERROR_INVALID_HANDLE);
         assert_eq!(
-            with::<Thing, _>("t", encode(Kind::Selector, 1, 0x00FF_FFFF), |_| ()).unwrap_err().status,
+            with::<Thing, _>("t", 0, |_| ()).unwrap_err().status,
+            DPC_ERROR_INVALID_HANDLE
+        );
+        assert_eq!(
+            with::<Thing, _>("t", 0x1234, |_| ()).unwrap_err().status,
+            DPC_ERROR_INVALID_HANDLE
+        );
+        assert_eq!(
+            with::<Thing, _>("t", encode(Kind::Selector, 1, 0x00FF_FFFF), |_| ())
+                .unwrap_err()
+                .status,
             DPC_ERROR_INVALID_HANDLE
         );
         release(Kind::Selector, "t", 0).unwrap();
@@ -320,7 +338,9 @@ mod tests {
             stale.push(h);
             release(Kind::Selector, "t", h).unwrap();
         }
-        let fresh: Vec<usize> = (0..100).map(|i| insert(Arc::new(Thing(i)), false).unwrap()).collect();
+        let fresh: Vec<usize> = (0..100)
+            .map(|i| insert(Arc::new(Thing(i)), false).unwrap())
+            .collect();
         for h in &stale {
             assert!(with::<Thing, _>("t", *h, |_| ()).is_err());
         }

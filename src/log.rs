@@ -41,8 +41,9 @@ pub fn info(msg: &str) {
 /// during the call) and the `user_data` given to `dpc_set_logger`. It may
 /// be called from any thread, concurrently; it must not call back into
 /// dpcore.
-pub type dpc_logger_fn =
-    Option<unsafe extern "C" fn(level: dpc_log_level, message: *const c_char, user_data: *mut c_void)>;
+pub type dpc_logger_fn = Option<
+    unsafe extern "C" fn(level: dpc_log_level, message: *const c_char, user_data: *mut c_void),
+>;
 
 struct Logger {
     f: unsafe extern "C" fn(dpc_log_level, *const c_char, *mut c_void),

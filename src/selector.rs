@@ -102,7 +102,11 @@ pub fn parse(text: &str) -> Result<Selector> {
         if parts.len() > 3 {
             return Err(malformed(
                 text,
-                format!("term {} (\"{term_text}\") has {} parts; at most 3 (backend:type:N)", ti + 1, parts.len()),
+                format!(
+                    "term {} (\"{term_text}\") has {} parts; at most 3 (backend:type:N)",
+                    ti + 1,
+                    parts.len()
+                ),
             ));
         }
         // Position: 0 = expecting backend, 1 = type, 2 = number, 3 = done.
@@ -123,16 +127,25 @@ pub fn parse(text: &str) -> Result<Selector> {
                 (1, "device type")
             } else if !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()) {
                 let n = p.parse::<usize>().map_err(|_| {
-                    malformed(text, format!("device number \"{p}\" in term {} is too large", ti + 1))
+                    malformed(
+                        text,
+                        format!("device number \"{p}\" in term {} is too large", ti + 1),
+                    )
                 })?;
                 term.number = Some(n);
                 (2, "device number")
             } else if p.is_empty() {
-                return Err(malformed(text, format!("term {} (\"{term_text}\") has an empty part", ti + 1)));
+                return Err(malformed(
+                    text,
+                    format!("term {} (\"{term_text}\") has an empty part", ti + 1),
+                ));
             } else {
                 return Err(malformed(
                     text,
-                    format!("\"{p}\" in term {} is not a backend, a device type or a number", ti + 1),
+                    format!(
+                        "\"{p}\" in term {} is not a backend, a device type or a number",
+                        ti + 1
+                    ),
                 ));
             };
             if slot < pos || slot > 2 {
@@ -192,7 +205,11 @@ impl Selector {
                 }
             }
         }
-        hit.iter().enumerate().filter(|(_, h)| **h).map(|(i, _)| i).collect()
+        hit.iter()
+            .enumerate()
+            .filter(|(_, h)| **h)
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// Whether `d` (a root device, or a sub-device through its root) matches.
@@ -210,7 +227,11 @@ impl Selector {
         best(devs, &self.matches(devs)).ok_or_else(|| {
             Error::new(
                 DPC_ERROR_DEVICE_NOT_FOUND,
-                format!("no device matches \"{}\"; {}", self.text, device::list_for_message()),
+                format!(
+                    "no device matches \"{}\"; {}",
+                    self.text,
+                    device::list_for_message()
+                ),
             )
         })
     }
@@ -258,7 +279,12 @@ pub unsafe extern "C" fn dpc_selector_create(
         let text = in_str("dpc_selector_create", "filter", filter)?;
         let sel = parse(text)?;
         let h = handle::insert(Arc::new(sel), false)?;
-        write_out("dpc_selector_create", "selector_out", selector_out, h as dpc_selector)
+        write_out(
+            "dpc_selector_create",
+            "selector_out",
+            selector_out,
+            h as dpc_selector,
+        )
     })
 }
 
@@ -297,7 +323,12 @@ pub unsafe extern "C" fn dpc_selector_select(
     boundary("dpc_selector_select", || {
         check_ptr("dpc_selector_select", "device_out", device_out)?;
         let d = handle::with::<Selector, _>("selector", selector as usize, |s| s.select())??;
-        write_out("dpc_selector_select", "device_out", device_out, device::handle_for(&d)?)
+        write_out(
+            "dpc_selector_select",
+            "device_out",
+            device_out,
+            device::handle_for(&d)?,
+        )
     })
 }
 
@@ -314,7 +345,8 @@ pub unsafe extern "C" fn dpc_selector_matches(
     boundary("dpc_selector_matches", || {
         check_ptr("dpc_selector_matches", "matches_out", matches_out)?;
         let d = device::get("device", device)?;
-        let m = handle::with::<Selector, _>("selector", selector as usize, |s| s.matches_device(&d))?;
+        let m =
+            handle::with::<Selector, _>("selector", selector as usize, |s| s.matches_device(&d))?;
         write_out("dpc_selector_matches", "matches_out", matches_out, m)
     })
 }
@@ -348,12 +380,20 @@ pub unsafe extern "C" fn dpc_selector_get_string(
 /// `DPC_ERROR_DEVICE_NOT_FOUND` (well-formed, matches nothing; lists the
 /// devices). Thread safety: any thread.
 #[no_mangle]
-pub unsafe extern "C" fn dpc_device_select(filter: *const c_char, device_out: *mut dpc_device) -> dpc_status {
+pub unsafe extern "C" fn dpc_device_select(
+    filter: *const c_char,
+    device_out: *mut dpc_device,
+) -> dpc_status {
     boundary("dpc_device_select", || {
         check_ptr("dpc_device_select", "device_out", device_out)?;
         let text = in_str("dpc_device_select", "filter", filter)?;
         let d = parse(text)?.select()?;
-        write_out("dpc_device_select", "device_out", device_out, device::handle_for(&d)?)
+        write_out(
+            "dpc_device_select",
+            "device_out",
+            device_out,
+            device::handle_for(&d)?,
+        )
     })
 }
 
@@ -369,7 +409,12 @@ pub unsafe extern "C" fn dpc_device_default(device_out: *mut dpc_device) -> dpc_
     boundary("dpc_device_default", || {
         check_ptr("dpc_device_default", "device_out", device_out)?;
         let d = default_device()?;
-        write_out("dpc_device_default", "device_out", device_out, device::handle_for(&d)?)
+        write_out(
+            "dpc_device_default",
+            "device_out",
+            device_out,
+            device::handle_for(&d)?,
+        )
     })
 }
 
@@ -389,7 +434,10 @@ mod tests {
 
     #[test]
     fn valid_strings() {
-        assert_eq!(parse("gpu").unwrap().terms, vec![t(None, Some(DPC_DEVICE_TYPE_GPU), None)]);
+        assert_eq!(
+            parse("gpu").unwrap().terms,
+            vec![t(None, Some(DPC_DEVICE_TYPE_GPU), None)]
+        );
         assert_eq!(
             parse("opencl:cpu").unwrap().terms,
             vec![t(Some(DPC_BACKEND_OPENCL), Some(DPC_DEVICE_TYPE_CPU), None)]
@@ -400,14 +448,24 @@ mod tests {
         );
         assert_eq!(
             parse("opencl:cpu:0").unwrap().terms,
-            vec![t(Some(DPC_BACKEND_OPENCL), Some(DPC_DEVICE_TYPE_CPU), Some(0))]
+            vec![t(
+                Some(DPC_BACKEND_OPENCL),
+                Some(DPC_DEVICE_TYPE_CPU),
+                Some(0)
+            )]
         );
         assert_eq!(
             parse("cpu,gpu").unwrap().terms,
-            vec![t(None, Some(DPC_DEVICE_TYPE_CPU), None), t(None, Some(DPC_DEVICE_TYPE_GPU), None)]
+            vec![
+                t(None, Some(DPC_DEVICE_TYPE_CPU), None),
+                t(None, Some(DPC_DEVICE_TYPE_GPU), None)
+            ]
         );
         assert_eq!(parse(" 3 ").unwrap().terms, vec![t(None, None, Some(3))]);
-        assert_eq!(parse("gpu:1").unwrap().terms, vec![t(None, Some(DPC_DEVICE_TYPE_GPU), Some(1))]);
+        assert_eq!(
+            parse("gpu:1").unwrap().terms,
+            vec![t(None, Some(DPC_DEVICE_TYPE_GPU), Some(1))]
+        );
         assert_eq!(parse("*").unwrap().terms, vec![t(None, None, None)]);
         assert_eq!(
             parse("OpenCL:*:1").unwrap().terms,
@@ -415,16 +473,35 @@ mod tests {
         );
         assert_eq!(
             parse("ext_oneapi_level_zero:gpu").unwrap().terms,
-            vec![t(Some(DPC_BACKEND_LEVEL_ZERO), Some(DPC_DEVICE_TYPE_GPU), None)]
+            vec![t(
+                Some(DPC_BACKEND_LEVEL_ZERO),
+                Some(DPC_DEVICE_TYPE_GPU),
+                None
+            )]
         );
     }
 
     #[test]
     fn malformed_strings_quote_input_and_grammar() {
-        for bad in ["", " ", "cpu,", "foo", "cpu:opencl", "0:gpu", "opencl:cpu:0:1", "opencl::0", "gpu:-1", "99999999999999999999999"] {
+        for bad in [
+            "",
+            " ",
+            "cpu,",
+            "foo",
+            "cpu:opencl",
+            "0:gpu",
+            "opencl:cpu:0:1",
+            "opencl::0",
+            "gpu:-1",
+            "99999999999999999999999",
+        ] {
             let e = parse(bad).unwrap_err();
             assert_eq!(e.status, DPC_ERROR_INVALID_SELECTOR, "{bad:?}");
-            assert!(e.message.contains(&format!("\"{bad}\"")), "{bad:?}: {}", e.message);
+            assert!(
+                e.message.contains(&format!("\"{bad}\"")),
+                "{bad:?}: {}",
+                e.message
+            );
             assert!(e.message.contains("backend:type:N"), "{}", e.message);
             assert!(e.message.contains("Examples"), "{}", e.message);
         }

@@ -30,7 +30,9 @@ pub unsafe fn write_out_str(
     if capacity < needed {
         return Err(Error::new(
             DPC_ERROR_BUFFER_TOO_SMALL,
-            format!("buffer of {capacity} bytes is too small: {needed} bytes are needed (NUL included)"),
+            format!(
+                "buffer of {capacity} bytes is too small: {needed} bytes are needed (NUL included)"
+            ),
         ));
     }
     std::ptr::copy_nonoverlapping(s.as_ptr(), buf as *mut u8, s.len());

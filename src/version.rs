@@ -33,9 +33,18 @@ mod tests {
 
     #[test]
     fn constants_match_cargo_version() {
-        assert_eq!(DPC_VERSION_MAJOR.to_string(), env!("CARGO_PKG_VERSION_MAJOR"));
-        assert_eq!(DPC_VERSION_MINOR.to_string(), env!("CARGO_PKG_VERSION_MINOR"));
-        assert_eq!(DPC_VERSION_PATCH.to_string(), env!("CARGO_PKG_VERSION_PATCH"));
+        assert_eq!(
+            DPC_VERSION_MAJOR.to_string(),
+            env!("CARGO_PKG_VERSION_MAJOR")
+        );
+        assert_eq!(
+            DPC_VERSION_MINOR.to_string(),
+            env!("CARGO_PKG_VERSION_MINOR")
+        );
+        assert_eq!(
+            DPC_VERSION_PATCH.to_string(),
+            env!("CARGO_PKG_VERSION_PATCH")
+        );
         let v = dpc_version();
         assert_eq!(v >> 16, DPC_VERSION_MAJOR);
         assert_eq!((v >> 8) & 0xff, DPC_VERSION_MINOR);

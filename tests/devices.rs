@@ -13,8 +13,15 @@ fn setup() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if std::env::var_os("DPCORE_SYCL_PLUGIN").is_none() {
-            let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
-            let p = format!("{}/target/{profile}/libdpcore_sycl.so", env!("CARGO_MANIFEST_DIR"));
+            let profile = if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            };
+            let p = format!(
+                "{}/target/{profile}/libdpcore_sycl.so",
+                env!("CARGO_MANIFEST_DIR")
+            );
             std::env::set_var("DPCORE_SYCL_PLUGIN", p);
         }
         assert_eq!(
@@ -46,7 +53,10 @@ fn info_string(d: dpc_device, key: dpc_device_info) -> String {
         unsafe { dpc_device_get_info_string(d, key as i32, buf.as_mut_ptr(), buf.len(), &mut n) },
         DPC_SUCCESS
     );
-    unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap().to_string()
+    unsafe { CStr::from_ptr(buf.as_ptr()) }
+        .to_str()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
@@ -71,9 +81,24 @@ fn selector_grammar_against_real_devices() {
     setup();
     let (st, cpu) = select("opencl:cpu:0");
     assert_eq!(st, DPC_SUCCESS);
-    for s in ["cpu", "opencl", "opencl:cpu", "opencl:0", "cpu:0", "*", "cpu,gpu", "gpu,cpu", " OpenCL : CPU "] {
+    for s in [
+        "cpu",
+        "opencl",
+        "opencl:cpu",
+        "opencl:0",
+        "cpu:0",
+        "*",
+        "cpu,gpu",
+        "gpu,cpu",
+        " OpenCL : CPU ",
+    ] {
         let (st, d) = select(s);
-        assert_eq!(st, DPC_SUCCESS, "{s}: {}", dpcore::error::last_error().message);
+        assert_eq!(
+            st,
+            DPC_SUCCESS,
+            "{s}: {}",
+            dpcore::error::last_error().message
+        );
         assert_eq!(d, cpu, "{s}");
     }
     for s in ["level_zero", "cuda:gpu", "opencl:cpu:1", "accelerator"] {
@@ -93,7 +118,10 @@ fn one_selector_many_uses_many_threads() {
     setup();
     let c = CString::new("cpu").unwrap();
     let mut sel: dpc_selector = std::ptr::null_mut();
-    assert_eq!(unsafe { dpc_selector_create(c.as_ptr(), &mut sel) }, DPC_SUCCESS);
+    assert_eq!(
+        unsafe { dpc_selector_create(c.as_ptr(), &mut sel) },
+        DPC_SUCCESS
+    );
     let sel_addr = sel as usize;
     let threads: Vec<_> = (0..4)
         .map(|_| {
@@ -101,7 +129,10 @@ fn one_selector_many_uses_many_threads() {
                 let mut first = None;
                 for _ in 0..2000 {
                     let mut d: dpc_device = std::ptr::null_mut();
-                    assert_eq!(unsafe { dpc_selector_select(sel_addr as dpc_selector, &mut d) }, DPC_SUCCESS);
+                    assert_eq!(
+                        unsafe { dpc_selector_select(sel_addr as dpc_selector, &mut d) },
+                        DPC_SUCCESS
+                    );
                     assert_eq!(*first.get_or_insert(d as usize), d as usize);
                 }
                 first.unwrap()
@@ -131,13 +162,25 @@ fn cached_queries_are_cheap() {
     let mut v = 0u64;
     // Warm, then time many calls: a cached query is a table lookup.
     for _ in 0..1000 {
-        unsafe { dpc_device_get_info_u64(d, dpc_device_info::DPC_DEVICE_INFO_GLOBAL_MEM_SIZE as i32, &mut v) };
+        unsafe {
+            dpc_device_get_info_u64(
+                d,
+                dpc_device_info::DPC_DEVICE_INFO_GLOBAL_MEM_SIZE as i32,
+                &mut v,
+            )
+        };
     }
     assert!(v > 0);
     // Not a timing assertion (benchmarks measure speed); this checks the
     // cache gives the same answer every time.
     let mut w = 0u64;
-    unsafe { dpc_device_get_info_u64(d, dpc_device_info::DPC_DEVICE_INFO_GLOBAL_MEM_SIZE as i32, &mut w) };
+    unsafe {
+        dpc_device_get_info_u64(
+            d,
+            dpc_device_info::DPC_DEVICE_INFO_GLOBAL_MEM_SIZE as i32,
+            &mut w,
+        )
+    };
     assert_eq!(v, w);
 }
 
@@ -148,19 +191,39 @@ fn sub_devices_hold_their_parent() {
     let mut n = 0usize;
     let st = unsafe { dpc_device_partition_equally(cpu, 1, std::ptr::null_mut(), 0, &mut n) };
     if st == DPC_ERROR_UNSUPPORTED {
-        eprintln!("partition unsupported here: {}", dpcore::error::last_error().message);
+        eprintln!(
+            "partition unsupported here: {}",
+            dpcore::error::last_error().message
+        );
         return;
     }
     assert_eq!(st, DPC_SUCCESS);
     let mut subs = vec![std::ptr::null_mut(); n];
     let mut m = 0usize;
-    assert_eq!(unsafe { dpc_device_partition_equally(cpu, 1, subs.as_mut_ptr(), n, &mut m) }, DPC_SUCCESS);
+    assert_eq!(
+        unsafe { dpc_device_partition_equally(cpu, 1, subs.as_mut_ptr(), n, &mut m) },
+        DPC_SUCCESS
+    );
     assert_eq!(m, n);
     // Sub-devices of sub-devices are allowed where the runtime allows them;
     // either way the answer is a status.
     let mut k = 0usize;
     let st = unsafe { dpc_device_partition_equally(subs[0], 1, std::ptr::null_mut(), 0, &mut k) };
-    assert!(st == DPC_SUCCESS || st == DPC_ERROR_UNSUPPORTED || st == DPC_ERROR_BACKEND, "{st:?}");
+    let msg = dpcore::error::last_error().message;
+    assert!(
+        matches!(
+            st,
+            DPC_SUCCESS | DPC_ERROR_UNSUPPORTED | DPC_ERROR_INVALID_ARGUMENT | DPC_ERROR_BACKEND
+        ),
+        "{st:?}: {msg}"
+    );
+    if st != DPC_SUCCESS {
+        eprintln!("partitioning a 1-CU sub-device: {st:?}: {msg}");
+        assert!(
+            msg.contains("AMD") || msg.contains("device") || msg.contains("partition"),
+            "{msg}"
+        );
+    }
     for s in subs {
         let dev = get("s", s).unwrap();
         assert!(dev.parent.is_some());

@@ -72,16 +72,37 @@ fn uuid_str(d: &Device) -> Option<String> {
 fn numeric_fields(d: &Device) -> Vec<(&'static str, u64)> {
     vec![
         ("max_compute_units", n(d, DPC_DEVICE_INFO_MAX_COMPUTE_UNITS)),
-        ("max_clock_frequency_mhz", n(d, DPC_DEVICE_INFO_MAX_CLOCK_FREQUENCY)),
+        (
+            "max_clock_frequency_mhz",
+            n(d, DPC_DEVICE_INFO_MAX_CLOCK_FREQUENCY),
+        ),
         ("global_mem_size", n(d, DPC_DEVICE_INFO_GLOBAL_MEM_SIZE)),
         ("local_mem_size", n(d, DPC_DEVICE_INFO_LOCAL_MEM_SIZE)),
-        ("max_mem_alloc_size", n(d, DPC_DEVICE_INFO_MAX_MEM_ALLOC_SIZE)),
-        ("global_mem_cache_size", n(d, DPC_DEVICE_INFO_GLOBAL_MEM_CACHE_SIZE)),
-        ("max_work_group_size", n(d, DPC_DEVICE_INFO_MAX_WORK_GROUP_SIZE)),
-        ("max_work_item_dimensions", n(d, DPC_DEVICE_INFO_MAX_WORK_ITEM_DIMENSIONS)),
-        ("max_num_sub_groups", n(d, DPC_DEVICE_INFO_MAX_NUM_SUB_GROUPS)),
+        (
+            "max_mem_alloc_size",
+            n(d, DPC_DEVICE_INFO_MAX_MEM_ALLOC_SIZE),
+        ),
+        (
+            "global_mem_cache_size",
+            n(d, DPC_DEVICE_INFO_GLOBAL_MEM_CACHE_SIZE),
+        ),
+        (
+            "max_work_group_size",
+            n(d, DPC_DEVICE_INFO_MAX_WORK_GROUP_SIZE),
+        ),
+        (
+            "max_work_item_dimensions",
+            n(d, DPC_DEVICE_INFO_MAX_WORK_ITEM_DIMENSIONS),
+        ),
+        (
+            "max_num_sub_groups",
+            n(d, DPC_DEVICE_INFO_MAX_NUM_SUB_GROUPS),
+        ),
         ("vendor_id", n(d, DPC_DEVICE_INFO_VENDOR_ID)),
-        ("partition_max_sub_devices", n(d, DPC_DEVICE_INFO_PARTITION_MAX_SUB_DEVICES)),
+        (
+            "partition_max_sub_devices",
+            n(d, DPC_DEVICE_INFO_PARTITION_MAX_SUB_DEVICES),
+        ),
     ]
 }
 
@@ -126,15 +147,31 @@ fn verbose(d: &Arc<Device>, out: &mut String) {
     kv(out, "driver_version", s(d, DPC_DEVICE_INFO_DRIVER_VERSION));
     kv(out, "version", s(d, DPC_DEVICE_INFO_VERSION));
     kv(out, "platform", s(d, DPC_DEVICE_INFO_PLATFORM_NAME));
-    kv(out, "platform_version", s(d, DPC_DEVICE_INFO_PLATFORM_VERSION));
+    kv(
+        out,
+        "platform_version",
+        s(d, DPC_DEVICE_INFO_PLATFORM_VERSION),
+    );
     for (k, v) in numeric_fields(d) {
         kv(out, k, v.to_string());
     }
-    kv(out, "max_work_item_sizes", format!("{:?}", d.info.max_work_item_sizes));
+    kv(
+        out,
+        "max_work_item_sizes",
+        format!("{:?}", d.info.max_work_item_sizes),
+    );
     kv(out, "sub_group_sizes", format!("{:?}", d.sub_group_sizes()));
-    let asp: Vec<&str> = ASPECTS.iter().filter(|(a, _)| d.has_aspect(*a)).map(|(_, n)| *n).collect();
+    let asp: Vec<&str> = ASPECTS
+        .iter()
+        .filter(|(a, _)| d.has_aspect(*a))
+        .map(|(_, n)| *n)
+        .collect();
     kv(out, "aspects", asp.join(" "));
-    kv(out, "uuid", uuid_str(d).unwrap_or_else(|| "(not reported)".into()));
+    kv(
+        out,
+        "uuid",
+        uuid_str(d).unwrap_or_else(|| "(not reported)".into()),
+    );
     kv(out, "partition", {
         let p = partition_kinds(d);
         if p.is_empty() {
@@ -169,15 +206,27 @@ fn json_str(s: &str) -> String {
 fn json(devs: &[Arc<Device>]) -> String {
     let r = backend::report();
     let mut o = String::from("{\n");
-    let _ = writeln!(o, "  \"dpcore_version\": {},", json_str(env!("CARGO_PKG_VERSION")));
+    let _ = writeln!(
+        o,
+        "  \"dpcore_version\": {},",
+        json_str(env!("CARGO_PKG_VERSION"))
+    );
     match &r.backend {
         Ok(b) => {
-            let _ = writeln!(o, "  \"backend\": {{\"loaded\": true, \"plugin\": {}, \"runtime\": {}}},",
-                json_str(&b.path.to_string_lossy()), json_str(&backend::field(&b.runtime.runtime)));
+            let _ = writeln!(
+                o,
+                "  \"backend\": {{\"loaded\": true, \"plugin\": {}, \"runtime\": {}}},",
+                json_str(&b.path.to_string_lossy()),
+                json_str(&backend::field(&b.runtime.runtime))
+            );
         }
         Err(e) => {
-            let _ = writeln!(o, "  \"backend\": {{\"loaded\": false, \"status\": {}, \"message\": {}}},",
-                json_str(e.status.name()), json_str(&e.message));
+            let _ = writeln!(
+                o,
+                "  \"backend\": {{\"loaded\": false, \"status\": {}, \"message\": {}}},",
+                json_str(e.status.name()),
+                json_str(&e.message)
+            );
         }
     }
     o.push_str("  \"devices\": [");
@@ -185,25 +234,49 @@ fn json(devs: &[Arc<Device>]) -> String {
         o.push_str(if i == 0 { "\n" } else { ",\n" });
         let mut f: Vec<String> = vec![
             format!("\"index\": {}", d.root_index.unwrap_or(0)),
-            format!("\"filter_string\": {}", json_str(d.filter.as_deref().unwrap_or(""))),
+            format!(
+                "\"filter_string\": {}",
+                json_str(d.filter.as_deref().unwrap_or(""))
+            ),
             format!("\"dlpack_device\": [14, {}]", d.dlpack_id().unwrap_or(0)),
             format!("\"backend\": {}", json_str(d.backend_str())),
             format!("\"device_type\": {}", json_str(d.type_str())),
             format!("\"name\": {}", json_str(&d.name)),
             format!("\"vendor\": {}", json_str(&s(d, DPC_DEVICE_INFO_VENDOR))),
-            format!("\"driver_version\": {}", json_str(&s(d, DPC_DEVICE_INFO_DRIVER_VERSION))),
+            format!(
+                "\"driver_version\": {}",
+                json_str(&s(d, DPC_DEVICE_INFO_DRIVER_VERSION))
+            ),
             format!("\"version\": {}", json_str(&s(d, DPC_DEVICE_INFO_VERSION))),
-            format!("\"platform\": {}", json_str(&s(d, DPC_DEVICE_INFO_PLATFORM_NAME))),
-            format!("\"platform_version\": {}", json_str(&s(d, DPC_DEVICE_INFO_PLATFORM_VERSION))),
+            format!(
+                "\"platform\": {}",
+                json_str(&s(d, DPC_DEVICE_INFO_PLATFORM_NAME))
+            ),
+            format!(
+                "\"platform_version\": {}",
+                json_str(&s(d, DPC_DEVICE_INFO_PLATFORM_VERSION))
+            ),
         ];
         for (k, v) in numeric_fields(d) {
             f.push(format!("\"{k}\": {v}"));
         }
-        f.push(format!("\"max_work_item_sizes\": {:?}", d.info.max_work_item_sizes));
+        f.push(format!(
+            "\"max_work_item_sizes\": {:?}",
+            d.info.max_work_item_sizes
+        ));
         f.push(format!("\"sub_group_sizes\": {:?}", d.sub_group_sizes()));
-        let asp: Vec<String> = ASPECTS.iter().filter(|(a, _)| d.has_aspect(*a)).map(|(_, n)| json_str(n)).collect();
+        let asp: Vec<String> = ASPECTS
+            .iter()
+            .filter(|(a, _)| d.has_aspect(*a))
+            .map(|(_, n)| json_str(n))
+            .collect();
         f.push(format!("\"aspects\": [{}]", asp.join(", ")));
-        f.push(format!("\"uuid\": {}", uuid_str(d).map(|u| json_str(&u)).unwrap_or_else(|| "null".into())));
+        f.push(format!(
+            "\"uuid\": {}",
+            uuid_str(d)
+                .map(|u| json_str(&u))
+                .unwrap_or_else(|| "null".into())
+        ));
         let parts: Vec<String> = partition_kinds(d).iter().map(|p| json_str(p)).collect();
         f.push(format!("\"partition\": [{}]", parts.join(", ")));
         let _ = write!(o, "    {{{}}}", f.join(", "));
