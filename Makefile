@@ -8,7 +8,7 @@ REL := $(ROOT)/target/release
 ENV := source $(ROOT)/scripts/env.sh
 
 .PHONY: all setup build header check-header demo test test-rust test-c test-python \
-        lint fmt check-deps check-no-plugin examples clean
+        lint fmt check-deps test-cli examples bench clean
 
 all: build
 
@@ -59,11 +59,15 @@ test-c: build
 test-python: build
 	$(ENV) && python -m pytest -q tests/python
 
-check-no-plugin: build
-	$(ENV) && bash tests/no-plugin.sh
+test-cli: build
+	$(ENV) && bash tests/cli.sh
 
-test: setup lint check-header build check-deps test-rust test-c test-python check-no-plugin
+test: setup lint check-header build check-deps test-rust test-c test-python test-cli
 	@echo "make test: all checks passed"
+
+# Benchmarks against the peer (not part of the tests).
+bench: build
+	bash benches/run.sh
 
 clean:
 	cargo clean
