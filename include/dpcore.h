@@ -285,6 +285,26 @@ typedef int32_t dpc_device_info;
 #endif // __cplusplus
 
 /**
+ * Keys for `dpc_platform_get_info_string`.
+ */
+enum dpc_platform_info
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  DPC_PLATFORM_INFO_NAME = 1,
+  DPC_PLATFORM_INFO_VENDOR = 2,
+  DPC_PLATFORM_INFO_VERSION = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum dpc_platform_info dpc_platform_info;
+#else
+typedef int32_t dpc_platform_info;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Affinity domains for `dpc_device_partition_by_affinity`.
  */
 enum dpc_affinity_domain
@@ -313,6 +333,11 @@ typedef int32_t dpc_affinity_domain;
 typedef struct dpc_device_s dpc_device_s;
 
 /**
+ * Opaque platform type of the C API.
+ */
+typedef struct dpc_platform_s dpc_platform_s;
+
+/**
  * Opaque selector type of the C API.
  */
 typedef struct dpc_selector_s dpc_selector_s;
@@ -331,6 +356,12 @@ typedef dpc_device_s *dpc_device;
  * dpcore.
  */
 typedef void (*dpc_logger_fn)(dpc_log_level level, const char *message, void *user_data);
+
+/**
+ * A platform handle: valid for the life of the process; retain/release
+ * on it are accepted and do nothing.
+ */
+typedef dpc_platform_s *dpc_platform;
 
 /**
  * A parsed filter string. Reference counted; can be used any number of
@@ -666,6 +697,80 @@ dpc_status dpc_last_error_message(char *buf, size_t capacity, size_t *size_out);
  * never freed. Thread safety: any thread; the logger is process-wide.
  */
 dpc_status dpc_set_logger(dpc_logger_fn callback, void *user_data, int32_t max_level);
+
+/**
+ * The number of platforms the runtime reports (0 when the backend plugin
+ * or its runtime cannot be loaded; `dpc_backend_load` says why).
+ *
+ * Errors: `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
+ */
+dpc_status dpc_platform_count(size_t *count_out);
+
+/**
+ * The platform at `index`, in `sycl::platform::get_platforms()` order.
+ *
+ * Ownership: valid for the life of the process. Errors:
+ * `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_OUT_OF_RANGE`. Thread safety: any
+ * thread.
+ */
+dpc_status dpc_platform_get(size_t index, dpc_platform *platform_out);
+
+/**
+ * Add a reference to `platform` (platforms live for the whole process,
+ * so this only validates the handle).
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+ */
+dpc_status dpc_platform_retain(dpc_platform platform);
+
+/**
+ * Drop a reference to `platform`; NULL is a no-op (platforms are never
+ * freed).
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+ */
+dpc_status dpc_platform_release(dpc_platform platform);
+
+/**
+ * The backend of `platform`.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+ * Thread safety: any thread.
+ */
+dpc_status dpc_platform_get_backend(dpc_platform platform, dpc_backend *backend_out);
+
+/**
+ * The number of root devices of `platform`.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+ * Thread safety: any thread.
+ */
+dpc_status dpc_platform_get_device_count(dpc_platform platform, size_t *count_out);
+
+/**
+ * A string property of `platform`; `key` is a `dpc_platform_info`.
+ *
+ * Two-call pattern: `*size_out` receives the size needed (NUL included);
+ * copied when `buf` is non-NULL and `capacity` suffices.
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`
+ * (`size_out`), `DPC_ERROR_INVALID_ARGUMENT` (unknown key),
+ * `DPC_ERROR_BUFFER_TOO_SMALL`. Ownership: `buf` is the caller's.
+ * Thread safety: any thread.
+ */
+dpc_status dpc_platform_get_info_string(dpc_platform platform,
+                                        int32_t key,
+                                        char *buf,
+                                        size_t capacity,
+                                        size_t *size_out);
+
+/**
+ * The platform `device` belongs to.
+ *
+ * Ownership: valid for the life of the process. Errors:
+ * `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_BACKEND`
+ * when the runtime could not tell. Thread safety: any thread.
+ */
+dpc_status dpc_device_get_platform(dpc_device device, dpc_platform *platform_out);
 
 /**
  * Parse `filter` (see the grammar in the README: `backend:type:N` terms

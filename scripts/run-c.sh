@@ -72,7 +72,7 @@ for src in "${programs[@]}"; do
     if ! $CC "${flags[@]}" "$src" -o "$exe" "${link[@]}" -lpthread; then
       bad "$name [$v]: build"; continue
     fi
-    if [ "$v" = asan ] && ! nm "$exe" | grep -q __asan_init; then
+    if [ "$v" = asan ] && ! nm "$exe" | grep __asan_init >/dev/null; then
       bad "$name [$v]: AddressSanitizer is not linked in"; continue
     fi
     [ "$run" = 1 ] || { ok "$name [$v]: build"; continue; }

@@ -118,6 +118,18 @@ pub enum dpc_affinity_domain {
     DPC_AFFINITY_NEXT_PARTITIONABLE = 5,
 }
 
+/// The public backend value for a backend-interface one.
+pub fn backend_from_abi(b: i32) -> dpc_backend {
+    match b {
+        abi::backend::OPENCL => dpc_backend::DPC_BACKEND_OPENCL,
+        abi::backend::LEVEL_ZERO => dpc_backend::DPC_BACKEND_LEVEL_ZERO,
+        abi::backend::CUDA => dpc_backend::DPC_BACKEND_CUDA,
+        abi::backend::HIP => dpc_backend::DPC_BACKEND_HIP,
+        abi::backend::NATIVE_CPU => dpc_backend::DPC_BACKEND_NATIVE_CPU,
+        _ => dpc_backend::DPC_BACKEND_UNKNOWN,
+    }
+}
+
 /// A device with everything the API reports about it, read once.
 pub struct Device {
     obj: abi::Obj,
@@ -169,14 +181,7 @@ impl Device {
     }
 
     pub fn backend_kind(&self) -> dpc_backend {
-        match self.info.backend {
-            abi::backend::OPENCL => dpc_backend::DPC_BACKEND_OPENCL,
-            abi::backend::LEVEL_ZERO => dpc_backend::DPC_BACKEND_LEVEL_ZERO,
-            abi::backend::CUDA => dpc_backend::DPC_BACKEND_CUDA,
-            abi::backend::HIP => dpc_backend::DPC_BACKEND_HIP,
-            abi::backend::NATIVE_CPU => dpc_backend::DPC_BACKEND_NATIVE_CPU,
-            _ => dpc_backend::DPC_BACKEND_UNKNOWN,
-        }
+        backend_from_abi(self.info.backend)
     }
 
     pub fn device_type(&self) -> dpc_device_type {
@@ -359,7 +364,7 @@ pub struct Registry {
 
 static REGISTRY: OnceLock<Registry> = OnceLock::new();
 
-fn backend_name(b: dpc_backend) -> &'static str {
+pub fn backend_name(b: dpc_backend) -> &'static str {
     match b {
         dpc_backend::DPC_BACKEND_OPENCL => "opencl",
         dpc_backend::DPC_BACKEND_LEVEL_ZERO => "level_zero",

@@ -28,6 +28,7 @@ use crate::error::{dpc_status::*, Error, Result};
 pub enum Kind {
     Device = 1,
     Selector = 2,
+    Platform = 3,
 }
 
 impl Kind {
@@ -35,6 +36,7 @@ impl Kind {
         match v {
             1 => Some(Kind::Device),
             2 => Some(Kind::Selector),
+            3 => Some(Kind::Platform),
             _ => None,
         }
     }
@@ -43,6 +45,7 @@ impl Kind {
         match self {
             Kind::Device => "dpc_device",
             Kind::Selector => "dpc_selector",
+            Kind::Platform => "dpc_platform",
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod diagnostics;
 pub mod error;
 pub mod handle;
 pub mod log;
+pub mod platform;
 pub mod selector;
 pub mod strings;
 pub mod version;

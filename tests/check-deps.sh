@@ -9,5 +9,5 @@ if echo "$dyn" | grep NEEDED | grep -E 'libsycl|libstdc\+\+|libOpenCL|libze_load
   echo "FAIL: $lib depends on a runtime it must load lazily" >&2
   exit 1
 fi
-echo "$dyn" | grep -q 'SONAME.*\[libdpcore\.so\.0\]' || { echo "FAIL: SONAME is not libdpcore.so.0" >&2; exit 1; }
+grep -q 'SONAME.*\[libdpcore\.so\.0\]' <<<"$dyn" || { echo "FAIL: SONAME is not libdpcore.so.0" >&2; exit 1; }
 echo "ok: $lib has no SYCL/OpenCL/Level Zero/C++ runtime dependency and SONAME libdpcore.so.0"

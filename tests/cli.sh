@@ -16,13 +16,13 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { n=$((n + 1)); echo "ok: $*"; }
 
 out=$("$info")
-echo "$out" | grep -q '^\[0\] opencl:cpu:0 .*kDLOneAPI:0' || fail "listing: $out"
+grep -q '^\[0\] opencl:cpu:0 .*kDLOneAPI:0' <<<"$out" || fail "listing: $out"
 pass "dpcore-info lists opencl:cpu:0 with its DLPack id"
 
 out=$("$info" --verbose)
 for f in backend device_type vendor driver_version max_compute_units global_mem_size local_mem_size \
          max_mem_alloc_size max_work_group_size max_work_item_sizes sub_group_sizes aspects uuid partition; do
-  echo "$out" | grep -q "^    $f " || fail "--verbose lacks $f: $out"
+  grep -q "^    $f " <<<"$out" || fail "--verbose lacks $f: $out"
 done
 pass "dpcore-info --verbose prints every info field"
 
@@ -35,33 +35,35 @@ dev = d["devices"][0]
 assert dev["filter_string"] == "opencl:cpu:0", dev
 assert dev["dlpack_device"] == [14, 0], dev
 assert dev["max_compute_units"] > 0 and dev["sub_group_sizes"], dev
+plat = d["platforms"][dev["platform_index"]]
+assert plat["name"] == dev["platform"] and plat["devices"] >= 1, (plat, dev)
 PY
 pass "dpcore-info --json is valid JSON with the device"
 
-"$info" --help | grep -q -- --diagnose || fail "--help"
+grep -q -- --diagnose <<<"$("$info" --help)" || fail "--help"
 if "$info" --bogus 2>/dev/null; then fail "an unknown option must fail"; fi
 pass "dpcore-info --help, and an unknown option exits non-zero"
 
 out=$(ONEAPI_DEVICE_SELECTOR='level_zero:*' "$info")
-echo "$out" | grep -q "no devices" || fail "ONEAPI_DEVICE_SELECTOR=level_zero:* still shows: $out"
+grep -q "no devices" <<<"$out" || fail "ONEAPI_DEVICE_SELECTOR=level_zero:* still shows: $out"
 out=$(ONEAPI_DEVICE_SELECTOR='opencl:cpu' "$info")
-echo "$out" | grep -q "opencl:cpu:0" || fail "ONEAPI_DEVICE_SELECTOR=opencl:cpu hides the CPU: $out"
+grep -q "opencl:cpu:0" <<<"$out" || fail "ONEAPI_DEVICE_SELECTOR=opencl:cpu hides the CPU: $out"
 pass "ONEAPI_DEVICE_SELECTOR restricts the devices"
 
 # A copy of the program without the plugin beside it.
 cp "$info" "$tmp/"
 out=$(env -u DPCORE_SYCL_PLUGIN "$tmp/dpcore-info" --diagnose)
 echo "$out" | sed 's/^/    /'
-echo "$out" | grep -q "$tmp/libdpcore_sycl.so: no such file" || fail "diagnose does not name the path tried"
-echo "$out" | grep -q "devices: 0" || fail "diagnose does not report 0 devices"
-echo "$out" | grep -q "plugin libdpcore_sycl.so is missing" || fail "diagnose does not explain the missing plugin"
+grep -q "$tmp/libdpcore_sycl.so: no such file" <<<"$out" || fail "diagnose does not name the path tried"
+grep -q "devices: 0" <<<"$out" || fail "diagnose does not report 0 devices"
+grep -q "plugin libdpcore_sycl.so is missing" <<<"$out" || fail "diagnose does not explain the missing plugin"
 list=$(env -u DPCORE_SYCL_PLUGIN "$tmp/dpcore-info")
-echo "$list" | grep -q "no devices" || fail "dpcore-info without plugin: $list"
+grep -q "no devices" <<<"$list" || fail "dpcore-info without plugin: $list"
 pass "without its plugin dpcore reports 0 devices and --diagnose says why"
 
 echo "not a library" > "$tmp/bogus.so"
 out=$(DPCORE_SYCL_PLUGIN="$tmp/bogus.so" "$tmp/dpcore-info" --diagnose)
-echo "$out" | grep -q "bogus.so: dlopen failed: .*bogus.so" || fail "bad plugin not reported: $out"
+grep -q "bogus.so: dlopen failed: .*bogus.so" <<<"$out" || fail "bad plugin not reported: $out"
 pass "a file that is not a library is refused with dlerror's text"
 
 cat > "$tmp/future.c" <<'C'
@@ -73,7 +75,7 @@ gcc -shared -fPIC -o "$tmp/libfuture.so" "$tmp/future.c"
 out=$(DPCORE_SYCL_PLUGIN="$tmp/libfuture.so" "$tmp/dpcore-info" --diagnose)
 echo "$out" | grep -q "incompatible plugin: it implements backend interface version 999, this libdpcore needs version 1" \
   || fail "plugin of another interface version not refused clearly: $out"
-echo "$out" | grep -q "DPC_ERROR_PLUGIN_INCOMPATIBLE" || fail "status not shown: $out"
+grep -q "DPC_ERROR_PLUGIN_INCOMPATIBLE" <<<"$out" || fail "status not shown: $out"
 pass "a plugin of another interface version is refused before init is called"
 
 echo "cli tests: $n passed, 0 failed"

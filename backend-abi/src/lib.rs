@@ -170,6 +170,30 @@ pub struct DeviceInfoV1 {
     pub partition_properties: u32,
     /// Bits `1 << affinity::X`.
     pub affinity_domains: u32,
+    /// Index of the device's platform in `platform_list` order, or
+    /// `u32::MAX` when it cannot be told.
+    pub platform_index: u32,
+}
+
+/// A platform, as `platform_list` reports it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct PlatformInfoV1 {
+    /// A [`backend`] value.
+    pub backend: i32,
+    /// Number of root devices of the platform.
+    pub n_devices: u32,
+    pub name: [c_char; INFO_STR],
+    pub vendor: [c_char; INFO_STR],
+    pub version: [c_char; INFO_STR],
+}
+
+impl PlatformInfoV1 {
+    /// An all-zero record.
+    pub const fn zeroed() -> Self {
+        // SAFETY: every field is an integer or an array of integers.
+        unsafe { core::mem::zeroed() }
+    }
 }
 
 /// Facts about the runtime the plugin is built against and has loaded.
@@ -213,6 +237,13 @@ pub struct BackendV1 {
     /// (each to be given back with `device_release`). The list is fixed at
     /// plugin initialisation.
     pub device_list: unsafe extern "C" fn(buf: *mut Obj, cap: usize, count_out: *mut usize) -> i32,
+
+    /// The platforms, in `sycl::platform::get_platforms()` order. Two-call
+    /// pattern: `*count_out` receives the number of platforms; when `buf`
+    /// is non-NULL, `min(cap, count)` records are written to it. The list
+    /// is fixed at plugin initialisation.
+    pub platform_list:
+        unsafe extern "C" fn(buf: *mut PlatformInfoV1, cap: usize, count_out: *mut usize) -> i32,
 
     /// Fill `out` with everything known about `dev`.
     pub device_info: unsafe extern "C" fn(dev: Obj, out: *mut DeviceInfoV1) -> i32,

@@ -260,6 +260,17 @@ DeviceFacts device_facts(const Device &dev) {
   query(f, "platform name", [&] {
     f.platform_name = lossy(d.get_platform().get_info<sycl::info::platform::name>());
   });
+  query(f, "platform index", [&] {
+    f.platform_index = UINT32_MAX;
+    const auto platforms = sycl::platform::get_platforms();
+    const sycl::platform mine = d.get_platform();
+    for (std::size_t i = 0; i < platforms.size(); ++i) {
+      if (platforms[i] == mine) {
+        f.platform_index = static_cast<std::uint32_t>(i);
+        break;
+      }
+    }
+  });
   query(f, "platform version", [&] {
     f.platform_version = lossy(d.get_platform().get_info<sycl::info::platform::version>());
   });
@@ -488,6 +499,25 @@ RuntimeFacts runtime_facts() {
   r.runtime = lossy(runtime);
   r.runtime_path = lossy(loaded_libsycl_path());
   return r;
+}
+
+rust::Vec<PlatformFacts> platform_facts() {
+  rust::Vec<PlatformFacts> out;
+  for (const sycl::platform &p : sycl::platform::get_platforms()) {
+    PlatformFacts f{};
+    f.backend = backend_of(p.get_backend());
+    // A platform whose details cannot be read is still listed, with what
+    // could be read, so that platform indices stay aligned.
+    try {
+      f.name = lossy(p.get_info<sycl::info::platform::name>());
+      f.vendor = lossy(p.get_info<sycl::info::platform::vendor>());
+      f.version = lossy(p.get_info<sycl::info::platform::version>());
+      f.n_devices = static_cast<std::uint32_t>(p.get_devices().size());
+    } catch (const sycl::exception &) {
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
 }
 
 } // namespace dpcore_sycl

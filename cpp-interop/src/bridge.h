@@ -32,6 +32,7 @@ namespace dpcore_sycl {
 // Shared with Rust; defined in the generated header.
 struct DeviceFacts;
 struct RuntimeFacts;
+struct PlatformFacts;
 enum class PartitionKind : std::int32_t;
 
 // A device as the plugin hands it out: one heap object per Obj, holding its
@@ -104,6 +105,9 @@ std::unique_ptr<DeviceList> device_partition(const Device &dev, PartitionKind ki
 std::size_t device_native(const Device &dev) noexcept;
 
 RuntimeFacts runtime_facts();
+
+// sycl::platform::get_platforms(), in that order.
+rust::Vec<PlatformFacts> platform_facts();
 
 } // namespace dpcore_sycl
 

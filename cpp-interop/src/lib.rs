@@ -26,7 +26,8 @@ use std::sync::{OnceLock, RwLock};
 use cxx::UniquePtr;
 use dpcore_backend_abi::{
     affinity, aspect, backend, device_type, partition, partition_kind, status, write_str,
-    BackendV1, DeviceInfoV1, HostV1, Obj, RuntimeInfoV1, BACKEND_ABI_VERSION, MAX_SUB_GROUP_SIZES,
+    BackendV1, DeviceInfoV1, HostV1, Obj, PlatformInfoV1, RuntimeInfoV1, BACKEND_ABI_VERSION,
+    MAX_SUB_GROUP_SIZES,
 };
 
 #[cxx::bridge(namespace = "dpcore_sycl")]
@@ -137,6 +138,18 @@ mod ffi {
         affinity_domains: u32,
         /// One line per query that threw (its field is left zero).
         failed_queries: Vec<String>,
+        /// Index of the device's platform in `platform_facts` order;
+        /// `u32::MAX` when not found.
+        platform_index: u32,
+    }
+
+    /// What `platform_facts` learns about one platform.
+    struct PlatformFacts {
+        backend: Backend,
+        n_devices: u32,
+        name: String,
+        vendor: String,
+        version: String,
     }
 
     /// What `runtime_facts` learns about the SYCL runtime.
@@ -168,6 +181,7 @@ mod ffi {
         ) -> Result<UniquePtr<DeviceList>>;
         fn device_native(dev: &Device) -> usize;
         fn runtime_facts() -> Result<RuntimeFacts>;
+        fn platform_facts() -> Result<Vec<PlatformFacts>>;
     }
 }
 
@@ -453,6 +467,47 @@ unsafe extern "C" fn runtime_info(out: *mut RuntimeInfoV1) -> i32 {
     })
 }
 
+/// The platforms, listed once.
+static PLATFORMS: OnceLock<Vec<PlatformInfoV1>> = OnceLock::new();
+
+fn platforms() -> Result<&'static [PlatformInfoV1], Failure> {
+    if let Some(p) = PLATFORMS.get() {
+        return Ok(p);
+    }
+    let list: Vec<PlatformInfoV1> = ffi::platform_facts()?
+        .iter()
+        .map(|f| {
+            let mut p = PlatformInfoV1::zeroed();
+            p.backend = f.backend.repr;
+            p.n_devices = f.n_devices;
+            write_str(&mut p.name, &f.name);
+            write_str(&mut p.vendor, &f.vendor);
+            write_str(&mut p.version, &f.version);
+            p
+        })
+        .collect();
+    Ok(PLATFORMS.get_or_init(|| list))
+}
+
+unsafe extern "C" fn platform_list(
+    buf: *mut PlatformInfoV1,
+    cap: usize,
+    count_out: *mut usize,
+) -> i32 {
+    guarded("platform_list", || {
+        non_null(count_out, "count_out")?;
+        let list = platforms()?;
+        if !buf.is_null() {
+            let n = cap.min(list.len());
+            // SAFETY: the caller promises `buf` holds `cap` records.
+            unsafe { ptr::copy_nonoverlapping(list.as_ptr(), buf, n) };
+        }
+        // SAFETY: checked non-NULL.
+        unsafe { count_out.write(list.len()) };
+        Ok(())
+    })
+}
+
 unsafe extern "C" fn device_list(buf: *mut Obj, cap: usize, count_out: *mut usize) -> i32 {
     guarded("device_list", || {
         non_null(count_out, "count_out")?;
@@ -504,6 +559,7 @@ fn info_from_facts(f: &ffi::DeviceFacts) -> DeviceInfoV1 {
     .filter(|(has, _)| *has)
     .fold(0, |bits, (_, bit)| bits | bit);
     info.affinity_domains = f.affinity_domains;
+    info.platform_index = f.platform_index;
     info
 }
 
@@ -654,6 +710,7 @@ static TABLE: BackendV1 = BackendV1 {
     abi_version: BACKEND_ABI_VERSION,
     struct_size: std::mem::size_of::<BackendV1>() as u32,
     runtime_info,
+    platform_list,
     device_list,
     device_info,
     device_equal,
@@ -898,6 +955,36 @@ mod tests {
             status::UNSUPPORTED
         );
         assert!(out.is_null());
+    }
+
+    #[test]
+    fn platforms_are_listed_and_own_the_devices() {
+        let t = table();
+        let mut n = 0usize;
+        // SAFETY: NULL buffer with a valid count pointer.
+        let rc = unsafe { (t.platform_list)(ptr::null_mut(), 0, &mut n) };
+        assert_eq!(rc, status::SUCCESS, "{:?}", take_error());
+        let mut list = vec![PlatformInfoV1::zeroed(); n];
+        let mut m = 0usize;
+        // SAFETY: `list` holds `n` records.
+        let rc = unsafe { (t.platform_list)(list.as_mut_ptr(), n, &mut m) };
+        assert_eq!(rc, status::SUCCESS, "{:?}", take_error());
+        assert_eq!(m, n);
+        let devices = list_devices();
+        let total: u32 = list.iter().map(|p| p.n_devices).sum();
+        assert_eq!(total as usize, devices.len());
+        for d in &devices {
+            let i = info(d).platform_index as usize;
+            assert!(i < n, "platform index {i} of {n}");
+            assert_eq!(list[i].backend, info(d).backend);
+            assert_eq!(
+                dpcore_backend_abi::read_str(&list[i].name),
+                dpcore_backend_abi::read_str(&info(d).platform_name)
+            );
+        }
+        // SAFETY: NULL count pointer is rejected before anything is written.
+        let rc = unsafe { (t.platform_list)(list.as_mut_ptr(), n, ptr::null_mut()) };
+        assert_eq!(rc, status::INVALID_ARGUMENT);
     }
 
     #[test]

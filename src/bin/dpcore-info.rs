@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use dpcore::device::{self, dpc_device_info::*, Device};
-use dpcore::{backend, diagnostics, selector};
+use dpcore::{backend, diagnostics, platform, selector};
 
 const USAGE: &str = "usage: dpcore-info [--verbose] [--json] [--diagnose] [--help]
   (no option)  one line per device: index, filter string, DLPack id, name, driver, memory
@@ -146,7 +146,15 @@ fn verbose(d: &Arc<Device>, out: &mut String) {
     kv(out, "vendor", s(d, DPC_DEVICE_INFO_VENDOR));
     kv(out, "driver_version", s(d, DPC_DEVICE_INFO_DRIVER_VERSION));
     kv(out, "version", s(d, DPC_DEVICE_INFO_VERSION));
-    kv(out, "platform", s(d, DPC_DEVICE_INFO_PLATFORM_NAME));
+    kv(
+        out,
+        "platform",
+        format!(
+            "[{}] {}",
+            d.info.platform_index,
+            s(d, DPC_DEVICE_INFO_PLATFORM_NAME)
+        ),
+    );
     kv(
         out,
         "platform_version",
@@ -229,6 +237,22 @@ fn json(devs: &[Arc<Device>]) -> String {
             );
         }
     }
+    o.push_str("  \"platforms\": [");
+    let plats = &platform::platforms().list;
+    for (i, p) in plats.iter().enumerate() {
+        let _ = write!(
+            o,
+            "{}    {{\"index\": {}, \"backend\": {}, \"name\": {}, \"vendor\": {}, \"version\": {}, \"devices\": {}}}",
+            if i == 0 { "\n" } else { ",\n" },
+            p.index,
+            json_str(device::backend_name(p.backend)),
+            json_str(&p.name),
+            json_str(&p.vendor),
+            json_str(&p.version),
+            p.n_devices
+        );
+    }
+    o.push_str(if plats.is_empty() { "],\n" } else { "\n  ],\n" });
     o.push_str("  \"devices\": [");
     for (i, d) in devs.iter().enumerate() {
         o.push_str(if i == 0 { "\n" } else { ",\n" });
@@ -248,6 +272,7 @@ fn json(devs: &[Arc<Device>]) -> String {
                 json_str(&s(d, DPC_DEVICE_INFO_DRIVER_VERSION))
             ),
             format!("\"version\": {}", json_str(&s(d, DPC_DEVICE_INFO_VERSION))),
+            format!("\"platform_index\": {}", d.info.platform_index),
             format!(
                 "\"platform\": {}",
                 json_str(&s(d, DPC_DEVICE_INFO_PLATFORM_NAME))

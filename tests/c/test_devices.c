@@ -213,6 +213,46 @@ int main(void) {
     CHECK_ST(dpc_device_partition_by_affinity(cpu, 42, NULL, 0, &nsub), DPC_ERROR_INVALID_ARGUMENT);
     CHECK_ST(dpc_device_partition_equally(cpu, 0, NULL, 0, &nsub), DPC_ERROR_INVALID_ARGUMENT);
 
+    /* Platforms: every device's platform is in the list and counts it. */
+    size_t nplat = 0;
+    CHECK_ST(dpc_platform_count(&nplat), DPC_SUCCESS);
+    CHECK(nplat >= 1);
+    size_t devices_in_platforms = 0;
+    for (size_t i = 0; i < nplat; ++i) {
+        dpc_platform p = NULL, again = NULL;
+        CHECK_ST(dpc_platform_get(i, &p), DPC_SUCCESS);
+        CHECK_ST(dpc_platform_get(i, &again), DPC_SUCCESS);
+        CHECK(p == again);
+        char pname[256], pvendor[256], pversion[256];
+        size_t pn = 0, nd = 0;
+        CHECK_ST(dpc_platform_get_info_string(p, DPC_PLATFORM_INFO_NAME, pname, sizeof pname, &pn), DPC_SUCCESS);
+        CHECK_ST(dpc_platform_get_info_string(p, DPC_PLATFORM_INFO_VENDOR, pvendor, sizeof pvendor, &pn), DPC_SUCCESS);
+        CHECK_ST(dpc_platform_get_info_string(p, DPC_PLATFORM_INFO_VERSION, pversion, sizeof pversion, &pn), DPC_SUCCESS);
+        CHECK_ST(dpc_platform_get_info_string(p, 42, NULL, 0, &pn), DPC_ERROR_INVALID_ARGUMENT);
+        CHECK(strlen(pname) > 0);
+        dpc_backend pb;
+        CHECK_ST(dpc_platform_get_backend(p, &pb), DPC_SUCCESS);
+        CHECK_ST(dpc_platform_get_device_count(p, &nd), DPC_SUCCESS);
+        devices_in_platforms += nd;
+        CHECK_ST(dpc_platform_retain(p), DPC_SUCCESS);
+        CHECK_ST(dpc_platform_release(p), DPC_SUCCESS);
+    }
+    CHECK(devices_in_platforms == count);
+    CHECK_ST(dpc_platform_get(nplat, &(dpc_platform){NULL}), DPC_ERROR_OUT_OF_RANGE);
+    {
+        dpc_platform cp = NULL;
+        CHECK_ST(dpc_device_get_platform(cpu, &cp), DPC_SUCCESS);
+        char pname[256], dpname[256];
+        size_t pn;
+        CHECK_ST(dpc_platform_get_info_string(cp, DPC_PLATFORM_INFO_NAME, pname, sizeof pname, &pn), DPC_SUCCESS);
+        CHECK_ST(dpc_device_get_info_string(cpu, DPC_DEVICE_INFO_PLATFORM_NAME, dpname, sizeof dpname, &pn), DPC_SUCCESS);
+        CHECK(strcmp(pname, dpname) == 0);
+        dpc_backend pb, db;
+        dpc_platform_get_backend(cp, &pb);
+        dpc_device_get_backend(cpu, &db);
+        CHECK(pb == db);
+    }
+
     /* Diagnostics text. */
     size_t need = 0;
     CHECK_ST(dpc_diagnostics(NULL, 0, &need), DPC_SUCCESS);

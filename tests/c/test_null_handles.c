@@ -16,6 +16,7 @@ static void device_calls(dpc_device h, dpc_status want) {
     uint8_t uuid[16];
     void *native = NULL;
     dpc_device out = (dpc_device)0x1;
+    dpc_platform plat = (dpc_platform)0x1;
     dpc_backend be;
     dpc_device_type t;
     size_t counts[1] = {1};
@@ -35,8 +36,22 @@ static void device_calls(dpc_device h, dpc_status want) {
     CHECK_ST(dpc_device_partition_by_counts(h, counts, 1, NULL, 0, &n), want);
     CHECK_ST(dpc_device_partition_by_affinity(h, DPC_AFFINITY_NUMA, NULL, 0, &n), want);
     CHECK_ST(dpc_device_get_native(h, &native), want);
+    CHECK_ST(dpc_device_get_platform(h, &plat), want);
+    CHECK(plat == (dpc_platform)0x1);
     CHECK(out == (dpc_device)0x1 && u == 77 && id == 77 && native == NULL);
     if (h != NULL) CHECK_ST(dpc_device_release(h), want); /* release(NULL) is a no-op */
+}
+
+static void platform_calls(dpc_platform h, dpc_status want) {
+    size_t n = 5;
+    char buf[8];
+    dpc_backend b;
+    CHECK_ST(dpc_platform_retain(h), want);
+    CHECK_ST(dpc_platform_get_backend(h, &b), want);
+    CHECK_ST(dpc_platform_get_device_count(h, &n), want);
+    CHECK_ST(dpc_platform_get_info_string(h, DPC_PLATFORM_INFO_NAME, buf, sizeof buf, &n), want);
+    CHECK(n == 5);
+    if (h != NULL) CHECK_ST(dpc_platform_release(h), want);
 }
 
 static void selector_calls(dpc_selector h, dpc_device dev, dpc_status want) {
@@ -86,6 +101,14 @@ int main(void) {
     CHECK_ST(dpc_device_partition_by_counts(dev, NULL, 1, NULL, 0, &count), DPC_ERROR_NULL_POINTER);
     CHECK_ST(dpc_device_partition_by_affinity(dev, DPC_AFFINITY_NUMA, NULL, 0, NULL), DPC_ERROR_NULL_POINTER);
     CHECK_ST(dpc_device_get_native(dev, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_device_get_platform(dev, NULL), DPC_ERROR_NULL_POINTER);
+    dpc_platform plat = NULL;
+    CHECK_ST(dpc_platform_count(NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_platform_get(0, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_platform_get(0, &plat), DPC_SUCCESS);
+    CHECK_ST(dpc_platform_get_backend(plat, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_platform_get_device_count(plat, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_platform_get_info_string(plat, DPC_PLATFORM_INFO_NAME, NULL, 0, NULL), DPC_ERROR_NULL_POINTER);
     CHECK_ST(dpc_device_select(NULL, &dev), DPC_ERROR_NULL_POINTER);
     CHECK_MSG_HAS("filter");
     CHECK_ST(dpc_device_select("cpu", NULL), DPC_ERROR_NULL_POINTER);
@@ -113,6 +136,12 @@ int main(void) {
     CHECK_ST(dpc_device_release(NULL), DPC_SUCCESS);
     selector_calls(NULL, dev, DPC_ERROR_INVALID_HANDLE);
     CHECK_ST(dpc_selector_release(NULL), DPC_SUCCESS);
+    platform_calls(NULL, DPC_ERROR_INVALID_HANDLE);
+    CHECK_ST(dpc_platform_release(NULL), DPC_SUCCESS);
+    platform_calls((dpc_platform)(uintptr_t)0xfeedface, DPC_ERROR_INVALID_HANDLE);
+    platform_calls((dpc_platform)dev, DPC_ERROR_INVALID_HANDLE);
+    CHECK_MSG_HAS("dpc_device handle, not a dpc_platform");
+    device_calls((dpc_device)plat, DPC_ERROR_INVALID_HANDLE);
 
     /* Values that never were handles. */
     device_calls((dpc_device)(uintptr_t)0xdeadbeef, DPC_ERROR_INVALID_HANDLE);

@@ -1,0 +1,273 @@
+//! Platforms, in `sycl::platform::get_platforms()` order (`dpc_platform_*`).
+
+use std::ffi::c_char;
+use std::sync::{Arc, OnceLock};
+
+use dpcore_backend_abi as abi;
+
+use crate::backend::{self, field};
+use crate::device::{self, backend_from_abi, dpc_backend, dpc_device};
+use crate::error::{boundary, dpc_status, dpc_status::*, Error, Result};
+use crate::handle::{self, HandleType, Kind};
+use crate::strings::{check_ptr, write_out, write_out_str};
+
+/// Opaque platform type of the C API.
+pub struct dpc_platform_s {
+    _private: (),
+}
+
+/// A platform handle: valid for the life of the process; retain/release
+/// on it are accepted and do nothing.
+pub type dpc_platform = *mut dpc_platform_s;
+
+/// Keys for `dpc_platform_get_info_string`.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum dpc_platform_info {
+    DPC_PLATFORM_INFO_NAME = 1,
+    DPC_PLATFORM_INFO_VENDOR = 2,
+    DPC_PLATFORM_INFO_VERSION = 3,
+}
+
+pub struct Platform {
+    pub index: usize,
+    pub backend: dpc_backend,
+    pub n_devices: u32,
+    pub name: String,
+    pub vendor: String,
+    pub version: String,
+}
+
+impl HandleType for Platform {
+    const KIND: Kind = Kind::Platform;
+}
+
+pub struct Platforms {
+    pub list: Vec<Arc<Platform>>,
+    pub handles: Vec<usize>,
+}
+
+static PLATFORMS: OnceLock<Platforms> = OnceLock::new();
+
+fn enumerate() -> Result<Vec<Arc<Platform>>> {
+    let b = backend::backend()?;
+    let t = b.table;
+    let mut n = 0usize;
+    backend::check(
+        unsafe { (t.platform_list)(std::ptr::null_mut(), 0, &mut n) },
+        "platform_list",
+    )?;
+    let mut raw = vec![abi::PlatformInfoV1::zeroed(); n];
+    let mut m = 0usize;
+    backend::check(
+        unsafe { (t.platform_list)(raw.as_mut_ptr(), n, &mut m) },
+        "platform_list",
+    )?;
+    Ok(raw[..m.min(n)]
+        .iter()
+        .enumerate()
+        .map(|(index, p)| {
+            Arc::new(Platform {
+                index,
+                backend: backend_from_abi(p.backend),
+                n_devices: p.n_devices,
+                name: field(&p.name),
+                vendor: field(&p.vendor),
+                version: field(&p.version),
+            })
+        })
+        .collect())
+}
+
+/// The platforms, enumerated once; empty when the backend is unavailable.
+pub fn platforms() -> &'static Platforms {
+    PLATFORMS.get_or_init(|| {
+        let found = enumerate().unwrap_or_default();
+        let mut list = Vec::with_capacity(found.len());
+        let mut handles = Vec::with_capacity(found.len());
+        for p in found {
+            if let Ok(h) = handle::insert(p.clone(), true) {
+                list.push(p);
+                handles.push(h);
+            }
+        }
+        Platforms { list, handles }
+    })
+}
+
+// ---------------------------------------------------------------- exports
+
+/// The number of platforms the runtime reports (0 when the backend plugin
+/// or its runtime cannot be loaded; `dpc_backend_load` says why).
+///
+/// Errors: `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_platform_count(count_out: *mut usize) -> dpc_status {
+    boundary("dpc_platform_count", || {
+        check_ptr("dpc_platform_count", "count_out", count_out)?;
+        write_out(
+            "dpc_platform_count",
+            "count_out",
+            count_out,
+            platforms().list.len(),
+        )
+    })
+}
+
+/// The platform at `index`, in `sycl::platform::get_platforms()` order.
+///
+/// Ownership: valid for the life of the process. Errors:
+/// `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_OUT_OF_RANGE`. Thread safety: any
+/// thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_platform_get(
+    index: usize,
+    platform_out: *mut dpc_platform,
+) -> dpc_status {
+    boundary("dpc_platform_get", || {
+        check_ptr("dpc_platform_get", "platform_out", platform_out)?;
+        let p = platforms();
+        match p.handles.get(index) {
+            Some(h) => write_out(
+                "dpc_platform_get",
+                "platform_out",
+                platform_out,
+                *h as dpc_platform,
+            ),
+            None => Err(Error::new(
+                DPC_ERROR_OUT_OF_RANGE,
+                format!(
+                    "dpc_platform_get: index {index} is out of range ({} platforms)",
+                    p.list.len()
+                ),
+            )),
+        }
+    })
+}
+
+/// Add a reference to `platform` (platforms live for the whole process,
+/// so this only validates the handle).
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn dpc_platform_retain(platform: dpc_platform) -> dpc_status {
+    boundary("dpc_platform_retain", || {
+        handle::retain(Kind::Platform, "platform", platform as usize)
+    })
+}
+
+/// Drop a reference to `platform`; NULL is a no-op (platforms are never
+/// freed).
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn dpc_platform_release(platform: dpc_platform) -> dpc_status {
+    boundary("dpc_platform_release", || {
+        handle::release(Kind::Platform, "platform", platform as usize)
+    })
+}
+
+/// The backend of `platform`.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_platform_get_backend(
+    platform: dpc_platform,
+    backend_out: *mut dpc_backend,
+) -> dpc_status {
+    boundary("dpc_platform_get_backend", || {
+        check_ptr("dpc_platform_get_backend", "backend_out", backend_out)?;
+        let b = handle::with::<Platform, _>("platform", platform as usize, |p| p.backend)?;
+        write_out("dpc_platform_get_backend", "backend_out", backend_out, b)
+    })
+}
+
+/// The number of root devices of `platform`.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_platform_get_device_count(
+    platform: dpc_platform,
+    count_out: *mut usize,
+) -> dpc_status {
+    boundary("dpc_platform_get_device_count", || {
+        check_ptr("dpc_platform_get_device_count", "count_out", count_out)?;
+        let n = handle::with::<Platform, _>("platform", platform as usize, |p| p.n_devices)?;
+        write_out(
+            "dpc_platform_get_device_count",
+            "count_out",
+            count_out,
+            n as usize,
+        )
+    })
+}
+
+/// A string property of `platform`; `key` is a `dpc_platform_info`.
+///
+/// Two-call pattern: `*size_out` receives the size needed (NUL included);
+/// copied when `buf` is non-NULL and `capacity` suffices.
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`
+/// (`size_out`), `DPC_ERROR_INVALID_ARGUMENT` (unknown key),
+/// `DPC_ERROR_BUFFER_TOO_SMALL`. Ownership: `buf` is the caller's.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_platform_get_info_string(
+    platform: dpc_platform,
+    key: i32,
+    buf: *mut c_char,
+    capacity: usize,
+    size_out: *mut usize,
+) -> dpc_status {
+    boundary("dpc_platform_get_info_string", || {
+        check_ptr("dpc_platform_get_info_string", "size_out", size_out)?;
+        handle::with::<Platform, _>("platform", platform as usize, |p| {
+            use dpc_platform_info::*;
+            let s = match key {
+                k if k == DPC_PLATFORM_INFO_NAME as i32 => &p.name,
+                k if k == DPC_PLATFORM_INFO_VENDOR as i32 => &p.vendor,
+                k if k == DPC_PLATFORM_INFO_VERSION as i32 => &p.version,
+                k => {
+                    return Err(Error::invalid_arg(format!(
+                        "{k} is not a dpc_platform_info key (1 = NAME, 2 = VENDOR, 3 = VERSION)"
+                    )))
+                }
+            };
+            write_out_str(s, buf, capacity, size_out)
+        })?
+    })
+}
+
+/// The platform `device` belongs to.
+///
+/// Ownership: valid for the life of the process. Errors:
+/// `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_BACKEND`
+/// when the runtime could not tell. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_device_get_platform(
+    device: dpc_device,
+    platform_out: *mut dpc_platform,
+) -> dpc_status {
+    boundary("dpc_device_get_platform", || {
+        check_ptr("dpc_device_get_platform", "platform_out", platform_out)?;
+        let d = device::get("device", device)?;
+        let i = d.info.platform_index as usize;
+        match platforms().handles.get(i) {
+            Some(h) => write_out(
+                "dpc_device_get_platform",
+                "platform_out",
+                platform_out,
+                *h as dpc_platform,
+            ),
+            None => Err(Error::new(
+                DPC_ERROR_BACKEND,
+                format!(
+                    "the runtime could not tell the platform of {}",
+                    d.describe()
+                ),
+            )),
+        }
+    })
+}
