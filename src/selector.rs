@@ -20,7 +20,7 @@
 //! Level Zero before other backends; then enumeration order).
 
 use std::ffi::c_char;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::device::{self, dpc_backend, dpc_device, dpc_device_type, Device};
 use crate::error::{boundary, dpc_status, dpc_status::*, Error, Result};
@@ -53,6 +53,9 @@ pub struct Term {
 pub struct Selector {
     pub text: String,
     pub terms: Vec<Term>,
+    /// The device `select` picks, worked out at its first call: the root
+    /// device list is fixed for the life of the process.
+    chosen: OnceLock<Option<usize>>,
 }
 
 impl HandleType for Selector {
@@ -164,6 +167,7 @@ pub fn parse(text: &str) -> Result<Selector> {
     Ok(Selector {
         text: text.to_string(),
         terms,
+        chosen: OnceLock::new(),
     })
 }
 
@@ -224,7 +228,10 @@ impl Selector {
     /// The best matching device.
     pub fn select(&self) -> Result<Arc<Device>> {
         let devs = &device::registry().devices;
-        best(devs, &self.matches(devs)).ok_or_else(|| {
+        let chosen = self
+            .chosen
+            .get_or_init(|| best(devs, &self.matches(devs)).and_then(|d| d.root_index));
+        chosen.map(|i| devs[i].clone()).ok_or_else(|| {
             Error::new(
                 DPC_ERROR_DEVICE_NOT_FOUND,
                 format!(
