@@ -16,7 +16,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// C++ sources of the bridge (besides the `#[cxx::bridge]` module itself).
-const CXX_SOURCES: &[&str] = &["src/bridge.cpp", "src/bridge.h"];
+const CXX_SOURCES: &[&str] = &[
+    "src/bridge.cpp",
+    "src/bridge.h",
+    "src/test_support.cpp",
+    "src/test_support.h",
+];
 
 /// One place where SYCL may be installed, and how it was found.
 struct Candidate {
@@ -32,6 +37,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=SYCL_ROOT");
     println!("cargo:rerun-if-env-changed=CMPLR_ROOT");
     println!("cargo:rerun-if-changed=src/lib.rs");
+    println!("cargo:rerun-if-changed=src/test_support.rs");
     for src in CXX_SOURCES {
         println!("cargo:rerun-if-changed={src}");
     }
@@ -102,16 +108,31 @@ fn main() {
         }
     }
 
-    cxx_build::bridge("src/lib.rs")
-        .file("src/bridge.cpp")
-        .std("c++17")
-        .include(&include_dir)
-        .include("src")
-        .define("SYCL_DISABLE_FSYCL_SYCLHPP_WARNING", None)
-        .define("DPCORE_SYCL_ABI_MAJOR", abi_major.to_string().as_str())
-        .opt_level(2)
-        .flag_if_supported("-Wno-deprecated-declarations")
-        .compile("dpcore_sycl_bridge");
+    let abi_major_str = abi_major.to_string();
+    // The settings every C++ file of the crate is compiled with.
+    macro_rules! cxx_library {
+        ($bridge:expr, $source:expr, $name:expr) => {
+            cxx_build::bridge($bridge)
+                .file($source)
+                .std("c++17")
+                .include(&include_dir)
+                .include("src")
+                .define("SYCL_DISABLE_FSYCL_SYCLHPP_WARNING", None)
+                .define("DPCORE_SYCL_ABI_MAJOR", abi_major_str.as_str())
+                .opt_level(2)
+                .flag_if_supported("-Wno-deprecated-declarations")
+                .compile($name)
+        };
+    }
+    cxx_library!("src/lib.rs", "src/bridge.cpp", "dpcore_sycl_bridge");
+    // Test-only helpers (src/test_support.rs): a static library of their own,
+    // which only the unit-test binary refers to, so the linker leaves it out
+    // of libdpcore_sycl.so.
+    cxx_library!(
+        "src/test_support.rs",
+        "src/test_support.cpp",
+        "dpcore_sycl_test_support"
+    );
 
     println!("cargo:rustc-link-search=native={}", lib_dir.display());
     println!("cargo:rustc-link-lib=dylib=sycl");

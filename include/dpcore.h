@@ -23,6 +23,16 @@
 #define DPC_ASPECT_COUNT 14
 
 /**
+ * Queue property: commands run in submission order.
+ */
+#define DPC_QUEUE_IN_ORDER 1
+
+/**
+ * Queue property: events record profiling timestamps.
+ */
+#define DPC_QUEUE_PROFILING 2
+
+/**
  * Major version: the N of the SONAME `libdpcore.so.N`. Within one major
  * version functions and enum values are only added.
  */
@@ -82,6 +92,11 @@ enum dpc_status
    */
   DPC_ERROR_INVALID_UTF8 = 6,
   /**
+   * A memory pointer is not what the function needs (not allocated by
+   * dpcore, already freed, not the start of an allocation, not USM).
+   */
+  DPC_ERROR_INVALID_POINTER = 7,
+  /**
    * A device filter string is malformed; the message quotes it and
    * shows the grammar.
    */
@@ -113,6 +128,11 @@ enum dpc_status
    * Host memory could not be allocated.
    */
   DPC_ERROR_OUT_OF_HOST_MEMORY = 300,
+  /**
+   * Device (USM) memory could not be allocated; the message states the
+   * request and the device's limits.
+   */
+  DPC_ERROR_OUT_OF_DEVICE_MEMORY = 301,
   /**
    * A panic or other internal fault was caught at the API boundary.
    */
@@ -172,6 +192,26 @@ typedef int32_t dpc_device_type;
 #endif // __cplusplus
 
 /**
+ * Execution status of an event.
+ */
+enum dpc_event_status
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  DPC_EVENT_SUBMITTED = 0,
+  DPC_EVENT_RUNNING = 1,
+  DPC_EVENT_COMPLETE = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum dpc_event_status dpc_event_status;
+#else
+typedef int32_t dpc_event_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Severity of a log line; lower is more severe.
  */
 enum dpc_log_level
@@ -189,6 +229,39 @@ enum dpc_log_level
 typedef enum dpc_log_level dpc_log_level;
 #else
 typedef int32_t dpc_log_level;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The kind of a USM allocation.
+ */
+enum dpc_usm_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Not USM of the context asked about (stack, malloc, other contexts).
+   */
+  DPC_USM_UNKNOWN = 0,
+  /**
+   * Device memory: accessible from the device only.
+   */
+  DPC_USM_DEVICE = 1,
+  /**
+   * Shared memory: migrates between host and device.
+   */
+  DPC_USM_SHARED = 2,
+  /**
+   * Host memory: on the host, accessible from the device.
+   */
+  DPC_USM_HOST = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum dpc_usm_kind dpc_usm_kind;
+#else
+typedef int32_t dpc_usm_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -328,14 +401,29 @@ typedef int32_t dpc_affinity_domain;
 #endif // __cplusplus
 
 /**
+ * Opaque context type of the C API.
+ */
+typedef struct dpc_context_s dpc_context_s;
+
+/**
  * Opaque device type of the C API.
  */
 typedef struct dpc_device_s dpc_device_s;
 
 /**
+ * Opaque event type of the C API.
+ */
+typedef struct dpc_event_s dpc_event_s;
+
+/**
  * Opaque platform type of the C API.
  */
 typedef struct dpc_platform_s dpc_platform_s;
+
+/**
+ * Opaque queue type of the C API.
+ */
+typedef struct dpc_queue_s dpc_queue_s;
 
 /**
  * Opaque selector type of the C API.
@@ -350,6 +438,19 @@ typedef struct dpc_selector_s dpc_selector_s;
 typedef dpc_device_s *dpc_device;
 
 /**
+ * A context handle. Platform default contexts (`dpc_context_default` of a
+ * root device) are valid for the life of the process; others are
+ * reference counted.
+ */
+typedef dpc_context_s *dpc_context;
+
+/**
+ * An event handle: the completion of one enqueued command. Reference
+ * counted.
+ */
+typedef dpc_event_s *dpc_event;
+
+/**
  * A logger: receives the level, a NUL-terminated UTF-8 line (valid only
  * during the call) and the `user_data` given to `dpc_set_logger`. It may
  * be called from any thread, concurrently; it must not call back into
@@ -362,6 +463,13 @@ typedef void (*dpc_logger_fn)(dpc_log_level level, const char *message, void *us
  * on it are accepted and do nothing.
  */
 typedef dpc_platform_s *dpc_platform;
+
+/**
+ * A queue handle. The canonical queue of a device (`dpc_queue_default`)
+ * is valid for the life of the process; other queues are reference
+ * counted.
+ */
+typedef dpc_queue_s *dpc_queue;
 
 /**
  * A parsed filter string. Reference counted; can be used any number of
@@ -405,6 +513,121 @@ dpc_status dpc_backend_get_plugin_path(char *buf, size_t capacity, size_t *size_
  * Ownership: `buf` is the caller's. Thread safety: any thread.
  */
 dpc_status dpc_backend_get_runtime(char *buf, size_t capacity, size_t *size_out);
+
+/**
+ * The default context of `device`: for a root device, its platform's
+ * default context (the one dpnp, dpctl and torch allocate in, so USM
+ * pointers pass between them without copies); for a sub-device, a context
+ * over that sub-device alone. Made at first use and then cached.
+ *
+ * Ownership: for a root device the handle is valid for the life of the
+ * process (release is allowed and does nothing); for a sub-device it is a
+ * new reference the caller releases. Errors: `DPC_ERROR_INVALID_HANDLE`,
+ * `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_BACKEND`. Thread safety: any thread.
+ */
+dpc_status dpc_context_default(dpc_device device, dpc_context *context_out);
+
+/**
+ * A new context over `n_devices` devices of one platform.
+ *
+ * Ownership: a new reference the caller releases; `devices` is borrowed.
+ * Errors: `DPC_ERROR_NULL_POINTER` (`devices`, `context_out`),
+ * `DPC_ERROR_INVALID_ARGUMENT` (`n_devices` 0, devices of different
+ * platforms), `DPC_ERROR_INVALID_HANDLE` (any device), `DPC_ERROR_BACKEND`.
+ * Thread safety: any thread.
+ */
+dpc_status dpc_context_create(const dpc_device *devices,
+                              size_t n_devices,
+                              dpc_context *context_out);
+
+/**
+ * Add a reference to `context`.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+ */
+dpc_status dpc_context_retain(dpc_context context);
+
+/**
+ * Drop a reference to `context`; NULL is a no-op. The context lives on
+ * while queues or allocations made in it need it.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+ */
+dpc_status dpc_context_release(dpc_context context);
+
+/**
+ * The number of devices in `context`.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+ * Thread safety: any thread.
+ */
+dpc_status dpc_context_get_device_count(dpc_context context, size_t *count_out);
+
+/**
+ * Device `index` of `context`.
+ *
+ * Ownership: a root device's handle is valid for the life of the process;
+ * a sub-device's is a new reference the caller releases.
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_OUT_OF_RANGE`. Thread safety: any thread.
+ */
+dpc_status dpc_context_get_device(dpc_context context, size_t index, dpc_device *device_out);
+
+/**
+ * Whether `a` and `b` are the same context.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+ * Thread safety: any thread.
+ */
+dpc_status dpc_context_equal(dpc_context a, dpc_context b, bool *equal_out);
+
+/**
+ * USM statistics of `context`, counting the memory dpcore allocated in it:
+ * bytes and allocations live now, and the most bytes live at once.
+ * Deferred frees (`dpc_usm_free_after`) count until they are done.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER` (each
+ * output is required). Thread safety: any thread.
+ */
+dpc_status dpc_context_get_usm_stats(dpc_context context,
+                                     uint64_t *live_bytes_out,
+                                     uint64_t *live_count_out,
+                                     uint64_t *peak_bytes_out);
+
+/**
+ * The runtime's own context object (`sycl::context*`), for C++ code in
+ * the same process.
+ *
+ * Ownership: borrowed; valid while `context` is. Errors:
+ * `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any
+ * thread.
+ */
+dpc_status dpc_context_get_native(dpc_context context, void **native_out);
+
+/**
+ * The backend's own handle of `context`: for OpenCL a `cl_context` with
+ * one reference retained for the caller (release it with
+ * `clReleaseContext`); for Level Zero a `ze_context_handle_t` owned by the
+ * runtime. `*backend_out` says which.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_UNSUPPORTED` (other backends). Thread safety: any thread.
+ */
+dpc_status dpc_context_get_backend_handle(dpc_context context,
+                                          dpc_backend *backend_out,
+                                          void **handle_out);
+
+/**
+ * The backend's own handle of `device`: for OpenCL a `cl_device_id`
+ * (retained for the caller; release with `clReleaseDevice`); for Level
+ * Zero a `ze_device_handle_t` owned by the runtime.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_UNSUPPORTED` (other backends). Thread safety: any thread.
+ */
+dpc_status dpc_device_get_backend_handle(dpc_device device,
+                                         dpc_backend *backend_out,
+                                         void **handle_out);
 
 /**
  * The number of root devices, in `sycl::device::get_devices()` order
@@ -685,6 +908,72 @@ int64_t dpc_last_error_backend_code(void);
 dpc_status dpc_last_error_message(char *buf, size_t capacity, size_t *size_out);
 
 /**
+ * Wait for `event` to complete. An asynchronous error raised by its
+ * command is reported here as a status with its message.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_BACKEND`. Thread safety:
+ * any thread; several threads may wait on one event.
+ */
+dpc_status dpc_event_wait(dpc_event event);
+
+/**
+ * Wait for `n_events` events (NULL with 0 events is allowed and returns
+ * at once).
+ *
+ * Errors: `DPC_ERROR_NULL_POINTER` (`events` NULL with `n_events` > 0),
+ * `DPC_ERROR_INVALID_HANDLE` (any element; nothing is waited for then),
+ * `DPC_ERROR_BACKEND`. Thread safety: any thread.
+ */
+dpc_status dpc_event_wait_all(const dpc_event *events, size_t n_events);
+
+/**
+ * The execution status of `event`.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_BACKEND`. Thread safety: any thread.
+ */
+dpc_status dpc_event_get_status(dpc_event event, dpc_event_status *status_out);
+
+/**
+ * Profiling timestamps of `event`'s command, in nanoseconds of the
+ * device's clock: when it was submitted, started and ended. Waits for the
+ * command to end.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER` (each
+ * output is required), `DPC_ERROR_UNSUPPORTED` (the queue was made without
+ * `DPC_QUEUE_PROFILING`), `DPC_ERROR_BACKEND`. Thread safety: any thread.
+ */
+dpc_status dpc_event_get_profiling(dpc_event event,
+                                   uint64_t *submit_ns_out,
+                                   uint64_t *start_ns_out,
+                                   uint64_t *end_ns_out);
+
+/**
+ * Add a reference to `event`.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+ */
+dpc_status dpc_event_retain(dpc_event event);
+
+/**
+ * Drop a reference to `event`; NULL is a no-op. Releasing an event does
+ * not wait for or cancel its command.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+ */
+dpc_status dpc_event_release(dpc_event event);
+
+/**
+ * The runtime's own event object (`sycl::event*`), for C++ code in the
+ * same process.
+ *
+ * Ownership: borrowed; valid while `event` is. Errors:
+ * `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any
+ * thread.
+ */
+dpc_status dpc_event_get_native(dpc_event event, void **native_out);
+
+/**
  * Install (or, with `callback` NULL, remove) the logger.
  *
  * Lines of `max_level` and more severe are passed to `callback`; when no
@@ -773,6 +1062,177 @@ dpc_status dpc_platform_get_info_string(dpc_platform platform,
 dpc_status dpc_device_get_platform(dpc_device device, dpc_platform *platform_out);
 
 /**
+ * A new queue on `device` in `context` with `flags` (`DPC_QUEUE_IN_ORDER`,
+ * `DPC_QUEUE_PROFILING`, or both OR-ed, or 0 for out-of-order).
+ * Asynchronous errors of its commands are reported by the next
+ * `dpc_queue_wait` or event wait.
+ *
+ * Ownership: a new reference the caller releases. Errors:
+ * `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_INVALID_ARGUMENT` (unknown flag bits, device not in the
+ * context), `DPC_ERROR_BACKEND`. Thread safety: any thread.
+ */
+dpc_status dpc_queue_create(dpc_context context,
+                            dpc_device device,
+                            uint32_t flags,
+                            dpc_queue *queue_out);
+
+/**
+ * A new queue on `device` in the device's default context.
+ *
+ * Ownership, errors and threads as `dpc_queue_create`.
+ */
+dpc_status dpc_queue_create_for_device(dpc_device device, uint32_t flags, dpc_queue *queue_out);
+
+/**
+ * A new queue on the device a filter string selects (see
+ * `dpc_device_select`), in that device's default context.
+ *
+ * Ownership: a new reference the caller releases. Errors: those of
+ * `dpc_device_select` and `dpc_queue_create`. Thread safety: any thread.
+ */
+dpc_status dpc_queue_create_from_filter(const char *filter, uint32_t flags, dpc_queue *queue_out);
+
+/**
+ * The canonical queue of `device`: in-order, in the device's default
+ * context, one per device, made at first use and then cached (a call
+ * costs a handle lookup).
+ *
+ * Ownership: valid for the life of the process; release is allowed and
+ * does nothing. Errors: `DPC_ERROR_INVALID_HANDLE`,
+ * `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_BACKEND`. Thread safety: any
+ * thread; every thread gets the same queue.
+ */
+dpc_status dpc_queue_default(dpc_device device, dpc_queue *queue_out);
+
+/**
+ * Adopt a queue made elsewhere in this process: `sycl_queue` is a
+ * `sycl::queue*` (for example the one inside a `dpctl.SyclQueue`). The new
+ * dpcore queue shares the runtime queue; its owner keeps owning it, and
+ * dpcore holds its own reference, so the owner may destroy its
+ * `sycl::queue` object at any time. Asynchronous errors of an adopted
+ * queue go to its owner's handler.
+ *
+ * Ownership: a new reference the caller releases. Errors:
+ * `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_BACKEND`, `DPC_ERROR_BACKEND_UNAVAILABLE`.
+ * The pointer cannot be validated: passing anything but a live
+ * `sycl::queue*` of the same SYCL runtime is undefined behaviour.
+ * Thread safety: any thread.
+ */
+dpc_status dpc_queue_adopt(void *sycl_queue, dpc_queue *queue_out);
+
+/**
+ * Add a reference to `queue`.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+ */
+dpc_status dpc_queue_retain(dpc_queue queue);
+
+/**
+ * Drop a reference to `queue`; NULL is a no-op. Work already submitted
+ * still runs; memory and events made through the queue stay valid.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+ */
+dpc_status dpc_queue_release(dpc_queue queue);
+
+/**
+ * The device of `queue`.
+ *
+ * Ownership: a root device's handle is valid for the life of the process;
+ * a sub-device's is a new reference the caller releases.
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+ * Thread safety: any thread.
+ */
+dpc_status dpc_queue_get_device(dpc_queue queue, dpc_device *device_out);
+
+/**
+ * The context of `queue`.
+ *
+ * Ownership: a platform default context's handle is valid for the life
+ * of the process; otherwise a new reference the caller releases.
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+ * Thread safety: any thread.
+ */
+dpc_status dpc_queue_get_context(dpc_queue queue, dpc_context *context_out);
+
+/**
+ * The properties `queue` was made with (`DPC_QUEUE_*` bits).
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+ * Thread safety: any thread.
+ */
+dpc_status dpc_queue_get_flags(dpc_queue queue, uint32_t *flags_out);
+
+/**
+ * A 64-bit id of `queue`, unique in the process and stable for the
+ * queue's life (handles to one queue share it).
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+ * Thread safety: any thread.
+ */
+dpc_status dpc_queue_get_id(dpc_queue queue, uint64_t *id_out);
+
+/**
+ * Whether `a` and `b` are equivalent: same device, same context and same
+ * properties (work may go to either with the same effect on memory).
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+ * Thread safety: any thread.
+ */
+dpc_status dpc_queue_equivalent(dpc_queue a, dpc_queue b, bool *equivalent_out);
+
+/**
+ * Wait for everything submitted to `queue`. The first asynchronous error
+ * raised by its commands since the last wait is reported here as
+ * `DPC_ERROR_BACKEND` with its message (and how many more there were);
+ * nothing is printed and nothing is dropped silently.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_BACKEND`. Thread safety:
+ * any thread.
+ */
+dpc_status dpc_queue_wait(dpc_queue queue);
+
+/**
+ * Enqueue a barrier: commands submitted to `queue` after it start only
+ * when the `n_events` events have completed, or, with none, when
+ * everything submitted before it has.
+ *
+ * Ownership: `*event_out`, when `event_out` is non-NULL, is a new event
+ * the caller releases; with `event_out` NULL no event is made.
+ * Errors: `DPC_ERROR_INVALID_HANDLE` (queue or any event),
+ * `DPC_ERROR_NULL_POINTER` (`events` NULL with `n_events` > 0),
+ * `DPC_ERROR_BACKEND`. Thread safety: any thread.
+ */
+dpc_status dpc_queue_barrier(dpc_queue queue,
+                             const dpc_event *events,
+                             size_t n_events,
+                             dpc_event *event_out);
+
+/**
+ * The runtime's own queue object (`sycl::queue*`), for C++ code in the
+ * same process (the C++ interop header wraps this).
+ *
+ * Ownership: borrowed; valid while `queue` is. Errors:
+ * `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any
+ * thread.
+ */
+dpc_status dpc_queue_get_native(dpc_queue queue, void **native_out);
+
+/**
+ * The backend's own handle of `queue`: for OpenCL a `cl_command_queue`
+ * with one reference retained for the caller (release it with
+ * `clReleaseCommandQueue`); for Level Zero the runtime's queue or
+ * immediate command list, owned by the runtime.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_UNSUPPORTED` (other backends). Thread safety: any thread.
+ */
+dpc_status dpc_queue_get_backend_handle(dpc_queue queue,
+                                        dpc_backend *backend_out,
+                                        void **handle_out);
+
+/**
  * Parse `filter` (see the grammar in the README: `backend:type:N` terms
  * separated by commas, every part optional) into a reusable selector.
  *
@@ -851,6 +1311,181 @@ dpc_status dpc_device_select(const char *filter, dpc_device *device_out);
  * devices; the message says why). Thread safety: any thread.
  */
 dpc_status dpc_device_default(dpc_device *device_out);
+
+/**
+ * Allocate `size` bytes of USM of `kind` (`DPC_USM_DEVICE`, `_SHARED` or
+ * `_HOST`) on `queue`'s device and context. `alignment` is 0 (the
+ * runtime's default) or a power of two.
+ *
+ * Ownership: the memory is the caller's until `dpc_usm_free` or
+ * `dpc_usm_free_after`; it keeps its context alive.
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_INVALID_ARGUMENT` (size 0, alignment not a power of two,
+ * unknown kind), `DPC_ERROR_UNSUPPORTED` (the device cannot allocate that
+ * kind), `DPC_ERROR_OUT_OF_DEVICE_MEMORY` (the message states the request,
+ * the device's largest single allocation and its global memory).
+ * Thread safety: any thread.
+ */
+dpc_status dpc_usm_alloc(dpc_queue queue,
+                         int32_t kind,
+                         size_t size,
+                         size_t alignment,
+                         void **ptr_out);
+
+/**
+ * Free memory from `dpc_usm_alloc` now. The caller makes sure no command
+ * still uses it (or uses `dpc_usm_free_after`). `ptr` NULL is a no-op.
+ *
+ * Errors: `DPC_ERROR_INVALID_POINTER` (not from `dpc_usm_alloc`, already
+ * freed, or not the start of the allocation — nothing is freed then),
+ * `DPC_ERROR_BACKEND`. Thread safety: any thread.
+ */
+dpc_status dpc_usm_free(void *ptr);
+
+/**
+ * Free memory from `dpc_usm_alloc` once the `n_events` events have
+ * completed, without blocking the caller. dpcore's own thread watches the
+ * events (no host task, no callback); the memory counts in the context's
+ * statistics until it is freed. With no events the memory is freed now.
+ * `ptr` NULL is a no-op. `dpc_usm_wait_deferred_frees` waits for all
+ * pending ones.
+ *
+ * Ownership: the memory is dpcore's from this call; the events are
+ * retained until then. Errors: `DPC_ERROR_INVALID_POINTER` (as
+ * `dpc_usm_free`), `DPC_ERROR_NULL_POINTER` (`events` NULL with
+ * `n_events` > 0), `DPC_ERROR_INVALID_HANDLE` (any event; nothing is freed
+ * then). Thread safety: any thread.
+ */
+dpc_status dpc_usm_free_after(void *ptr, const dpc_event *events, size_t n_events);
+
+/**
+ * Block until every deferred free (`dpc_usm_free_after`) made so far by
+ * any thread is done.
+ *
+ * Errors: none besides `DPC_ERROR_INTERNAL`. Thread safety: any thread.
+ */
+dpc_status dpc_usm_wait_deferred_frees(void);
+
+/**
+ * What kind of USM `ptr` is in `context`: `DPC_USM_UNKNOWN` for memory
+ * that is not USM of that context (stack, malloc, NULL, other contexts) —
+ * never a crash.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER` (`kind_out`),
+ * `DPC_ERROR_BACKEND`. Thread safety: any thread.
+ */
+dpc_status dpc_usm_get_pointer_kind(dpc_context context, const void *ptr, dpc_usm_kind *kind_out);
+
+/**
+ * The device `ptr`'s device or shared USM belongs to, in `context`.
+ *
+ * Ownership: a root device's handle is valid for the life of the process;
+ * a sub-device's is a new reference the caller releases.
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_INVALID_POINTER` (not USM of the context, or host USM, which
+ * belongs to no device). Thread safety: any thread.
+ */
+dpc_status dpc_usm_get_pointer_device(dpc_context context, const void *ptr, dpc_device *device_out);
+
+/**
+ * The start and size of the USM allocation containing `ptr` in `context`:
+ * exact for dpcore's own allocations, and for others where the runtime
+ * tells it (OpenCL does).
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_INVALID_POINTER` (not USM of the context),
+ * `DPC_ERROR_UNSUPPORTED` (USM, but the runtime does not tell the range).
+ * Thread safety: any thread.
+ */
+dpc_status dpc_usm_get_pointer_range(dpc_context context,
+                                     const void *ptr,
+                                     void **base_out,
+                                     size_t *size_out);
+
+/**
+ * Copy `n` bytes from `src` to `dst` on `queue`, after the `n_events`
+ * events: host to device, device to host, device to device, host to host.
+ * When `dst` or `src` is dpcore memory of another context than `queue`'s
+ * the copy is staged through host memory and is complete when the call
+ * returns. A copy of 0 bytes does nothing (the pointers are not looked at)
+ * and its event completes after the dependencies.
+ *
+ * Ownership: `*event_out`, when `event_out` is non-NULL, is a new event
+ * the caller releases; with `event_out` NULL no event is made.
+ * Errors: `DPC_ERROR_INVALID_HANDLE` (queue, any event),
+ * `DPC_ERROR_NULL_POINTER` (`dst` or `src` with `n` > 0, `events` with
+ * `n_events` > 0), `DPC_ERROR_BACKEND`. Thread safety: any thread.
+ */
+dpc_status dpc_usm_memcpy(dpc_queue queue,
+                          void *dst,
+                          const void *src,
+                          size_t n,
+                          const dpc_event *events,
+                          size_t n_events,
+                          dpc_event *event_out);
+
+/**
+ * Set `n` bytes at `ptr` to `value` on `queue`, after the events. 0 bytes
+ * does nothing (as `dpc_usm_memcpy`).
+ *
+ * Ownership and errors as `dpc_usm_memcpy`. Thread safety: any thread.
+ */
+dpc_status dpc_usm_memset(dpc_queue queue,
+                          void *ptr,
+                          uint8_t value,
+                          size_t n,
+                          const dpc_event *events,
+                          size_t n_events,
+                          dpc_event *event_out);
+
+/**
+ * Fill `count` elements at `ptr` with the `pattern_size`-byte `pattern`
+ * (1, 2, 4, 8 or 16 bytes) on `queue`, after the events. `ptr` must be
+ * aligned to `pattern_size`. Fast on every device: a pattern of equal
+ * bytes is a memset, and large fills are seeded and doubled by device
+ * copies. A count of 0 does nothing.
+ *
+ * Ownership: `pattern` is read during the call only; events as
+ * `dpc_usm_memcpy`. Errors: those of `dpc_usm_memcpy`, plus
+ * `DPC_ERROR_INVALID_ARGUMENT` (pattern size, misaligned `ptr`).
+ * Thread safety: any thread.
+ */
+dpc_status dpc_usm_fill(dpc_queue queue,
+                        void *ptr,
+                        const void *pattern,
+                        size_t pattern_size,
+                        size_t count,
+                        const dpc_event *events,
+                        size_t n_events,
+                        dpc_event *event_out);
+
+/**
+ * Hint that `n` bytes at `ptr` (shared USM) will be used on `queue`'s
+ * device soon. 0 bytes does nothing.
+ *
+ * Ownership and errors as `dpc_usm_memcpy`. Thread safety: any thread.
+ */
+dpc_status dpc_usm_prefetch(dpc_queue queue,
+                            const void *ptr,
+                            size_t n,
+                            const dpc_event *events,
+                            size_t n_events,
+                            dpc_event *event_out);
+
+/**
+ * Give the device advice `advice` (a device-specific value, passed to
+ * the runtime unchanged; 0 is "no advice") about `n` bytes at `ptr`.
+ * 0 bytes does nothing.
+ *
+ * Ownership and errors as `dpc_usm_memcpy`. Thread safety: any thread.
+ */
+dpc_status dpc_usm_mem_advise(dpc_queue queue,
+                              const void *ptr,
+                              size_t n,
+                              int32_t advice,
+                              const dpc_event *events,
+                              size_t n_events,
+                              dpc_event *event_out);
 
 /**
  * The version of the loaded library as `major << 16 | minor << 8 | patch`;

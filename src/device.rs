@@ -142,6 +142,10 @@ pub struct Device {
     pub filter: Option<String>,
     /// The device this one was partitioned from.
     pub parent: Option<Arc<Device>>,
+    /// The device's default context, made at first use.
+    pub default_context: OnceLock<Arc<crate::context::Context>>,
+    /// The immortal handle of the device's canonical queue, made at first use.
+    pub default_queue: OnceLock<usize>,
 }
 
 // SAFETY: the plugin's device objects may be used from any thread (the
@@ -177,6 +181,8 @@ impl Device {
             root_index: None,
             filter: None,
             parent: None,
+            default_context: OnceLock::new(),
+            default_queue: OnceLock::new(),
         })
     }
 
@@ -224,6 +230,15 @@ impl Device {
             (Some(i), Some(f)) => format!("[{i}] {f} \"{}\"", self.name),
             _ => format!("sub-device \"{}\"", self.name),
         }
+    }
+
+    /// The plugin object, for calls through the backend table.
+    pub fn obj(&self) -> abi::Obj {
+        self.obj
+    }
+
+    pub fn backend(&self) -> &'static Backend {
+        self.backend
     }
 
     pub fn native(&self) -> *mut std::ffi::c_void {
@@ -461,6 +476,44 @@ pub fn registry() -> &'static Registry {
             unavailable,
         }
     })
+}
+
+/// The core's device for a plugin device object (taking ownership of
+/// `obj`): the registry's root device when it is one, else a sub-device
+/// with its parents found through the runtime.
+pub fn from_obj(b: &'static Backend, obj: abi::Obj) -> Result<Arc<Device>> {
+    if obj.is_null() {
+        return Err(Error::new(
+            DPC_ERROR_INTERNAL,
+            "the backend returned no device",
+        ));
+    }
+    for d in &registry().devices {
+        if unsafe { (b.table.device_equal)(d.obj, obj) } {
+            unsafe { (b.table.device_release)(obj) };
+            return Ok(d.clone());
+        }
+    }
+    let mut parent_obj: abi::Obj = std::ptr::null_mut();
+    let st = unsafe { (b.table.device_parent)(obj, &mut parent_obj) };
+    if let Err(e) = backend::check(st, "device_parent") {
+        unsafe { (b.table.device_release)(obj) };
+        return Err(e);
+    }
+    let parent = if parent_obj.is_null() {
+        None
+    } else {
+        match from_obj(b, parent_obj) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                unsafe { (b.table.device_release)(obj) };
+                return Err(e);
+            }
+        }
+    };
+    let mut d = Device::new(b, obj)?;
+    d.parent = parent;
+    Ok(Arc::new(d))
 }
 
 /// The handle for a device: the immortal one for a root device, a new

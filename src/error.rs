@@ -33,6 +33,9 @@ pub enum dpc_status {
     DPC_ERROR_OUT_OF_RANGE = 5,
     /// A string argument is not valid UTF-8.
     DPC_ERROR_INVALID_UTF8 = 6,
+    /// A memory pointer is not what the function needs (not allocated by
+    /// dpcore, already freed, not the start of an allocation, not USM).
+    DPC_ERROR_INVALID_POINTER = 7,
     /// A device filter string is malformed; the message quotes it and
     /// shows the grammar.
     DPC_ERROR_INVALID_SELECTOR = 100,
@@ -51,6 +54,9 @@ pub enum dpc_status {
     DPC_ERROR_PLUGIN_INCOMPATIBLE = 203,
     /// Host memory could not be allocated.
     DPC_ERROR_OUT_OF_HOST_MEMORY = 300,
+    /// Device (USM) memory could not be allocated; the message states the
+    /// request and the device's limits.
+    DPC_ERROR_OUT_OF_DEVICE_MEMORY = 301,
     /// A panic or other internal fault was caught at the API boundary.
     DPC_ERROR_INTERNAL = 999,
 }
@@ -67,6 +73,7 @@ impl dpc_status {
         DPC_ERROR_BUFFER_TOO_SMALL,
         DPC_ERROR_OUT_OF_RANGE,
         DPC_ERROR_INVALID_UTF8,
+        DPC_ERROR_INVALID_POINTER,
         DPC_ERROR_INVALID_SELECTOR,
         DPC_ERROR_DEVICE_NOT_FOUND,
         DPC_ERROR_BACKEND_UNAVAILABLE,
@@ -74,6 +81,7 @@ impl dpc_status {
         DPC_ERROR_UNSUPPORTED,
         DPC_ERROR_PLUGIN_INCOMPATIBLE,
         DPC_ERROR_OUT_OF_HOST_MEMORY,
+        DPC_ERROR_OUT_OF_DEVICE_MEMORY,
         DPC_ERROR_INTERNAL,
     ];
 
@@ -92,6 +100,7 @@ impl dpc_status {
             DPC_ERROR_BUFFER_TOO_SMALL => c"DPC_ERROR_BUFFER_TOO_SMALL",
             DPC_ERROR_OUT_OF_RANGE => c"DPC_ERROR_OUT_OF_RANGE",
             DPC_ERROR_INVALID_UTF8 => c"DPC_ERROR_INVALID_UTF8",
+            DPC_ERROR_INVALID_POINTER => c"DPC_ERROR_INVALID_POINTER",
             DPC_ERROR_INVALID_SELECTOR => c"DPC_ERROR_INVALID_SELECTOR",
             DPC_ERROR_DEVICE_NOT_FOUND => c"DPC_ERROR_DEVICE_NOT_FOUND",
             DPC_ERROR_BACKEND_UNAVAILABLE => c"DPC_ERROR_BACKEND_UNAVAILABLE",
@@ -99,6 +108,7 @@ impl dpc_status {
             DPC_ERROR_UNSUPPORTED => c"DPC_ERROR_UNSUPPORTED",
             DPC_ERROR_PLUGIN_INCOMPATIBLE => c"DPC_ERROR_PLUGIN_INCOMPATIBLE",
             DPC_ERROR_OUT_OF_HOST_MEMORY => c"DPC_ERROR_OUT_OF_HOST_MEMORY",
+            DPC_ERROR_OUT_OF_DEVICE_MEMORY => c"DPC_ERROR_OUT_OF_DEVICE_MEMORY",
             DPC_ERROR_INTERNAL => c"DPC_ERROR_INTERNAL",
         }
     }

@@ -29,6 +29,9 @@ pub enum Kind {
     Device = 1,
     Selector = 2,
     Platform = 3,
+    Context = 4,
+    Queue = 5,
+    Event = 6,
 }
 
 impl Kind {
@@ -37,6 +40,9 @@ impl Kind {
             1 => Some(Kind::Device),
             2 => Some(Kind::Selector),
             3 => Some(Kind::Platform),
+            4 => Some(Kind::Context),
+            5 => Some(Kind::Queue),
+            6 => Some(Kind::Event),
             _ => None,
         }
     }
@@ -46,6 +52,9 @@ impl Kind {
             Kind::Device => "dpc_device",
             Kind::Selector => "dpc_selector",
             Kind::Platform => "dpc_platform",
+            Kind::Context => "dpc_context",
+            Kind::Queue => "dpc_queue",
+            Kind::Event => "dpc_event",
         }
     }
 }

@@ -16,14 +16,18 @@
 compile_error!("dpcore handles are 64-bit values; only 64-bit targets are supported");
 
 pub mod backend;
+pub mod context;
 pub mod device;
 pub mod diagnostics;
 pub mod error;
+pub mod event;
 pub mod handle;
 pub mod log;
 pub mod platform;
+pub mod queue;
 pub mod selector;
 pub mod strings;
+pub mod usm;
 pub mod version;
 
 pub use error::{dpc_status, Error, Result};

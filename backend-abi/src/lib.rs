@@ -30,7 +30,7 @@ use core::ffi::{c_char, c_void};
 
 /// Version of the table layout and semantics. Bump on any change to a
 /// struct or function signature in this crate.
-pub const BACKEND_ABI_VERSION: u32 = 1;
+pub const BACKEND_ABI_VERSION: u32 = 2;
 
 /// Symbol: `uint32_t dpcore_backend_abi_version(void)`.
 pub const SYM_ABI_VERSION: &[u8] = b"dpcore_backend_abi_version\0";
@@ -53,6 +53,7 @@ pub mod status {
     pub const BACKEND: i32 = 201;
     pub const UNSUPPORTED: i32 = 202;
     pub const OUT_OF_HOST_MEMORY: i32 = 300;
+    pub const OUT_OF_DEVICE_MEMORY: i32 = 301;
     pub const INTERNAL: i32 = 999;
 }
 
@@ -213,6 +214,53 @@ pub struct RuntimeInfoV1 {
     pub n_platforms: u32,
 }
 
+/// USM kinds; the same numbers as the public `dpc_usm_kind`.
+pub mod usm_kind {
+    pub const UNKNOWN: i32 = 0;
+    pub const DEVICE: i32 = 1;
+    pub const SHARED: i32 = 2;
+    pub const HOST: i32 = 3;
+}
+
+/// Bits of a queue's properties; the same bits as the public
+/// `DPC_QUEUE_*` flags.
+pub mod queue_flags {
+    pub const IN_ORDER: u32 = 1 << 0;
+    pub const PROFILING: u32 = 1 << 1;
+}
+
+/// Event execution status; the same numbers as the public
+/// `dpc_event_status`.
+pub mod event_status {
+    pub const SUBMITTED: i32 = 0;
+    pub const RUNNING: i32 = 1;
+    pub const COMPLETE: i32 = 2;
+}
+
+/// What [`BackendV1::native_handle`] is asked for.
+pub mod native_kind {
+    pub const DEVICE: i32 = 1;
+    pub const CONTEXT: i32 = 2;
+    pub const QUEUE: i32 = 3;
+}
+
+/// What the runtime knows of a USM pointer.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct PointerInfoV1 {
+    /// A [`usm_kind`] value; `UNKNOWN` for memory that is not USM of the
+    /// context (stack, malloc, another context's memory).
+    pub kind: i32,
+    /// Non-zero when `base` and `size` are filled (the runtime told them).
+    pub has_range: u32,
+    /// Start and size of the allocation that contains the pointer.
+    pub base: usize,
+    pub size: usize,
+    /// The device the memory is associated with: a new device object the
+    /// core gives back with `device_release`, or NULL (host USM, unknown).
+    pub device: Obj,
+}
+
 /// Partition kinds for [`BackendV1::device_partition`].
 pub mod partition_kind {
     pub const EQUALLY: i32 = 1;
@@ -276,6 +324,147 @@ pub struct BackendV1 {
     /// A pointer to the runtime's own object (`sycl::device*`), valid as
     /// long as `dev` is, for C++ users in the same process.
     pub device_native: unsafe extern "C" fn(dev: Obj) -> *mut c_void,
+
+    // ---- contexts --------------------------------------------------------
+    /// The platform default context of `dev`'s platform (the one dpnp,
+    /// dpctl and torch use), as a new context object in `*out`.
+    pub context_default: unsafe extern "C" fn(dev: Obj, out: *mut Obj) -> i32,
+    /// A new context over `n` devices (all of one platform).
+    pub context_create: unsafe extern "C" fn(devs: *const Obj, n: usize, out: *mut Obj) -> i32,
+    /// Give back a context object.
+    pub context_release: unsafe extern "C" fn(ctx: Obj),
+    /// Whether two context objects denote the same context.
+    pub context_equal: unsafe extern "C" fn(a: Obj, b: Obj) -> bool,
+    /// `sycl::context*`, valid as long as `ctx` is.
+    pub context_native: unsafe extern "C" fn(ctx: Obj) -> *mut c_void,
+
+    // ---- queues ----------------------------------------------------------
+    /// A new queue on `dev` in `ctx` with [`queue_flags`]. Asynchronous
+    /// errors raised for it are collected and reported by `queue_wait`.
+    pub queue_create: unsafe extern "C" fn(ctx: Obj, dev: Obj, flags: u32, out: *mut Obj) -> i32,
+    /// A new queue object sharing the runtime queue at `native` (a
+    /// `sycl::queue*` owned by someone else, who keeps owning it). Its
+    /// device, context and flags come back through `dev_out`, `ctx_out`
+    /// (new objects) and `flags_out`.
+    pub queue_adopt: unsafe extern "C" fn(
+        native: *mut c_void,
+        out: *mut Obj,
+        dev_out: *mut Obj,
+        ctx_out: *mut Obj,
+        flags_out: *mut u32,
+    ) -> i32,
+    /// Give back a queue object.
+    pub queue_release: unsafe extern "C" fn(q: Obj),
+    /// Whether two queue objects share one runtime queue.
+    pub queue_equal: unsafe extern "C" fn(a: Obj, b: Obj) -> bool,
+    /// `sycl::queue*`, valid as long as `q` is.
+    pub queue_native: unsafe extern "C" fn(q: Obj) -> *mut c_void,
+    /// Wait for everything submitted to `q`; then report the first
+    /// asynchronous error collected since the last wait (status BACKEND
+    /// with its message, and how many more there were).
+    pub queue_wait: unsafe extern "C" fn(q: Obj) -> i32,
+
+    // ---- enqueue: every function takes `deps` (n_deps event objects) and
+    // writes a new event object to `*ev_out` when `ev_out` is non-NULL;
+    // with `ev_out` NULL it may submit without creating an event.
+    /// A barrier: later work waits for `deps` (or, with none, for
+    /// everything submitted before).
+    pub enqueue_barrier:
+        unsafe extern "C" fn(q: Obj, deps: *const Obj, n_deps: usize, ev_out: *mut Obj) -> i32,
+    pub enqueue_memcpy: unsafe extern "C" fn(
+        q: Obj,
+        dst: *mut c_void,
+        src: *const c_void,
+        n: usize,
+        deps: *const Obj,
+        n_deps: usize,
+        ev_out: *mut Obj,
+    ) -> i32,
+    pub enqueue_memset: unsafe extern "C" fn(
+        q: Obj,
+        p: *mut c_void,
+        value: u8,
+        n: usize,
+        deps: *const Obj,
+        n_deps: usize,
+        ev_out: *mut Obj,
+    ) -> i32,
+    /// Fill `count` elements of `pattern_size` bytes (1, 2, 4, 8 or 16)
+    /// with the runtime's own fill.
+    pub enqueue_fill: unsafe extern "C" fn(
+        q: Obj,
+        p: *mut c_void,
+        pattern: *const c_void,
+        pattern_size: usize,
+        count: usize,
+        deps: *const Obj,
+        n_deps: usize,
+        ev_out: *mut Obj,
+    ) -> i32,
+    pub enqueue_prefetch: unsafe extern "C" fn(
+        q: Obj,
+        p: *const c_void,
+        n: usize,
+        deps: *const Obj,
+        n_deps: usize,
+        ev_out: *mut Obj,
+    ) -> i32,
+    /// `advice` is passed to the runtime unchanged (device specific).
+    pub enqueue_mem_advise: unsafe extern "C" fn(
+        q: Obj,
+        p: *const c_void,
+        n: usize,
+        advice: i32,
+        deps: *const Obj,
+        n_deps: usize,
+        ev_out: *mut Obj,
+    ) -> i32,
+
+    // ---- events ----------------------------------------------------------
+    /// Wait for `n` events; reports asynchronous errors like `queue_wait`.
+    pub event_wait: unsafe extern "C" fn(evs: *const Obj, n: usize) -> i32,
+    /// The [`event_status`] of `ev`.
+    pub event_status: unsafe extern "C" fn(ev: Obj, out: *mut i32) -> i32,
+    /// Profiling timestamps in ns: `out[0]` submit, `out[1]` start,
+    /// `out[2]` end. UNSUPPORTED when the queue was made without profiling.
+    pub event_profiling: unsafe extern "C" fn(ev: Obj, out: *mut u64) -> i32,
+    /// Give back an event object.
+    pub event_release: unsafe extern "C" fn(ev: Obj),
+    /// `sycl::event*`, valid as long as `ev` is.
+    pub event_native: unsafe extern "C" fn(ev: Obj) -> *mut c_void,
+
+    // ---- USM -------------------------------------------------------------
+    /// Allocate `size` bytes of [`usm_kind`] memory on `q`'s device and
+    /// context, aligned to `align` (0: the runtime's default; else a power
+    /// of two). Out of memory is status OUT_OF_DEVICE_MEMORY (301).
+    pub usm_alloc: unsafe extern "C" fn(
+        q: Obj,
+        kind: i32,
+        size: usize,
+        align: usize,
+        out: *mut *mut c_void,
+    ) -> i32,
+    /// Free USM memory of `ctx` (blocking until the runtime lets it go).
+    pub usm_free: unsafe extern "C" fn(ctx: Obj, p: *mut c_void) -> i32,
+    /// What the runtime knows of `p` in `ctx`. Never fails for a non-USM
+    /// pointer: it answers kind UNKNOWN.
+    pub usm_pointer_info:
+        unsafe extern "C" fn(ctx: Obj, p: *const c_void, out: *mut PointerInfoV1) -> i32,
+
+    // ---- native handles --------------------------------------------------
+    /// The backend's own handle of a device, context or queue object
+    /// (`kind` is a [`native_kind`]): for OpenCL a `cl_device_id`,
+    /// `cl_context` or `cl_command_queue` with one reference retained for
+    /// the caller; for Level Zero a `ze_device_handle_t`,
+    /// `ze_context_handle_t` or `ze_command_queue_handle_t`/command list,
+    /// owned by the runtime. `*backend_out` gets the [`backend`] value.
+    /// UNSUPPORTED for other backends.
+    pub native_handle: unsafe extern "C" fn(
+        kind: i32,
+        obj: Obj,
+        backend_out: *mut i32,
+        out: *mut *mut c_void,
+    ) -> i32,
 }
 
 /// Copy a UTF-8 string into a fixed, NUL-terminated field, truncating at
@@ -306,6 +495,19 @@ impl DeviceInfoV1 {
     pub const fn zeroed() -> Self {
         // SAFETY: every field is an integer or an array of integers.
         unsafe { core::mem::zeroed() }
+    }
+}
+
+impl PointerInfoV1 {
+    /// An empty record (kind UNKNOWN, no range, no device).
+    pub const fn empty() -> Self {
+        PointerInfoV1 {
+            kind: usm_kind::UNKNOWN,
+            has_range: 0,
+            base: 0,
+            size: 0,
+            device: core::ptr::null_mut(),
+        }
     }
 }
 

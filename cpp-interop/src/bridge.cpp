@@ -3,6 +3,14 @@
 #include "dpcore-sycl/src/bridge.h"
 #include "dpcore-sycl/src/lib.rs.h"
 
+#include <sycl/backend/opencl.hpp>
+#include <sycl/ext/oneapi/experimental/enqueue_functions.hpp>
+
+// Types and constants only: the OpenCL entry points are looked up at run
+// time (dlopen/dlsym), so the plugin never links libOpenCL.
+#include <CL/cl.h>
+#include <CL/cl_ext.h>
+
 #include <dlfcn.h>
 #include <link.h>
 
@@ -12,7 +20,17 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <type_traits>
 #include <utility>
+#include <variant>
+
+// cl_intel_unified_shared_memory, in case the OpenCL headers predate it.
+#ifndef CL_MEM_ALLOC_BASE_PTR_INTEL
+#define CL_MEM_ALLOC_BASE_PTR_INTEL 0x419B
+#endif
+#ifndef CL_MEM_ALLOC_SIZE_INTEL
+#define CL_MEM_ALLOC_SIZE_INTEL 0x419C
+#endif
 
 #ifndef DPCORE_SYCL_ABI_MAJOR
 #error "DPCORE_SYCL_ABI_MAJOR must be defined (build.rs passes -DDPCORE_SYCL_ABI_MAJOR=N)"
@@ -214,6 +232,8 @@ std::string loaded_libsycl_path() {
 
 Error::Error(std::int32_t status, std::int64_t backend_code, const std::string &message)
     : std::runtime_error(encode(static_cast<Status>(status), backend_code, message)) {}
+
+Error::Error(Encoded, const std::string &text) : std::runtime_error(text) {}
 
 ErrorText describe_current_exception() noexcept {
   ErrorText out{};
@@ -519,5 +539,695 @@ rust::Vec<PlatformFacts> platform_facts() {
   }
   return out;
 }
+
+
+// ---------------------------------------------------------------------------
+// Lists built from Rust
+
+std::unique_ptr<DeviceList> device_list_new() {
+  return std::make_unique<DeviceList>(std::vector<sycl::device>{});
+}
+
+void device_list_push(DeviceList &list, const Device &dev) { list.push(dev.get()); }
+
+void EventList::push(const Event &ev) {
+  evs_.push_back(ev.get());
+  const std::shared_ptr<AsyncErrors> &errs = ev.errors();
+  if (errs && std::find(errors_.begin(), errors_.end(), errs) == errors_.end()) {
+    errors_.push_back(errs);
+  }
+}
+
+std::unique_ptr<EventList> event_list_new() { return std::make_unique<EventList>(); }
+
+void event_list_push(EventList &list, const Event &ev) { list.push(ev); }
+
+// ---------------------------------------------------------------------------
+// Asynchronous errors
+
+void AsyncErrors::record(const sycl::exception_list &list) noexcept {
+  try {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const std::exception_ptr &e : list) {
+      if (count_++ != 0) {
+        continue;
+      }
+      try {
+        std::rethrow_exception(e);
+      } catch (const sycl::exception &x) {
+        first_code_ = x.code().value();
+        std::snprintf(first_, sizeof first_, "%s (SYCL error code %d: %s)", x.what(),
+                      x.code().value(), x.category().name());
+      } catch (const std::exception &x) {
+        first_code_ = 0;
+        std::snprintf(first_, sizeof first_, "%s", x.what());
+      } catch (...) {
+        first_code_ = 0;
+        std::snprintf(first_, sizeof first_, "%s",
+                      "unknown C++ exception (not a std::exception)");
+      }
+    }
+  } catch (...) {
+    // Locking failed (std::system_error): the errors are lost rather than
+    // letting an exception into the runtime.
+  }
+}
+
+AsyncErrors::Drained AsyncErrors::drain() {
+  Drained d;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (count_ == 0) {
+    return d;
+  }
+  d.first = first_; // may throw bad_alloc: then nothing is taken
+  d.count = count_;
+  d.code = first_code_;
+  count_ = 0;
+  first_code_ = 0;
+  first_[0] = '\0';
+  return d;
+}
+
+namespace {
+
+std::string plural(std::size_t n, const char *one, const char *many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+// End a wait: `sync` is the exception wait_and_throw threw (already described,
+// or nullptr); `lists` the asynchronous error lists to drain. Throws the
+// combined failure, if any.
+void finish_wait(const ErrorText *sync,
+                 const std::vector<std::shared_ptr<AsyncErrors>> &lists) {
+  std::size_t total = 0;
+  AsyncErrors::Drained first;
+  for (const std::shared_ptr<AsyncErrors> &errs : lists) {
+    AsyncErrors::Drained d = errs->drain();
+    if (d.count != 0 && first.count == 0) {
+      first = std::move(d);
+      total += first.count;
+    } else {
+      total += d.count;
+    }
+  }
+  if (sync != nullptr) {
+    std::string text = sync->text;
+    if (total != 0) {
+      text += " (and " + plural(total, "asynchronous error", "asynchronous errors") + ")";
+    }
+    throw Error(Error::Encoded{}, text);
+  }
+  if (total != 0) {
+    std::string message = "asynchronous error: " + first.first;
+    if (total > 1) {
+      message +=
+          " (and " + plural(total - 1, "more asynchronous error", "more asynchronous errors") + ")";
+    }
+    throw Error(code(Status::Backend), first.code, message);
+  }
+}
+
+bool is_errc(const sycl::exception &e, sycl::errc c) noexcept {
+  return e.category() == sycl::sycl_category() && e.code() == c;
+}
+
+std::string platform_name(const sycl::platform &p) noexcept {
+  try {
+    return p.get_info<sycl::info::platform::name>();
+  } catch (...) {
+    return "<unnamed platform>";
+  }
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------
+// Contexts
+
+std::unique_ptr<Context> context_default(const Device &dev) {
+  return std::make_unique<Context>(dev.get().get_platform().khr_get_default_context());
+}
+
+std::unique_ptr<Context> context_create(const DeviceList &devs) {
+  const std::vector<sycl::device> &list = devs.get();
+  if (list.empty()) {
+    throw Error(code(Status::InvalidArgument), 0, "a context needs at least one device");
+  }
+  const sycl::platform first = list[0].get_platform();
+  for (std::size_t i = 1; i < list.size(); ++i) {
+    const sycl::platform other = list[i].get_platform();
+    if (other != first) {
+      throw Error(code(Status::InvalidArgument), 0,
+                  "the devices of a context must all belong to one platform: device '" +
+                      device_name(list[0]) + "' is on platform '" + platform_name(first) +
+                      "', device '" + device_name(list[i]) + "' on platform '" +
+                      platform_name(other) + "'");
+    }
+  }
+  try {
+    return std::make_unique<Context>(sycl::context(list));
+  } catch (const sycl::exception &e) {
+    if (is_errc(e, sycl::errc::invalid)) {
+      throw Error(code(Status::InvalidArgument), e.code().value(),
+                  "cannot create a context over these devices: " + describe(e));
+    }
+    throw;
+  }
+}
+
+bool context_equal(const Context &a, const Context &b) noexcept { return a.get() == b.get(); }
+
+std::size_t context_native(const Context &ctx) noexcept {
+  return reinterpret_cast<std::size_t>(ctx.native());
+}
+
+// ---------------------------------------------------------------------------
+// Queues
+
+std::unique_ptr<Queue> queue_create(const Context &ctx, const Device &dev, bool in_order,
+                                    bool profiling) {
+  auto errors = std::make_shared<AsyncErrors>();
+  // The handler holds its own reference to the list: the runtime may call it
+  // after the Queue object is gone (e.g. from the queue's destructor).
+  sycl::async_handler handler = [errors](sycl::exception_list list) noexcept {
+    errors->record(list);
+  };
+  sycl::property_list props;
+  if (in_order && profiling) {
+    props = {sycl::property::queue::in_order(), sycl::property::queue::enable_profiling()};
+  } else if (in_order) {
+    props = {sycl::property::queue::in_order()};
+  } else if (profiling) {
+    props = {sycl::property::queue::enable_profiling()};
+  }
+  try {
+    return std::make_unique<Queue>(sycl::queue(ctx.get(), dev.get(), handler, props),
+                                   std::move(errors));
+  } catch (const sycl::exception &e) {
+    if (is_errc(e, sycl::errc::invalid)) {
+      throw Error(code(Status::InvalidArgument), e.code().value(),
+                  "cannot create a queue on device '" + device_name(dev.get()) +
+                      "' in this context: " + describe(e));
+    }
+    throw;
+  }
+}
+
+std::unique_ptr<Queue> queue_adopt(std::size_t native) {
+  const sycl::queue &q = *reinterpret_cast<const sycl::queue *>(native);
+  return std::make_unique<Queue>(q, nullptr);
+}
+
+std::unique_ptr<Device> queue_device(const Queue &q) {
+  return std::make_unique<Device>(q.get().get_device());
+}
+
+std::unique_ptr<Context> queue_context(const Queue &q) {
+  return std::make_unique<Context>(q.get().get_context());
+}
+
+std::uint32_t queue_flags(const Queue &q) {
+  std::uint32_t flags = 0;
+  if (q.get().is_in_order()) {
+    flags |= 1u << 0;
+  }
+  if (q.get().has_property<sycl::property::queue::enable_profiling>()) {
+    flags |= 1u << 1;
+  }
+  return flags;
+}
+
+bool queue_equal(const Queue &a, const Queue &b) noexcept { return a.get() == b.get(); }
+
+std::size_t queue_native(const Queue &q) noexcept {
+  return reinterpret_cast<std::size_t>(q.native());
+}
+
+void queue_wait(const Queue &q) {
+  ErrorText sync{};
+  bool failed = false;
+  try {
+    q.get().wait_and_throw();
+  } catch (...) {
+    sync = describe_current_exception();
+    failed = true;
+  }
+  std::vector<std::shared_ptr<AsyncErrors>> lists;
+  if (q.errors()) {
+    lists.push_back(q.errors());
+  }
+  finish_wait(failed ? &sync : nullptr, lists);
+}
+
+// ---------------------------------------------------------------------------
+// Enqueue
+
+namespace {
+
+namespace syclex = sycl::ext::oneapi::experimental;
+
+void *ptr(std::size_t address) noexcept { return reinterpret_cast<void *>(address); }
+
+std::unique_ptr<Event> wrap(const Queue &q, sycl::event ev) {
+  return std::make_unique<Event>(std::move(ev), q.errors());
+}
+
+// The result of an operation that has nothing to do (n == 0): no event when
+// none is wanted; else, with dependencies, a barrier on them (so that the
+// event still implies its dependencies), and without, an already-complete
+// default-constructed event.
+std::unique_ptr<Event> enqueue_nothing(const Queue &q, const EventList &deps, bool want_event) {
+  if (!want_event) {
+    return nullptr;
+  }
+  if (deps.get().empty()) {
+    return std::make_unique<Event>(sycl::event(), q.errors(), true);
+  }
+  return wrap(q, q.get().ext_oneapi_submit_barrier(deps.get()));
+}
+
+// Submit `op(handler&)`: with an event through queue::submit, without one
+// through the event-less experimental submit. (Only used when there are
+// dependencies or when the runtime has no shortcut for the operation.)
+template <typename Op>
+std::unique_ptr<Event> submit(const Queue &q, const EventList &deps, bool want_event, Op op) {
+  auto cgf = [&](sycl::handler &h) {
+    if (!deps.get().empty()) {
+      h.depends_on(deps.get());
+    }
+    op(h);
+  };
+  if (want_event) {
+    return wrap(q, q.get().submit(cgf));
+  }
+  syclex::submit(q.get(), cgf);
+  return nullptr;
+}
+
+struct Pattern16 {
+  std::uint8_t bytes[16];
+};
+static_assert(sizeof(Pattern16) == 16 && std::is_trivially_copyable<Pattern16>::value,
+              "16-byte fill pattern");
+
+template <typename T>
+std::unique_ptr<Event> fill_as(const Queue &q, void *p, const std::uint8_t *pattern,
+                               std::size_t count, const EventList &deps, bool want_event) {
+  T value;
+  std::memcpy(&value, pattern, sizeof value);
+  if (want_event) {
+    return wrap(q, q.get().fill(p, value, count, deps.get()));
+  }
+  if (deps.get().empty()) {
+    syclex::fill(q.get(), static_cast<T *>(p), value, count);
+    return nullptr;
+  }
+  return submit(q, deps, false, [&](sycl::handler &h) { h.fill(p, value, count); });
+}
+
+} // namespace
+
+std::unique_ptr<Event> enqueue_barrier(const Queue &q, const EventList &deps, bool want_event) {
+  // A barrier over an empty list "has no effect": without dependencies the
+  // barrier is the one that waits for everything submitted before.
+  const bool all = deps.get().empty();
+  if (want_event) {
+    return wrap(q, all ? q.get().ext_oneapi_submit_barrier()
+                       : q.get().ext_oneapi_submit_barrier(deps.get()));
+  }
+  if (all) {
+    syclex::barrier(q.get());
+  } else {
+    syclex::partial_barrier(q.get(), deps.get());
+  }
+  return nullptr;
+}
+
+std::unique_ptr<Event> enqueue_memcpy(const Queue &q, std::size_t dst, std::size_t src,
+                                      std::size_t n, const EventList &deps, bool want_event) {
+  if (n == 0) {
+    return enqueue_nothing(q, deps, want_event);
+  }
+  if (want_event) {
+    return wrap(q, q.get().memcpy(ptr(dst), ptr(src), n, deps.get()));
+  }
+  if (deps.get().empty()) {
+    syclex::memcpy(q.get(), ptr(dst), ptr(src), n);
+    return nullptr;
+  }
+  return submit(q, deps, false, [&](sycl::handler &h) { h.memcpy(ptr(dst), ptr(src), n); });
+}
+
+std::unique_ptr<Event> enqueue_memset(const Queue &q, std::size_t p, std::uint8_t value,
+                                      std::size_t n, const EventList &deps, bool want_event) {
+  if (n == 0) {
+    return enqueue_nothing(q, deps, want_event);
+  }
+  if (want_event) {
+    return wrap(q, q.get().memset(ptr(p), value, n, deps.get()));
+  }
+  if (deps.get().empty()) {
+    syclex::memset(q.get(), ptr(p), value, n);
+    return nullptr;
+  }
+  return submit(q, deps, false, [&](sycl::handler &h) { h.memset(ptr(p), value, n); });
+}
+
+std::unique_ptr<Event> enqueue_fill(const Queue &q, std::size_t p,
+                                    rust::Slice<const std::uint8_t> pattern, std::size_t count,
+                                    const EventList &deps, bool want_event) {
+  const std::size_t size = pattern.size();
+  if (size != 1 && size != 2 && size != 4 && size != 8 && size != 16) {
+    throw Error(code(Status::InvalidArgument), 0,
+                "fill pattern size must be 1, 2, 4, 8 or 16 bytes, not " + std::to_string(size));
+  }
+  if (count == 0) {
+    return enqueue_nothing(q, deps, want_event);
+  }
+  const std::uint8_t *bytes = pattern.data();
+  switch (size) {
+  case 1:
+    // The same as a memset, which every backend does natively.
+    return enqueue_memset(q, p, bytes[0], count, deps, want_event);
+  case 2:
+    return fill_as<std::uint16_t>(q, ptr(p), bytes, count, deps, want_event);
+  case 4:
+    return fill_as<std::uint32_t>(q, ptr(p), bytes, count, deps, want_event);
+  case 8:
+    return fill_as<std::uint64_t>(q, ptr(p), bytes, count, deps, want_event);
+  default:
+    return fill_as<Pattern16>(q, ptr(p), bytes, count, deps, want_event);
+  }
+}
+
+std::unique_ptr<Event> enqueue_prefetch(const Queue &q, std::size_t p, std::size_t n,
+                                        const EventList &deps, bool want_event) {
+  if (n == 0) {
+    return enqueue_nothing(q, deps, want_event);
+  }
+  if (want_event) {
+    return wrap(q, q.get().prefetch(ptr(p), n, deps.get()));
+  }
+  if (deps.get().empty()) {
+    syclex::prefetch(q.get(), ptr(p), n);
+    return nullptr;
+  }
+  return submit(q, deps, false, [&](sycl::handler &h) { h.prefetch(ptr(p), n); });
+}
+
+std::unique_ptr<Event> enqueue_mem_advise(const Queue &q, std::size_t p, std::size_t n,
+                                          std::int32_t advice, const EventList &deps,
+                                          bool want_event) {
+  if (n == 0) {
+    return enqueue_nothing(q, deps, want_event);
+  }
+  if (want_event) {
+    return wrap(q, q.get().mem_advise(ptr(p), n, advice, deps.get()));
+  }
+  if (deps.get().empty()) {
+    syclex::mem_advise(q.get(), ptr(p), n, advice);
+    return nullptr;
+  }
+  return submit(q, deps, false, [&](sycl::handler &h) { h.mem_advise(ptr(p), n, advice); });
+}
+
+// ---------------------------------------------------------------------------
+// Events
+
+void events_wait(const EventList &evs) {
+  ErrorText sync{};
+  bool failed = false;
+  try {
+    sycl::event::wait_and_throw(evs.get());
+  } catch (...) {
+    sync = describe_current_exception();
+    failed = true;
+  }
+  finish_wait(failed ? &sync : nullptr, evs.errors());
+}
+
+EventStatus event_status(const Event &ev) {
+  using sycl::info::event_command_status;
+  const event_command_status s =
+      ev.get().get_info<sycl::info::event::command_execution_status>();
+  switch (s) {
+  case event_command_status::submitted:
+    return EventStatus::Submitted;
+  case event_command_status::running:
+    return EventStatus::Running;
+  case event_command_status::complete:
+    return EventStatus::Complete;
+  default:
+    throw Error(code(Status::Backend), 0,
+                "the runtime reports an unknown execution status (" +
+                    std::to_string(static_cast<std::int32_t>(s)) + ") for the event");
+  }
+}
+
+ProfilingTimes event_profiling(const Event &ev) {
+  namespace ep = sycl::info::event_profiling;
+  if (ev.empty()) {
+    throw Error(code(Status::Unsupported), 0,
+                "the event of an operation that had nothing to do (size 0, no dependencies) "
+                "carries no profiling information");
+  }
+  try {
+    ProfilingTimes t{};
+    t.submit = ev.get().get_profiling_info<ep::command_submit>();
+    t.start = ev.get().get_profiling_info<ep::command_start>();
+    t.end = ev.get().get_profiling_info<ep::command_end>();
+    return t;
+  } catch (const sycl::exception &e) {
+    if (is_errc(e, sycl::errc::invalid)) {
+      throw Error(code(Status::Unsupported), e.code().value(),
+                  "no profiling information for this event; create its queue with "
+                  "DPC_QUEUE_PROFILING: " +
+                      describe(e));
+    }
+    throw;
+  }
+}
+
+std::size_t event_native(const Event &ev) noexcept {
+  return reinterpret_cast<std::size_t>(ev.native());
+}
+
+// ---------------------------------------------------------------------------
+// USM
+
+std::size_t usm_alloc(const Queue &q, UsmKind kind, std::size_t size, std::size_t align) {
+  const sycl::queue &sq = q.get();
+  const char *what = nullptr;
+  void *p = nullptr;
+  try {
+    switch (kind) {
+    case UsmKind::Device:
+      what = "device";
+      p = align != 0 ? sycl::aligned_alloc_device(align, size, sq) : sycl::malloc_device(size, sq);
+      break;
+    case UsmKind::Shared:
+      what = "shared";
+      p = align != 0 ? sycl::aligned_alloc_shared(align, size, sq) : sycl::malloc_shared(size, sq);
+      break;
+    case UsmKind::Host:
+      what = "host";
+      p = align != 0 ? sycl::aligned_alloc_host(align, size, sq) : sycl::malloc_host(size, sq);
+      break;
+    default:
+      throw Error(code(Status::InvalidArgument), 0,
+                  "unknown USM kind " + std::to_string(static_cast<std::int32_t>(kind)));
+    }
+  } catch (const sycl::exception &e) {
+    if (is_errc(e, sycl::errc::memory_allocation)) {
+      throw Error(code(Status::OutOfDeviceMemory), e.code().value(),
+                  std::string("cannot allocate ") + std::to_string(size) + " bytes of " + what +
+                      " USM: " + describe(e));
+    }
+    throw;
+  }
+  if (p == nullptr) {
+    std::string message = std::string("cannot allocate ") + std::to_string(size) + " bytes of " +
+                          what + " USM";
+    if (align != 0) {
+      message += " aligned to " + std::to_string(align);
+    }
+    message += " on device '" + device_name(sq.get_device()) + "' (the runtime returned NULL)";
+    throw Error(code(Status::OutOfDeviceMemory), 0, message);
+  }
+  return reinterpret_cast<std::size_t>(p);
+}
+
+void usm_free(const Context &ctx, std::size_t p) { sycl::free(ptr(p), ctx.get()); }
+
+namespace {
+
+// The OpenCL entry points the plugin needs, from the libOpenCL the SYCL
+// runtime has loaded (RTLD_NOLOAD: never loads it, never links it).
+struct OpenClApi {
+  using GetExtensionFn = void *(CL_API_CALL *)(cl_platform_id, const char *);
+  using ReleaseContextFn = cl_int(CL_API_CALL *)(cl_context);
+  using MemAllocInfoFn = cl_int(CL_API_CALL *)(cl_context, const void *, cl_uint, std::size_t,
+                                               void *, std::size_t *);
+
+  GetExtensionFn get_extension = nullptr;
+  ReleaseContextFn release_context = nullptr;
+  // clGetMemAllocInfoINTEL per platform (nullptr: the platform lacks it).
+  std::vector<std::pair<cl_platform_id, MemAllocInfoFn>> mem_alloc_info;
+};
+
+std::mutex opencl_mutex;
+OpenClApi opencl_api;
+
+// Look up the OpenCL entry points (until found once). Call with
+// opencl_mutex held. Returns whether they are available.
+bool load_opencl() noexcept {
+  if (opencl_api.get_extension != nullptr && opencl_api.release_context != nullptr) {
+    return true;
+  }
+  void *lib = dlopen("libOpenCL.so.1", RTLD_NOW | RTLD_NOLOAD);
+  if (lib == nullptr) {
+    lib = dlopen("libOpenCL.so", RTLD_NOW | RTLD_NOLOAD);
+  }
+  if (lib == nullptr) {
+    return false;
+  }
+  // The handle is kept (never dlclose'd): the pointers below stay valid.
+  auto get_extension = reinterpret_cast<OpenClApi::GetExtensionFn>(
+      dlsym(lib, "clGetExtensionFunctionAddressForPlatform"));
+  auto release_context =
+      reinterpret_cast<OpenClApi::ReleaseContextFn>(dlsym(lib, "clReleaseContext"));
+  if (get_extension == nullptr || release_context == nullptr) {
+    dlclose(lib);
+    return false;
+  }
+  opencl_api.get_extension = get_extension;
+  opencl_api.release_context = release_context;
+  return true;
+}
+
+// clGetMemAllocInfoINTEL of `platform`, or nullptr. Call with opencl_mutex
+// held, after load_opencl() succeeded.
+OpenClApi::MemAllocInfoFn mem_alloc_info_for(cl_platform_id platform) {
+  for (const auto &entry : opencl_api.mem_alloc_info) {
+    if (entry.first == platform) {
+      return entry.second;
+    }
+  }
+  auto fn = reinterpret_cast<OpenClApi::MemAllocInfoFn>(
+      opencl_api.get_extension(platform, "clGetMemAllocInfoINTEL"));
+  opencl_api.mem_alloc_info.emplace_back(platform, fn);
+  return fn;
+}
+
+// Fill `f`'s range from clGetMemAllocInfoINTEL; leave has_range false if
+// anything is unavailable.
+void opencl_alloc_range(const sycl::context &ctx, std::size_t p, PointerFacts &f) noexcept {
+  try {
+    OpenClApi::MemAllocInfoFn mem_alloc_info = nullptr;
+    OpenClApi::ReleaseContextFn release_context = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(opencl_mutex);
+      if (!load_opencl()) {
+        return;
+      }
+      mem_alloc_info =
+          mem_alloc_info_for(sycl::get_native<sycl::backend::opencl>(ctx.get_platform()));
+      release_context = opencl_api.release_context;
+    }
+    if (mem_alloc_info == nullptr) {
+      return;
+    }
+    // get_native retains the cl_context for us; give that reference back.
+    cl_context cl = sycl::get_native<sycl::backend::opencl>(ctx);
+    void *base = nullptr;
+    std::size_t size = 0;
+    const cl_int e1 = mem_alloc_info(cl, ptr(p), CL_MEM_ALLOC_BASE_PTR_INTEL, sizeof base,
+                                     &base, nullptr);
+    const cl_int e2 =
+        mem_alloc_info(cl, ptr(p), CL_MEM_ALLOC_SIZE_INTEL, sizeof size, &size, nullptr);
+    release_context(cl);
+    const std::size_t b = reinterpret_cast<std::size_t>(base);
+    if (e1 == CL_SUCCESS && e2 == CL_SUCCESS && base != nullptr && size != 0 && b <= p &&
+        p - b < size) {
+      f.has_range = true;
+      f.base = b;
+      f.size = size;
+    }
+  } catch (...) {
+  }
+}
+
+} // namespace
+
+PointerFacts usm_pointer_facts(const Context &ctx, std::size_t p) {
+  PointerFacts f{};
+  f.kind = UsmKind::Unknown;
+  switch (sycl::get_pointer_type(ptr(p), ctx.get())) {
+  case sycl::usm::alloc::device:
+    f.kind = UsmKind::Device;
+    break;
+  case sycl::usm::alloc::shared:
+    f.kind = UsmKind::Shared;
+    break;
+  case sycl::usm::alloc::host:
+    f.kind = UsmKind::Host;
+    break;
+  default:
+    return f;
+  }
+  if (ctx.get().get_backend() == sycl::backend::opencl) {
+    opencl_alloc_range(ctx.get(), p, f);
+  }
+  return f;
+}
+
+std::unique_ptr<Device> usm_pointer_device(const Context &ctx, std::size_t p) {
+  try {
+    return std::make_unique<Device>(sycl::get_pointer_device(ptr(p), ctx.get()));
+  } catch (const sycl::exception &) {
+    return nullptr;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Native handles
+
+namespace {
+
+template <typename T> std::size_t address_of(T handle) noexcept {
+  return reinterpret_cast<std::size_t>(handle);
+}
+
+template <typename SyclObject> NativeHandle native_of(const SyclObject &obj) {
+  NativeHandle h{};
+  const sycl::backend b = obj.get_backend();
+  h.backend = backend_of(b);
+  switch (b) {
+  case sycl::backend::opencl:
+    h.handle = address_of(sycl::get_native<sycl::backend::opencl>(obj));
+    h.supported = true;
+    break;
+  case sycl::backend::ext_oneapi_level_zero: {
+    auto native = sycl::get_native<sycl::backend::ext_oneapi_level_zero>(obj);
+    if constexpr (std::is_pointer<decltype(native)>::value) {
+      h.handle = address_of(native);
+    } else {
+      // A queue: a command queue or an (immediate) command list.
+      h.handle = std::visit([](auto handle) { return address_of(handle); }, native);
+    }
+    h.supported = true;
+    break;
+  }
+  default:
+    break;
+  }
+  return h;
+}
+
+} // namespace
+
+NativeHandle native_handle_device(const Device &dev) { return native_of(dev.get()); }
+NativeHandle native_handle_context(const Context &ctx) { return native_of(ctx.get()); }
+NativeHandle native_handle_queue(const Queue &q) { return native_of(q.get()); }
 
 } // namespace dpcore_sycl

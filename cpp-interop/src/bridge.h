@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -33,7 +34,12 @@ namespace dpcore_sycl {
 struct DeviceFacts;
 struct RuntimeFacts;
 struct PlatformFacts;
+struct PointerFacts;
+struct ProfilingTimes;
+struct NativeHandle;
 enum class PartitionKind : std::int32_t;
+enum class UsmKind : std::int32_t;
+enum class EventStatus : std::int32_t;
 
 // A device as the plugin hands it out: one heap object per Obj, holding its
 // own sycl::device (a cheap, reference-counted handle).
@@ -48,14 +54,103 @@ private:
   sycl::device dev_;
 };
 
-// An ordered list of devices (the root devices, or a partition's result).
+// An ordered list of devices (the root devices, a partition's result, or the
+// devices of a new context, appended with device_list_push before use).
 class DeviceList {
 public:
   explicit DeviceList(std::vector<sycl::device> devs) : devs_(std::move(devs)) {}
   const std::vector<sycl::device> &get() const noexcept { return devs_; }
+  void push(const sycl::device &dev) { devs_.push_back(dev); }
 
 private:
   std::vector<sycl::device> devs_;
+};
+
+// A context as the plugin hands it out (holds a sycl::context handle).
+class Context {
+public:
+  explicit Context(sycl::context ctx) : ctx_(std::move(ctx)) {}
+  const sycl::context &get() const noexcept { return ctx_; }
+  const sycl::context *native() const noexcept { return &ctx_; }
+
+private:
+  sycl::context ctx_;
+};
+
+// The asynchronous errors of one queue created by the plugin, collected by
+// its async_handler and drained by queue_wait / event_wait. Only the first
+// error since the last drain is kept in full; the others are counted. Shared
+// (std::shared_ptr) by the queue's handler, the Queue object and the events
+// of the queue, so that it outlives whichever goes last.
+class AsyncErrors {
+public:
+  // Record every exception of `list`. Never throws, never prints, never
+  // allocates: it is called by the SYCL runtime, possibly on its own threads.
+  void record(const sycl::exception_list &list) noexcept;
+
+  struct Drained {
+    std::size_t count = 0;      // errors since the last drain (0: none)
+    std::int64_t code = 0;      // backend code of the first one
+    std::string first;          // message of the first one
+  };
+  // Take what was recorded and start afresh.
+  Drained drain();
+
+private:
+  std::mutex mutex_;
+  std::size_t count_ = 0;
+  std::int64_t first_code_ = 0;
+  char first_[1024] = {};
+};
+
+// A queue as the plugin hands it out: the sycl::queue handle and, for queues
+// the plugin created, their asynchronous error list (NULL for adopted queues,
+// whose owner's handler receives their asynchronous errors).
+class Queue {
+public:
+  Queue(sycl::queue q, std::shared_ptr<AsyncErrors> errors)
+      : q_(std::move(q)), errors_(std::move(errors)) {}
+  // Non-const: most sycl::queue member functions are, although a queue is a
+  // thread-safe handle (SYCL 2020, 4.3.2).
+  sycl::queue &get() const noexcept { return q_; }
+  const sycl::queue *native() const noexcept { return &q_; }
+  const std::shared_ptr<AsyncErrors> &errors() const noexcept { return errors_; }
+
+private:
+  mutable sycl::queue q_;
+  std::shared_ptr<AsyncErrors> errors_;
+};
+
+// An event as the plugin hands it out, with the error list of the queue it
+// came from (or NULL) so that waiting on it can report that queue's
+// asynchronous errors. `empty` marks the already-complete event of an
+// operation that submitted nothing (n == 0, no dependencies).
+class Event {
+public:
+  Event(sycl::event ev, std::shared_ptr<AsyncErrors> errors, bool empty = false)
+      : ev_(std::move(ev)), errors_(std::move(errors)), empty_(empty) {}
+  const sycl::event &get() const noexcept { return ev_; }
+  const sycl::event *native() const noexcept { return &ev_; }
+  const std::shared_ptr<AsyncErrors> &errors() const noexcept { return errors_; }
+  bool empty() const noexcept { return empty_; }
+
+private:
+  sycl::event ev_;
+  std::shared_ptr<AsyncErrors> errors_;
+  bool empty_;
+};
+
+// A list of events (dependencies, or the events to wait for), with the
+// distinct error lists of their queues.
+class EventList {
+public:
+  const std::vector<sycl::event> &get() const noexcept { return evs_; }
+  const std::vector<std::shared_ptr<AsyncErrors>> &errors() const noexcept { return errors_; }
+  void push(const Event &ev);
+
+private:
+  std::vector<sycl::event> evs_;
+  std::vector<std::shared_ptr<AsyncErrors>> errors_;
 };
 
 // An exception that carries its dpc_status and backend code; its what() is
@@ -63,6 +158,9 @@ private:
 class Error : public std::runtime_error {
 public:
   Error(std::int32_t status, std::int64_t backend_code, const std::string &message);
+  // From a text already in that form.
+  struct Encoded {};
+  Error(Encoded, const std::string &text);
 };
 
 // A NUL-terminated error text in a fixed buffer, so that describing an
@@ -108,6 +206,89 @@ RuntimeFacts runtime_facts();
 
 // sycl::platform::get_platforms(), in that order.
 rust::Vec<PlatformFacts> platform_facts();
+
+// --- lists built from Rust ---------------------------------------------------
+
+std::unique_ptr<DeviceList> device_list_new();
+void device_list_push(DeviceList &list, const Device &dev);
+std::unique_ptr<EventList> event_list_new();
+void event_list_push(EventList &list, const Event &ev);
+
+// --- contexts ------------------------------------------------------------------
+
+// The platform default context of the device's platform.
+std::unique_ptr<Context> context_default(const Device &dev);
+// A new context over the devices; Error(INVALID_ARGUMENT) when they span
+// platforms (or SYCL rejects them otherwise).
+std::unique_ptr<Context> context_create(const DeviceList &devs);
+bool context_equal(const Context &a, const Context &b) noexcept;
+std::size_t context_native(const Context &ctx) noexcept;
+
+// --- queues --------------------------------------------------------------------
+
+// A new queue with our async_handler; Error(INVALID_ARGUMENT) when the device
+// is not in the context.
+std::unique_ptr<Queue> queue_create(const Context &ctx, const Device &dev, bool in_order,
+                                    bool profiling);
+// A new object sharing the sycl::queue at address `native`.
+std::unique_ptr<Queue> queue_adopt(std::size_t native);
+std::unique_ptr<Device> queue_device(const Queue &q);
+std::unique_ptr<Context> queue_context(const Queue &q);
+// queue_flags bits (IN_ORDER 1, PROFILING 2).
+std::uint32_t queue_flags(const Queue &q);
+bool queue_equal(const Queue &a, const Queue &b) noexcept;
+std::size_t queue_native(const Queue &q) noexcept;
+// wait_and_throw, then report the first collected asynchronous error.
+void queue_wait(const Queue &q);
+
+// --- enqueue -----------------------------------------------------------------
+// Each returns the new event when `want_event`, else a null pointer (and then
+// submits without an event where the runtime allows). Pointers are passed as
+// addresses. n == 0 submits nothing (see enqueue_nothing in bridge.cpp).
+
+std::unique_ptr<Event> enqueue_barrier(const Queue &q, const EventList &deps, bool want_event);
+std::unique_ptr<Event> enqueue_memcpy(const Queue &q, std::size_t dst, std::size_t src,
+                                      std::size_t n, const EventList &deps, bool want_event);
+std::unique_ptr<Event> enqueue_memset(const Queue &q, std::size_t p, std::uint8_t value,
+                                      std::size_t n, const EventList &deps, bool want_event);
+// `pattern` is 1, 2, 4, 8 or 16 bytes long (else Error(INVALID_ARGUMENT)).
+std::unique_ptr<Event> enqueue_fill(const Queue &q, std::size_t p,
+                                    rust::Slice<const std::uint8_t> pattern, std::size_t count,
+                                    const EventList &deps, bool want_event);
+std::unique_ptr<Event> enqueue_prefetch(const Queue &q, std::size_t p, std::size_t n,
+                                        const EventList &deps, bool want_event);
+std::unique_ptr<Event> enqueue_mem_advise(const Queue &q, std::size_t p, std::size_t n,
+                                          std::int32_t advice, const EventList &deps,
+                                          bool want_event);
+
+// --- events --------------------------------------------------------------------
+
+// sycl::event::wait_and_throw on the list, then report the first asynchronous
+// error collected by the events' queues.
+void events_wait(const EventList &evs);
+EventStatus event_status(const Event &ev);
+// Error(UNSUPPORTED) when the queue was made without profiling.
+ProfilingTimes event_profiling(const Event &ev);
+std::size_t event_native(const Event &ev) noexcept;
+
+// --- USM -----------------------------------------------------------------------
+
+// The address of the new allocation; Error(OUT_OF_DEVICE_MEMORY) when the
+// runtime returns nullptr. `align` is 0 or a power of two (checked by Rust).
+std::size_t usm_alloc(const Queue &q, UsmKind kind, std::size_t size, std::size_t align);
+void usm_free(const Context &ctx, std::size_t p);
+// Kind and, where the backend tells it, the containing allocation's range.
+PointerFacts usm_pointer_facts(const Context &ctx, std::size_t p);
+// The device of a USM pointer, or a null pointer when SYCL cannot tell.
+std::unique_ptr<Device> usm_pointer_device(const Context &ctx, std::size_t p);
+
+// --- native handles --------------------------------------------------------------
+// The backend handle (OpenCL: retained for the caller; Level Zero: owned by
+// the runtime). For other backends `supported` is false and `handle` 0.
+
+NativeHandle native_handle_device(const Device &dev);
+NativeHandle native_handle_context(const Context &ctx);
+NativeHandle native_handle_queue(const Queue &q);
 
 } // namespace dpcore_sycl
 

@@ -23,12 +23,16 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::{OnceLock, RwLock};
 
+use cxx::memory::UniquePtrTarget;
 use cxx::UniquePtr;
 use dpcore_backend_abi::{
-    affinity, aspect, backend, device_type, partition, partition_kind, status, write_str,
-    BackendV1, DeviceInfoV1, HostV1, Obj, PlatformInfoV1, RuntimeInfoV1, BACKEND_ABI_VERSION,
-    MAX_SUB_GROUP_SIZES,
+    affinity, aspect, backend, device_type, event_status, native_kind, partition, partition_kind,
+    queue_flags, status, usm_kind, write_str, BackendV1, DeviceInfoV1, HostV1, Obj, PlatformInfoV1,
+    PointerInfoV1, RuntimeInfoV1, BACKEND_ABI_VERSION, MAX_SUB_GROUP_SIZES,
 };
+
+#[cfg(test)]
+mod test_support;
 
 #[cxx::bridge(namespace = "dpcore_sycl")]
 mod ffi {
@@ -40,6 +44,7 @@ mod ffi {
         Backend = 201,
         Unsupported = 202,
         OutOfHostMemory = 300,
+        OutOfDeviceMemory = 301,
         Internal = 999,
     }
 
@@ -143,6 +148,47 @@ mod ffi {
         platform_index: u32,
     }
 
+    /// `dpcore_backend_abi::usm_kind` values.
+    #[repr(i32)]
+    enum UsmKind {
+        Unknown = 0,
+        Device = 1,
+        Shared = 2,
+        Host = 3,
+    }
+
+    /// `dpcore_backend_abi::event_status` values.
+    #[repr(i32)]
+    enum EventStatus {
+        Submitted = 0,
+        Running = 1,
+        Complete = 2,
+    }
+
+    /// What `usm_pointer_facts` learns about a pointer.
+    struct PointerFacts {
+        kind: UsmKind,
+        /// Whether `base` and `size` (the containing allocation) are known.
+        has_range: bool,
+        base: usize,
+        size: usize,
+    }
+
+    /// Profiling timestamps of an event, in ns.
+    struct ProfilingTimes {
+        submit: u64,
+        start: u64,
+        end: u64,
+    }
+
+    /// A backend's own handle of a device, context or queue.
+    struct NativeHandle {
+        backend: Backend,
+        /// False for a backend without native handles (then `handle` is 0).
+        supported: bool,
+        handle: usize,
+    }
+
     /// What `platform_facts` learns about one platform.
     struct PlatformFacts {
         backend: Backend,
@@ -182,6 +228,100 @@ mod ffi {
         fn device_native(dev: &Device) -> usize;
         fn runtime_facts() -> Result<RuntimeFacts>;
         fn platform_facts() -> Result<Vec<PlatformFacts>>;
+
+        /// A context object (holds a `sycl::context`).
+        type Context;
+        /// A queue object (a `sycl::queue` and its asynchronous errors).
+        type Queue;
+        /// An event object (holds a `sycl::event`).
+        type Event;
+        /// A list of events (dependencies, or events to wait for).
+        type EventList;
+
+        fn device_list_new() -> Result<UniquePtr<DeviceList>>;
+        fn device_list_push(list: Pin<&mut DeviceList>, dev: &Device) -> Result<()>;
+        fn event_list_new() -> Result<UniquePtr<EventList>>;
+        fn event_list_push(list: Pin<&mut EventList>, ev: &Event) -> Result<()>;
+
+        fn context_default(dev: &Device) -> Result<UniquePtr<Context>>;
+        fn context_create(devs: &DeviceList) -> Result<UniquePtr<Context>>;
+        fn context_equal(a: &Context, b: &Context) -> bool;
+        fn context_native(ctx: &Context) -> usize;
+
+        fn queue_create(
+            ctx: &Context,
+            dev: &Device,
+            in_order: bool,
+            profiling: bool,
+        ) -> Result<UniquePtr<Queue>>;
+        /// # Safety
+        /// `native` is the address of a live `sycl::queue`.
+        unsafe fn queue_adopt(native: usize) -> Result<UniquePtr<Queue>>;
+        fn queue_device(q: &Queue) -> Result<UniquePtr<Device>>;
+        fn queue_context(q: &Queue) -> Result<UniquePtr<Context>>;
+        fn queue_flags(q: &Queue) -> Result<u32>;
+        fn queue_equal(a: &Queue, b: &Queue) -> bool;
+        fn queue_native(q: &Queue) -> usize;
+        fn queue_wait(q: &Queue) -> Result<()>;
+
+        fn enqueue_barrier(
+            q: &Queue,
+            deps: &EventList,
+            want_event: bool,
+        ) -> Result<UniquePtr<Event>>;
+        fn enqueue_memcpy(
+            q: &Queue,
+            dst: usize,
+            src: usize,
+            n: usize,
+            deps: &EventList,
+            want_event: bool,
+        ) -> Result<UniquePtr<Event>>;
+        fn enqueue_memset(
+            q: &Queue,
+            p: usize,
+            value: u8,
+            n: usize,
+            deps: &EventList,
+            want_event: bool,
+        ) -> Result<UniquePtr<Event>>;
+        fn enqueue_fill(
+            q: &Queue,
+            p: usize,
+            pattern: &[u8],
+            count: usize,
+            deps: &EventList,
+            want_event: bool,
+        ) -> Result<UniquePtr<Event>>;
+        fn enqueue_prefetch(
+            q: &Queue,
+            p: usize,
+            n: usize,
+            deps: &EventList,
+            want_event: bool,
+        ) -> Result<UniquePtr<Event>>;
+        fn enqueue_mem_advise(
+            q: &Queue,
+            p: usize,
+            n: usize,
+            advice: i32,
+            deps: &EventList,
+            want_event: bool,
+        ) -> Result<UniquePtr<Event>>;
+
+        fn events_wait(evs: &EventList) -> Result<()>;
+        fn event_status(ev: &Event) -> Result<EventStatus>;
+        fn event_profiling(ev: &Event) -> Result<ProfilingTimes>;
+        fn event_native(ev: &Event) -> usize;
+
+        fn usm_alloc(q: &Queue, kind: UsmKind, size: usize, align: usize) -> Result<usize>;
+        fn usm_free(ctx: &Context, p: usize) -> Result<()>;
+        fn usm_pointer_facts(ctx: &Context, p: usize) -> Result<PointerFacts>;
+        fn usm_pointer_device(ctx: &Context, p: usize) -> Result<UniquePtr<Device>>;
+
+        fn native_handle_device(dev: &Device) -> Result<NativeHandle>;
+        fn native_handle_context(ctx: &Context) -> Result<NativeHandle>;
+        fn native_handle_queue(q: &Queue) -> Result<NativeHandle>;
     }
 }
 
@@ -191,6 +331,7 @@ const _: () = {
     assert!(ffi::Status::Backend.repr == status::BACKEND);
     assert!(ffi::Status::Unsupported.repr == status::UNSUPPORTED);
     assert!(ffi::Status::OutOfHostMemory.repr == status::OUT_OF_HOST_MEMORY);
+    assert!(ffi::Status::OutOfDeviceMemory.repr == status::OUT_OF_DEVICE_MEMORY);
     assert!(ffi::Status::Internal.repr == status::INTERNAL);
 
     assert!(ffi::Backend::Unknown.repr == backend::UNKNOWN);
@@ -231,6 +372,15 @@ const _: () = {
     assert!(ffi::PartitionKind::Equally.repr == partition_kind::EQUALLY);
     assert!(ffi::PartitionKind::ByCounts.repr == partition_kind::BY_COUNTS);
     assert!(ffi::PartitionKind::ByAffinityDomain.repr == partition_kind::BY_AFFINITY_DOMAIN);
+
+    assert!(ffi::UsmKind::Unknown.repr == usm_kind::UNKNOWN);
+    assert!(ffi::UsmKind::Device.repr == usm_kind::DEVICE);
+    assert!(ffi::UsmKind::Shared.repr == usm_kind::SHARED);
+    assert!(ffi::UsmKind::Host.repr == usm_kind::HOST);
+
+    assert!(ffi::EventStatus::Submitted.repr == event_status::SUBMITTED);
+    assert!(ffi::EventStatus::Running.repr == event_status::RUNNING);
+    assert!(ffi::EventStatus::Complete.repr == event_status::COMPLETE);
 };
 
 // SAFETY: a `sycl::device` is a reference-counted handle whose member
@@ -238,9 +388,20 @@ const _: () = {
 // mutated after construction.
 unsafe impl Send for ffi::Device {}
 unsafe impl Sync for ffi::Device {}
-// SAFETY: as above; a `DeviceList` is an immutable vector of `sycl::device`.
+// SAFETY: as above; a `DeviceList` is a vector of `sycl::device`, only
+// mutated (through `Pin<&mut>`) while it is being built.
 unsafe impl Send for ffi::DeviceList {}
 unsafe impl Sync for ffi::DeviceList {}
+// SAFETY: `sycl::context`, `sycl::queue` and `sycl::event` are thread-safe
+// reference-counted handles (SYCL 2020, 4.3.2); a queue's asynchronous error
+// list is protected by a mutex; the wrappers are never mutated after
+// construction.
+unsafe impl Send for ffi::Context {}
+unsafe impl Sync for ffi::Context {}
+unsafe impl Send for ffi::Queue {}
+unsafe impl Sync for ffi::Queue {}
+unsafe impl Send for ffi::Event {}
+unsafe impl Sync for ffi::Event {}
 
 /// The SYCL ABI major this plugin was built for (`N` of `libsycl.so.N`).
 pub const SYCL_ABI_MAJOR: &str = env!("DPCORE_SYCL_ABI_MAJOR");
@@ -379,19 +540,80 @@ fn non_null<T>(p: *const T, what: &str) -> Result<(), Failure> {
 // ---------------------------------------------------------------------------
 // Device objects
 
-/// Hand a device out as an [`Obj`] (released by [`device_release`]).
-fn into_obj(dev: UniquePtr<ffi::Device>) -> Obj {
-    dev.into_raw().cast()
+/// Hand an object (device, context, queue, event) out as an [`Obj`]
+/// (released by the matching `*_release`, see [`release`]).
+fn into_obj<T: UniquePtrTarget>(obj: UniquePtr<T>) -> Obj {
+    obj.into_raw().cast()
+}
+
+/// Borrow the object of type `T` behind an [`Obj`].
+///
+/// # Safety
+/// `obj` must be NULL or an object of type `T` from this plugin not yet
+/// released.
+unsafe fn obj_ref<'a, T>(obj: Obj, what: &str) -> Result<&'a T, Failure> {
+    // SAFETY: by the caller's promise, a non-NULL `obj` came from `into_obj`
+    // with a `UniquePtr<T>`.
+    unsafe { obj.cast::<T>().as_ref() }.ok_or_else(|| Failure::invalid(format!("{what} is NULL")))
 }
 
 /// Borrow the device behind an [`Obj`].
 ///
 /// # Safety
-/// `obj` must be NULL or an object from this plugin not yet released.
+/// As for [`obj_ref`].
 unsafe fn device_ref<'a>(obj: Obj, what: &str) -> Result<&'a ffi::Device, Failure> {
-    // SAFETY: by the caller's promise, a non-NULL `obj` came from `into_obj`.
-    unsafe { obj.cast::<ffi::Device>().as_ref() }
-        .ok_or_else(|| Failure::invalid(format!("{what} is NULL")))
+    // SAFETY: the caller's promise.
+    unsafe { obj_ref(obj, what) }
+}
+
+/// Give back an object handed out by [`into_obj`]; NULL is ignored.
+///
+/// # Safety
+/// `obj` must be NULL or an object of type `T` from this plugin, given back
+/// once.
+unsafe fn release<T: UniquePtrTarget>(obj: Obj) {
+    if obj.is_null() {
+        return;
+    }
+    let _ = catch_unwind(|| {
+        // SAFETY: the caller's promise.
+        drop(unsafe { UniquePtr::from_raw(obj.cast::<T>()) });
+    });
+}
+
+/// The address a `*_native` function returns, or NULL for a NULL object.
+///
+/// # Safety
+/// As for [`obj_ref`].
+unsafe fn native_of<T>(obj: Obj, native: impl Fn(&T) -> usize) -> *mut c_void {
+    if obj.is_null() {
+        return ptr::null_mut();
+    }
+    catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the caller's promise.
+        let obj = unsafe { &*obj.cast::<T>() };
+        native(obj) as *mut c_void
+    }))
+    .unwrap_or(ptr::null_mut())
+}
+
+/// Whether two objects of type `T` are equal by `eq`; false if either is NULL.
+///
+/// # Safety
+/// As for [`obj_ref`], for both.
+unsafe fn equal_by<T>(a: Obj, b: Obj, eq: impl Fn(&T, &T) -> bool) -> bool {
+    if a.is_null() || b.is_null() {
+        return false;
+    }
+    if a == b {
+        return true;
+    }
+    catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the caller's promise.
+        let (a, b) = unsafe { (&*a.cast::<T>(), &*b.cast::<T>()) };
+        eq(a, b)
+    }))
+    .unwrap_or(false)
 }
 
 /// New objects for the first `n` devices of `list`, all or nothing.
@@ -706,6 +928,617 @@ unsafe extern "C" fn device_native(dev: Obj) -> *mut c_void {
     .unwrap_or(ptr::null_mut())
 }
 
+// ---------------------------------------------------------------------------
+// Helpers for the object-returning functions
+
+/// Check an object out-parameter and set it to NULL, so that a failed call
+/// leaves NULL behind.
+///
+/// # Safety
+/// `out` must be NULL or valid for a write.
+unsafe fn clear_out(out: *mut Obj, what: &str) -> Result<(), Failure> {
+    non_null(out, what)?;
+    // SAFETY: checked non-NULL; the caller's promise.
+    unsafe { out.write(ptr::null_mut()) };
+    Ok(())
+}
+
+/// The event out-parameter of an enqueue function: NULL when the caller
+/// wants no event.
+struct EventOut(*mut Obj);
+
+impl EventOut {
+    /// # Safety
+    /// `ev_out` must be NULL or valid for a write.
+    unsafe fn new(ev_out: *mut Obj) -> Self {
+        if !ev_out.is_null() {
+            // SAFETY: the caller's promise; a failed call leaves NULL.
+            unsafe { ev_out.write(ptr::null_mut()) };
+        }
+        EventOut(ev_out)
+    }
+
+    fn wanted(&self) -> bool {
+        !self.0.is_null()
+    }
+
+    /// Hand out the event the C++ side made (exactly when it was wanted).
+    fn set(self, ev: UniquePtr<ffi::Event>) -> Result<(), Failure> {
+        if !self.wanted() {
+            return Ok(());
+        }
+        if ev.is_null() {
+            return Err(Failure::new(
+                status::INTERNAL,
+                "the runtime returned no event although one was asked for",
+            ));
+        }
+        // SAFETY: non-NULL, valid for a write by the promise given to `new`.
+        unsafe { self.0.write(into_obj(ev)) };
+        Ok(())
+    }
+}
+
+/// The `n` objects at `objs` (checked: `objs` and every element non-NULL).
+///
+/// # Safety
+/// `objs` must be NULL or valid for `n` reads.
+unsafe fn obj_slice<'a>(objs: *const Obj, n: usize, what: &str) -> Result<&'a [Obj], Failure> {
+    if n == 0 {
+        return Ok(&[]);
+    }
+    non_null(objs, what)?;
+    // SAFETY: non-NULL and, by the caller's promise, valid for `n` reads.
+    let objs = unsafe { std::slice::from_raw_parts(objs, n) };
+    if let Some(i) = objs.iter().position(|o| o.is_null()) {
+        return Err(Failure::invalid(format!("{what}[{i}] is NULL")));
+    }
+    Ok(objs)
+}
+
+/// The events of an `Obj` array as an `EventList`.
+///
+/// # Safety
+/// `evs` must be NULL or hold `n` events of this plugin, NULL or live.
+unsafe fn event_list(
+    evs: *const Obj,
+    n: usize,
+    what: &str,
+) -> Result<UniquePtr<ffi::EventList>, Failure> {
+    // SAFETY: the caller's promise.
+    let objs = unsafe { obj_slice(evs, n, what) }?;
+    let mut list = ffi::event_list_new()?;
+    for &obj in objs {
+        // SAFETY: non-NULL (checked) event objects, by the caller's promise.
+        let ev = unsafe { obj_ref::<ffi::Event>(obj, what) }?;
+        ffi::event_list_push(list.pin_mut(), ev)?;
+    }
+    Ok(list)
+}
+
+/// Name of a [`backend`] value, for messages.
+fn backend_name(b: i32) -> &'static str {
+    match b {
+        backend::OPENCL => "OpenCL",
+        backend::LEVEL_ZERO => "Level Zero",
+        backend::CUDA => "CUDA",
+        backend::HIP => "HIP",
+        backend::NATIVE_CPU => "native CPU",
+        _ => "unknown",
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Contexts
+
+unsafe extern "C" fn context_default(dev: Obj, out: *mut Obj) -> i32 {
+    guarded("context_default", || {
+        // SAFETY: the caller passes a writable `out` or NULL.
+        unsafe { clear_out(out, "out") }?;
+        // SAFETY: the caller passes a live object or NULL.
+        let dev = unsafe { device_ref(dev, "dev") }?;
+        let ctx = ffi::context_default(dev)?;
+        // SAFETY: checked non-NULL by `clear_out`.
+        unsafe { out.write(into_obj(ctx)) };
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn context_create(devs: *const Obj, n: usize, out: *mut Obj) -> i32 {
+    guarded("context_create", || {
+        // SAFETY: the caller passes a writable `out` or NULL.
+        unsafe { clear_out(out, "out") }?;
+        if n == 0 {
+            return Err(Failure::invalid(
+                "n is 0: a context needs at least one device",
+            ));
+        }
+        // SAFETY: the caller promises `n` readable objects at `devs`.
+        let objs = unsafe { obj_slice(devs, n, "devs") }?;
+        let mut list = ffi::device_list_new()?;
+        for &obj in objs {
+            // SAFETY: non-NULL live device objects, by the caller's promise.
+            let dev = unsafe { device_ref(obj, "devs") }?;
+            ffi::device_list_push(list.pin_mut(), dev)?;
+        }
+        let ctx = ffi::context_create(&list)?;
+        // SAFETY: checked non-NULL by `clear_out`.
+        unsafe { out.write(into_obj(ctx)) };
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn context_release(ctx: Obj) {
+    // SAFETY: a context object given back once, or NULL.
+    unsafe { release::<ffi::Context>(ctx) }
+}
+
+unsafe extern "C" fn context_equal(a: Obj, b: Obj) -> bool {
+    // SAFETY: live context objects or NULL.
+    unsafe { equal_by(a, b, ffi::context_equal) }
+}
+
+unsafe extern "C" fn context_native(ctx: Obj) -> *mut c_void {
+    // SAFETY: a live context object or NULL.
+    unsafe { native_of(ctx, ffi::context_native) }
+}
+
+// ---------------------------------------------------------------------------
+// Queues
+
+unsafe extern "C" fn queue_create(ctx: Obj, dev: Obj, flags: u32, out: *mut Obj) -> i32 {
+    guarded("queue_create", || {
+        // SAFETY: the caller passes a writable `out` or NULL.
+        unsafe { clear_out(out, "out") }?;
+        // SAFETY: the caller passes live objects or NULL.
+        let ctx = unsafe { obj_ref::<ffi::Context>(ctx, "ctx") }?;
+        // SAFETY: as above.
+        let dev = unsafe { device_ref(dev, "dev") }?;
+        let known = queue_flags::IN_ORDER | queue_flags::PROFILING;
+        if flags & !known != 0 {
+            return Err(Failure::invalid(format!(
+                "unknown queue flags {:#x}",
+                flags & !known
+            )));
+        }
+        let q = ffi::queue_create(
+            ctx,
+            dev,
+            flags & queue_flags::IN_ORDER != 0,
+            flags & queue_flags::PROFILING != 0,
+        )?;
+        // SAFETY: checked non-NULL by `clear_out`.
+        unsafe { out.write(into_obj(q)) };
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn queue_adopt(
+    native: *mut c_void,
+    out: *mut Obj,
+    dev_out: *mut Obj,
+    ctx_out: *mut Obj,
+    flags_out: *mut u32,
+) -> i32 {
+    guarded("queue_adopt", || {
+        // SAFETY: the caller passes writable out-parameters or NULL.
+        unsafe {
+            clear_out(out, "out")?;
+            clear_out(dev_out, "dev_out")?;
+            clear_out(ctx_out, "ctx_out")?;
+        }
+        non_null(flags_out, "flags_out")?;
+        non_null(native, "native")?;
+        // SAFETY: the caller promises a live `sycl::queue` at `native`.
+        let q = unsafe { ffi::queue_adopt(native as usize) }?;
+        let dev = ffi::queue_device(&q)?;
+        let ctx = ffi::queue_context(&q)?;
+        let flags = ffi::queue_flags(&q)?;
+        // SAFETY: all checked non-NULL above.
+        unsafe {
+            flags_out.write(flags);
+            dev_out.write(into_obj(dev));
+            ctx_out.write(into_obj(ctx));
+            out.write(into_obj(q));
+        }
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn queue_release(q: Obj) {
+    // SAFETY: a queue object given back once, or NULL.
+    unsafe { release::<ffi::Queue>(q) }
+}
+
+unsafe extern "C" fn queue_equal(a: Obj, b: Obj) -> bool {
+    // SAFETY: live queue objects or NULL.
+    unsafe { equal_by(a, b, ffi::queue_equal) }
+}
+
+unsafe extern "C" fn queue_native(q: Obj) -> *mut c_void {
+    // SAFETY: a live queue object or NULL.
+    unsafe { native_of(q, ffi::queue_native) }
+}
+
+unsafe extern "C" fn queue_wait(q: Obj) -> i32 {
+    guarded("queue_wait", || {
+        // SAFETY: the caller passes a live object or NULL.
+        let q = unsafe { obj_ref::<ffi::Queue>(q, "q") }?;
+        ffi::queue_wait(q)?;
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Enqueue
+
+/// The common part of the enqueue functions: check `q`, set up `ev_out`,
+/// build the dependency list, run `op` and hand its event out.
+///
+/// # Safety
+/// `q` must be NULL or a live queue object; `deps` NULL or `n_deps` event
+/// objects; `ev_out` NULL or valid for a write.
+unsafe fn enqueue(
+    q: Obj,
+    deps: *const Obj,
+    n_deps: usize,
+    ev_out: *mut Obj,
+    op: impl FnOnce(&ffi::Queue, &ffi::EventList, bool) -> Result<UniquePtr<ffi::Event>, Failure>,
+) -> Result<(), Failure> {
+    // SAFETY: the caller's promise on `ev_out`.
+    let ev_out = unsafe { EventOut::new(ev_out) };
+    // SAFETY: the caller's promise on `q`.
+    let q = unsafe { obj_ref::<ffi::Queue>(q, "q") }?;
+    // SAFETY: the caller's promise on `deps`.
+    let deps = unsafe { event_list(deps, n_deps, "deps") }?;
+    let ev = op(q, &deps, ev_out.wanted())?;
+    ev_out.set(ev)
+}
+
+unsafe extern "C" fn enqueue_barrier(
+    q: Obj,
+    deps: *const Obj,
+    n_deps: usize,
+    ev_out: *mut Obj,
+) -> i32 {
+    guarded("enqueue_barrier", || {
+        // SAFETY: the caller's promises.
+        unsafe {
+            enqueue(q, deps, n_deps, ev_out, |q, deps, want| {
+                Ok(ffi::enqueue_barrier(q, deps, want)?)
+            })
+        }
+    })
+}
+
+unsafe extern "C" fn enqueue_memcpy(
+    q: Obj,
+    dst: *mut c_void,
+    src: *const c_void,
+    n: usize,
+    deps: *const Obj,
+    n_deps: usize,
+    ev_out: *mut Obj,
+) -> i32 {
+    guarded("enqueue_memcpy", || {
+        // SAFETY: the caller's promises.
+        unsafe {
+            enqueue(q, deps, n_deps, ev_out, |q, deps, want| {
+                if n != 0 {
+                    non_null(dst, "dst")?;
+                    non_null(src, "src")?;
+                }
+                Ok(ffi::enqueue_memcpy(
+                    q,
+                    dst as usize,
+                    src as usize,
+                    n,
+                    deps,
+                    want,
+                )?)
+            })
+        }
+    })
+}
+
+unsafe extern "C" fn enqueue_memset(
+    q: Obj,
+    p: *mut c_void,
+    value: u8,
+    n: usize,
+    deps: *const Obj,
+    n_deps: usize,
+    ev_out: *mut Obj,
+) -> i32 {
+    guarded("enqueue_memset", || {
+        // SAFETY: the caller's promises.
+        unsafe {
+            enqueue(q, deps, n_deps, ev_out, |q, deps, want| {
+                if n != 0 {
+                    non_null(p, "p")?;
+                }
+                Ok(ffi::enqueue_memset(q, p as usize, value, n, deps, want)?)
+            })
+        }
+    })
+}
+
+/// Fill pattern sizes the runtime's fill takes.
+const FILL_PATTERN_SIZES: [usize; 5] = [1, 2, 4, 8, 16];
+
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn enqueue_fill(
+    q: Obj,
+    p: *mut c_void,
+    pattern: *const c_void,
+    pattern_size: usize,
+    count: usize,
+    deps: *const Obj,
+    n_deps: usize,
+    ev_out: *mut Obj,
+) -> i32 {
+    guarded("enqueue_fill", || {
+        // SAFETY: the caller's promises.
+        unsafe {
+            enqueue(q, deps, n_deps, ev_out, |q, deps, want| {
+                if !FILL_PATTERN_SIZES.contains(&pattern_size) {
+                    return Err(Failure::invalid(format!(
+                        "fill pattern size must be 1, 2, 4, 8 or 16 bytes, not {pattern_size}"
+                    )));
+                }
+                if count.checked_mul(pattern_size).is_none() {
+                    return Err(Failure::invalid(format!(
+                        "fill of {count} elements of {pattern_size} bytes overflows"
+                    )));
+                }
+                let zero = [0u8; 16];
+                let pattern: &[u8] = if count == 0 && pattern.is_null() {
+                    &zero[..pattern_size]
+                } else {
+                    non_null(p, "p")?;
+                    non_null(pattern, "pattern")?;
+                    // SAFETY: non-NULL; the caller promises `pattern_size`
+                    // readable bytes.
+                    std::slice::from_raw_parts(pattern.cast::<u8>(), pattern_size)
+                };
+                Ok(ffi::enqueue_fill(
+                    q, p as usize, pattern, count, deps, want,
+                )?)
+            })
+        }
+    })
+}
+
+unsafe extern "C" fn enqueue_prefetch(
+    q: Obj,
+    p: *const c_void,
+    n: usize,
+    deps: *const Obj,
+    n_deps: usize,
+    ev_out: *mut Obj,
+) -> i32 {
+    guarded("enqueue_prefetch", || {
+        // SAFETY: the caller's promises.
+        unsafe {
+            enqueue(q, deps, n_deps, ev_out, |q, deps, want| {
+                if n != 0 {
+                    non_null(p, "p")?;
+                }
+                Ok(ffi::enqueue_prefetch(q, p as usize, n, deps, want)?)
+            })
+        }
+    })
+}
+
+unsafe extern "C" fn enqueue_mem_advise(
+    q: Obj,
+    p: *const c_void,
+    n: usize,
+    advice: i32,
+    deps: *const Obj,
+    n_deps: usize,
+    ev_out: *mut Obj,
+) -> i32 {
+    guarded("enqueue_mem_advise", || {
+        // SAFETY: the caller's promises.
+        unsafe {
+            enqueue(q, deps, n_deps, ev_out, |q, deps, want| {
+                if n != 0 {
+                    non_null(p, "p")?;
+                }
+                Ok(ffi::enqueue_mem_advise(
+                    q, p as usize, n, advice, deps, want,
+                )?)
+            })
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Events
+
+unsafe extern "C" fn event_wait(evs: *const Obj, n: usize) -> i32 {
+    guarded("event_wait", || {
+        if n == 0 {
+            return Ok(());
+        }
+        // SAFETY: the caller promises `n` event objects at `evs`.
+        let list = unsafe { event_list(evs, n, "evs") }?;
+        ffi::events_wait(&list)?;
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn event_status(ev: Obj, out: *mut i32) -> i32 {
+    guarded("event_status", || {
+        // SAFETY: the caller passes a live object or NULL.
+        let ev = unsafe { obj_ref::<ffi::Event>(ev, "ev") }?;
+        non_null(out, "out")?;
+        let st = ffi::event_status(ev)?;
+        // SAFETY: checked non-NULL.
+        unsafe { out.write(st.repr) };
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn event_profiling(ev: Obj, out: *mut u64) -> i32 {
+    guarded("event_profiling", || {
+        // SAFETY: the caller passes a live object or NULL.
+        let ev = unsafe { obj_ref::<ffi::Event>(ev, "ev") }?;
+        non_null(out, "out")?;
+        let t = ffi::event_profiling(ev)?;
+        // SAFETY: checked non-NULL; the caller promises room for 3 values.
+        unsafe { ptr::copy_nonoverlapping([t.submit, t.start, t.end].as_ptr(), out, 3) };
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn event_release(ev: Obj) {
+    // SAFETY: an event object given back once, or NULL.
+    unsafe { release::<ffi::Event>(ev) }
+}
+
+unsafe extern "C" fn event_native(ev: Obj) -> *mut c_void {
+    // SAFETY: a live event object or NULL.
+    unsafe { native_of(ev, ffi::event_native) }
+}
+
+// ---------------------------------------------------------------------------
+// USM
+
+unsafe extern "C" fn usm_alloc(
+    q: Obj,
+    kind: i32,
+    size: usize,
+    align: usize,
+    out: *mut *mut c_void,
+) -> i32 {
+    guarded("usm_alloc", || {
+        non_null(out, "out")?;
+        // SAFETY: checked non-NULL; a failed call leaves NULL behind.
+        unsafe { out.write(ptr::null_mut()) };
+        // SAFETY: the caller passes a live object or NULL.
+        let q = unsafe { obj_ref::<ffi::Queue>(q, "q") }?;
+        let kind = match kind {
+            usm_kind::DEVICE => ffi::UsmKind::Device,
+            usm_kind::SHARED => ffi::UsmKind::Shared,
+            usm_kind::HOST => ffi::UsmKind::Host,
+            usm_kind::UNKNOWN => {
+                return Err(Failure::invalid(
+                    "USM kind UNKNOWN cannot be allocated (use DEVICE, SHARED or HOST)",
+                ))
+            }
+            other => return Err(Failure::invalid(format!("unknown USM kind {other}"))),
+        };
+        if align != 0 && !align.is_power_of_two() {
+            return Err(Failure::invalid(format!(
+                "alignment {align} is not a power of two"
+            )));
+        }
+        if size == 0 {
+            return Err(Failure::invalid("size is 0"));
+        }
+        let p = ffi::usm_alloc(q, kind, size, align)?;
+        // SAFETY: checked non-NULL.
+        unsafe { out.write(p as *mut c_void) };
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn usm_free(ctx: Obj, p: *mut c_void) -> i32 {
+    guarded("usm_free", || {
+        // SAFETY: the caller passes a live object or NULL.
+        let ctx = unsafe { obj_ref::<ffi::Context>(ctx, "ctx") }?;
+        // Like free(NULL): nothing to do.
+        if !p.is_null() {
+            ffi::usm_free(ctx, p as usize)?;
+        }
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn usm_pointer_info(ctx: Obj, p: *const c_void, out: *mut PointerInfoV1) -> i32 {
+    guarded("usm_pointer_info", || {
+        // SAFETY: the caller passes a live object or NULL.
+        let ctx = unsafe { obj_ref::<ffi::Context>(ctx, "ctx") }?;
+        non_null(out, "out")?;
+        let mut info = PointerInfoV1::empty();
+        // NULL is not USM: kind UNKNOWN.
+        if !p.is_null() {
+            let facts = ffi::usm_pointer_facts(ctx, p as usize)?;
+            info.kind = facts.kind.repr;
+            if facts.has_range {
+                info.has_range = 1;
+                info.base = facts.base;
+                info.size = facts.size;
+            }
+            // Host USM belongs to the context, not to a device.
+            if facts.kind == ffi::UsmKind::Device || facts.kind == ffi::UsmKind::Shared {
+                let dev = ffi::usm_pointer_device(ctx, p as usize)?;
+                if !dev.is_null() {
+                    info.device = into_obj(dev);
+                }
+            }
+        }
+        // SAFETY: checked non-NULL; the core passes a writable record.
+        unsafe { out.write(info) };
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Native handles
+
+unsafe extern "C" fn native_handle(
+    kind: i32,
+    obj: Obj,
+    backend_out: *mut i32,
+    out: *mut *mut c_void,
+) -> i32 {
+    guarded("native_handle", || {
+        non_null(out, "out")?;
+        non_null(backend_out, "backend_out")?;
+        // SAFETY: both checked non-NULL; a failed call leaves NULL and
+        // UNKNOWN behind (or the backend, when only the handle is missing).
+        unsafe {
+            out.write(ptr::null_mut());
+            backend_out.write(backend::UNKNOWN);
+        }
+        // SAFETY (all three): the caller passes a live object of the kind
+        // named by `kind`, or NULL.
+        let (h, what) = match kind {
+            native_kind::DEVICE => (
+                ffi::native_handle_device(unsafe { device_ref(obj, "obj") }?)?,
+                "device",
+            ),
+            native_kind::CONTEXT => (
+                ffi::native_handle_context(unsafe { obj_ref(obj, "obj") }?)?,
+                "context",
+            ),
+            native_kind::QUEUE => (
+                ffi::native_handle_queue(unsafe { obj_ref(obj, "obj") }?)?,
+                "queue",
+            ),
+            other => return Err(Failure::invalid(format!("unknown native kind {other}"))),
+        };
+        // SAFETY: checked non-NULL.
+        unsafe { backend_out.write(h.backend.repr) };
+        if !h.supported {
+            return Err(Failure::new(
+                status::UNSUPPORTED,
+                format!(
+                    "native handles are available for the OpenCL and Level Zero backends only; \
+                     this {what} is on the {} backend",
+                    backend_name(h.backend.repr)
+                ),
+            ));
+        }
+        // SAFETY: checked non-NULL.
+        unsafe { out.write(h.handle as *mut c_void) };
+        Ok(())
+    })
+}
+
 static TABLE: BackendV1 = BackendV1 {
     abi_version: BACKEND_ABI_VERSION,
     struct_size: std::mem::size_of::<BackendV1>() as u32,
@@ -718,6 +1551,32 @@ static TABLE: BackendV1 = BackendV1 {
     device_partition,
     device_release,
     device_native,
+    context_default,
+    context_create,
+    context_release,
+    context_equal,
+    context_native,
+    queue_create,
+    queue_adopt,
+    queue_release,
+    queue_equal,
+    queue_native,
+    queue_wait,
+    enqueue_barrier,
+    enqueue_memcpy,
+    enqueue_memset,
+    enqueue_fill,
+    enqueue_prefetch,
+    enqueue_mem_advise,
+    event_wait,
+    event_status,
+    event_profiling,
+    event_release,
+    event_native,
+    usm_alloc,
+    usm_free,
+    usm_pointer_info,
+    native_handle,
 };
 
 // ---------------------------------------------------------------------------
@@ -1330,5 +2189,1116 @@ mod tests {
         let (st, _, msg) = take_error().unwrap();
         assert_eq!(st, status::INTERNAL);
         assert!(msg.contains("boom"), "{msg}");
+    }
+
+    // ---- contexts, queues, events, USM, native handles ----------------------
+
+    /// Assert a table call succeeded.
+    #[track_caller]
+    fn ok(rc: i32) {
+        assert_eq!(rc, status::SUCCESS, "{:?}", take_error());
+    }
+
+    /// Assert a table call failed with `want`; return the recorded error.
+    #[track_caller]
+    fn fails(rc: i32, want: i32) -> (i32, i64, String) {
+        let e = take_error();
+        assert_eq!(rc, want, "{e:?}");
+        let e = e.expect("a failed call sets the error");
+        assert_eq!(e.0, rc);
+        e
+    }
+
+    macro_rules! owned {
+        ($(#[$doc:meta])* $name:ident, $release:ident) => {
+            $(#[$doc])*
+            struct $name(Obj);
+
+            impl Drop for $name {
+                fn drop(&mut self) {
+                    // SAFETY: an object of this plugin, released once.
+                    unsafe { (table().$release)(self.0) }
+                }
+            }
+        };
+    }
+    owned!(
+        /// An owned context object.
+        Ctx,
+        context_release
+    );
+    owned!(
+        /// An owned queue object.
+        Queue,
+        queue_release
+    );
+    owned!(
+        /// An owned event object.
+        Ev,
+        event_release
+    );
+
+    /// A USM allocation, freed on drop (declare it after its context).
+    struct Usm {
+        ctx: Obj,
+        p: *mut c_void,
+    }
+
+    impl Drop for Usm {
+        fn drop(&mut self) {
+            // SAFETY: memory of `ctx`, freed once.
+            let rc = unsafe { (table().usm_free)(self.ctx, self.p) };
+            assert_eq!(rc, status::SUCCESS, "{:?}", take_error());
+        }
+    }
+
+    fn default_context(dev: &Dev) -> Ctx {
+        let mut out: Obj = ptr::null_mut();
+        // SAFETY: live device, writable out.
+        ok(unsafe { (table().context_default)(dev.0, &mut out) });
+        assert!(!out.is_null());
+        Ctx(out)
+    }
+
+    fn new_queue(ctx: &Ctx, dev: &Dev, flags: u32) -> Queue {
+        let mut out: Obj = ptr::null_mut();
+        // SAFETY: live objects, writable out.
+        ok(unsafe { (table().queue_create)(ctx.0, dev.0, flags, &mut out) });
+        assert!(!out.is_null());
+        Queue(out)
+    }
+
+    /// A CPU device, its default context and a queue with `flags`.
+    fn setup(flags: u32) -> (Dev, Ctx, Queue) {
+        let dev = cpu_device();
+        let ctx = default_context(&dev);
+        let q = new_queue(&ctx, &dev, flags);
+        (dev, ctx, q)
+    }
+
+    fn alloc(ctx: &Ctx, q: &Queue, kind: i32, size: usize, align: usize) -> Usm {
+        let mut p: *mut c_void = ptr::null_mut();
+        // SAFETY: live queue, writable out.
+        ok(unsafe { (table().usm_alloc)(q.0, kind, size, align, &mut p) });
+        assert!(!p.is_null());
+        Usm { ctx: ctx.0, p }
+    }
+
+    fn pointer_info(ctx: &Ctx, p: *const c_void) -> PointerInfoV1 {
+        let mut info = PointerInfoV1::empty();
+        // SAFETY: live context, writable record.
+        ok(unsafe { (table().usm_pointer_info)(ctx.0, p, &mut info) });
+        info
+    }
+
+    fn wait_all(evs: &[&Ev]) {
+        let objs: Vec<Obj> = evs.iter().map(|e| e.0).collect();
+        // SAFETY: live events.
+        ok(unsafe { (table().event_wait)(objs.as_ptr(), objs.len()) });
+    }
+
+    fn status_of(ev: &Ev) -> i32 {
+        let mut st = -1;
+        // SAFETY: live event, writable out.
+        ok(unsafe { (table().event_status)(ev.0, &mut st) });
+        st
+    }
+
+    fn queue_wait(q: &Queue) {
+        // SAFETY: live queue.
+        ok(unsafe { (table().queue_wait)(q.0) });
+    }
+
+    /// `host[..]` <- `src[..host.len()]` after `deps`, waited for. (On an
+    /// out-of-order queue, whatever wrote `src` must be waited for or be in
+    /// `deps`.)
+    fn read_back(q: &Queue, src: *const c_void, host: &mut [u8], deps: &[&Ev]) {
+        let deps: Vec<Obj> = deps.iter().map(|e| e.0).collect();
+        let mut ev: Obj = ptr::null_mut();
+        // SAFETY: live queue and events; `src` is USM of at least
+        // `host.len()` bytes.
+        ok(unsafe {
+            (table().enqueue_memcpy)(
+                q.0,
+                host.as_mut_ptr().cast(),
+                src,
+                host.len(),
+                deps.as_ptr(),
+                deps.len(),
+                &mut ev,
+            )
+        });
+        let ev = Ev(ev);
+        wait_all(&[&ev]);
+        assert_eq!(status_of(&ev), event_status::COMPLETE);
+    }
+
+    #[test]
+    fn default_context_is_stable_and_created_contexts_are_new() {
+        let dev = cpu_device();
+        let a = default_context(&dev);
+        let b = default_context(&dev);
+        assert_ne!(a.0, b.0, "each call hands out a new object");
+        // SAFETY: live objects.
+        unsafe {
+            assert!((table().context_equal)(a.0, b.0));
+            assert!((table().context_equal)(a.0, a.0));
+            assert!(!(table().context_native)(a.0).is_null());
+        }
+
+        let devs = [dev.0];
+        let mut out: Obj = ptr::null_mut();
+        // SAFETY: one live device, writable out.
+        ok(unsafe { (table().context_create)(devs.as_ptr(), 1, &mut out) });
+        let created = Ctx(out);
+        // SAFETY: live objects.
+        unsafe {
+            assert!(!(table().context_equal)(created.0, a.0));
+            assert!((table().context_equal)(created.0, created.0));
+        }
+        // A queue in the new context works.
+        let q = new_queue(&created, &dev, 0);
+        queue_wait(&q);
+
+        // The same device twice is accepted by SYCL.
+        let twice = [dev.0, dev.0];
+        // SAFETY: two live devices, writable out.
+        ok(unsafe { (table().context_create)(twice.as_ptr(), 2, &mut out) });
+        drop(Ctx(out));
+    }
+
+    #[test]
+    fn queue_flags_combinations_equality_and_native() {
+        let dev = cpu_device();
+        let ctx = default_context(&dev);
+        let flag_sets = [
+            0,
+            queue_flags::IN_ORDER,
+            queue_flags::PROFILING,
+            queue_flags::IN_ORDER | queue_flags::PROFILING,
+        ];
+        let queues: Vec<Queue> = flag_sets
+            .iter()
+            .map(|&flags| new_queue(&ctx, &dev, flags))
+            .collect();
+        for (q, &flags) in queues.iter().zip(&flag_sets) {
+            // SAFETY: live object.
+            let native = unsafe { (table().queue_native)(q.0) };
+            assert!(!native.is_null());
+            queue_wait(q);
+            // The flags, as seen through adoption.
+            let (mut a, mut d, mut c, mut f) =
+                (ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), 0);
+            // SAFETY: a live sycl::queue, writable outs.
+            ok(unsafe { (table().queue_adopt)(native, &mut a, &mut d, &mut c, &mut f) });
+            let (a, _d, _c) = (Queue(a), Dev(d), Ctx(c));
+            assert_eq!(f, flags);
+            // SAFETY: live objects.
+            assert!(unsafe { (table().queue_equal)(a.0, q.0) });
+        }
+        // SAFETY: live objects.
+        unsafe {
+            assert!((table().queue_equal)(queues[0].0, queues[0].0));
+            assert!(!(table().queue_equal)(queues[0].0, queues[1].0));
+            assert!(!(table().queue_equal)(queues[0].0, ptr::null_mut()));
+        }
+    }
+
+    #[test]
+    fn queue_create_rejects_bad_flags_and_foreign_devices() {
+        let dev = cpu_device();
+        let ctx = default_context(&dev);
+        let mut out: Obj = 1 as Obj;
+        // SAFETY: live objects, writable out.
+        let rc = unsafe { (table().queue_create)(ctx.0, dev.0, 1 << 7, &mut out) };
+        let (_, _, msg) = fails(rc, status::INVALID_ARGUMENT);
+        assert!(msg.contains("0x80"), "{msg}");
+        assert!(out.is_null());
+
+        // A sub-device is not a member of the root device's default context.
+        let subs = partition(&dev, partition_kind::EQUALLY, &[1]).expect("partition");
+        // SAFETY: live objects, writable out.
+        let rc = unsafe { (table().queue_create)(ctx.0, subs[0].0, 0, &mut out) };
+        let (_, code, msg) = fails(rc, status::INVALID_ARGUMENT);
+        assert_ne!(code, 0, "{msg}");
+        assert!(msg.contains("not a member of the context"), "{msg}");
+        assert!(out.is_null());
+    }
+
+    #[test]
+    fn adopted_queue_shares_the_runtime_queue() {
+        let (dev, ctx, q) = setup(queue_flags::IN_ORDER);
+        // SAFETY: live object.
+        let native = unsafe { (table().queue_native)(q.0) };
+        let (mut a, mut d, mut c, mut f) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut(), 0);
+        // SAFETY: a live sycl::queue, writable outs.
+        ok(unsafe { (table().queue_adopt)(native, &mut a, &mut d, &mut c, &mut f) });
+        let (adopted, adopted_dev, adopted_ctx) = (Queue(a), Dev(d), Ctx(c));
+        assert_eq!(f, queue_flags::IN_ORDER);
+        // SAFETY: live objects.
+        unsafe {
+            assert!((table().queue_equal)(adopted.0, q.0));
+            assert!((table().device_equal)(adopted_dev.0, dev.0));
+            assert!((table().context_equal)(adopted_ctx.0, ctx.0));
+            // Its own sycl::queue copy, at another address.
+            assert_ne!((table().queue_native)(adopted.0), native);
+        }
+        // The adopted queue outlives the original object and still works.
+        drop(q);
+        let mem = alloc(&ctx, &adopted, usm_kind::DEVICE, 256, 0);
+        let src = [7u8; 256];
+        // SAFETY: live queue; `mem` holds 256 bytes.
+        ok(unsafe {
+            (table().enqueue_memcpy)(
+                adopted.0,
+                mem.p,
+                src.as_ptr().cast(),
+                256,
+                ptr::null(),
+                0,
+                ptr::null_mut(),
+            )
+        });
+        queue_wait(&adopted);
+        let mut back = [0u8; 256];
+        read_back(&adopted, mem.p, &mut back, &[]);
+        assert_eq!(back, src);
+    }
+
+    #[test]
+    fn usm_alloc_each_kind_and_pointer_info() {
+        const MIB: usize = 1 << 20;
+        let (dev, ctx, q) = setup(0);
+        for kind in [usm_kind::DEVICE, usm_kind::SHARED, usm_kind::HOST] {
+            for align in [0, 4096] {
+                let mem = alloc(&ctx, &q, kind, MIB, align);
+                if align != 0 {
+                    assert_eq!(mem.p as usize % align, 0, "kind {kind}");
+                }
+                for offset in [0, 100, MIB - 1] {
+                    // SAFETY: inside the allocation.
+                    let p = unsafe { mem.p.cast::<u8>().add(offset) };
+                    let info = pointer_info(&ctx, p.cast());
+                    let d = Dev(info.device);
+                    assert_eq!(info.kind, kind, "offset {offset}");
+                    assert_ne!(info.has_range, 0, "the OpenCL backend tells the range");
+                    assert_eq!(info.base, mem.p as usize, "kind {kind} offset {offset}");
+                    assert!(info.size >= MIB, "size {}", info.size);
+                    if kind == usm_kind::HOST {
+                        assert!(d.0.is_null(), "host USM has no device");
+                    } else {
+                        assert!(!d.0.is_null());
+                        // SAFETY: live objects.
+                        assert!(unsafe { (table().device_equal)(d.0, dev.0) });
+                    }
+                }
+            }
+        }
+        // Memory that is not USM.
+        let on_stack = 0u64;
+        let heap = Box::new([0u8; 64]);
+        for p in [
+            ptr::addr_of!(on_stack).cast::<c_void>(),
+            heap.as_ptr().cast(),
+            ptr::null(),
+        ] {
+            let info = pointer_info(&ctx, p);
+            assert_eq!(info.kind, usm_kind::UNKNOWN);
+            assert_eq!(info.has_range, 0);
+            assert!(info.device.is_null());
+        }
+        // Another context's memory is not USM of this one.
+        let devs = [dev.0];
+        let mut other: Obj = ptr::null_mut();
+        // SAFETY: one live device, writable out.
+        ok(unsafe { (table().context_create)(devs.as_ptr(), 1, &mut other) });
+        let other = Ctx(other);
+        let mem = alloc(&ctx, &q, usm_kind::DEVICE, 64, 0);
+        assert_eq!(pointer_info(&other, mem.p).kind, usm_kind::UNKNOWN);
+    }
+
+    #[test]
+    fn usm_alloc_failures() {
+        let (_dev, _ctx, q) = setup(0);
+        let mut p: *mut c_void = 1 as *mut c_void;
+        // SAFETY (all calls): live queue, writable out.
+        let rc = unsafe { (table().usm_alloc)(q.0, usm_kind::DEVICE, 1 << 60, 0, &mut p) };
+        let (_, _, msg) = fails(rc, status::OUT_OF_DEVICE_MEMORY);
+        assert!(p.is_null());
+        assert!(msg.contains(&(1usize << 60).to_string()), "{msg}");
+        assert!(msg.contains("device USM"), "{msg}");
+        for kind in [usm_kind::SHARED, usm_kind::HOST] {
+            let rc = unsafe { (table().usm_alloc)(q.0, kind, 1 << 60, 64, &mut p) };
+            let (_, _, msg) = fails(rc, status::OUT_OF_DEVICE_MEMORY);
+            assert!(msg.contains("aligned to 64"), "{msg}");
+        }
+        for (kind, size, align, what) in [
+            (usm_kind::DEVICE, 64, 3, "not a power of two"),
+            (usm_kind::DEVICE, 64, 4097, "not a power of two"),
+            (usm_kind::UNKNOWN, 64, 0, "UNKNOWN"),
+            (7, 64, 0, "unknown USM kind 7"),
+            (usm_kind::HOST, 0, 0, "size is 0"),
+        ] {
+            let rc = unsafe { (table().usm_alloc)(q.0, kind, size, align, &mut p) };
+            let (_, _, msg) = fails(rc, status::INVALID_ARGUMENT);
+            assert!(msg.contains(what), "{msg}");
+            assert!(p.is_null());
+        }
+    }
+
+    #[test]
+    fn memcpy_roundtrip_through_device_memory() {
+        let (_dev, ctx, q) = setup(0);
+        let n = 4096;
+        let src: Vec<u8> = (0..n).map(|i| (i * 7 % 251) as u8).collect();
+        let mem = alloc(&ctx, &q, usm_kind::DEVICE, n, 0);
+        let mut e1: Obj = ptr::null_mut();
+        // SAFETY: live queue, `mem` holds n bytes.
+        ok(unsafe {
+            (table().enqueue_memcpy)(q.0, mem.p, src.as_ptr().cast(), n, ptr::null(), 0, &mut e1)
+        });
+        let e1 = Ev(e1);
+        let mut back = vec![0u8; n];
+        let mut e2: Obj = ptr::null_mut();
+        let deps = [e1.0];
+        // SAFETY: as above; one dependency.
+        ok(unsafe {
+            (table().enqueue_memcpy)(
+                q.0,
+                back.as_mut_ptr().cast(),
+                mem.p,
+                n,
+                deps.as_ptr(),
+                1,
+                &mut e2,
+            )
+        });
+        let e2 = Ev(e2);
+        wait_all(&[&e2]);
+        assert_eq!(status_of(&e1), event_status::COMPLETE);
+        assert_eq!(back, src);
+
+        // The same without events: dependencies on an event-less submission.
+        let mut back2 = vec![0u8; n];
+        let mut e3: Obj = ptr::null_mut();
+        // SAFETY: as above.
+        ok(unsafe { (table().enqueue_memset)(q.0, mem.p, 0x5A, n, ptr::null(), 0, &mut e3) });
+        let e3 = Ev(e3);
+        let deps = [e3.0];
+        // SAFETY: as above; no event out.
+        ok(unsafe {
+            (table().enqueue_memcpy)(
+                q.0,
+                back2.as_mut_ptr().cast(),
+                mem.p,
+                n,
+                deps.as_ptr(),
+                1,
+                ptr::null_mut(),
+            )
+        });
+        queue_wait(&q);
+        assert!(back2.iter().all(|&b| b == 0x5A));
+        // SAFETY: live event.
+        assert!(!unsafe { (table().event_native)(e3.0) }.is_null());
+    }
+
+    #[test]
+    fn memset_and_fill_every_pattern_size() {
+        let (_dev, ctx, q) = setup(queue_flags::IN_ORDER);
+        let count = 37;
+        let mem = alloc(&ctx, &q, usm_kind::DEVICE, 16 * (count + 1), 0);
+        let total = 16 * (count + 1);
+        for size in [1usize, 2, 4, 8, 16] {
+            // Clear everything, then fill `count` elements without an event.
+            // SAFETY (both): live queue; `mem` holds `total` bytes.
+            ok(unsafe {
+                (table().enqueue_memset)(q.0, mem.p, 0xEE, total, ptr::null(), 0, ptr::null_mut())
+            });
+            let pattern: Vec<u8> = (1..=size as u8).collect();
+            ok(unsafe {
+                (table().enqueue_fill)(
+                    q.0,
+                    mem.p,
+                    pattern.as_ptr().cast(),
+                    size,
+                    count,
+                    ptr::null(),
+                    0,
+                    ptr::null_mut(),
+                )
+            });
+            let mut back = vec![0u8; total];
+            // In order: after the fill.
+            read_back(&q, mem.p, &mut back, &[]);
+            let filled = size * count;
+            for (i, &b) in back[..filled].iter().enumerate() {
+                assert_eq!(b, pattern[i % size], "size {size} byte {i}");
+            }
+            assert!(
+                back[filled..].iter().all(|&b| b == 0xEE),
+                "size {size}: fill wrote past its end"
+            );
+        }
+        // Fill with an event and a dependency.
+        let mut e1: Obj = ptr::null_mut();
+        // SAFETY: as above.
+        ok(unsafe { (table().enqueue_memset)(q.0, mem.p, 0, total, ptr::null(), 0, &mut e1) });
+        let e1 = Ev(e1);
+        let pattern = 0xDEAD_BEEF_u32.to_le_bytes();
+        let mut e2: Obj = ptr::null_mut();
+        let deps = [e1.0];
+        // SAFETY: as above.
+        ok(unsafe {
+            (table().enqueue_fill)(
+                q.0,
+                mem.p,
+                pattern.as_ptr().cast(),
+                4,
+                3,
+                deps.as_ptr(),
+                1,
+                &mut e2,
+            )
+        });
+        let e2 = Ev(e2);
+        wait_all(&[&e2]);
+        let mut back = vec![0u8; 16];
+        read_back(&q, mem.p, &mut back, &[]);
+        assert_eq!(&back[..12], &pattern.repeat(3)[..]);
+        assert_eq!(&back[12..], &[0; 4]);
+
+        // Unsupported pattern sizes.
+        for size in [0usize, 3, 5, 32] {
+            let pattern = [0u8; 32];
+            // SAFETY: as above.
+            let rc = unsafe {
+                (table().enqueue_fill)(
+                    q.0,
+                    mem.p,
+                    pattern.as_ptr().cast(),
+                    size,
+                    1,
+                    ptr::null(),
+                    0,
+                    ptr::null_mut(),
+                )
+            };
+            let (_, _, msg) = fails(rc, status::INVALID_ARGUMENT);
+            assert!(msg.contains("1, 2, 4, 8 or 16"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn prefetch_and_mem_advise() {
+        let (_dev, ctx, q) = setup(0);
+        let mem = alloc(&ctx, &q, usm_kind::SHARED, 1 << 16, 0);
+        let mut e1: Obj = ptr::null_mut();
+        // SAFETY (all): live queue, `mem` holds 64 KiB.
+        ok(unsafe { (table().enqueue_prefetch)(q.0, mem.p, 1 << 16, ptr::null(), 0, &mut e1) });
+        let e1 = Ev(e1);
+        let deps = [e1.0];
+        ok(unsafe {
+            (table().enqueue_prefetch)(q.0, mem.p, 1 << 16, deps.as_ptr(), 1, ptr::null_mut())
+        });
+        ok(unsafe {
+            (table().enqueue_prefetch)(q.0, mem.p, 1 << 16, ptr::null(), 0, ptr::null_mut())
+        });
+        let mut e2: Obj = ptr::null_mut();
+        ok(unsafe {
+            (table().enqueue_mem_advise)(q.0, mem.p, 1 << 16, 0, ptr::null(), 0, &mut e2)
+        });
+        let e2 = Ev(e2);
+        let deps = [e2.0];
+        ok(unsafe {
+            (table().enqueue_mem_advise)(q.0, mem.p, 1 << 16, 0, deps.as_ptr(), 1, ptr::null_mut())
+        });
+        ok(unsafe {
+            (table().enqueue_mem_advise)(q.0, mem.p, 1 << 16, 0, ptr::null(), 0, ptr::null_mut())
+        });
+        queue_wait(&q);
+        wait_all(&[&e1, &e2]);
+    }
+
+    #[test]
+    fn empty_operations_submit_nothing() {
+        let (_dev, ctx, q) = setup(queue_flags::PROFILING);
+        let mem = alloc(&ctx, &q, usm_kind::DEVICE, 64, 0);
+        let pattern = [1u8; 4];
+        let t = table();
+        type Op<'a> = Box<dyn Fn(*const Obj, usize, *mut Obj) -> i32 + 'a>;
+        // Every operation with size 0, NULL pointers allowed.
+        // SAFETY (all): live queue; sizes are 0.
+        let ops: Vec<(&str, Op)> = vec![
+            (
+                "memcpy",
+                Box::new(|d, n, e| unsafe {
+                    (t.enqueue_memcpy)(q.0, ptr::null_mut(), ptr::null(), 0, d, n, e)
+                }),
+            ),
+            (
+                "memset",
+                Box::new(|d, n, e| unsafe {
+                    (t.enqueue_memset)(q.0, ptr::null_mut(), 1, 0, d, n, e)
+                }),
+            ),
+            (
+                "fill",
+                Box::new(|d, n, e| unsafe {
+                    (t.enqueue_fill)(q.0, mem.p, pattern.as_ptr().cast(), 4, 0, d, n, e)
+                }),
+            ),
+            (
+                "fill NULL",
+                Box::new(|d, n, e| unsafe {
+                    (t.enqueue_fill)(q.0, ptr::null_mut(), ptr::null(), 8, 0, d, n, e)
+                }),
+            ),
+            (
+                "prefetch",
+                Box::new(|d, n, e| unsafe { (t.enqueue_prefetch)(q.0, ptr::null(), 0, d, n, e) }),
+            ),
+            (
+                "mem_advise",
+                Box::new(|d, n, e| unsafe {
+                    (t.enqueue_mem_advise)(q.0, ptr::null(), 0, 0, d, n, e)
+                }),
+            ),
+        ];
+        for (name, op) in &ops {
+            // No event wanted.
+            assert_eq!(
+                op(ptr::null(), 0, ptr::null_mut()),
+                status::SUCCESS,
+                "{name}: {:?}",
+                take_error()
+            );
+            // An event without dependencies: already complete.
+            let mut ev: Obj = ptr::null_mut();
+            assert_eq!(
+                op(ptr::null(), 0, &mut ev),
+                status::SUCCESS,
+                "{name}: {:?}",
+                take_error()
+            );
+            let ev = Ev(ev);
+            assert!(!ev.0.is_null(), "{name}");
+            assert_eq!(status_of(&ev), event_status::COMPLETE, "{name}");
+            wait_all(&[&ev]);
+            let mut times = [0u64; 3];
+            // SAFETY: live event, room for 3 values.
+            let rc = unsafe { (t.event_profiling)(ev.0, times.as_mut_ptr()) };
+            let (_, _, msg) = fails(rc, status::UNSUPPORTED);
+            assert!(msg.contains("nothing to do"), "{msg}");
+            // With a dependency: an event that implies it.
+            let mut dep: Obj = ptr::null_mut();
+            // SAFETY: live queue, `mem` holds 64 bytes.
+            ok(unsafe { (t.enqueue_memset)(q.0, mem.p, 0, 64, ptr::null(), 0, &mut dep) });
+            let dep = Ev(dep);
+            let deps = [dep.0];
+            let mut ev: Obj = ptr::null_mut();
+            assert_eq!(
+                op(deps.as_ptr(), 1, &mut ev),
+                status::SUCCESS,
+                "{name}: {:?}",
+                take_error()
+            );
+            let ev = Ev(ev);
+            wait_all(&[&ev]);
+            assert_eq!(status_of(&dep), event_status::COMPLETE, "{name}");
+            assert_eq!(status_of(&ev), event_status::COMPLETE, "{name}");
+        }
+        queue_wait(&q);
+    }
+
+    #[test]
+    fn barriers_and_event_chains() {
+        let (_dev, ctx, q) = setup(0);
+        let n = 1 << 16;
+        let a = alloc(&ctx, &q, usm_kind::DEVICE, n, 0);
+        let b = alloc(&ctx, &q, usm_kind::DEVICE, n, 0);
+        let t = table();
+        // e1: a = 0x11; e2: b = 0x22; barrier(e1, e2) -> e3; a <- b after e3.
+        let (mut e1, mut e2, mut e3, mut e4) = (
+            ptr::null_mut(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        );
+        // SAFETY (all): live queue and events; `a`, `b` hold n bytes.
+        ok(unsafe { (t.enqueue_memset)(q.0, a.p, 0x11, n, ptr::null(), 0, &mut e1) });
+        ok(unsafe { (t.enqueue_memset)(q.0, b.p, 0x22, n, ptr::null(), 0, &mut e2) });
+        let (e1, e2) = (Ev(e1), Ev(e2));
+        let deps = [e1.0, e2.0];
+        ok(unsafe { (t.enqueue_barrier)(q.0, deps.as_ptr(), 2, &mut e3) });
+        let e3 = Ev(e3);
+        let deps = [e3.0];
+        ok(unsafe { (t.enqueue_memcpy)(q.0, a.p, b.p, n / 2, deps.as_ptr(), 1, &mut e4) });
+        let e4 = Ev(e4);
+        wait_all(&[&e4, &e3]);
+        for e in [&e1, &e2, &e3, &e4] {
+            assert_eq!(status_of(e), event_status::COMPLETE);
+        }
+        let mut back = vec![0u8; n];
+        read_back(&q, a.p, &mut back, &[]);
+        assert!(back[..n / 2].iter().all(|&x| x == 0x22));
+        assert!(back[n / 2..].iter().all(|&x| x == 0x11));
+
+        // A barrier on everything before, with and without an event, and a
+        // barrier on dependencies without an event.
+        ok(unsafe { (t.enqueue_memset)(q.0, a.p, 0x33, n, ptr::null(), 0, ptr::null_mut()) });
+        let mut e5: Obj = ptr::null_mut();
+        ok(unsafe { (t.enqueue_barrier)(q.0, ptr::null(), 0, &mut e5) });
+        let e5 = Ev(e5);
+        ok(unsafe { (t.enqueue_barrier)(q.0, ptr::null(), 0, ptr::null_mut()) });
+        let deps = [e5.0];
+        ok(unsafe { (t.enqueue_barrier)(q.0, deps.as_ptr(), 1, ptr::null_mut()) });
+        wait_all(&[&e5]);
+        read_back(&q, a.p, &mut back, &[]);
+        assert!(back.iter().all(|&x| x == 0x33));
+        queue_wait(&q);
+        // Waiting for no event at all.
+        // SAFETY: nothing to read.
+        ok(unsafe { (t.event_wait)(ptr::null(), 0) });
+    }
+
+    #[test]
+    fn profiling_timestamps_and_their_absence() {
+        let dev = cpu_device();
+        let ctx = default_context(&dev);
+        let mut host = vec![1u8; 1 << 16];
+        for (flags, profiled) in [
+            (queue_flags::PROFILING, true),
+            (queue_flags::PROFILING | queue_flags::IN_ORDER, true),
+            (0, false),
+            (queue_flags::IN_ORDER, false),
+        ] {
+            let q = new_queue(&ctx, &dev, flags);
+            let mem = alloc(&ctx, &q, usm_kind::DEVICE, host.len(), 0);
+            let mut ev: Obj = ptr::null_mut();
+            // SAFETY: live queue, `mem` holds host.len() bytes.
+            ok(unsafe {
+                (table().enqueue_memcpy)(
+                    q.0,
+                    mem.p,
+                    host.as_mut_ptr().cast(),
+                    host.len(),
+                    ptr::null(),
+                    0,
+                    &mut ev,
+                )
+            });
+            let ev = Ev(ev);
+            wait_all(&[&ev]);
+            let mut t = [0u64; 3];
+            // SAFETY: live event, room for 3 values.
+            let rc = unsafe { (table().event_profiling)(ev.0, t.as_mut_ptr()) };
+            if profiled {
+                ok(rc);
+                let [submit, start, end] = t;
+                assert!(submit > 0, "{t:?}");
+                assert!(start >= submit, "{t:?}");
+                assert!(end >= start, "{t:?}");
+            } else {
+                let (_, code, msg) = fails(rc, status::UNSUPPORTED);
+                assert!(msg.contains("DPC_QUEUE_PROFILING"), "{msg}");
+                assert_ne!(code, 0, "{msg}");
+            }
+        }
+    }
+
+    #[test]
+    fn asynchronous_errors_are_collected_and_reported_once() {
+        let (_dev, _ctx, q) = setup(queue_flags::IN_ORDER);
+        // SAFETY: a live queue object of this plugin.
+        let qref = unsafe { &*q.0.cast::<ffi::Queue>() };
+        let first = test_support::ffi::test_failing_host_task(qref, "first failure", true)
+            .expect("submit a host task");
+        let second = test_support::ffi::test_failing_host_task(qref, "second failure", false)
+            .expect("submit a host task");
+        let (_first, _second) = (Ev(into_obj(first)), Ev(into_obj(second)));
+        // SAFETY: live queue.
+        let rc = unsafe { (table().queue_wait)(q.0) };
+        let (_, code, msg) = fails(rc, status::BACKEND);
+        assert!(msg.contains("asynchronous error: first failure"), "{msg}");
+        assert!(msg.contains("(and 1 more asynchronous error)"), "{msg}");
+        assert_eq!(code, 1, "errc::runtime: {msg}");
+        // Reported once: the list was drained.
+        queue_wait(&q);
+
+        // Through event_wait, from the event's queue.
+        let third = test_support::ffi::test_failing_host_task(qref, "third failure", false)
+            .expect("submit a host task");
+        let third = Ev(into_obj(third));
+        let evs = [third.0];
+        // SAFETY: one live event.
+        let rc = unsafe { (table().event_wait)(evs.as_ptr(), 1) };
+        let (_, code, msg) = fails(rc, status::BACKEND);
+        assert!(msg.contains("asynchronous error: third failure"), "{msg}");
+        assert!(!msg.contains("more asynchronous"), "{msg}");
+        assert_eq!(code, 0, "a std::runtime_error has no SYCL code: {msg}");
+        queue_wait(&q);
+        // SAFETY: as above.
+        ok(unsafe { (table().event_wait)(evs.as_ptr(), 1) });
+    }
+
+    #[test]
+    fn null_and_invalid_arguments_of_the_v2_functions() {
+        let (dev, ctx, q) = setup(0);
+        let mem = alloc(&ctx, &q, usm_kind::DEVICE, 64, 0);
+        let t = table();
+        let n = ptr::null_mut::<c_void>();
+        let mut out: Obj = ptr::null_mut();
+        let mut u = 0u32;
+        let mut i = 0i32;
+        let mut p: *mut c_void = ptr::null_mut();
+        let mut info = PointerInfoV1::empty();
+        let mut times = [0u64; 3];
+        let expect = |rc: i32, what: &str| {
+            let (_, _, msg) = fails(rc, status::INVALID_ARGUMENT);
+            assert!(msg.contains(what), "expected {what:?} in {msg:?}");
+        };
+        let null_dep = [ptr::null_mut::<c_void>()];
+        // SAFETY (all): every pointer is NULL or valid.
+        unsafe {
+            expect((t.context_default)(n, &mut out), "dev is NULL");
+            expect((t.context_default)(dev.0, ptr::null_mut()), "out is NULL");
+            expect((t.context_create)(ptr::null(), 1, &mut out), "devs is NULL");
+            expect(
+                (t.context_create)([dev.0].as_ptr(), 0, &mut out),
+                "at least one device",
+            );
+            expect(
+                (t.context_create)(null_dep.as_ptr(), 1, &mut out),
+                "devs[0] is NULL",
+            );
+            expect(
+                (t.context_create)([dev.0].as_ptr(), 1, ptr::null_mut()),
+                "out is NULL",
+            );
+            assert!(!(t.context_equal)(n, ctx.0));
+            assert!((t.context_native)(n).is_null());
+            (t.context_release)(n);
+
+            expect((t.queue_create)(n, dev.0, 0, &mut out), "ctx is NULL");
+            expect((t.queue_create)(ctx.0, n, 0, &mut out), "dev is NULL");
+            expect(
+                (t.queue_create)(ctx.0, dev.0, 0, ptr::null_mut()),
+                "out is NULL",
+            );
+            let native = (t.queue_native)(q.0);
+            expect(
+                (t.queue_adopt)(n, &mut out, &mut out, &mut out, &mut u),
+                "native is NULL",
+            );
+            let (mut a, mut b, mut c) = (n, n, n);
+            expect(
+                (t.queue_adopt)(native, ptr::null_mut(), &mut b, &mut c, &mut u),
+                "out is NULL",
+            );
+            expect(
+                (t.queue_adopt)(native, &mut a, ptr::null_mut(), &mut c, &mut u),
+                "dev_out is NULL",
+            );
+            expect(
+                (t.queue_adopt)(native, &mut a, &mut b, ptr::null_mut(), &mut u),
+                "ctx_out is NULL",
+            );
+            expect(
+                (t.queue_adopt)(native, &mut a, &mut b, &mut c, ptr::null_mut()),
+                "flags_out is NULL",
+            );
+            assert!(a.is_null() && b.is_null() && c.is_null());
+            expect((t.queue_wait)(n), "q is NULL");
+            assert!((t.queue_native)(n).is_null());
+            assert!(!(t.queue_equal)(q.0, n));
+            (t.queue_release)(n);
+
+            let mut ev: Obj = 1 as Obj;
+            expect((t.enqueue_barrier)(n, ptr::null(), 0, &mut ev), "q is NULL");
+            assert!(ev.is_null(), "a failed call leaves NULL in ev_out");
+            expect(
+                (t.enqueue_barrier)(q.0, ptr::null(), 1, &mut ev),
+                "deps is NULL",
+            );
+            expect(
+                (t.enqueue_barrier)(q.0, null_dep.as_ptr(), 1, &mut ev),
+                "deps[0] is NULL",
+            );
+            expect(
+                (t.enqueue_memcpy)(q.0, n, mem.p, 8, ptr::null(), 0, &mut ev),
+                "dst is NULL",
+            );
+            expect(
+                (t.enqueue_memcpy)(q.0, mem.p, ptr::null(), 8, ptr::null(), 0, &mut ev),
+                "src is NULL",
+            );
+            expect(
+                (t.enqueue_memcpy)(n, mem.p, mem.p, 8, ptr::null(), 0, &mut ev),
+                "q is NULL",
+            );
+            expect(
+                (t.enqueue_memset)(q.0, n, 0, 8, ptr::null(), 0, &mut ev),
+                "p is NULL",
+            );
+            expect(
+                (t.enqueue_memset)(q.0, mem.p, 0, 8, null_dep.as_ptr(), 1, &mut ev),
+                "deps[0] is NULL",
+            );
+            let pattern = [0u8; 4];
+            expect(
+                (t.enqueue_fill)(
+                    q.0,
+                    n,
+                    pattern.as_ptr().cast(),
+                    4,
+                    2,
+                    ptr::null(),
+                    0,
+                    &mut ev,
+                ),
+                "p is NULL",
+            );
+            expect(
+                (t.enqueue_fill)(q.0, mem.p, ptr::null(), 4, 2, ptr::null(), 0, &mut ev),
+                "pattern is NULL",
+            );
+            expect(
+                (t.enqueue_fill)(
+                    q.0,
+                    mem.p,
+                    pattern.as_ptr().cast(),
+                    4,
+                    usize::MAX,
+                    ptr::null(),
+                    0,
+                    &mut ev,
+                ),
+                "overflows",
+            );
+            expect(
+                (t.enqueue_prefetch)(q.0, ptr::null(), 8, ptr::null(), 0, &mut ev),
+                "p is NULL",
+            );
+            expect(
+                (t.enqueue_mem_advise)(q.0, ptr::null(), 8, 0, ptr::null(), 0, &mut ev),
+                "p is NULL",
+            );
+            assert!(ev.is_null());
+
+            expect((t.event_wait)(ptr::null(), 2), "evs is NULL");
+            expect((t.event_wait)(null_dep.as_ptr(), 1), "evs[0] is NULL");
+            expect((t.event_status)(n, &mut i), "ev is NULL");
+            expect((t.event_profiling)(n, times.as_mut_ptr()), "ev is NULL");
+            let mut e: Obj = ptr::null_mut();
+            ok((t.enqueue_barrier)(q.0, ptr::null(), 0, &mut e));
+            let e = Ev(e);
+            expect((t.event_status)(e.0, ptr::null_mut()), "out is NULL");
+            expect((t.event_profiling)(e.0, ptr::null_mut()), "out is NULL");
+            assert!((t.event_native)(n).is_null());
+            (t.event_release)(n);
+
+            expect(
+                (t.usm_alloc)(n, usm_kind::DEVICE, 64, 0, &mut p),
+                "q is NULL",
+            );
+            expect(
+                (t.usm_alloc)(q.0, usm_kind::DEVICE, 64, 0, ptr::null_mut()),
+                "out is NULL",
+            );
+            expect((t.usm_free)(n, mem.p), "ctx is NULL");
+            ok((t.usm_free)(ctx.0, ptr::null_mut())); // like free(NULL)
+            expect((t.usm_pointer_info)(n, mem.p, &mut info), "ctx is NULL");
+            expect(
+                (t.usm_pointer_info)(ctx.0, mem.p, ptr::null_mut()),
+                "out is NULL",
+            );
+
+            let mut backend_out = -1;
+            expect(
+                (t.native_handle)(native_kind::DEVICE, n, &mut backend_out, &mut p),
+                "obj is NULL",
+            );
+            expect(
+                (t.native_handle)(native_kind::QUEUE, q.0, ptr::null_mut(), &mut p),
+                "backend_out is NULL",
+            );
+            expect(
+                (t.native_handle)(native_kind::QUEUE, q.0, &mut backend_out, ptr::null_mut()),
+                "out is NULL",
+            );
+            expect(
+                (t.native_handle)(99, q.0, &mut backend_out, &mut p),
+                "unknown native kind 99",
+            );
+        }
+    }
+
+    // The OpenCL entry points the tests use to check and give back the
+    // references native_handle retains (from the libOpenCL the SYCL runtime
+    // has loaded; the test binary does not link it either).
+    #[link(name = "dl")]
+    extern "C" {
+        fn dlopen(filename: *const std::ffi::c_char, flags: std::ffi::c_int) -> *mut c_void;
+        fn dlsym(handle: *mut c_void, symbol: *const std::ffi::c_char) -> *mut c_void;
+    }
+    const RTLD_NOW: std::ffi::c_int = 2;
+    const RTLD_NOLOAD: std::ffi::c_int = 4;
+    type ClInfoFn = unsafe extern "C" fn(*mut c_void, u32, usize, *mut c_void, *mut usize) -> i32;
+    type ClReleaseFn = unsafe extern "C" fn(*mut c_void) -> i32;
+
+    fn opencl_symbol(name: &std::ffi::CStr) -> *mut c_void {
+        // SAFETY: plain dlopen/dlsym calls with NUL-terminated names.
+        unsafe {
+            let lib = dlopen(c"libOpenCL.so.1".as_ptr(), RTLD_NOW | RTLD_NOLOAD);
+            assert!(!lib.is_null(), "libOpenCL.so.1 is not loaded");
+            let sym = dlsym(lib, name.as_ptr());
+            assert!(!sym.is_null(), "no {name:?} in libOpenCL");
+            sym
+        }
+    }
+
+    /// The reference count of an OpenCL object through its clGet*Info.
+    fn cl_reference_count(info: ClInfoFn, obj: *mut c_void, param: u32) -> u32 {
+        let mut count = 0u32;
+        // SAFETY: a live OpenCL object of the kind `info` takes; 4-byte result.
+        let rc = unsafe {
+            info(
+                obj,
+                param,
+                4,
+                ptr::addr_of_mut!(count).cast(),
+                ptr::null_mut(),
+            )
+        };
+        assert_eq!(rc, 0, "clGet*Info failed");
+        count
+    }
+
+    #[test]
+    fn opencl_native_handles_are_retained_for_the_caller() {
+        const CL_DEVICE_REFERENCE_COUNT: u32 = 0x1047;
+        const CL_CONTEXT_REFERENCE_COUNT: u32 = 0x1080;
+        const CL_QUEUE_REFERENCE_COUNT: u32 = 0x1092;
+        let (dev, ctx, q) = setup(0);
+        let t = table();
+        let objects = [
+            (
+                native_kind::DEVICE,
+                dev.0,
+                c"clGetDeviceInfo",
+                c"clReleaseDevice",
+                CL_DEVICE_REFERENCE_COUNT,
+            ),
+            (
+                native_kind::CONTEXT,
+                ctx.0,
+                c"clGetContextInfo",
+                c"clReleaseContext",
+                CL_CONTEXT_REFERENCE_COUNT,
+            ),
+            (
+                native_kind::QUEUE,
+                q.0,
+                c"clGetCommandQueueInfo",
+                c"clReleaseCommandQueue",
+                CL_QUEUE_REFERENCE_COUNT,
+            ),
+        ];
+        for (kind, obj, info_name, release_name, param) in objects {
+            // SAFETY: the symbols have these C signatures (OpenCL 1.2).
+            let (info, release) = unsafe {
+                (
+                    std::mem::transmute::<*mut c_void, ClInfoFn>(opencl_symbol(info_name)),
+                    std::mem::transmute::<*mut c_void, ClReleaseFn>(opencl_symbol(release_name)),
+                )
+            };
+            let mut backend_out = -1;
+            let mut h: *mut c_void = ptr::null_mut();
+            // SAFETY: live object of `kind`, writable outs.
+            ok(unsafe { (t.native_handle)(kind, obj, &mut backend_out, &mut h) });
+            assert_eq!(backend_out, backend::OPENCL);
+            assert!(!h.is_null(), "kind {kind}");
+            let before = cl_reference_count(info, h, param);
+            let mut h2: *mut c_void = ptr::null_mut();
+            // SAFETY: as above.
+            ok(unsafe { (t.native_handle)(kind, obj, &mut backend_out, &mut h2) });
+            assert_eq!(h2, h);
+            let after = cl_reference_count(info, h, param);
+            // Root devices are not reference counted in OpenCL (always 1).
+            if kind != native_kind::DEVICE {
+                assert_eq!(after, before + 1, "kind {kind}: one reference per call");
+            }
+            // Give both references back.
+            // SAFETY: references retained for us.
+            unsafe {
+                assert_eq!(release(h2), 0);
+                assert_eq!(release(h), 0);
+            }
+            if kind != native_kind::DEVICE {
+                assert_eq!(
+                    cl_reference_count(info, h, param),
+                    before - 1,
+                    "kind {kind}"
+                );
+            }
+        }
+        // The objects still work after the references were given back.
+        let mem = alloc(&ctx, &q, usm_kind::DEVICE, 64, 0);
+        let mut back = [1u8; 64];
+        let mut set: Obj = ptr::null_mut();
+        // SAFETY: live queue, `mem` holds 64 bytes.
+        ok(unsafe { (t.enqueue_memset)(q.0, mem.p, 0, 64, ptr::null(), 0, &mut set) });
+        let set = Ev(set);
+        read_back(&q, mem.p, &mut back, &[&set]);
+        assert_eq!(back, [0u8; 64]);
+    }
+
+    #[test]
+    fn queues_are_usable_from_many_threads() {
+        let (_dev, ctx, q) = setup(0);
+        let n = 1 << 12;
+        std::thread::scope(|s| {
+            // Raw object pointers are not Send: pass the addresses, and use
+            // non-owning wrappers in the threads.
+            let (ctx_addr, q_addr) = (ctx.0 as usize, q.0 as usize);
+            for k in 0..4u8 {
+                s.spawn(move || {
+                    let ctx = std::mem::ManuallyDrop::new(Ctx(ctx_addr as Obj));
+                    let q = std::mem::ManuallyDrop::new(Queue(q_addr as Obj));
+                    let (ctx, q): (&Ctx, &Queue) = (&ctx, &q);
+                    let mem = alloc(ctx, q, usm_kind::DEVICE, n, 0);
+                    for round in 0..20u8 {
+                        let value = k.wrapping_mul(31).wrapping_add(round);
+                        // Out-of-order queue: the read-back depends on the
+                        // memset's event.
+                        let (mut set, mut copy) = (ptr::null_mut(), ptr::null_mut());
+                        let mut back = vec![0u8; n];
+                        // SAFETY: live queue, `mem` holds n bytes.
+                        ok(unsafe {
+                            (table().enqueue_memset)(q.0, mem.p, value, n, ptr::null(), 0, &mut set)
+                        });
+                        let set = Ev(set);
+                        let deps = [set.0];
+                        // SAFETY: as above; one live dependency.
+                        ok(unsafe {
+                            (table().enqueue_memcpy)(
+                                q.0,
+                                back.as_mut_ptr().cast(),
+                                mem.p,
+                                n,
+                                deps.as_ptr(),
+                                1,
+                                &mut copy,
+                            )
+                        });
+                        let copy = Ev(copy);
+                        wait_all(&[&copy]);
+                        assert!(back.iter().all(|&b| b == value));
+                    }
+                });
+            }
+        });
+        queue_wait(&q);
     }
 }

@@ -37,6 +37,14 @@ static void device_calls(dpc_device h, dpc_status want) {
     CHECK_ST(dpc_device_partition_by_affinity(h, DPC_AFFINITY_NUMA, NULL, 0, &n), want);
     CHECK_ST(dpc_device_get_native(h, &native), want);
     CHECK_ST(dpc_device_get_platform(h, &plat), want);
+    dpc_context ctx = (dpc_context)0x1;
+    dpc_queue q = (dpc_queue)0x1;
+    CHECK_ST(dpc_context_default(h, &ctx), want);
+    CHECK_ST(dpc_context_create(&h, 1, &ctx), want);
+    CHECK_ST(dpc_queue_create_for_device(h, 0, &q), want);
+    CHECK_ST(dpc_queue_default(h, &q), want);
+    CHECK_ST(dpc_device_get_backend_handle(h, &be, &native), want);
+    CHECK(ctx == (dpc_context)0x1 && q == (dpc_queue)0x1);
     CHECK(plat == (dpc_platform)0x1);
     CHECK(out == (dpc_device)0x1 && u == 77 && id == 77 && native == NULL);
     if (h != NULL) CHECK_ST(dpc_device_release(h), want); /* release(NULL) is a no-op */
@@ -52,6 +60,76 @@ static void platform_calls(dpc_platform h, dpc_status want) {
     CHECK_ST(dpc_platform_get_info_string(h, DPC_PLATFORM_INFO_NAME, buf, sizeof buf, &n), want);
     CHECK(n == 5);
     if (h != NULL) CHECK_ST(dpc_platform_release(h), want);
+}
+
+static void context_calls(dpc_context h, dpc_status want) {
+    size_t n = 5;
+    bool b = true;
+    uint64_t x = 3, y = 3, z = 3;
+    void *native = NULL;
+    dpc_device d = (dpc_device)0x1;
+    dpc_backend be;
+    dpc_queue q = (dpc_queue)0x1;
+    dpc_usm_kind k;
+    void *base;
+    CHECK_ST(dpc_context_retain(h), want);
+    CHECK_ST(dpc_context_get_device_count(h, &n), want);
+    CHECK_ST(dpc_context_get_device(h, 0, &d), want);
+    CHECK_ST(dpc_context_equal(h, h, &b), want);
+    CHECK_ST(dpc_context_get_usm_stats(h, &x, &y, &z), want);
+    CHECK_ST(dpc_context_get_native(h, &native), want);
+    CHECK_ST(dpc_context_get_backend_handle(h, &be, &native), want);
+    CHECK_ST(dpc_queue_create(h, NULL, 0, &q), DPC_ERROR_INVALID_HANDLE);
+    CHECK_ST(dpc_usm_get_pointer_kind(h, &n, &k), want);
+    CHECK_ST(dpc_usm_get_pointer_device(h, &n, &d), want);
+    CHECK_ST(dpc_usm_get_pointer_range(h, &n, &base, &n), want);
+    CHECK(n == 5 && x == 3 && native == NULL && d == (dpc_device)0x1 && q == (dpc_queue)0x1);
+    if (h != NULL) CHECK_ST(dpc_context_release(h), want);
+}
+
+static void queue_calls(dpc_queue h, dpc_status want) {
+    dpc_device d = (dpc_device)0x1;
+    dpc_context c = (dpc_context)0x1;
+    dpc_event e = (dpc_event)0x1;
+    uint32_t f = 3;
+    uint64_t id = 3;
+    bool b = true;
+    void *native = NULL, *p = NULL;
+    dpc_backend be;
+    char buf[16];
+    uint32_t pat = 0;
+    CHECK_ST(dpc_queue_retain(h), want);
+    CHECK_ST(dpc_queue_get_device(h, &d), want);
+    CHECK_ST(dpc_queue_get_context(h, &c), want);
+    CHECK_ST(dpc_queue_get_flags(h, &f), want);
+    CHECK_ST(dpc_queue_get_id(h, &id), want);
+    CHECK_ST(dpc_queue_equivalent(h, h, &b), want);
+    CHECK_ST(dpc_queue_wait(h), want);
+    CHECK_ST(dpc_queue_barrier(h, NULL, 0, &e), want);
+    CHECK_ST(dpc_queue_get_native(h, &native), want);
+    CHECK_ST(dpc_queue_get_backend_handle(h, &be, &native), want);
+    CHECK_ST(dpc_usm_alloc(h, DPC_USM_DEVICE, 64, 0, &p), want);
+    CHECK_ST(dpc_usm_memcpy(h, buf, buf + 8, 8, NULL, 0, &e), want);
+    CHECK_ST(dpc_usm_memset(h, buf, 0, 8, NULL, 0, &e), want);
+    CHECK_ST(dpc_usm_fill(h, &pat, &pat, 4, 1, NULL, 0, &e), want);
+    CHECK_ST(dpc_usm_prefetch(h, buf, 8, NULL, 0, &e), want);
+    CHECK_ST(dpc_usm_mem_advise(h, buf, 8, 0, NULL, 0, &e), want);
+    CHECK(d == (dpc_device)0x1 && c == (dpc_context)0x1 && e == (dpc_event)0x1 && f == 3 && id == 3 && p == NULL);
+    if (h != NULL) CHECK_ST(dpc_queue_release(h), want);
+}
+
+static void event_calls(dpc_event h, dpc_status want) {
+    dpc_event_status st = DPC_EVENT_SUBMITTED;
+    uint64_t a = 3, b = 3, c = 3;
+    void *native = NULL;
+    CHECK_ST(dpc_event_retain(h), want);
+    CHECK_ST(dpc_event_wait(h), want);
+    CHECK_ST(dpc_event_wait_all(&h, 1), want);
+    CHECK_ST(dpc_event_get_status(h, &st), want);
+    CHECK_ST(dpc_event_get_profiling(h, &a, &b, &c), want);
+    CHECK_ST(dpc_event_get_native(h, &native), want);
+    CHECK(a == 3 && native == NULL);
+    if (h != NULL) CHECK_ST(dpc_event_release(h), want);
 }
 
 static void selector_calls(dpc_selector h, dpc_device dev, dpc_status want) {
@@ -120,6 +198,97 @@ int main(void) {
     CHECK(sel == NULL);
     CHECK_ST(dpc_set_logger(NULL, NULL, 17), DPC_ERROR_INVALID_ARGUMENT);
     CHECK_ST(dpc_set_logger(NULL, NULL, DPC_LOG_ERROR), DPC_SUCCESS);
+
+    /* Contexts, queues, events, USM: NULL outputs and inputs. */
+    dpc_context ctx = NULL;
+    dpc_queue q = NULL;
+    dpc_event ev = NULL;
+    void *mem = NULL;
+    dpc_backend be;
+    CHECK_ST(dpc_context_default(dev, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_context_default(dev, &ctx), DPC_SUCCESS);
+    CHECK_ST(dpc_context_create(NULL, 1, &ctx), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_context_create(&dev, 1, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_context_get_device_count(ctx, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_context_get_device(ctx, 0, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_context_equal(ctx, ctx, NULL), DPC_ERROR_NULL_POINTER);
+    uint64_t u1, u2;
+    CHECK_ST(dpc_context_get_usm_stats(ctx, NULL, &u1, &u2), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_context_get_native(ctx, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_context_get_backend_handle(ctx, NULL, &mem), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_context_get_backend_handle(ctx, &be, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_device_get_backend_handle(dev, NULL, &mem), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_queue_create(ctx, dev, 0, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_queue_create_for_device(dev, 0, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_queue_create_from_filter(NULL, 0, &q), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_queue_create_from_filter("cpu", 0, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_queue_default(dev, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_queue_adopt(NULL, &q), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_queue_create_for_device(dev, DPC_QUEUE_IN_ORDER, &q), DPC_SUCCESS);
+    CHECK_ST(dpc_queue_adopt(&q, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_queue_get_device(q, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_queue_get_context(q, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_queue_get_flags(q, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_queue_get_id(q, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_queue_equivalent(q, q, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_queue_barrier(q, NULL, 1, &ev), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_queue_get_native(q, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_queue_get_backend_handle(q, NULL, &mem), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_usm_alloc(q, DPC_USM_DEVICE, 64, 0, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_usm_alloc(q, DPC_USM_DEVICE, 64, 0, &mem), DPC_SUCCESS);
+    CHECK_ST(dpc_usm_memcpy(q, mem, NULL, 8, NULL, 0, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_usm_memset(q, NULL, 0, 8, NULL, 0, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_usm_fill(q, mem, NULL, 4, 2, NULL, 0, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_usm_prefetch(q, NULL, 8, NULL, 0, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_usm_mem_advise(q, NULL, 8, 0, NULL, 0, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_usm_memset(q, mem, 0, 8, NULL, 2, NULL), DPC_ERROR_NULL_POINTER);
+    dpc_usm_kind kind;
+    void *base;
+    size_t sz;
+    CHECK_ST(dpc_usm_get_pointer_kind(ctx, mem, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_usm_get_pointer_device(ctx, mem, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_usm_get_pointer_range(ctx, mem, NULL, &sz), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_usm_get_pointer_range(ctx, mem, &base, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_usm_get_pointer_kind(ctx, mem, &kind), DPC_SUCCESS);
+    CHECK_ST(dpc_usm_memset(q, mem, 0, 64, NULL, 0, &ev), DPC_SUCCESS);
+    CHECK_ST(dpc_event_get_status(ev, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_event_get_profiling(ev, NULL, &u1, &u2), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_event_get_native(ev, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_event_wait_all(NULL, 1), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_usm_free_after(mem, NULL, 1), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_usm_free_after(mem, &ev, 1), DPC_SUCCESS);
+    CHECK_ST(dpc_usm_wait_deferred_frees(), DPC_SUCCESS);
+    CHECK_ST(dpc_usm_free(mem), DPC_ERROR_INVALID_POINTER);
+    CHECK_ST(dpc_usm_free(NULL), DPC_SUCCESS);
+
+    /* NULL, made-up, wrong-type and released handles of the new kinds. */
+    context_calls(NULL, DPC_ERROR_INVALID_HANDLE);
+    CHECK_ST(dpc_context_release(NULL), DPC_SUCCESS);
+    queue_calls(NULL, DPC_ERROR_INVALID_HANDLE);
+    CHECK_ST(dpc_queue_release(NULL), DPC_SUCCESS);
+    event_calls(NULL, DPC_ERROR_INVALID_HANDLE);
+    CHECK_ST(dpc_event_release(NULL), DPC_SUCCESS);
+    context_calls((dpc_context)(uintptr_t)0xabcdef, DPC_ERROR_INVALID_HANDLE);
+    queue_calls((dpc_queue)(uintptr_t)0xabcdef, DPC_ERROR_INVALID_HANDLE);
+    event_calls((dpc_event)(uintptr_t)0xabcdef, DPC_ERROR_INVALID_HANDLE);
+    context_calls((dpc_context)q, DPC_ERROR_INVALID_HANDLE);
+    CHECK_MSG_HAS("dpc_queue handle, not a dpc_context");
+    queue_calls((dpc_queue)ev, DPC_ERROR_INVALID_HANDLE);
+    event_calls((dpc_event)ctx, DPC_ERROR_INVALID_HANDLE);
+    /* A wrong-type handle inside an event list. */
+    dpc_event bad_list[2] = {ev, (dpc_event)q};
+    CHECK_ST(dpc_event_wait_all(bad_list, 2), DPC_ERROR_INVALID_HANDLE);
+    CHECK_MSG_HAS("events[1]");
+    dpc_context made = NULL;
+    CHECK_ST(dpc_context_create(&dev, 1, &made), DPC_SUCCESS);
+    CHECK_ST(dpc_context_release(made), DPC_SUCCESS);
+    context_calls(made, DPC_ERROR_INVALID_HANDLE);
+    CHECK_MSG_HAS("released");
+    CHECK_ST(dpc_event_release(ev), DPC_SUCCESS);
+    event_calls(ev, DPC_ERROR_INVALID_HANDLE);
+    CHECK_ST(dpc_queue_release(q), DPC_SUCCESS);
+    queue_calls(q, DPC_ERROR_INVALID_HANDLE);
+    CHECK_MSG_HAS("released");
 
     /* Functions that cannot fail. */
     CHECK(strcmp(dpc_status_name(DPC_ERROR_INVALID_HANDLE), "DPC_ERROR_INVALID_HANDLE") == 0);

@@ -1,0 +1,476 @@
+//! Contexts (`dpc_context_*`): the platform default context that dpnp,
+//! dpctl and torch use, explicit contexts over a set of devices, and the
+//! USM allocation statistics kept per context.
+
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use dpcore_backend_abi as abi;
+
+use crate::backend::{self, Backend};
+use crate::device::{self, dpc_backend, dpc_device, Device};
+use crate::error::{boundary, dpc_status, dpc_status::*, Error, Result};
+use crate::handle::{self, HandleType, Kind};
+use crate::strings::{check_ptr, write_out};
+
+/// Opaque context type of the C API.
+pub struct dpc_context_s {
+    _private: (),
+}
+
+/// A context handle. Platform default contexts (`dpc_context_default` of a
+/// root device) are valid for the life of the process; others are
+/// reference counted.
+pub type dpc_context = *mut dpc_context_s;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// USM statistics of one context (dpcore's own allocations).
+#[derive(Default)]
+pub struct Stats {
+    pub live_bytes: AtomicU64,
+    pub live_count: AtomicU64,
+    pub peak_bytes: AtomicU64,
+}
+
+impl Stats {
+    pub fn add(&self, bytes: u64) {
+        let now = self.live_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.live_count.fetch_add(1, Ordering::Relaxed);
+        self.peak_bytes.fetch_max(now, Ordering::Relaxed);
+    }
+
+    pub fn remove(&self, bytes: u64) {
+        self.live_bytes.fetch_sub(bytes, Ordering::Relaxed);
+        self.live_count.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+pub struct Context {
+    obj: abi::Obj,
+    backend: &'static Backend,
+    pub devices: Vec<Arc<Device>>,
+    pub id: u64,
+    pub stats: Stats,
+    /// Set for platform default contexts: their immortal handle.
+    immortal_handle: OnceLock<usize>,
+}
+
+// SAFETY: plugin objects are thread-safe by the backend contract.
+unsafe impl Send for Context {}
+unsafe impl Sync for Context {}
+
+impl HandleType for Context {
+    const KIND: Kind = Kind::Context;
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        // SAFETY: obj came from this backend and is given back once.
+        unsafe { (self.backend.table.context_release)(self.obj) }
+    }
+}
+
+impl Context {
+    pub fn from_obj(
+        backend: &'static Backend,
+        obj: abi::Obj,
+        devices: Vec<Arc<Device>>,
+    ) -> Context {
+        Context {
+            obj,
+            backend,
+            devices,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            stats: Stats::default(),
+            immortal_handle: OnceLock::new(),
+        }
+    }
+
+    pub fn obj(&self) -> abi::Obj {
+        self.obj
+    }
+
+    pub fn same_as(&self, other: &Context) -> bool {
+        std::ptr::eq(self, other)
+            || unsafe { (self.backend.table.context_equal)(self.obj, other.obj) }
+    }
+
+    pub fn contains(&self, d: &Device) -> bool {
+        self.devices.iter().any(|x| std::ptr::eq(x.as_ref(), d))
+    }
+
+    pub fn describe(&self) -> String {
+        let devs: Vec<String> = self.devices.iter().map(|d| d.describe()).collect();
+        format!("context #{} over {}", self.id, devs.join(", "))
+    }
+}
+
+static DEFAULT_INIT: Mutex<()> = Mutex::new(());
+
+/// The default context of `dev`: for a root device the platform default
+/// context (shared by every root device of the platform); for a
+/// sub-device a context over that sub-device alone. Made once.
+pub fn default_context(dev: &Arc<Device>) -> Result<Arc<Context>> {
+    if let Some(c) = dev.default_context.get() {
+        return Ok(c.clone());
+    }
+    let _guard = DEFAULT_INIT.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(c) = dev.default_context.get() {
+        return Ok(c.clone());
+    }
+    let b = dev.backend();
+    let ctx = if dev.root_index.is_some() {
+        let reg = device::registry();
+        let same_platform = |d: &Arc<Device>| d.info.platform_index == dev.info.platform_index;
+        // A sibling on the same platform may already hold it.
+        let shared = reg
+            .devices
+            .iter()
+            .filter(|d| same_platform(d))
+            .find_map(|d| d.default_context.get().cloned());
+        match shared {
+            Some(c) => c,
+            None => {
+                let mut obj: abi::Obj = std::ptr::null_mut();
+                backend::check(
+                    unsafe { (b.table.context_default)(dev.obj(), &mut obj) },
+                    "context_default",
+                )?;
+                let devices = reg
+                    .devices
+                    .iter()
+                    .filter(|d| same_platform(d))
+                    .cloned()
+                    .collect();
+                let c = Arc::new(Context::from_obj(b, obj, devices));
+                let h = handle::insert(c.clone(), true)?;
+                let _ = c.immortal_handle.set(h);
+                c
+            }
+        }
+    } else {
+        create(std::slice::from_ref(dev))?
+    };
+    let _ = dev.default_context.set(ctx.clone());
+    Ok(ctx)
+}
+
+/// A new context over `devices`.
+pub fn create(devices: &[Arc<Device>]) -> Result<Arc<Context>> {
+    let b = devices
+        .first()
+        .ok_or_else(|| Error::invalid_arg("a context needs at least one device"))?
+        .backend();
+    let objs: Vec<abi::Obj> = devices.iter().map(|d| d.obj()).collect();
+    let mut obj: abi::Obj = std::ptr::null_mut();
+    backend::check(
+        unsafe { (b.table.context_create)(objs.as_ptr(), objs.len(), &mut obj) },
+        "context_create",
+    )?;
+    Ok(Arc::new(Context::from_obj(b, obj, devices.to_vec())))
+}
+
+/// The handle to give out for `c`: its immortal one, or a new reference.
+pub fn handle_for(c: &Arc<Context>) -> Result<dpc_context> {
+    match c.immortal_handle.get() {
+        Some(h) => Ok(*h as dpc_context),
+        None => Ok(handle::insert(c.clone(), false)? as dpc_context),
+    }
+}
+
+pub fn get(arg: &str, h: dpc_context) -> Result<Arc<Context>> {
+    handle::get::<Context>(arg, h as usize)
+}
+
+/// The backend's own handle of a device, context or queue object.
+pub fn backend_handle(
+    b: &'static Backend,
+    kind: i32,
+    obj: abi::Obj,
+    backend_out: *mut dpc_backend,
+    handle_out: *mut *mut c_void,
+) -> Result<()> {
+    let mut be = 0i32;
+    let mut h: *mut c_void = std::ptr::null_mut();
+    backend::check(
+        unsafe { (b.table.native_handle)(kind, obj, &mut be, &mut h) },
+        "native_handle",
+    )?;
+    unsafe {
+        backend_out.write(device::backend_from_abi(be));
+        handle_out.write(h);
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- exports
+
+/// The default context of `device`: for a root device, its platform's
+/// default context (the one dpnp, dpctl and torch allocate in, so USM
+/// pointers pass between them without copies); for a sub-device, a context
+/// over that sub-device alone. Made at first use and then cached.
+///
+/// Ownership: for a root device the handle is valid for the life of the
+/// process (release is allowed and does nothing); for a sub-device it is a
+/// new reference the caller releases. Errors: `DPC_ERROR_INVALID_HANDLE`,
+/// `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_BACKEND`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_context_default(
+    device: dpc_device,
+    context_out: *mut dpc_context,
+) -> dpc_status {
+    boundary("dpc_context_default", || {
+        check_ptr("dpc_context_default", "context_out", context_out)?;
+        let d = device::get("device", device)?;
+        let c = default_context(&d)?;
+        write_out(
+            "dpc_context_default",
+            "context_out",
+            context_out,
+            handle_for(&c)?,
+        )
+    })
+}
+
+/// A new context over `n_devices` devices of one platform.
+///
+/// Ownership: a new reference the caller releases; `devices` is borrowed.
+/// Errors: `DPC_ERROR_NULL_POINTER` (`devices`, `context_out`),
+/// `DPC_ERROR_INVALID_ARGUMENT` (`n_devices` 0, devices of different
+/// platforms), `DPC_ERROR_INVALID_HANDLE` (any device), `DPC_ERROR_BACKEND`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_context_create(
+    devices: *const dpc_device,
+    n_devices: usize,
+    context_out: *mut dpc_context,
+) -> dpc_status {
+    boundary("dpc_context_create", || {
+        check_ptr("dpc_context_create", "devices", devices)?;
+        check_ptr("dpc_context_create", "context_out", context_out)?;
+        if n_devices == 0 {
+            return Err(Error::invalid_arg(
+                "dpc_context_create: n_devices must be at least 1",
+            ));
+        }
+        let hs = std::slice::from_raw_parts(devices, n_devices);
+        let mut devs = Vec::with_capacity(n_devices);
+        for (i, h) in hs.iter().enumerate() {
+            devs.push(device::get(&format!("devices[{i}]"), *h)?);
+        }
+        let c = create(&devs)?;
+        let h = handle::insert(c, false)?;
+        write_out(
+            "dpc_context_create",
+            "context_out",
+            context_out,
+            h as dpc_context,
+        )
+    })
+}
+
+/// Add a reference to `context`.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn dpc_context_retain(context: dpc_context) -> dpc_status {
+    boundary("dpc_context_retain", || {
+        handle::retain(Kind::Context, "context", context as usize)
+    })
+}
+
+/// Drop a reference to `context`; NULL is a no-op. The context lives on
+/// while queues or allocations made in it need it.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn dpc_context_release(context: dpc_context) -> dpc_status {
+    boundary("dpc_context_release", || {
+        handle::release(Kind::Context, "context", context as usize)
+    })
+}
+
+/// The number of devices in `context`.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_context_get_device_count(
+    context: dpc_context,
+    count_out: *mut usize,
+) -> dpc_status {
+    boundary("dpc_context_get_device_count", || {
+        check_ptr("dpc_context_get_device_count", "count_out", count_out)?;
+        let n = handle::with::<Context, _>("context", context as usize, |c| c.devices.len())?;
+        write_out("dpc_context_get_device_count", "count_out", count_out, n)
+    })
+}
+
+/// Device `index` of `context`.
+///
+/// Ownership: a root device's handle is valid for the life of the process;
+/// a sub-device's is a new reference the caller releases.
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_OUT_OF_RANGE`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_context_get_device(
+    context: dpc_context,
+    index: usize,
+    device_out: *mut dpc_device,
+) -> dpc_status {
+    boundary("dpc_context_get_device", || {
+        check_ptr("dpc_context_get_device", "device_out", device_out)?;
+        let c = get("context", context)?;
+        let d = c.devices.get(index).ok_or_else(|| {
+            Error::new(
+                DPC_ERROR_OUT_OF_RANGE,
+                format!(
+                    "dpc_context_get_device: index {index} is out of range ({} devices)",
+                    c.devices.len()
+                ),
+            )
+        })?;
+        write_out(
+            "dpc_context_get_device",
+            "device_out",
+            device_out,
+            device::handle_for(d)?,
+        )
+    })
+}
+
+/// Whether `a` and `b` are the same context.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_context_equal(
+    a: dpc_context,
+    b: dpc_context,
+    equal_out: *mut bool,
+) -> dpc_status {
+    boundary("dpc_context_equal", || {
+        check_ptr("dpc_context_equal", "equal_out", equal_out)?;
+        let ca = get("a", a)?;
+        let cb = get("b", b)?;
+        write_out("dpc_context_equal", "equal_out", equal_out, ca.same_as(&cb))
+    })
+}
+
+/// USM statistics of `context`, counting the memory dpcore allocated in it:
+/// bytes and allocations live now, and the most bytes live at once.
+/// Deferred frees (`dpc_usm_free_after`) count until they are done.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER` (each
+/// output is required). Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_context_get_usm_stats(
+    context: dpc_context,
+    live_bytes_out: *mut u64,
+    live_count_out: *mut u64,
+    peak_bytes_out: *mut u64,
+) -> dpc_status {
+    boundary("dpc_context_get_usm_stats", || {
+        check_ptr(
+            "dpc_context_get_usm_stats",
+            "live_bytes_out",
+            live_bytes_out,
+        )?;
+        check_ptr(
+            "dpc_context_get_usm_stats",
+            "live_count_out",
+            live_count_out,
+        )?;
+        check_ptr(
+            "dpc_context_get_usm_stats",
+            "peak_bytes_out",
+            peak_bytes_out,
+        )?;
+        let (b, n, p) = handle::with::<Context, _>("context", context as usize, |c| {
+            (
+                c.stats.live_bytes.load(Ordering::Relaxed),
+                c.stats.live_count.load(Ordering::Relaxed),
+                c.stats.peak_bytes.load(Ordering::Relaxed),
+            )
+        })?;
+        live_bytes_out.write(b);
+        live_count_out.write(n);
+        peak_bytes_out.write(p);
+        Ok(())
+    })
+}
+
+/// The runtime's own context object (`sycl::context*`), for C++ code in
+/// the same process.
+///
+/// Ownership: borrowed; valid while `context` is. Errors:
+/// `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any
+/// thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_context_get_native(
+    context: dpc_context,
+    native_out: *mut *mut c_void,
+) -> dpc_status {
+    boundary("dpc_context_get_native", || {
+        check_ptr("dpc_context_get_native", "native_out", native_out)?;
+        let p = handle::with::<Context, _>("context", context as usize, |c| unsafe {
+            (c.backend.table.context_native)(c.obj)
+        })?;
+        write_out("dpc_context_get_native", "native_out", native_out, p)
+    })
+}
+
+/// The backend's own handle of `context`: for OpenCL a `cl_context` with
+/// one reference retained for the caller (release it with
+/// `clReleaseContext`); for Level Zero a `ze_context_handle_t` owned by the
+/// runtime. `*backend_out` says which.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_UNSUPPORTED` (other backends). Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_context_get_backend_handle(
+    context: dpc_context,
+    backend_out: *mut dpc_backend,
+    handle_out: *mut *mut c_void,
+) -> dpc_status {
+    boundary("dpc_context_get_backend_handle", || {
+        check_ptr("dpc_context_get_backend_handle", "backend_out", backend_out)?;
+        check_ptr("dpc_context_get_backend_handle", "handle_out", handle_out)?;
+        let c = get("context", context)?;
+        backend_handle(
+            c.backend,
+            abi::native_kind::CONTEXT,
+            c.obj,
+            backend_out,
+            handle_out,
+        )
+    })
+}
+
+/// The backend's own handle of `device`: for OpenCL a `cl_device_id`
+/// (retained for the caller; release with `clReleaseDevice`); for Level
+/// Zero a `ze_device_handle_t` owned by the runtime.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_UNSUPPORTED` (other backends). Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_device_get_backend_handle(
+    device: dpc_device,
+    backend_out: *mut dpc_backend,
+    handle_out: *mut *mut c_void,
+) -> dpc_status {
+    boundary("dpc_device_get_backend_handle", || {
+        check_ptr("dpc_device_get_backend_handle", "backend_out", backend_out)?;
+        check_ptr("dpc_device_get_backend_handle", "handle_out", handle_out)?;
+        let d = device::get("device", device)?;
+        backend_handle(
+            d.backend(),
+            abi::native_kind::DEVICE,
+            d.obj(),
+            backend_out,
+            handle_out,
+        )
+    })
+}

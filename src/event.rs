@@ -1,0 +1,292 @@
+//! Events (`dpc_event_*`) and the dependency lists every enqueue takes.
+
+use std::ffi::c_void;
+use std::sync::Arc;
+
+use dpcore_backend_abi as abi;
+
+use crate::backend::{self, Backend};
+use crate::error::{boundary, dpc_status, dpc_status::*, Error, Result};
+use crate::handle::{self, HandleType, Kind};
+use crate::strings::{check_ptr, write_out};
+
+/// Opaque event type of the C API.
+pub struct dpc_event_s {
+    _private: (),
+}
+
+/// An event handle: the completion of one enqueued command. Reference
+/// counted.
+pub type dpc_event = *mut dpc_event_s;
+
+/// Execution status of an event.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum dpc_event_status {
+    DPC_EVENT_SUBMITTED = 0,
+    DPC_EVENT_RUNNING = 1,
+    DPC_EVENT_COMPLETE = 2,
+}
+
+pub struct Event {
+    obj: abi::Obj,
+    backend: &'static Backend,
+}
+
+// SAFETY: plugin objects are thread-safe by the backend contract.
+unsafe impl Send for Event {}
+unsafe impl Sync for Event {}
+
+impl HandleType for Event {
+    const KIND: Kind = Kind::Event;
+}
+
+impl Drop for Event {
+    fn drop(&mut self) {
+        // SAFETY: obj came from this backend and is given back once.
+        unsafe { (self.backend.table.event_release)(self.obj) }
+    }
+}
+
+impl Event {
+    /// Take ownership of a plugin event object.
+    pub fn from_obj(backend: &'static Backend, obj: abi::Obj) -> Arc<Event> {
+        Arc::new(Event { obj, backend })
+    }
+
+    pub fn obj(&self) -> abi::Obj {
+        self.obj
+    }
+
+    pub fn status(&self) -> Result<i32> {
+        let mut st = 0i32;
+        backend::check(
+            unsafe { (self.backend.table.event_status)(self.obj, &mut st) },
+            "event_status",
+        )?;
+        Ok(st)
+    }
+
+    pub fn wait(&self) -> Result<()> {
+        backend::check(
+            unsafe { (self.backend.table.event_wait)(&self.obj, 1) },
+            "event_wait",
+        )
+    }
+}
+
+/// A validated dependency list, keeping its events alive for the call.
+pub struct Deps {
+    pub events: Vec<Arc<Event>>,
+    pub objs: Vec<abi::Obj>,
+}
+
+impl Deps {
+    pub fn none() -> Deps {
+        Deps {
+            events: Vec::new(),
+            objs: Vec::new(),
+        }
+    }
+
+    pub fn ptr(&self) -> *const abi::Obj {
+        if self.objs.is_empty() {
+            std::ptr::null()
+        } else {
+            self.objs.as_ptr()
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.objs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.objs.is_empty()
+    }
+}
+
+/// Validate the `(events, n_events)` pair of an export.
+///
+/// # Safety
+/// `events` is NULL or valid for `n` handles.
+pub unsafe fn deps(function: &str, events: *const dpc_event, n: usize) -> Result<Deps> {
+    if n == 0 {
+        return Ok(Deps::none());
+    }
+    if events.is_null() {
+        return Err(Error::new(
+            DPC_ERROR_NULL_POINTER,
+            format!("{function}: `events` is NULL but `n_events` is {n}"),
+        ));
+    }
+    let hs = std::slice::from_raw_parts(events, n);
+    let mut out = Deps {
+        events: Vec::with_capacity(n),
+        objs: Vec::with_capacity(n),
+    };
+    for (i, h) in hs.iter().enumerate() {
+        let e = handle::get::<Event>(&format!("events[{i}]"), *h as usize)?;
+        out.objs.push(e.obj);
+        out.events.push(e);
+    }
+    Ok(out)
+}
+
+/// Run an enqueue through the plugin: `f` gets the event slot to fill
+/// (NULL when the caller wants no event); on success a new event handle
+/// goes to `event_out` when it is non-NULL.
+///
+/// # Safety
+/// `event_out` is NULL or valid for a write.
+pub unsafe fn enqueue(
+    b: &'static Backend,
+    what: &str,
+    event_out: *mut dpc_event,
+    f: impl FnOnce(*mut abi::Obj) -> i32,
+) -> Result<Option<Arc<Event>>> {
+    let mut ev: abi::Obj = std::ptr::null_mut();
+    let slot = if event_out.is_null() {
+        std::ptr::null_mut()
+    } else {
+        &mut ev as *mut abi::Obj
+    };
+    backend::check(f(slot), what)?;
+    if event_out.is_null() {
+        return Ok(None);
+    }
+    let e = Event::from_obj(b, ev);
+    let h = handle::insert(e.clone(), false)?;
+    event_out.write(h as dpc_event);
+    Ok(Some(e))
+}
+
+// ---------------------------------------------------------------- exports
+
+/// Wait for `event` to complete. An asynchronous error raised by its
+/// command is reported here as a status with its message.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_BACKEND`. Thread safety:
+/// any thread; several threads may wait on one event.
+#[no_mangle]
+pub extern "C" fn dpc_event_wait(event: dpc_event) -> dpc_status {
+    boundary("dpc_event_wait", || {
+        let e = handle::get::<Event>("event", event as usize)?;
+        e.wait()
+    })
+}
+
+/// Wait for `n_events` events (NULL with 0 events is allowed and returns
+/// at once).
+///
+/// Errors: `DPC_ERROR_NULL_POINTER` (`events` NULL with `n_events` > 0),
+/// `DPC_ERROR_INVALID_HANDLE` (any element; nothing is waited for then),
+/// `DPC_ERROR_BACKEND`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_event_wait_all(
+    events: *const dpc_event,
+    n_events: usize,
+) -> dpc_status {
+    boundary("dpc_event_wait_all", || {
+        let d = deps("dpc_event_wait_all", events, n_events)?;
+        match d.events.first() {
+            None => Ok(()),
+            Some(e) => backend::check((e.backend.table.event_wait)(d.ptr(), d.len()), "event_wait"),
+        }
+    })
+}
+
+/// The execution status of `event`.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_BACKEND`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_event_get_status(
+    event: dpc_event,
+    status_out: *mut dpc_event_status,
+) -> dpc_status {
+    boundary("dpc_event_get_status", || {
+        check_ptr("dpc_event_get_status", "status_out", status_out)?;
+        let st = handle::with::<Event, _>("event", event as usize, |e| e.status())??;
+        let v = match st {
+            abi::event_status::COMPLETE => dpc_event_status::DPC_EVENT_COMPLETE,
+            abi::event_status::RUNNING => dpc_event_status::DPC_EVENT_RUNNING,
+            _ => dpc_event_status::DPC_EVENT_SUBMITTED,
+        };
+        write_out("dpc_event_get_status", "status_out", status_out, v)
+    })
+}
+
+/// Profiling timestamps of `event`'s command, in nanoseconds of the
+/// device's clock: when it was submitted, started and ended. Waits for the
+/// command to end.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER` (each
+/// output is required), `DPC_ERROR_UNSUPPORTED` (the queue was made without
+/// `DPC_QUEUE_PROFILING`), `DPC_ERROR_BACKEND`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_event_get_profiling(
+    event: dpc_event,
+    submit_ns_out: *mut u64,
+    start_ns_out: *mut u64,
+    end_ns_out: *mut u64,
+) -> dpc_status {
+    boundary("dpc_event_get_profiling", || {
+        check_ptr("dpc_event_get_profiling", "submit_ns_out", submit_ns_out)?;
+        check_ptr("dpc_event_get_profiling", "start_ns_out", start_ns_out)?;
+        check_ptr("dpc_event_get_profiling", "end_ns_out", end_ns_out)?;
+        let e = handle::get::<Event>("event", event as usize)?;
+        e.wait()?;
+        let mut t = [0u64; 3];
+        backend::check(
+            (e.backend.table.event_profiling)(e.obj, t.as_mut_ptr()),
+            "event_profiling",
+        )?;
+        submit_ns_out.write(t[0]);
+        start_ns_out.write(t[1]);
+        end_ns_out.write(t[2]);
+        Ok(())
+    })
+}
+
+/// Add a reference to `event`.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn dpc_event_retain(event: dpc_event) -> dpc_status {
+    boundary("dpc_event_retain", || {
+        handle::retain(Kind::Event, "event", event as usize)
+    })
+}
+
+/// Drop a reference to `event`; NULL is a no-op. Releasing an event does
+/// not wait for or cancel its command.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn dpc_event_release(event: dpc_event) -> dpc_status {
+    boundary("dpc_event_release", || {
+        handle::release(Kind::Event, "event", event as usize)
+    })
+}
+
+/// The runtime's own event object (`sycl::event*`), for C++ code in the
+/// same process.
+///
+/// Ownership: borrowed; valid while `event` is. Errors:
+/// `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any
+/// thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_event_get_native(
+    event: dpc_event,
+    native_out: *mut *mut c_void,
+) -> dpc_status {
+    boundary("dpc_event_get_native", || {
+        check_ptr("dpc_event_get_native", "native_out", native_out)?;
+        let p = handle::with::<Event, _>("event", event as usize, |e| unsafe {
+            (e.backend.table.event_native)(e.obj)
+        })?;
+        write_out("dpc_event_get_native", "native_out", native_out, p)
+    })
+}

@@ -1,0 +1,511 @@
+//! Queues (`dpc_queue_*`): created on a device and context with
+//! properties, the canonical per-device queue, foreign queues adopted, and
+//! waiting with asynchronous errors reported.
+
+use std::ffi::{c_char, c_void};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use dpcore_backend_abi as abi;
+
+use crate::backend::{self, Backend};
+use crate::context::{self, dpc_context, Context};
+use crate::device::{self, dpc_backend, dpc_device, Device};
+use crate::error::{boundary, dpc_status, Error, Result};
+use crate::event::{self, dpc_event};
+use crate::handle::{self, HandleType, Kind};
+use crate::strings::{check_ptr, in_str, write_out};
+
+/// Opaque queue type of the C API.
+pub struct dpc_queue_s {
+    _private: (),
+}
+
+/// A queue handle. The canonical queue of a device (`dpc_queue_default`)
+/// is valid for the life of the process; other queues are reference
+/// counted.
+pub type dpc_queue = *mut dpc_queue_s;
+
+/// Queue property: commands run in submission order.
+pub const DPC_QUEUE_IN_ORDER: u32 = 1;
+/// Queue property: events record profiling timestamps.
+pub const DPC_QUEUE_PROFILING: u32 = 2;
+const ALL_FLAGS: u32 = DPC_QUEUE_IN_ORDER | DPC_QUEUE_PROFILING;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+pub struct Queue {
+    obj: abi::Obj,
+    backend: &'static Backend,
+    pub device: Arc<Device>,
+    pub context: Arc<Context>,
+    pub flags: u32,
+    pub id: u64,
+}
+
+// SAFETY: plugin objects are thread-safe by the backend contract.
+unsafe impl Send for Queue {}
+unsafe impl Sync for Queue {}
+
+impl HandleType for Queue {
+    const KIND: Kind = Kind::Queue;
+}
+
+impl Drop for Queue {
+    fn drop(&mut self) {
+        // SAFETY: obj came from this backend and is given back once.
+        unsafe { (self.backend.table.queue_release)(self.obj) }
+    }
+}
+
+impl Queue {
+    pub fn obj(&self) -> abi::Obj {
+        self.obj
+    }
+
+    pub fn backend(&self) -> &'static Backend {
+        self.backend
+    }
+
+    pub fn in_order(&self) -> bool {
+        self.flags & DPC_QUEUE_IN_ORDER != 0
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "queue #{} on {} in context #{}",
+            self.id,
+            self.device.describe(),
+            self.context.id
+        )
+    }
+
+    pub fn wait(&self) -> Result<()> {
+        backend::check(
+            unsafe { (self.backend.table.queue_wait)(self.obj) },
+            "queue_wait",
+        )
+    }
+}
+
+fn check_flags(function: &str, flags: u32) -> Result<()> {
+    if flags & !ALL_FLAGS != 0 {
+        return Err(Error::invalid_arg(format!(
+            "{function}: flags {flags:#x} has unknown bits; use DPC_QUEUE_IN_ORDER ({DPC_QUEUE_IN_ORDER}) \
+             and/or DPC_QUEUE_PROFILING ({DPC_QUEUE_PROFILING})"
+        )));
+    }
+    Ok(())
+}
+
+/// A new queue on `dev` in `ctx`.
+pub fn create(ctx: &Arc<Context>, dev: &Arc<Device>, flags: u32) -> Result<Arc<Queue>> {
+    if !ctx.contains(dev) {
+        return Err(Error::invalid_arg(format!(
+            "{} is not in {}; create the queue in a context that holds the device \
+             (dpc_context_default gives the device's own)",
+            dev.describe(),
+            ctx.describe()
+        )));
+    }
+    let b = dev.backend();
+    let mut obj: abi::Obj = std::ptr::null_mut();
+    backend::check(
+        unsafe { (b.table.queue_create)(ctx.obj(), dev.obj(), flags, &mut obj) },
+        "queue_create",
+    )?;
+    Ok(Arc::new(Queue {
+        obj,
+        backend: b,
+        device: dev.clone(),
+        context: ctx.clone(),
+        flags,
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+    }))
+}
+
+/// The canonical queue of `dev` (in-order, default context) as its
+/// immortal handle, made at first use.
+pub fn default_queue_handle(dev: &Arc<Device>) -> Result<usize> {
+    if let Some(h) = dev.default_queue.get() {
+        return Ok(*h);
+    }
+    let ctx = context::default_context(dev)?;
+    let q = create(&ctx, dev, DPC_QUEUE_IN_ORDER)?;
+    // Two threads may race here; the loser's queue is dropped and its
+    // handle stays valid (immortal) but unused.
+    let h = handle::insert(q, true)?;
+    Ok(*dev.default_queue.get_or_init(|| h))
+}
+
+pub fn get(arg: &str, h: dpc_queue) -> Result<Arc<Queue>> {
+    handle::get::<Queue>(arg, h as usize)
+}
+
+// ---------------------------------------------------------------- exports
+
+/// A new queue on `device` in `context` with `flags` (`DPC_QUEUE_IN_ORDER`,
+/// `DPC_QUEUE_PROFILING`, or both OR-ed, or 0 for out-of-order).
+/// Asynchronous errors of its commands are reported by the next
+/// `dpc_queue_wait` or event wait.
+///
+/// Ownership: a new reference the caller releases. Errors:
+/// `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_INVALID_ARGUMENT` (unknown flag bits, device not in the
+/// context), `DPC_ERROR_BACKEND`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_queue_create(
+    context: dpc_context,
+    device: dpc_device,
+    flags: u32,
+    queue_out: *mut dpc_queue,
+) -> dpc_status {
+    boundary("dpc_queue_create", || {
+        check_ptr("dpc_queue_create", "queue_out", queue_out)?;
+        check_flags("dpc_queue_create", flags)?;
+        let c = context::get("context", context)?;
+        let d = device::get("device", device)?;
+        let q = create(&c, &d, flags)?;
+        let h = handle::insert(q, false)?;
+        write_out("dpc_queue_create", "queue_out", queue_out, h as dpc_queue)
+    })
+}
+
+/// A new queue on `device` in the device's default context.
+///
+/// Ownership, errors and threads as `dpc_queue_create`.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_queue_create_for_device(
+    device: dpc_device,
+    flags: u32,
+    queue_out: *mut dpc_queue,
+) -> dpc_status {
+    boundary("dpc_queue_create_for_device", || {
+        check_ptr("dpc_queue_create_for_device", "queue_out", queue_out)?;
+        check_flags("dpc_queue_create_for_device", flags)?;
+        let d = device::get("device", device)?;
+        let c = context::default_context(&d)?;
+        let q = create(&c, &d, flags)?;
+        let h = handle::insert(q, false)?;
+        write_out(
+            "dpc_queue_create_for_device",
+            "queue_out",
+            queue_out,
+            h as dpc_queue,
+        )
+    })
+}
+
+/// A new queue on the device a filter string selects (see
+/// `dpc_device_select`), in that device's default context.
+///
+/// Ownership: a new reference the caller releases. Errors: those of
+/// `dpc_device_select` and `dpc_queue_create`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_queue_create_from_filter(
+    filter: *const c_char,
+    flags: u32,
+    queue_out: *mut dpc_queue,
+) -> dpc_status {
+    boundary("dpc_queue_create_from_filter", || {
+        check_ptr("dpc_queue_create_from_filter", "queue_out", queue_out)?;
+        check_flags("dpc_queue_create_from_filter", flags)?;
+        let text = in_str("dpc_queue_create_from_filter", "filter", filter)?;
+        let d = crate::selector::parse(text)?.select()?;
+        let c = context::default_context(&d)?;
+        let q = create(&c, &d, flags)?;
+        let h = handle::insert(q, false)?;
+        write_out(
+            "dpc_queue_create_from_filter",
+            "queue_out",
+            queue_out,
+            h as dpc_queue,
+        )
+    })
+}
+
+/// The canonical queue of `device`: in-order, in the device's default
+/// context, one per device, made at first use and then cached (a call
+/// costs a handle lookup).
+///
+/// Ownership: valid for the life of the process; release is allowed and
+/// does nothing. Errors: `DPC_ERROR_INVALID_HANDLE`,
+/// `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_BACKEND`. Thread safety: any
+/// thread; every thread gets the same queue.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_queue_default(
+    device: dpc_device,
+    queue_out: *mut dpc_queue,
+) -> dpc_status {
+    boundary("dpc_queue_default", || {
+        check_ptr("dpc_queue_default", "queue_out", queue_out)?;
+        let cached = handle::with::<Device, _>("device", device as usize, |d| {
+            d.default_queue.get().copied()
+        })?;
+        let h = match cached {
+            Some(h) => h,
+            None => default_queue_handle(&device::get("device", device)?)?,
+        };
+        write_out("dpc_queue_default", "queue_out", queue_out, h as dpc_queue)
+    })
+}
+
+/// Adopt a queue made elsewhere in this process: `sycl_queue` is a
+/// `sycl::queue*` (for example the one inside a `dpctl.SyclQueue`). The new
+/// dpcore queue shares the runtime queue; its owner keeps owning it, and
+/// dpcore holds its own reference, so the owner may destroy its
+/// `sycl::queue` object at any time. Asynchronous errors of an adopted
+/// queue go to its owner's handler.
+///
+/// Ownership: a new reference the caller releases. Errors:
+/// `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_BACKEND`, `DPC_ERROR_BACKEND_UNAVAILABLE`.
+/// The pointer cannot be validated: passing anything but a live
+/// `sycl::queue*` of the same SYCL runtime is undefined behaviour.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_queue_adopt(
+    sycl_queue: *mut c_void,
+    queue_out: *mut dpc_queue,
+) -> dpc_status {
+    boundary("dpc_queue_adopt", || {
+        check_ptr("dpc_queue_adopt", "sycl_queue", sycl_queue)?;
+        check_ptr("dpc_queue_adopt", "queue_out", queue_out)?;
+        let b = backend::backend()?;
+        let mut obj: abi::Obj = std::ptr::null_mut();
+        let mut dev_obj: abi::Obj = std::ptr::null_mut();
+        let mut ctx_obj: abi::Obj = std::ptr::null_mut();
+        let mut flags = 0u32;
+        backend::check(
+            (b.table.queue_adopt)(sycl_queue, &mut obj, &mut dev_obj, &mut ctx_obj, &mut flags),
+            "queue_adopt",
+        )?;
+        let dev = match device::from_obj(b, dev_obj) {
+            Ok(d) => d,
+            Err(e) => {
+                (b.table.queue_release)(obj);
+                (b.table.context_release)(ctx_obj);
+                return Err(e);
+            }
+        };
+        // The device's default context when it is that one, else a new
+        // dpcore context for the runtime's.
+        let ctx = match context::default_context(&dev) {
+            Ok(c) if (b.table.context_equal)(c.obj(), ctx_obj) => {
+                (b.table.context_release)(ctx_obj);
+                c
+            }
+            _ => Arc::new(Context::from_obj(b, ctx_obj, vec![dev.clone()])),
+        };
+        let q = Arc::new(Queue {
+            obj,
+            backend: b,
+            device: dev,
+            context: ctx,
+            flags: flags & ALL_FLAGS,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        });
+        let h = handle::insert(q, false)?;
+        write_out("dpc_queue_adopt", "queue_out", queue_out, h as dpc_queue)
+    })
+}
+
+/// Add a reference to `queue`.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn dpc_queue_retain(queue: dpc_queue) -> dpc_status {
+    boundary("dpc_queue_retain", || {
+        handle::retain(Kind::Queue, "queue", queue as usize)
+    })
+}
+
+/// Drop a reference to `queue`; NULL is a no-op. Work already submitted
+/// still runs; memory and events made through the queue stay valid.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn dpc_queue_release(queue: dpc_queue) -> dpc_status {
+    boundary("dpc_queue_release", || {
+        handle::release(Kind::Queue, "queue", queue as usize)
+    })
+}
+
+/// The device of `queue`.
+///
+/// Ownership: a root device's handle is valid for the life of the process;
+/// a sub-device's is a new reference the caller releases.
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_queue_get_device(
+    queue: dpc_queue,
+    device_out: *mut dpc_device,
+) -> dpc_status {
+    boundary("dpc_queue_get_device", || {
+        check_ptr("dpc_queue_get_device", "device_out", device_out)?;
+        let q = get("queue", queue)?;
+        write_out(
+            "dpc_queue_get_device",
+            "device_out",
+            device_out,
+            device::handle_for(&q.device)?,
+        )
+    })
+}
+
+/// The context of `queue`.
+///
+/// Ownership: a platform default context's handle is valid for the life
+/// of the process; otherwise a new reference the caller releases.
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_queue_get_context(
+    queue: dpc_queue,
+    context_out: *mut dpc_context,
+) -> dpc_status {
+    boundary("dpc_queue_get_context", || {
+        check_ptr("dpc_queue_get_context", "context_out", context_out)?;
+        let q = get("queue", queue)?;
+        write_out(
+            "dpc_queue_get_context",
+            "context_out",
+            context_out,
+            context::handle_for(&q.context)?,
+        )
+    })
+}
+
+/// The properties `queue` was made with (`DPC_QUEUE_*` bits).
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_queue_get_flags(queue: dpc_queue, flags_out: *mut u32) -> dpc_status {
+    boundary("dpc_queue_get_flags", || {
+        check_ptr("dpc_queue_get_flags", "flags_out", flags_out)?;
+        let f = handle::with::<Queue, _>("queue", queue as usize, |q| q.flags)?;
+        write_out("dpc_queue_get_flags", "flags_out", flags_out, f)
+    })
+}
+
+/// A 64-bit id of `queue`, unique in the process and stable for the
+/// queue's life (handles to one queue share it).
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_queue_get_id(queue: dpc_queue, id_out: *mut u64) -> dpc_status {
+    boundary("dpc_queue_get_id", || {
+        check_ptr("dpc_queue_get_id", "id_out", id_out)?;
+        let id = handle::with::<Queue, _>("queue", queue as usize, |q| q.id)?;
+        write_out("dpc_queue_get_id", "id_out", id_out, id)
+    })
+}
+
+/// Whether `a` and `b` are equivalent: same device, same context and same
+/// properties (work may go to either with the same effect on memory).
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_queue_equivalent(
+    a: dpc_queue,
+    b: dpc_queue,
+    equivalent_out: *mut bool,
+) -> dpc_status {
+    boundary("dpc_queue_equivalent", || {
+        check_ptr("dpc_queue_equivalent", "equivalent_out", equivalent_out)?;
+        let qa = get("a", a)?;
+        let qb = get("b", b)?;
+        let same_dev = Arc::ptr_eq(&qa.device, &qb.device)
+            || (qa.backend.table.device_equal)(qa.device.obj(), qb.device.obj());
+        let eq = same_dev && qa.context.same_as(&qb.context) && qa.flags == qb.flags;
+        write_out("dpc_queue_equivalent", "equivalent_out", equivalent_out, eq)
+    })
+}
+
+/// Wait for everything submitted to `queue`. The first asynchronous error
+/// raised by its commands since the last wait is reported here as
+/// `DPC_ERROR_BACKEND` with its message (and how many more there were);
+/// nothing is printed and nothing is dropped silently.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_BACKEND`. Thread safety:
+/// any thread.
+#[no_mangle]
+pub extern "C" fn dpc_queue_wait(queue: dpc_queue) -> dpc_status {
+    boundary("dpc_queue_wait", || get("queue", queue)?.wait())
+}
+
+/// Enqueue a barrier: commands submitted to `queue` after it start only
+/// when the `n_events` events have completed, or, with none, when
+/// everything submitted before it has.
+///
+/// Ownership: `*event_out`, when `event_out` is non-NULL, is a new event
+/// the caller releases; with `event_out` NULL no event is made.
+/// Errors: `DPC_ERROR_INVALID_HANDLE` (queue or any event),
+/// `DPC_ERROR_NULL_POINTER` (`events` NULL with `n_events` > 0),
+/// `DPC_ERROR_BACKEND`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_queue_barrier(
+    queue: dpc_queue,
+    events: *const dpc_event,
+    n_events: usize,
+    event_out: *mut dpc_event,
+) -> dpc_status {
+    boundary("dpc_queue_barrier", || {
+        let q = get("queue", queue)?;
+        let d = event::deps("dpc_queue_barrier", events, n_events)?;
+        event::enqueue(q.backend, "enqueue_barrier", event_out, |ev| {
+            (q.backend.table.enqueue_barrier)(q.obj, d.ptr(), d.len(), ev)
+        })?;
+        Ok(())
+    })
+}
+
+/// The runtime's own queue object (`sycl::queue*`), for C++ code in the
+/// same process (the C++ interop header wraps this).
+///
+/// Ownership: borrowed; valid while `queue` is. Errors:
+/// `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any
+/// thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_queue_get_native(
+    queue: dpc_queue,
+    native_out: *mut *mut c_void,
+) -> dpc_status {
+    boundary("dpc_queue_get_native", || {
+        check_ptr("dpc_queue_get_native", "native_out", native_out)?;
+        let p = handle::with::<Queue, _>("queue", queue as usize, |q| unsafe {
+            (q.backend.table.queue_native)(q.obj)
+        })?;
+        write_out("dpc_queue_get_native", "native_out", native_out, p)
+    })
+}
+
+/// The backend's own handle of `queue`: for OpenCL a `cl_command_queue`
+/// with one reference retained for the caller (release it with
+/// `clReleaseCommandQueue`); for Level Zero the runtime's queue or
+/// immediate command list, owned by the runtime.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_UNSUPPORTED` (other backends). Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_queue_get_backend_handle(
+    queue: dpc_queue,
+    backend_out: *mut dpc_backend,
+    handle_out: *mut *mut c_void,
+) -> dpc_status {
+    boundary("dpc_queue_get_backend_handle", || {
+        check_ptr("dpc_queue_get_backend_handle", "backend_out", backend_out)?;
+        check_ptr("dpc_queue_get_backend_handle", "handle_out", handle_out)?;
+        let q = get("queue", queue)?;
+        context::backend_handle(
+            q.backend,
+            abi::native_kind::QUEUE,
+            q.obj,
+            backend_out,
+            handle_out,
+        )
+    })
+}

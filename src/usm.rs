@@ -1,0 +1,912 @@
+//! USM memory (`dpc_usm_*`): allocation on a queue's device and context,
+//! free and deferred free, pointer queries, and the copy, set, fill,
+//! prefetch and advise commands.
+//!
+//! dpcore records every allocation it makes (base, size, kind, context,
+//! device). That gives exact answers to pointer queries for its own
+//! memory, catches double frees and frees of foreign memory, feeds the
+//! per-context statistics, and lets a copy between contexts be staged
+//! through the host.
+
+use std::collections::BTreeMap;
+use std::ffi::c_void;
+use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+use dpcore_backend_abi as abi;
+
+use crate::backend;
+use crate::context::{self, dpc_context, Context};
+use crate::device::{self, dpc_device, Device};
+use crate::error::{boundary, dpc_status, dpc_status::*, Error, Result};
+use crate::event::{self, dpc_event, Deps, Event};
+use crate::handle;
+use crate::queue::{self, dpc_queue, Queue};
+use crate::strings::{check_ptr, write_out};
+
+/// The kind of a USM allocation.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum dpc_usm_kind {
+    /// Not USM of the context asked about (stack, malloc, other contexts).
+    DPC_USM_UNKNOWN = 0,
+    /// Device memory: accessible from the device only.
+    DPC_USM_DEVICE = 1,
+    /// Shared memory: migrates between host and device.
+    DPC_USM_SHARED = 2,
+    /// Host memory: on the host, accessible from the device.
+    DPC_USM_HOST = 3,
+}
+
+fn kind_from_abi(k: i32) -> dpc_usm_kind {
+    match k {
+        abi::usm_kind::DEVICE => dpc_usm_kind::DPC_USM_DEVICE,
+        abi::usm_kind::SHARED => dpc_usm_kind::DPC_USM_SHARED,
+        abi::usm_kind::HOST => dpc_usm_kind::DPC_USM_HOST,
+        _ => dpc_usm_kind::DPC_USM_UNKNOWN,
+    }
+}
+
+fn kind_name(k: i32) -> &'static str {
+    match k {
+        abi::usm_kind::DEVICE => "device",
+        abi::usm_kind::SHARED => "shared",
+        abi::usm_kind::HOST => "host",
+        _ => "unknown",
+    }
+}
+
+/// One allocation made by dpcore.
+#[derive(Clone)]
+pub struct Alloc {
+    pub base: usize,
+    pub size: usize,
+    pub kind: i32,
+    pub context: Arc<Context>,
+    pub device: Arc<Device>,
+}
+
+static ALLOCS: RwLock<BTreeMap<usize, Alloc>> = RwLock::new(BTreeMap::new());
+
+/// The dpcore allocation containing `p`, if any.
+pub fn find(p: usize) -> Option<Alloc> {
+    let map = ALLOCS.read().unwrap_or_else(|e| e.into_inner());
+    map.range(..=p)
+        .next_back()
+        .filter(|(base, a)| p < **base + a.size)
+        .map(|(_, a)| a.clone())
+}
+
+fn take_exact(function: &str, p: usize) -> Result<Alloc> {
+    let mut map = ALLOCS.write().unwrap_or_else(|e| e.into_inner());
+    if let Some(a) = map.remove(&p) {
+        return Ok(a);
+    }
+    let inside = map
+        .range(..=p)
+        .next_back()
+        .filter(|(base, a)| p < **base + a.size)
+        .map(|(base, a)| (*base, a.size));
+    Err(Error::new(
+        DPC_ERROR_INVALID_POINTER,
+        match inside {
+            Some((base, size)) => format!(
+                "{function}: {p:#x} is inside the allocation of {size} bytes at {base:#x}; pass the pointer dpc_usm_alloc returned"
+            ),
+            None => format!(
+                "{function}: {p:#x} was not allocated by dpcore or was already freed \
+                 (memory from other libraries is freed by its owner)"
+            ),
+        },
+    ))
+}
+
+fn release_now(a: &Alloc) -> Result<()> {
+    let b = a.device.backend();
+    let r = backend::check(
+        unsafe { (b.table.usm_free)(a.context.obj(), a.base as *mut c_void) },
+        "usm_free",
+    );
+    a.context.stats.remove(a.size as u64);
+    r
+}
+
+// ---------------------------------------------------------------- deferred free
+
+struct Job {
+    alloc: Alloc,
+    events: Vec<Arc<Event>>,
+}
+
+struct Reaper {
+    jobs: Mutex<Vec<Job>>,
+    wake: Condvar,
+    pending: Mutex<usize>,
+    done: Condvar,
+}
+
+static REAPER: OnceLock<Reaper> = OnceLock::new();
+
+fn reaper() -> Result<&'static Reaper> {
+    let mut spawn = false;
+    let r = REAPER.get_or_init(|| {
+        spawn = true;
+        Reaper {
+            jobs: Mutex::new(Vec::new()),
+            wake: Condvar::new(),
+            pending: Mutex::new(0),
+            done: Condvar::new(),
+        }
+    });
+    if spawn {
+        std::thread::Builder::new()
+            .name("dpcore-free".into())
+            .spawn(move || reaper_loop(r))
+            .map_err(|e| {
+                Error::new(
+                    DPC_ERROR_OUT_OF_HOST_MEMORY,
+                    format!("cannot start dpcore's deferred-free thread: {e}"),
+                )
+            })?;
+    }
+    Ok(r)
+}
+
+/// Frees each job's memory once all its events are complete. Polls event
+/// status (no host task, no callback into the caller), sleeping with a
+/// growing back-off while work is pending and blocking when there is none.
+fn reaper_loop(r: &'static Reaper) {
+    let mut backoff = Duration::from_micros(20);
+    loop {
+        let mut batch = {
+            let mut jobs = r.jobs.lock().unwrap_or_else(|e| e.into_inner());
+            while jobs.is_empty() {
+                jobs = r.wake.wait(jobs).unwrap_or_else(|e| e.into_inner());
+                backoff = Duration::from_micros(20);
+            }
+            std::mem::take(&mut *jobs)
+        };
+        let before = batch.len();
+        batch.retain(|job| {
+            let ready = job.events.iter().all(|e| match e.status() {
+                Ok(s) => s == abi::event_status::COMPLETE,
+                // A failed command no longer uses the memory.
+                Err(_) => true,
+            });
+            if ready {
+                if let Err(e) = release_now(&job.alloc) {
+                    crate::log::error(&format!(
+                        "deferred free of {:#x} failed: {}",
+                        job.alloc.base, e.message
+                    ));
+                }
+            }
+            !ready
+        });
+        let freed = before - batch.len();
+        if freed > 0 {
+            let mut p = r.pending.lock().unwrap_or_else(|e| e.into_inner());
+            *p -= freed;
+            if *p == 0 {
+                r.done.notify_all();
+            }
+        }
+        if !batch.is_empty() {
+            r.jobs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(batch);
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(Duration::from_millis(2));
+        }
+    }
+}
+
+// ---------------------------------------------------------------- commands
+
+/// A queue in `a`'s context on `a`'s device, for staging.
+fn queue_for(a: &Alloc) -> Result<Arc<Queue>> {
+    let default = context::default_context(&a.device)?;
+    if default.same_as(&a.context) {
+        let h = queue::default_queue_handle(&a.device)?;
+        return handle::get::<Queue>("queue", h);
+    }
+    queue::create(&a.context, &a.device, queue::DPC_QUEUE_IN_ORDER)
+}
+
+fn foreign_context(q: &Queue, p: usize) -> Option<Alloc> {
+    find(p).filter(|a| !a.context.same_as(&q.context))
+}
+
+/// Copy between contexts through host memory. Synchronous.
+fn staged_copy(q: &Arc<Queue>, dst: usize, src: usize, n: usize, deps: &Deps) -> Result<()> {
+    if !deps.is_empty() {
+        backend::check(
+            unsafe { (q.backend().table.event_wait)(deps.ptr(), deps.len()) },
+            "event_wait",
+        )?;
+    }
+    let mut host = Vec::new();
+    host.try_reserve_exact(n).map_err(|_| {
+        Error::new(
+            DPC_ERROR_OUT_OF_HOST_MEMORY,
+            format!("cannot allocate {n} bytes of host memory to stage a copy between contexts"),
+        )
+    })?;
+    host.resize(n, 0u8);
+    let copy = |qq: &Queue, to: usize, from: usize| -> Result<()> {
+        let t = qq.backend().table;
+        backend::check(
+            unsafe {
+                (t.enqueue_memcpy)(
+                    qq.obj(),
+                    to as *mut c_void,
+                    from as *const c_void,
+                    n,
+                    std::ptr::null(),
+                    0,
+                    std::ptr::null_mut(),
+                )
+            },
+            "enqueue_memcpy",
+        )?;
+        qq.wait()
+    };
+    // Out of the source's context (or q's, for foreign memory).
+    let src_q = match foreign_context(q, src) {
+        Some(a) => queue_for(&a)?,
+        None => q.clone(),
+    };
+    copy(&src_q, host.as_mut_ptr() as usize, src)?;
+    let dst_q = match foreign_context(q, dst) {
+        Some(a) => queue_for(&a)?,
+        None => q.clone(),
+    };
+    copy(&dst_q, dst, host.as_ptr() as usize)
+}
+
+/// Patterns at least this large are filled by seeding and doubling copies.
+const FAST_FILL_MIN: usize = 256 * 1024;
+/// Bytes filled by the runtime's own fill before the doubling copies.
+const FAST_FILL_SEED: usize = 16 * 1024;
+
+/// Fill `count` elements of `pattern` at `p`. The runtime's fill of 2- to
+/// 16-byte patterns is slow on some devices (1.5–2 GB/s on the OpenCL CPU
+/// device, against 16 GB/s for a copy), so: equal bytes become a memset;
+/// large fills write a small seed and then double it with device copies
+/// (`log2(size / seed)` commands, each at copy bandwidth).
+fn fill(
+    q: &Arc<Queue>,
+    p: usize,
+    pattern: &[u8],
+    count: usize,
+    deps: &Deps,
+    event_out: *mut dpc_event,
+) -> Result<()> {
+    let t = q.backend().table;
+    let total = pattern.len() * count;
+    if pattern.iter().all(|b| *b == pattern[0]) {
+        unsafe {
+            event::enqueue(q.backend(), "enqueue_memset", event_out, |ev| {
+                (t.enqueue_memset)(
+                    q.obj(),
+                    p as *mut c_void,
+                    pattern[0],
+                    total,
+                    deps.ptr(),
+                    deps.len(),
+                    ev,
+                )
+            })?;
+        }
+        return Ok(());
+    }
+    if total < FAST_FILL_MIN {
+        unsafe {
+            event::enqueue(q.backend(), "enqueue_fill", event_out, |ev| {
+                (t.enqueue_fill)(
+                    q.obj(),
+                    p as *mut c_void,
+                    pattern.as_ptr() as *const c_void,
+                    pattern.len(),
+                    count,
+                    deps.ptr(),
+                    deps.len(),
+                    ev,
+                )
+            })?;
+        }
+        return Ok(());
+    }
+    let seed = FAST_FILL_SEED - FAST_FILL_SEED % pattern.len();
+    let in_order = q.in_order();
+    // Each step depends on the one before; an in-order queue orders them
+    // without events.
+    let mut prev: Option<Arc<Event>> = None;
+    let step = |prev: &Option<Arc<Event>>,
+                last: bool,
+                f: &dyn Fn(*const abi::Obj, usize, *mut abi::Obj) -> i32|
+     -> Result<Option<Arc<Event>>> {
+        let want_event = if last {
+            !event_out.is_null()
+        } else {
+            !in_order
+        };
+        let mut ev: abi::Obj = std::ptr::null_mut();
+        let slot = if want_event {
+            &mut ev as *mut abi::Obj
+        } else {
+            std::ptr::null_mut()
+        };
+        let st = match prev {
+            Some(e) => f(&e.obj(), 1, slot),
+            None => f(deps.ptr(), deps.len(), slot),
+        };
+        backend::check(st, "fill step")?;
+        Ok(want_event.then(|| Event::from_obj(q.backend(), ev)))
+    };
+    let mut done = seed;
+    prev = step(&prev, done >= total, &|d, nd, ev| unsafe {
+        (t.enqueue_fill)(
+            q.obj(),
+            p as *mut c_void,
+            pattern.as_ptr() as *const c_void,
+            pattern.len(),
+            seed / pattern.len(),
+            d,
+            nd,
+            ev,
+        )
+    })?;
+    while done < total {
+        let n = done.min(total - done);
+        let at = done;
+        done += n;
+        prev = step(&prev, done >= total, &|d, nd, ev| unsafe {
+            (t.enqueue_memcpy)(
+                q.obj(),
+                (p + at) as *mut c_void,
+                p as *const c_void,
+                n,
+                d,
+                nd,
+                ev,
+            )
+        })?;
+    }
+    if !event_out.is_null() {
+        let e = prev.ok_or_else(|| Error::new(DPC_ERROR_INTERNAL, "fill made no final event"))?;
+        let h = handle::insert(e, false)?;
+        unsafe { event_out.write(h as dpc_event) };
+    }
+    Ok(())
+}
+
+/// For a command of 0 bytes: an event that completes after `deps` (a
+/// barrier), or nothing when no event is wanted.
+unsafe fn empty_command(q: &Queue, deps: &Deps, event_out: *mut dpc_event) -> Result<()> {
+    if !event_out.is_null() {
+        event::enqueue(q.backend(), "enqueue_barrier", event_out, |ev| {
+            (q.backend().table.enqueue_barrier)(q.obj(), deps.ptr(), deps.len(), ev)
+        })?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- exports
+
+/// Allocate `size` bytes of USM of `kind` (`DPC_USM_DEVICE`, `_SHARED` or
+/// `_HOST`) on `queue`'s device and context. `alignment` is 0 (the
+/// runtime's default) or a power of two.
+///
+/// Ownership: the memory is the caller's until `dpc_usm_free` or
+/// `dpc_usm_free_after`; it keeps its context alive.
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_INVALID_ARGUMENT` (size 0, alignment not a power of two,
+/// unknown kind), `DPC_ERROR_UNSUPPORTED` (the device cannot allocate that
+/// kind), `DPC_ERROR_OUT_OF_DEVICE_MEMORY` (the message states the request,
+/// the device's largest single allocation and its global memory).
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_usm_alloc(
+    queue: dpc_queue,
+    kind: i32,
+    size: usize,
+    alignment: usize,
+    ptr_out: *mut *mut c_void,
+) -> dpc_status {
+    boundary("dpc_usm_alloc", || {
+        check_ptr("dpc_usm_alloc", "ptr_out", ptr_out)?;
+        let q = queue::get("queue", queue)?;
+        if !(1..=3).contains(&kind) {
+            return Err(Error::invalid_arg(format!(
+                "dpc_usm_alloc: kind {kind} is not DPC_USM_DEVICE (1), DPC_USM_SHARED (2) or DPC_USM_HOST (3)"
+            )));
+        }
+        if size == 0 {
+            return Err(Error::invalid_arg(
+                "dpc_usm_alloc: size is 0; allocations need at least 1 byte",
+            ));
+        }
+        if alignment != 0 && !alignment.is_power_of_two() {
+            return Err(Error::invalid_arg(format!(
+                "dpc_usm_alloc: alignment {alignment} is not a power of two (or 0 for the default)"
+            )));
+        }
+        let d = &q.device;
+        let aspect = match kind {
+            abi::usm_kind::DEVICE => abi::aspect::USM_DEVICE_ALLOCATIONS,
+            abi::usm_kind::SHARED => abi::aspect::USM_SHARED_ALLOCATIONS,
+            _ => abi::aspect::USM_HOST_ALLOCATIONS,
+        };
+        if !d.has_aspect(aspect) {
+            return Err(Error::new(
+                DPC_ERROR_UNSUPPORTED,
+                format!("{} cannot allocate {} USM", d.describe(), kind_name(kind)),
+            ));
+        }
+        let limits = || {
+            format!(
+                "{} bytes of {} USM requested on {}; its largest single allocation is {} bytes and its global memory {} bytes",
+                size,
+                kind_name(kind),
+                d.describe(),
+                d.info.max_mem_alloc_size,
+                d.info.global_mem_size
+            )
+        };
+        if kind != abi::usm_kind::HOST && size as u64 > d.info.global_mem_size {
+            return Err(Error::new(
+                DPC_ERROR_OUT_OF_DEVICE_MEMORY,
+                format!("cannot allocate: {}", limits()),
+            ));
+        }
+        let t = q.backend().table;
+        let mut p: *mut c_void = std::ptr::null_mut();
+        let st = (t.usm_alloc)(q.obj(), kind, size, alignment, &mut p);
+        backend::check(st, "usm_alloc").map_err(|e| {
+            if e.status == DPC_ERROR_OUT_OF_DEVICE_MEMORY {
+                Error::new(
+                    DPC_ERROR_OUT_OF_DEVICE_MEMORY,
+                    format!("allocation failed: {}", limits()),
+                )
+                .with_backend_code(e.backend_code)
+            } else {
+                e
+            }
+        })?;
+        let a = Alloc {
+            base: p as usize,
+            size,
+            kind,
+            context: q.context.clone(),
+            device: q.device.clone(),
+        };
+        q.context.stats.add(size as u64);
+        ALLOCS
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(a.base, a);
+        ptr_out.write(p);
+        Ok(())
+    })
+}
+
+/// Free memory from `dpc_usm_alloc` now. The caller makes sure no command
+/// still uses it (or uses `dpc_usm_free_after`). `ptr` NULL is a no-op.
+///
+/// Errors: `DPC_ERROR_INVALID_POINTER` (not from `dpc_usm_alloc`, already
+/// freed, or not the start of the allocation — nothing is freed then),
+/// `DPC_ERROR_BACKEND`. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn dpc_usm_free(ptr: *mut c_void) -> dpc_status {
+    boundary("dpc_usm_free", || {
+        if ptr.is_null() {
+            return Ok(());
+        }
+        let a = take_exact("dpc_usm_free", ptr as usize)?;
+        release_now(&a)
+    })
+}
+
+/// Free memory from `dpc_usm_alloc` once the `n_events` events have
+/// completed, without blocking the caller. dpcore's own thread watches the
+/// events (no host task, no callback); the memory counts in the context's
+/// statistics until it is freed. With no events the memory is freed now.
+/// `ptr` NULL is a no-op. `dpc_usm_wait_deferred_frees` waits for all
+/// pending ones.
+///
+/// Ownership: the memory is dpcore's from this call; the events are
+/// retained until then. Errors: `DPC_ERROR_INVALID_POINTER` (as
+/// `dpc_usm_free`), `DPC_ERROR_NULL_POINTER` (`events` NULL with
+/// `n_events` > 0), `DPC_ERROR_INVALID_HANDLE` (any event; nothing is freed
+/// then). Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_usm_free_after(
+    ptr: *mut c_void,
+    events: *const dpc_event,
+    n_events: usize,
+) -> dpc_status {
+    boundary("dpc_usm_free_after", || {
+        if ptr.is_null() {
+            return Ok(());
+        }
+        let d = event::deps("dpc_usm_free_after", events, n_events)?;
+        let a = take_exact("dpc_usm_free_after", ptr as usize)?;
+        if d.events.is_empty() {
+            return release_now(&a);
+        }
+        let r = match reaper() {
+            Ok(r) => r,
+            Err(e) => {
+                // Put it back: the caller still owns it.
+                ALLOCS
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(a.base, a);
+                return Err(e);
+            }
+        };
+        *r.pending.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        r.jobs.lock().unwrap_or_else(|e| e.into_inner()).push(Job {
+            alloc: a,
+            events: d.events,
+        });
+        r.wake.notify_one();
+        Ok(())
+    })
+}
+
+/// Block until every deferred free (`dpc_usm_free_after`) made so far by
+/// any thread is done.
+///
+/// Errors: none besides `DPC_ERROR_INTERNAL`. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn dpc_usm_wait_deferred_frees() -> dpc_status {
+    boundary("dpc_usm_wait_deferred_frees", || {
+        if let Some(r) = REAPER.get() {
+            let mut p = r.pending.lock().unwrap_or_else(|e| e.into_inner());
+            while *p > 0 {
+                p = r.done.wait(p).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+        Ok(())
+    })
+}
+
+struct PtrInfo {
+    kind: i32,
+    device: Option<Arc<Device>>,
+    range: Option<(usize, usize)>,
+}
+
+fn pointer_info(ctx: &Arc<Context>, p: usize) -> Result<PtrInfo> {
+    if let Some(a) = find(p).filter(|a| a.context.same_as(ctx)) {
+        return Ok(PtrInfo {
+            kind: a.kind,
+            device: (a.kind != abi::usm_kind::HOST).then(|| a.device.clone()),
+            range: Some((a.base, a.size)),
+        });
+    }
+    let Some(first) = ctx.devices.first() else {
+        return Ok(PtrInfo {
+            kind: 0,
+            device: None,
+            range: None,
+        });
+    };
+    let b = first.backend();
+    let mut info = abi::PointerInfoV1::empty();
+    backend::check(
+        unsafe { (b.table.usm_pointer_info)(ctx.obj(), p as *const c_void, &mut info) },
+        "usm_pointer_info",
+    )?;
+    let device = if info.device.is_null() {
+        None
+    } else {
+        Some(device::from_obj(b, info.device)?)
+    };
+    Ok(PtrInfo {
+        kind: info.kind,
+        device,
+        range: (info.has_range != 0).then_some((info.base, info.size)),
+    })
+}
+
+/// What kind of USM `ptr` is in `context`: `DPC_USM_UNKNOWN` for memory
+/// that is not USM of that context (stack, malloc, NULL, other contexts) —
+/// never a crash.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER` (`kind_out`),
+/// `DPC_ERROR_BACKEND`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_usm_get_pointer_kind(
+    context: dpc_context,
+    ptr: *const c_void,
+    kind_out: *mut dpc_usm_kind,
+) -> dpc_status {
+    boundary("dpc_usm_get_pointer_kind", || {
+        check_ptr("dpc_usm_get_pointer_kind", "kind_out", kind_out)?;
+        let c = context::get("context", context)?;
+        let k = if ptr.is_null() {
+            0
+        } else {
+            pointer_info(&c, ptr as usize)?.kind
+        };
+        write_out(
+            "dpc_usm_get_pointer_kind",
+            "kind_out",
+            kind_out,
+            kind_from_abi(k),
+        )
+    })
+}
+
+/// The device `ptr`'s device or shared USM belongs to, in `context`.
+///
+/// Ownership: a root device's handle is valid for the life of the process;
+/// a sub-device's is a new reference the caller releases.
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_INVALID_POINTER` (not USM of the context, or host USM, which
+/// belongs to no device). Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_usm_get_pointer_device(
+    context: dpc_context,
+    ptr: *const c_void,
+    device_out: *mut dpc_device,
+) -> dpc_status {
+    boundary("dpc_usm_get_pointer_device", || {
+        check_ptr("dpc_usm_get_pointer_device", "device_out", device_out)?;
+        let c = context::get("context", context)?;
+        let info = if ptr.is_null() {
+            None
+        } else {
+            Some(pointer_info(&c, ptr as usize)?)
+        };
+        match info.as_ref().and_then(|i| i.device.as_ref()) {
+            Some(d) => write_out(
+                "dpc_usm_get_pointer_device",
+                "device_out",
+                device_out,
+                device::handle_for(d)?,
+            ),
+            None => Err(Error::new(
+                DPC_ERROR_INVALID_POINTER,
+                format!(
+                    "{ptr:p} is {} in {}, so it belongs to no device",
+                    match info.map(|i| i.kind) {
+                        Some(abi::usm_kind::HOST) => "host USM",
+                        _ => "not USM",
+                    },
+                    c.describe()
+                ),
+            )),
+        }
+    })
+}
+
+/// The start and size of the USM allocation containing `ptr` in `context`:
+/// exact for dpcore's own allocations, and for others where the runtime
+/// tells it (OpenCL does).
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_INVALID_POINTER` (not USM of the context),
+/// `DPC_ERROR_UNSUPPORTED` (USM, but the runtime does not tell the range).
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_usm_get_pointer_range(
+    context: dpc_context,
+    ptr: *const c_void,
+    base_out: *mut *mut c_void,
+    size_out: *mut usize,
+) -> dpc_status {
+    boundary("dpc_usm_get_pointer_range", || {
+        check_ptr("dpc_usm_get_pointer_range", "base_out", base_out)?;
+        check_ptr("dpc_usm_get_pointer_range", "size_out", size_out)?;
+        let c = context::get("context", context)?;
+        let info = if ptr.is_null() {
+            PtrInfo {
+                kind: 0,
+                device: None,
+                range: None,
+            }
+        } else {
+            pointer_info(&c, ptr as usize)?
+        };
+        match (info.kind, info.range) {
+            (0, _) => Err(Error::new(
+                DPC_ERROR_INVALID_POINTER,
+                format!("{ptr:p} is not USM in {}", c.describe()),
+            )),
+            (_, None) => Err(Error::new(
+                DPC_ERROR_UNSUPPORTED,
+                format!(
+                    "{ptr:p} is {} USM but the runtime does not tell its allocation's range",
+                    kind_name(info.kind)
+                ),
+            )),
+            (_, Some((base, size))) => {
+                base_out.write(base as *mut c_void);
+                size_out.write(size);
+                Ok(())
+            }
+        }
+    })
+}
+
+/// Copy `n` bytes from `src` to `dst` on `queue`, after the `n_events`
+/// events: host to device, device to host, device to device, host to host.
+/// When `dst` or `src` is dpcore memory of another context than `queue`'s
+/// the copy is staged through host memory and is complete when the call
+/// returns. A copy of 0 bytes does nothing (the pointers are not looked at)
+/// and its event completes after the dependencies.
+///
+/// Ownership: `*event_out`, when `event_out` is non-NULL, is a new event
+/// the caller releases; with `event_out` NULL no event is made.
+/// Errors: `DPC_ERROR_INVALID_HANDLE` (queue, any event),
+/// `DPC_ERROR_NULL_POINTER` (`dst` or `src` with `n` > 0, `events` with
+/// `n_events` > 0), `DPC_ERROR_BACKEND`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_usm_memcpy(
+    queue: dpc_queue,
+    dst: *mut c_void,
+    src: *const c_void,
+    n: usize,
+    events: *const dpc_event,
+    n_events: usize,
+    event_out: *mut dpc_event,
+) -> dpc_status {
+    boundary("dpc_usm_memcpy", || {
+        let q = queue::get("queue", queue)?;
+        let d = event::deps("dpc_usm_memcpy", events, n_events)?;
+        if n == 0 {
+            return empty_command(&q, &d, event_out);
+        }
+        check_ptr("dpc_usm_memcpy", "dst", dst)?;
+        check_ptr("dpc_usm_memcpy", "src", src)?;
+        if foreign_context(&q, dst as usize).is_some()
+            || foreign_context(&q, src as usize).is_some()
+        {
+            staged_copy(&q, dst as usize, src as usize, n, &d)?;
+            return empty_command(&q, &Deps::none(), event_out);
+        }
+        event::enqueue(q.backend(), "enqueue_memcpy", event_out, |ev| {
+            (q.backend().table.enqueue_memcpy)(q.obj(), dst, src, n, d.ptr(), d.len(), ev)
+        })?;
+        Ok(())
+    })
+}
+
+/// Set `n` bytes at `ptr` to `value` on `queue`, after the events. 0 bytes
+/// does nothing (as `dpc_usm_memcpy`).
+///
+/// Ownership and errors as `dpc_usm_memcpy`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_usm_memset(
+    queue: dpc_queue,
+    ptr: *mut c_void,
+    value: u8,
+    n: usize,
+    events: *const dpc_event,
+    n_events: usize,
+    event_out: *mut dpc_event,
+) -> dpc_status {
+    boundary("dpc_usm_memset", || {
+        let q = queue::get("queue", queue)?;
+        let d = event::deps("dpc_usm_memset", events, n_events)?;
+        if n == 0 {
+            return empty_command(&q, &d, event_out);
+        }
+        check_ptr("dpc_usm_memset", "ptr", ptr)?;
+        event::enqueue(q.backend(), "enqueue_memset", event_out, |ev| {
+            (q.backend().table.enqueue_memset)(q.obj(), ptr, value, n, d.ptr(), d.len(), ev)
+        })?;
+        Ok(())
+    })
+}
+
+/// Fill `count` elements at `ptr` with the `pattern_size`-byte `pattern`
+/// (1, 2, 4, 8 or 16 bytes) on `queue`, after the events. `ptr` must be
+/// aligned to `pattern_size`. Fast on every device: a pattern of equal
+/// bytes is a memset, and large fills are seeded and doubled by device
+/// copies. A count of 0 does nothing.
+///
+/// Ownership: `pattern` is read during the call only; events as
+/// `dpc_usm_memcpy`. Errors: those of `dpc_usm_memcpy`, plus
+/// `DPC_ERROR_INVALID_ARGUMENT` (pattern size, misaligned `ptr`).
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_usm_fill(
+    queue: dpc_queue,
+    ptr: *mut c_void,
+    pattern: *const c_void,
+    pattern_size: usize,
+    count: usize,
+    events: *const dpc_event,
+    n_events: usize,
+    event_out: *mut dpc_event,
+) -> dpc_status {
+    boundary("dpc_usm_fill", || {
+        let q = queue::get("queue", queue)?;
+        if !matches!(pattern_size, 1 | 2 | 4 | 8 | 16) {
+            return Err(Error::invalid_arg(format!(
+                "dpc_usm_fill: pattern_size {pattern_size} is not 1, 2, 4, 8 or 16"
+            )));
+        }
+        let d = event::deps("dpc_usm_fill", events, n_events)?;
+        if count == 0 {
+            return empty_command(&q, &d, event_out);
+        }
+        check_ptr("dpc_usm_fill", "ptr", ptr)?;
+        check_ptr("dpc_usm_fill", "pattern", pattern)?;
+        if (ptr as usize) % pattern_size != 0 {
+            return Err(Error::invalid_arg(format!(
+                "dpc_usm_fill: ptr {ptr:p} is not aligned to the {pattern_size}-byte pattern"
+            )));
+        }
+        pattern_size.checked_mul(count).ok_or_else(|| {
+            Error::invalid_arg(format!(
+                "dpc_usm_fill: {count} elements of {pattern_size} bytes overflow"
+            ))
+        })?;
+        let pat = std::slice::from_raw_parts(pattern as *const u8, pattern_size);
+        fill(&q, ptr as usize, pat, count, &d, event_out)
+    })
+}
+
+/// Hint that `n` bytes at `ptr` (shared USM) will be used on `queue`'s
+/// device soon. 0 bytes does nothing.
+///
+/// Ownership and errors as `dpc_usm_memcpy`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_usm_prefetch(
+    queue: dpc_queue,
+    ptr: *const c_void,
+    n: usize,
+    events: *const dpc_event,
+    n_events: usize,
+    event_out: *mut dpc_event,
+) -> dpc_status {
+    boundary("dpc_usm_prefetch", || {
+        let q = queue::get("queue", queue)?;
+        let d = event::deps("dpc_usm_prefetch", events, n_events)?;
+        if n == 0 {
+            return empty_command(&q, &d, event_out);
+        }
+        check_ptr("dpc_usm_prefetch", "ptr", ptr)?;
+        event::enqueue(q.backend(), "enqueue_prefetch", event_out, |ev| {
+            (q.backend().table.enqueue_prefetch)(q.obj(), ptr, n, d.ptr(), d.len(), ev)
+        })?;
+        Ok(())
+    })
+}
+
+/// Give the device advice `advice` (a device-specific value, passed to
+/// the runtime unchanged; 0 is "no advice") about `n` bytes at `ptr`.
+/// 0 bytes does nothing.
+///
+/// Ownership and errors as `dpc_usm_memcpy`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_usm_mem_advise(
+    queue: dpc_queue,
+    ptr: *const c_void,
+    n: usize,
+    advice: i32,
+    events: *const dpc_event,
+    n_events: usize,
+    event_out: *mut dpc_event,
+) -> dpc_status {
+    boundary("dpc_usm_mem_advise", || {
+        let q = queue::get("queue", queue)?;
+        let d = event::deps("dpc_usm_mem_advise", events, n_events)?;
+        if n == 0 {
+            return empty_command(&q, &d, event_out);
+        }
+        check_ptr("dpc_usm_mem_advise", "ptr", ptr)?;
+        event::enqueue(q.backend(), "enqueue_mem_advise", event_out, |ev| {
+            (q.backend().table.enqueue_mem_advise)(q.obj(), ptr, n, advice, d.ptr(), d.len(), ev)
+        })?;
+        Ok(())
+    })
+}
