@@ -77,9 +77,10 @@ for src in "${programs[@]}"; do
     fi
     [ "$run" = 1 ] || { ok "$name [$v]: build"; continue; }
     log="$out/$name.$v.log"
-    # LeakSanitizer is off: the SYCL and OpenCL runtimes keep process-lifetime
-    # allocations that it would report; ASan still checks every access.
-    if ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1 \
+    # LeakSanitizer is on; tests/c/lsan.supp names only the SYCL/OpenCL
+    # runtime libraries, whose process-lifetime allocations it would report.
+    if ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
+       LSAN_OPTIONS=suppressions="$root/tests/c/lsan.supp":print_suppressions=0 \
        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
        timeout 300 "$exe" >"$log" 2>&1; then
       ok "$name [$v]"

@@ -185,7 +185,11 @@ pub fn get(arg: &str, h: dpc_context) -> Result<Arc<Context>> {
 }
 
 /// The backend's own handle of a device, context or queue object.
-pub fn backend_handle(
+///
+/// # Safety
+/// `obj` is a live object of `b` of the kind `kind` names; the outputs are
+/// valid for writes.
+pub unsafe fn backend_handle(
     b: &'static Backend,
     kind: i32,
     obj: abi::Obj,

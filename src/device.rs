@@ -481,7 +481,10 @@ pub fn registry() -> &'static Registry {
 /// The core's device for a plugin device object (taking ownership of
 /// `obj`): the registry's root device when it is one, else a sub-device
 /// with its parents found through the runtime.
-pub fn from_obj(b: &'static Backend, obj: abi::Obj) -> Result<Arc<Device>> {
+///
+/// # Safety
+/// `obj` is NULL or a device object of `b` that the caller owns.
+pub unsafe fn from_obj(b: &'static Backend, obj: abi::Obj) -> Result<Arc<Device>> {
     if obj.is_null() {
         return Err(Error::new(
             DPC_ERROR_INTERNAL,

@@ -65,6 +65,8 @@ pub struct Alloc {
     pub kind: i32,
     pub context: Arc<Context>,
     pub device: Arc<Device>,
+    /// dpcore's own scratch memory: not in the map, not in the statistics.
+    pub internal: bool,
 }
 
 static ALLOCS: RwLock<BTreeMap<usize, Alloc>> = RwLock::new(BTreeMap::new());
@@ -108,7 +110,9 @@ fn release_now(a: &Alloc) -> Result<()> {
         unsafe { (b.table.usm_free)(a.context.obj(), a.base as *mut c_void) },
         "usm_free",
     );
-    a.context.stats.remove(a.size as u64);
+    if !a.internal {
+        a.context.stats.remove(a.size as u64);
+    }
     r
 }
 
@@ -203,6 +207,28 @@ fn reaper_loop(r: &'static Reaper) {
     }
 }
 
+/// Hand `a` to the deferred-free thread, to be freed once `events` are
+/// complete. When the thread cannot start, wait for the events and free now.
+fn defer_free(a: Alloc, events: Vec<Arc<Event>>) -> Result<()> {
+    let r = match reaper() {
+        Ok(r) => r,
+        Err(e) => {
+            crate::log::error(&format!("{}; freeing synchronously", e.message));
+            for ev in &events {
+                ev.wait()?;
+            }
+            return release_now(&a);
+        }
+    };
+    *r.pending.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+    r.jobs
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(Job { alloc: a, events });
+    r.wake.notify_one();
+    Ok(())
+}
+
 // ---------------------------------------------------------------- commands
 
 /// A queue in `a`'s context on `a`'s device, for staging.
@@ -266,16 +292,20 @@ fn staged_copy(q: &Arc<Queue>, dst: usize, src: usize, n: usize, deps: &Deps) ->
     copy(&dst_q, dst, host.as_ptr() as usize)
 }
 
-/// Patterns at least this large are filled by seeding and doubling copies.
-const FAST_FILL_MIN: usize = 256 * 1024;
-/// Bytes filled by the runtime's own fill before the doubling copies.
-const FAST_FILL_SEED: usize = 16 * 1024;
+/// Bytes of pattern written on the host and copied in before doubling.
+const FILL_SEED: usize = 16 * 1024;
 
-/// Fill `count` elements of `pattern` at `p`. The runtime's fill of 2- to
-/// 16-byte patterns is slow on some devices (1.5–2 GB/s on the OpenCL CPU
-/// device, against 16 GB/s for a copy), so: equal bytes become a memset;
-/// large fills write a small seed and then double it with device copies
-/// (`log2(size / seed)` commands, each at copy bandwidth).
+/// Fill `count` elements of `pattern` at `p`.
+///
+/// The runtime's fill of 2- to 16-byte patterns is slow on some devices
+/// (1.5–2 GB/s on the OpenCL CPU device, against 16 GB/s for a copy) and
+/// needs a device kernel on others (Level Zero), which a host-only build of
+/// the plugin does not have. So: a pattern of equal bytes is a memset;
+/// otherwise dpcore writes up to 16 KiB of the pattern into host USM on the
+/// host, copies it to the start of the destination, and doubles the filled
+/// part with device-to-device copies (`log2(size / 16 KiB)` commands at copy
+/// bandwidth). The host seed is freed by dpcore's deferred free once its
+/// copy is done. Devices without host USM use the runtime's fill.
 fn fill(
     q: &Arc<Queue>,
     p: usize,
@@ -284,11 +314,12 @@ fn fill(
     deps: &Deps,
     event_out: *mut dpc_event,
 ) -> Result<()> {
-    let t = q.backend().table;
+    let b = q.backend();
+    let t = b.table;
     let total = pattern.len() * count;
-    if pattern.iter().all(|b| *b == pattern[0]) {
+    if pattern.iter().all(|x| *x == pattern[0]) {
         unsafe {
-            event::enqueue(q.backend(), "enqueue_memset", event_out, |ev| {
+            event::enqueue(b, "enqueue_memset", event_out, |ev| {
                 (t.enqueue_memset)(
                     q.obj(),
                     p as *mut c_void,
@@ -302,9 +333,9 @@ fn fill(
         }
         return Ok(());
     }
-    if total < FAST_FILL_MIN {
+    if !q.device.has_aspect(abi::aspect::USM_HOST_ALLOCATIONS) {
         unsafe {
-            event::enqueue(q.backend(), "enqueue_fill", event_out, |ev| {
+            event::enqueue(b, "enqueue_fill", event_out, |ev| {
                 (t.enqueue_fill)(
                     q.obj(),
                     p as *mut c_void,
@@ -319,65 +350,87 @@ fn fill(
         }
         return Ok(());
     }
-    let seed = FAST_FILL_SEED - FAST_FILL_SEED % pattern.len();
+    // The seed: whole patterns, at most FILL_SEED bytes.
+    let seed_len = total.min(FILL_SEED - FILL_SEED % pattern.len());
+    let mut seed: *mut c_void = std::ptr::null_mut();
+    backend::check(
+        unsafe { (t.usm_alloc)(q.obj(), abi::usm_kind::HOST, seed_len, 0, &mut seed) },
+        "usm_alloc",
+    )?;
+    // SAFETY: host USM of seed_len bytes, just allocated, used by no command yet.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(seed as *mut u8, seed_len) };
+    for chunk in bytes.chunks_mut(pattern.len()) {
+        chunk.copy_from_slice(&pattern[..chunk.len()]);
+    }
+    let seed_alloc = Alloc {
+        base: seed as usize,
+        size: seed_len,
+        kind: abi::usm_kind::HOST,
+        context: q.context.clone(),
+        device: q.device.clone(),
+        internal: true,
+    };
     let in_order = q.in_order();
-    // Each step depends on the one before; an in-order queue orders them
-    // without events.
-    let mut prev: Option<Arc<Event>> = None;
-    let step = |prev: &Option<Arc<Event>>,
-                last: bool,
-                f: &dyn Fn(*const abi::Obj, usize, *mut abi::Obj) -> i32|
+    // Every step but the last needs an event on an out-of-order queue (to
+    // order the next step) and the seed copy always does (to free the seed).
+    let submit = |dst: usize,
+                  src: usize,
+                  n: usize,
+                  after: Option<&Arc<Event>>,
+                  want: bool|
      -> Result<Option<Arc<Event>>> {
-        let want_event = if last {
-            !event_out.is_null()
-        } else {
-            !in_order
-        };
         let mut ev: abi::Obj = std::ptr::null_mut();
-        let slot = if want_event {
+        let slot = if want {
             &mut ev as *mut abi::Obj
         } else {
             std::ptr::null_mut()
         };
-        let st = match prev {
-            Some(e) => f(&e.obj(), 1, slot),
-            None => f(deps.ptr(), deps.len(), slot),
+        let (dp, dn) = match after {
+            Some(e) => (&e.obj() as *const abi::Obj, 1),
+            None => (deps.ptr(), deps.len()),
         };
-        backend::check(st, "fill step")?;
-        Ok(want_event.then(|| Event::from_obj(q.backend(), ev)))
-    };
-    let mut done = seed;
-    prev = step(&prev, done >= total, &|d, nd, ev| unsafe {
-        (t.enqueue_fill)(
-            q.obj(),
-            p as *mut c_void,
-            pattern.as_ptr() as *const c_void,
-            pattern.len(),
-            seed / pattern.len(),
-            d,
-            nd,
-            ev,
-        )
-    })?;
-    while done < total {
-        let n = done.min(total - done);
-        let at = done;
-        done += n;
-        prev = step(&prev, done >= total, &|d, nd, ev| unsafe {
+        let st = unsafe {
             (t.enqueue_memcpy)(
                 q.obj(),
-                (p + at) as *mut c_void,
-                p as *const c_void,
+                dst as *mut c_void,
+                src as *const c_void,
                 n,
-                d,
-                nd,
-                ev,
+                dp,
+                dn,
+                slot,
             )
-        })?;
+        };
+        backend::check(st, "enqueue_memcpy")?;
+        Ok(want.then(|| Event::from_obj(b, ev)))
+    };
+    let seed_event = match submit(p, seed as usize, seed_len, None, true) {
+        Ok(e) => e.ok_or_else(|| Error::new(DPC_ERROR_INTERNAL, "seed copy made no event"))?,
+        Err(e) => {
+            let _ = release_now(&seed_alloc);
+            return Err(e);
+        }
+    };
+    defer_free(seed_alloc, vec![seed_event.clone()])?;
+    let mut prev = seed_event;
+    let mut done = seed_len;
+    while done < total {
+        let n = done.min(total - done);
+        let want = if done + n >= total {
+            !event_out.is_null()
+        } else {
+            !in_order
+        };
+        // An in-order queue orders the steps itself (the dependencies were
+        // satisfied before the seed copy, which precedes them).
+        let after = (!in_order).then_some(&prev);
+        if let Some(e) = submit(p + done, p, n, after, want)? {
+            prev = e;
+        }
+        done += n;
     }
     if !event_out.is_null() {
-        let e = prev.ok_or_else(|| Error::new(DPC_ERROR_INTERNAL, "fill made no final event"))?;
-        let h = handle::insert(e, false)?;
+        // The last step's event (the seed copy's when it did everything).
+        let h = handle::insert(prev, false)?;
         unsafe { event_out.write(h as dpc_event) };
     }
     Ok(())
@@ -482,6 +535,7 @@ pub unsafe extern "C" fn dpc_usm_alloc(
             kind,
             context: q.context.clone(),
             device: q.device.clone(),
+            internal: false,
         };
         q.context.stats.add(size as u64);
         ALLOCS
@@ -605,7 +659,7 @@ fn pointer_info(ctx: &Arc<Context>, p: usize) -> Result<PtrInfo> {
     let device = if info.device.is_null() {
         None
     } else {
-        Some(device::from_obj(b, info.device)?)
+        Some(unsafe { device::from_obj(b, info.device) }?)
     };
     Ok(PtrInfo {
         kind: info.kind,

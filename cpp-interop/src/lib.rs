@@ -3301,4 +3301,43 @@ mod tests {
         });
         queue_wait(&q);
     }
+
+    #[test]
+    fn runtime_rejections_of_an_enqueue_are_reported_synchronously() {
+        let (_dev, ctx, q) = setup(0);
+        let mem = alloc(&ctx, &q, usm_kind::DEVICE, 4096, 0);
+        let mut host = [0u8; 64];
+        // 64 bytes from 10 bytes before the end: the OpenCL runtime checks
+        // the size against the allocation and refuses at submission.
+        // SAFETY: the pointer stays inside the allocation; the runtime
+        // refuses the oversized copy before touching memory.
+        let src = unsafe { mem.p.cast::<u8>().add(4096 - 10) };
+        for want_event in [true, false] {
+            let mut ev: Obj = 1 as Obj;
+            let ev_out = if want_event {
+                &mut ev as *mut Obj
+            } else {
+                ptr::null_mut()
+            };
+            // SAFETY: live queue; see above.
+            let rc = unsafe {
+                (table().enqueue_memcpy)(
+                    q.0,
+                    host.as_mut_ptr().cast(),
+                    src.cast(),
+                    64,
+                    ptr::null(),
+                    0,
+                    ev_out,
+                )
+            };
+            let (_, code, msg) = fails(rc, status::BACKEND);
+            assert_ne!(code, 0, "{msg}");
+            assert!(msg.contains("SYCL error code"), "{msg}");
+            if want_event {
+                assert!(ev.is_null(), "a failed call leaves NULL in ev_out");
+            }
+        }
+        queue_wait(&q);
+    }
 }
