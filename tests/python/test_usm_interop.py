@@ -1,0 +1,126 @@
+"""dpcore's default context is the one dpnp and dpctl use: USM passes both
+ways without copies, and a dpctl.SyclQueue can be adopted."""
+import ctypes
+
+import pytest
+
+from dpcore_ctypes import P, PP, SZ, check, load
+
+dpctl = pytest.importorskip("dpctl")
+dpnp = pytest.importorskip("dpnp")
+np = pytest.importorskip("numpy")
+
+DEVICE, SHARED, HOST = 1, 2, 3
+
+
+@pytest.fixture(scope="module")
+def lib():
+    return load()
+
+
+@pytest.fixture(scope="module")
+def cpu(lib):
+    d = P()
+    check(lib, lib.dpc_device_select(b"opencl:cpu:0", ctypes.byref(d)))
+    return d
+
+
+def default_queue(lib, dev):
+    q = P()
+    check(lib, lib.dpc_queue_default(dev, ctypes.byref(q)))
+    return q
+
+
+def ctx_of(lib, q):
+    c = P()
+    check(lib, lib.dpc_queue_get_context(q, ctypes.byref(c)))
+    return c
+
+
+def test_dpnp_memory_is_usm_of_dpcore_default_context(lib, cpu):
+    x = dpnp.arange(1000, dtype="float32", device="opencl:cpu:0")
+    ptr = x.__sycl_usm_array_interface__["data"][0]
+    q = default_queue(lib, cpu)
+    ctx = ctx_of(lib, q)
+    kind = ctypes.c_int32(-1)
+    check(lib, lib.dpc_usm_get_pointer_kind(ctx, P(ptr), ctypes.byref(kind)))
+    assert kind.value == DEVICE
+    dev = P()
+    check(lib, lib.dpc_usm_get_pointer_device(ctx, P(ptr), ctypes.byref(dev)))
+    assert dev.value == cpu.value
+    base, size = P(), SZ()
+    check(lib, lib.dpc_usm_get_pointer_range(ctx, P(ptr + 40), ctypes.byref(base), ctypes.byref(size)))
+    assert base.value <= ptr and size.value >= 4000
+    # Read dpnp's memory through dpcore, on dpcore's canonical queue.
+    out = np.zeros(1000, dtype="float32")
+    check(lib, lib.dpc_usm_memcpy(q, P(out.ctypes.data), P(ptr), 4000, None, 0, None))
+    check(lib, lib.dpc_queue_wait(q))
+    assert (out == np.arange(1000, dtype="float32")).all()
+
+
+class _View:
+    """An object exposing dpcore memory through the SYCL USM array interface."""
+
+    def __init__(self, ptr, n, queue):
+        self.__sycl_usm_array_interface__ = {
+            "data": (ptr, False),
+            "shape": (n,),
+            "strides": None,
+            "typestr": "|u1",
+            "version": 1,
+            "syclobj": queue,
+        }
+
+
+def test_dpcore_memory_is_usm_for_dpctl(lib, cpu):
+    q = default_queue(lib, cpu)
+    for kind, name in [(DEVICE, "device"), (SHARED, "shared"), (HOST, "host")]:
+        p = P()
+        check(lib, lib.dpc_usm_alloc(q, kind, 4096, 0, ctypes.byref(p)))
+        try:
+            pat = ctypes.c_uint32(0x01020304)
+            check(lib, lib.dpc_usm_fill(q, p, ctypes.byref(pat), 4, 1024, None, 0, None))
+            check(lib, lib.dpc_queue_wait(q))
+            # dpctl checks the pointer against its default queue's context.
+            mem = dpctl.memory.as_usm_memory(_View(p.value, 4096, dpctl.SyclQueue("opencl:cpu:0")))
+            assert mem.get_usm_type() == name
+            host = np.frombuffer(mem.copy_to_host(), dtype="uint32")
+            assert (host == 0x01020304).all()
+        finally:
+            check(lib, lib.dpc_usm_free(p))
+
+
+def test_adopt_dpctl_queue(lib, cpu):
+    import ctypes as C
+
+    dq = dpctl.SyclQueue("opencl:cpu:0", property="in_order")
+    cap = dq._get_capsule()
+    get_ptr = C.pythonapi.PyCapsule_GetPointer
+    get_ptr.restype = C.c_void_p
+    get_ptr.argtypes = [C.py_object, C.c_char_p]
+    sycl_queue_ptr = get_ptr(cap, b"SyclQueueRef")
+    q = P()
+    check(lib, lib.dpc_queue_adopt(P(sycl_queue_ptr), ctypes.byref(q)))
+    try:
+        flags = C.c_uint32()
+        check(lib, lib.dpc_queue_get_flags(q, C.byref(flags)))
+        assert flags.value & 1  # in order
+        dev = P()
+        check(lib, lib.dpc_queue_get_device(q, C.byref(dev)))
+        assert dev.value == cpu.value
+        # dpctl's queue lives in the platform default context, which is
+        # dpcore's default context for the device.
+        dctx = P()
+        check(lib, lib.dpc_context_default(cpu, C.byref(dctx)))
+        eq = C.c_bool(False)
+        check(lib, lib.dpc_context_equal(ctx_of(lib, q), dctx, C.byref(eq)))
+        assert eq.value
+        # Work through the adopted queue on memory dpnp made with that queue.
+        x = dpnp.zeros(256, dtype="uint32", sycl_queue=dq)
+        pat = C.c_uint32(7)
+        check(lib, lib.dpc_usm_fill(q, P(x.__sycl_usm_array_interface__["data"][0]), C.byref(pat), 4, 256, None, 0, None))
+        check(lib, lib.dpc_queue_wait(q))
+        assert (dpnp.asnumpy(x) == 7).all()
+    finally:
+        check(lib, lib.dpc_queue_release(q))
+    del dq  # the owner goes away; nothing of dpcore's refers to its object
