@@ -13,8 +13,9 @@
  * times a batch of calls (batch sized to take ~15 ms, at least one call) and
  * gives the time per call; the median of the 15 rounds is reported. The
  * rounds of the three implementations are interleaved (round 1 of each,
- * round 2 of each, ...) so that drift in machine load affects all three
- * alike; many short rounds make the median robust to bursts of load.
+ * round 2 of each, ..., with the one that goes first rotating) so that drift
+ * in machine load affects all three alike; many short rounds make the median
+ * robust to bursts of load.
  * BENCH_VERBOSE=1 in the environment prints every round's time to standard
  * error. */
 #include <algorithm>
@@ -155,9 +156,13 @@ Row measure(const std::string &name, size_t bytes, A a, B b, C c, bool in_table 
     long ia = calibrate_or_skip(a), ib = calibrate_or_skip(b), ic = calibrate_or_skip(c);
     std::vector<double> ta, tb, tc;
     for (int r = 0; r < kRounds; ++r) {
-        round_of(a, ia, ta);
-        round_of(b, ib, tb);
-        round_of(c, ic, tc);
+        for (int j = 0; j < 3; ++j) {  // rotate which goes first
+            switch ((r + j) % 3) {
+            case 0: round_of(a, ia, ta); break;
+            case 1: round_of(b, ib, tb); break;
+            default: round_of(c, ic, tc); break;
+            }
+        }
     }
     Row row{name, bytes, {NAN, NAN, NAN}};
     if (!ta.empty()) row.ns[0] = median(ta);
@@ -620,7 +625,7 @@ int main() try {
     for (const Row &r : rows) {
         if (r.bytes || std::isnan(r.ns[2]) || r.ns[0] <= 1.05 * r.ns[2]) continue;
         char b[160];
-        std::snprintf(b, sizeof b, "%s%s %+.0f %%", over.empty() ? "" : "; ", r.name.c_str(),
+        std::snprintf(b, sizeof b, "%s%s %+.1f %%", over.empty() ? "" : "; ", r.name.c_str(),
                       100 * (r.ns[0] - r.ns[2]) / r.ns[2]);
         over += b;
     }

@@ -71,6 +71,12 @@ pub struct Alloc {
 
 static ALLOCS: RwLock<BTreeMap<usize, Alloc>> = RwLock::new(BTreeMap::new());
 
+/// Live user allocations in all contexts: when it equals the count of one
+/// context, no pointer can be dpcore memory of another (the fast path of
+/// `foreign_context`). A pointer the caller passes was allocated before the
+/// call, so its count is visible here.
+static LIVE_TOTAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// The dpcore allocation containing `p`, if any.
 pub fn find(p: usize) -> Option<Alloc> {
     let map = ALLOCS.read().unwrap_or_else(|e| e.into_inner());
@@ -112,6 +118,7 @@ fn release_now(a: &Alloc) -> Result<()> {
     );
     if !a.internal {
         a.context.stats.remove(a.size as u64);
+        LIVE_TOTAL.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
     r
 }
@@ -242,6 +249,10 @@ fn queue_for(a: &Alloc) -> Result<Arc<Queue>> {
 }
 
 fn foreign_context(q: &Queue, p: usize) -> Option<Alloc> {
+    use std::sync::atomic::Ordering::Relaxed;
+    if LIVE_TOTAL.load(Relaxed) == q.context.stats.live_count.load(Relaxed) {
+        return None;
+    }
     find(p).filter(|a| !a.context.same_as(&q.context))
 }
 
@@ -538,6 +549,7 @@ pub unsafe extern "C" fn dpc_usm_alloc(
             internal: false,
         };
         q.context.stats.add(size as u64);
+        LIVE_TOTAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         ALLOCS
             .write()
             .unwrap_or_else(|e| e.into_inner())

@@ -18,6 +18,7 @@
 
 #include <sycl/sycl.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -95,8 +96,12 @@ public:
   };
   // Take what was recorded and start afresh.
   Drained drain();
+  // Whether anything was recorded since the last drain (a lock-free peek,
+  // so that waits with nothing to report skip the lock).
+  bool pending() const noexcept { return pending_.load(std::memory_order_acquire); }
 
 private:
+  std::atomic<bool> pending_{false};
   std::mutex mutex_;
   std::size_t count_ = 0;
   std::int64_t first_code_ = 0;
@@ -130,12 +135,14 @@ public:
   Event(sycl::event ev, std::shared_ptr<AsyncErrors> errors, bool empty = false)
       : ev_(std::move(ev)), errors_(std::move(errors)), empty_(empty) {}
   const sycl::event &get() const noexcept { return ev_; }
+  // sycl::event's waits are non-const although an event is a thread-safe handle.
+  sycl::event &get_mut() const noexcept { return ev_; }
   const sycl::event *native() const noexcept { return &ev_; }
   const std::shared_ptr<AsyncErrors> &errors() const noexcept { return errors_; }
   bool empty() const noexcept { return empty_; }
 
 private:
-  sycl::event ev_;
+  mutable sycl::event ev_;
   std::shared_ptr<AsyncErrors> errors_;
   bool empty_;
 };
@@ -266,6 +273,8 @@ std::unique_ptr<Event> enqueue_mem_advise(const Queue &q, std::size_t p, std::si
 // sycl::event::wait_and_throw on the list, then report the first asynchronous
 // error collected by the events' queues.
 void events_wait(const EventList &evs);
+// Wait for one event: the common case, without building a list.
+void event_wait_one(const Event &ev);
 EventStatus event_status(const Event &ev);
 // Error(UNSUPPORTED) when the queue was made without profiling.
 ProfilingTimes event_profiling(const Event &ev);

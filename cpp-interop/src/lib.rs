@@ -310,6 +310,7 @@ mod ffi {
         ) -> Result<UniquePtr<Event>>;
 
         fn events_wait(evs: &EventList) -> Result<()>;
+        fn event_wait_one(ev: &Event) -> Result<()>;
         fn event_status(ev: &Event) -> Result<EventStatus>;
         fn event_profiling(ev: &Event) -> Result<ProfilingTimes>;
         fn event_native(ev: &Event) -> usize;
@@ -1360,6 +1361,13 @@ unsafe extern "C" fn enqueue_mem_advise(
 unsafe extern "C" fn event_wait(evs: *const Obj, n: usize) -> i32 {
     guarded("event_wait", || {
         if n == 0 {
+            return Ok(());
+        }
+        if n == 1 {
+            non_null(evs, "evs")?;
+            // SAFETY: the caller promises one event object at `evs`.
+            let ev = unsafe { obj_ref::<ffi::Event>(*evs, "evs[0]") }?;
+            ffi::event_wait_one(ev)?;
             return Ok(());
         }
         // SAFETY: the caller promises `n` event objects at `evs`.
