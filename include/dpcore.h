@@ -1377,6 +1377,19 @@ dpc_status dpc_usm_wait_deferred_frees(void);
 dpc_status dpc_usm_get_pointer_kind(dpc_context context, const void *ptr, dpc_usm_kind *kind_out);
 
 /**
+ * The context `ptr` is USM of: for dpcore's own allocations the context it
+ * was made in; for other memory (dpnp, dpctl, torch) the first platform
+ * default context, in device order, that knows the pointer.
+ *
+ * Ownership: a platform default context's handle is valid for the life of
+ * the process; another context's is a new reference the caller releases.
+ * Errors: `DPC_ERROR_NULL_POINTER` (`context_out`), `DPC_ERROR_INVALID_POINTER`
+ * (NULL, or USM of none of those contexts: stack, malloc, memory of a
+ * context dpcore did not make), `DPC_ERROR_BACKEND`. Thread safety: any thread.
+ */
+dpc_status dpc_usm_get_pointer_context(const void *ptr, dpc_context *context_out);
+
+/**
  * The device `ptr`'s device or shared USM belongs to, in `context`.
  *
  * Ownership: a root device's handle is valid for the life of the process;

@@ -709,6 +709,56 @@ pub unsafe extern "C" fn dpc_usm_get_pointer_kind(
     })
 }
 
+/// The context `ptr` is USM of: for dpcore's own allocations the context it
+/// was made in; for other memory (dpnp, dpctl, torch) the first platform
+/// default context, in device order, that knows the pointer.
+///
+/// Ownership: a platform default context's handle is valid for the life of
+/// the process; another context's is a new reference the caller releases.
+/// Errors: `DPC_ERROR_NULL_POINTER` (`context_out`), `DPC_ERROR_INVALID_POINTER`
+/// (NULL, or USM of none of those contexts: stack, malloc, memory of a
+/// context dpcore did not make), `DPC_ERROR_BACKEND`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_usm_get_pointer_context(
+    ptr: *const c_void,
+    context_out: *mut dpc_context,
+) -> dpc_status {
+    boundary("dpc_usm_get_pointer_context", || {
+        check_ptr("dpc_usm_get_pointer_context", "context_out", context_out)?;
+        let p = ptr as usize;
+        if p != 0 {
+            if let Some(a) = find(p) {
+                return write_out(
+                    "dpc_usm_get_pointer_context",
+                    "context_out",
+                    context_out,
+                    context::handle_for(&a.context)?,
+                );
+            }
+            let mut seen: Vec<Arc<Context>> = Vec::new();
+            for d in &device::registry().devices {
+                let c = context::default_context(d)?;
+                if seen.iter().any(|x| Arc::ptr_eq(x, &c)) {
+                    continue;
+                }
+                if pointer_info(&c, p)?.kind != abi::usm_kind::UNKNOWN {
+                    return write_out(
+                        "dpc_usm_get_pointer_context",
+                        "context_out",
+                        context_out,
+                        context::handle_for(&c)?,
+                    );
+                }
+                seen.push(c);
+            }
+        }
+        Err(Error::new(
+            DPC_ERROR_INVALID_POINTER,
+            format!("{ptr:p} is not USM of any platform default context nor dpcore memory"),
+        ))
+    })
+}
+
 /// The device `ptr`'s device or shared USM belongs to, in `context`.
 ///
 /// Ownership: a root device's handle is valid for the life of the process;

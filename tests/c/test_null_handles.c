@@ -250,6 +250,7 @@ int main(void) {
     CHECK_ST(dpc_usm_get_pointer_range(ctx, mem, NULL, &sz), DPC_ERROR_NULL_POINTER);
     CHECK_ST(dpc_usm_get_pointer_range(ctx, mem, &base, NULL), DPC_ERROR_NULL_POINTER);
     CHECK_ST(dpc_usm_get_pointer_kind(ctx, mem, &kind), DPC_SUCCESS);
+    CHECK_ST(dpc_usm_get_pointer_context(mem, NULL), DPC_ERROR_NULL_POINTER);
     CHECK_ST(dpc_usm_memset(q, mem, 0, 64, NULL, 0, &ev), DPC_SUCCESS);
     CHECK_ST(dpc_event_get_status(ev, NULL), DPC_ERROR_NULL_POINTER);
     CHECK_ST(dpc_event_get_profiling(ev, NULL, &u1, &u2), DPC_ERROR_NULL_POINTER);

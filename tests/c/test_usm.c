@@ -225,6 +225,11 @@ static void usm(void) {
             CHECK_ST(dpc_usm_get_pointer_device(ctx, p, &pd), DPC_SUCCESS);
             CHECK(pd == dev);
         }
+        dpc_context pc = NULL;
+        CHECK_ST(dpc_usm_get_pointer_context((char *)p + 5, &pc), DPC_SUCCESS);
+        bool same = false;
+        CHECK_ST(dpc_context_equal(pc, ctx, &same), DPC_SUCCESS);
+        CHECK(same);
         stats(ctx, &b1, &n1);
         CHECK(b1 == b0 + (1 << 20) && n1 == n0 + 1);
         /* Interior pointer: refused, nothing freed. */
@@ -250,6 +255,10 @@ static void usm(void) {
     dpc_device pd;
     CHECK_ST(dpc_usm_get_pointer_range(ctx, on_heap, &base, &size), DPC_ERROR_INVALID_POINTER);
     CHECK_ST(dpc_usm_get_pointer_device(ctx, on_heap, &pd), DPC_ERROR_INVALID_POINTER);
+    dpc_context pc = NULL;
+    CHECK_ST(dpc_usm_get_pointer_context(on_heap, &pc), DPC_ERROR_INVALID_POINTER);
+    CHECK_ST(dpc_usm_get_pointer_context(NULL, &pc), DPC_ERROR_INVALID_POINTER);
+    CHECK(pc == NULL);
     CHECK_ST(dpc_usm_free(on_heap), DPC_ERROR_INVALID_POINTER);
     CHECK_MSG_HAS("not allocated by dpcore");
     free(on_heap);

@@ -38,6 +38,7 @@ def load():
         "dpc_usm_fill": [P, P, P, SZ, SZ, P, SZ, P],
         "dpc_usm_get_pointer_kind": [P, P, ctypes.POINTER(ctypes.c_int32)],
         "dpc_usm_get_pointer_device": [P, P, PP],
+        "dpc_usm_get_pointer_context": [P, PP],
         "dpc_usm_get_pointer_range": [P, P, PP, ctypes.POINTER(SZ)],
         "dpc_last_error_message": [ctypes.c_char_p, SZ, ctypes.POINTER(SZ)],
     }

@@ -48,6 +48,11 @@ def test_dpnp_memory_is_usm_of_dpcore_default_context(lib, cpu):
     dev = P()
     check(lib, lib.dpc_usm_get_pointer_device(ctx, P(ptr), ctypes.byref(dev)))
     assert dev.value == cpu.value
+    owner = P()
+    check(lib, lib.dpc_usm_get_pointer_context(P(ptr), ctypes.byref(owner)))
+    same = ctypes.c_bool(False)
+    check(lib, lib.dpc_context_equal(owner, ctx, ctypes.byref(same)))
+    assert same.value, "dpnp's memory is in dpcore's default context"
     base, size = P(), SZ()
     check(lib, lib.dpc_usm_get_pointer_range(ctx, P(ptr + 40), ctypes.byref(base), ctypes.byref(size)))
     assert base.value <= ptr and size.value >= 4000
