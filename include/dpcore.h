@@ -97,6 +97,11 @@ enum dpc_status
    */
   DPC_ERROR_INVALID_POINTER = 7,
   /**
+   * A named thing (a kernel, a file) does not exist; the message names
+   * it and, where it can, what exists.
+   */
+  DPC_ERROR_NOT_FOUND = 8,
+  /**
    * A device filter string is malformed; the message quotes it and
    * shows the grammar.
    */
@@ -124,6 +129,11 @@ enum dpc_status
    * The backend plugin implements another interface version.
    */
   DPC_ERROR_PLUGIN_INCOMPATIBLE = 203,
+  /**
+   * Device code failed to build; the full build log is available from
+   * `dpc_last_error_build_log`.
+   */
+  DPC_ERROR_BUILD_FAILED = 204,
   /**
    * Host memory could not be allocated.
    */
@@ -401,6 +411,68 @@ typedef int32_t dpc_affinity_domain;
 #endif // __cplusplus
 
 /**
+ * The kind of a kernel argument.
+ */
+enum dpc_arg_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * A USM pointer; `value` is the pointer itself.
+   */
+  DPC_ARG_POINTER = 1,
+  /**
+   * `size` bytes (1 to 256) at `value`, passed by value.
+   */
+  DPC_ARG_SCALAR = 2,
+  /**
+   * `size` bytes of work-group local memory; `value` is unused.
+   */
+  DPC_ARG_LOCAL = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum dpc_arg_kind dpc_arg_kind;
+#else
+typedef int32_t dpc_arg_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Keys for `dpc_kernel_get_info_u64`. Sizes are bytes; values are for the
+ * device the kernel's bundle was built for; 0 where the runtime does not
+ * tell.
+ */
+enum dpc_kernel_info
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  DPC_KERNEL_INFO_NUM_ARGS = 1,
+  DPC_KERNEL_INFO_MAX_WORK_GROUP_SIZE = 2,
+  DPC_KERNEL_INFO_PREFERRED_WORK_GROUP_SIZE_MULTIPLE = 3,
+  DPC_KERNEL_INFO_PRIVATE_MEM_SIZE = 4,
+  DPC_KERNEL_INFO_LOCAL_MEM_SIZE = 5,
+  DPC_KERNEL_INFO_MAX_SUB_GROUP_SIZE = 6,
+  DPC_KERNEL_INFO_MAX_NUM_SUB_GROUPS = 7,
+  DPC_KERNEL_INFO_COMPILE_SUB_GROUP_SIZE = 8,
+  DPC_KERNEL_INFO_COMPILE_NUM_SUB_GROUPS = 9,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum dpc_kernel_info dpc_kernel_info;
+#else
+typedef int32_t dpc_kernel_info;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Opaque bundle type of the C API.
+ */
+typedef struct dpc_bundle_s dpc_bundle_s;
+
+/**
  * Opaque context type of the C API.
  */
 typedef struct dpc_context_s dpc_context_s;
@@ -414,6 +486,11 @@ typedef struct dpc_device_s dpc_device_s;
  * Opaque event type of the C API.
  */
 typedef struct dpc_event_s dpc_event_s;
+
+/**
+ * Opaque kernel type of the C API.
+ */
+typedef struct dpc_kernel_s dpc_kernel_s;
 
 /**
  * Opaque platform type of the C API.
@@ -451,6 +528,42 @@ typedef dpc_context_s *dpc_context;
 typedef dpc_event_s *dpc_event;
 
 /**
+ * A built kernel bundle for one device in one context. Reference counted.
+ */
+typedef dpc_bundle_s *dpc_bundle;
+
+/**
+ * A kernel of a bundle. Reference counted; keeps its bundle alive.
+ */
+typedef dpc_kernel_s *dpc_kernel;
+
+/**
+ * A queue handle. The canonical queue of a device (`dpc_queue_default`)
+ * is valid for the life of the process; other queues are reference
+ * counted.
+ */
+typedef dpc_queue_s *dpc_queue;
+
+/**
+ * One kernel argument for `dpc_kernel_launch`.
+ */
+typedef struct {
+  /**
+   * A `dpc_arg_kind` value.
+   */
+  int32_t kind;
+  /**
+   * Bytes: of the scalar, or of local memory. Ignored for pointers.
+   */
+  size_t size;
+  /**
+   * The pointer (`DPC_ARG_POINTER`) or the scalar's bytes
+   * (`DPC_ARG_SCALAR`). Read during the call only.
+   */
+  const void *value;
+} dpc_kernel_arg;
+
+/**
  * A logger: receives the level, a NUL-terminated UTF-8 line (valid only
  * during the call) and the `user_data` given to `dpc_set_logger`. It may
  * be called from any thread, concurrently; it must not call back into
@@ -463,13 +576,6 @@ typedef void (*dpc_logger_fn)(dpc_log_level level, const char *message, void *us
  * on it are accepted and do nothing.
  */
 typedef dpc_platform_s *dpc_platform;
-
-/**
- * A queue handle. The canonical queue of a device (`dpc_queue_default`)
- * is valid for the life of the process; other queues are reference
- * counted.
- */
-typedef dpc_queue_s *dpc_queue;
 
 /**
  * A parsed filter string. Reference counted; can be used any number of
@@ -908,6 +1014,16 @@ int64_t dpc_last_error_backend_code(void);
 dpc_status dpc_last_error_message(char *buf, size_t capacity, size_t *size_out);
 
 /**
+ * Copy the build log of the last failure on this thread into `buf`: the
+ * compiler's full output when the failure was a build
+ * (`DPC_ERROR_BUILD_FAILED`), otherwise empty.
+ *
+ * Two-call pattern, ownership and errors as `dpc_last_error_message`;
+ * reading the record never changes it. Thread safety: any thread.
+ */
+dpc_status dpc_last_error_build_log(char *buf, size_t capacity, size_t *size_out);
+
+/**
  * Wait for `event` to complete. An asynchronous error raised by its
  * command is reported here as a status with its message.
  *
@@ -972,6 +1088,213 @@ dpc_status dpc_event_release(dpc_event event);
  * thread.
  */
 dpc_status dpc_event_get_native(dpc_event event, void **native_out);
+
+/**
+ * Build a bundle for `device` in `context` from a SPIR-V module of `size`
+ * bytes at `spirv`, with build `options` (NULL or a NUL-terminated string).
+ * Built bundles are cached by context, device, input and options: building
+ * the same module again returns the cached bundle at once and uses no more
+ * memory.
+ *
+ * Ownership: a new reference the caller releases; `spirv` and `options`
+ * are read during the call only. Errors: `DPC_ERROR_INVALID_HANDLE`,
+ * `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_INVALID_ARGUMENT` (not a SPIR-V
+ * module, device not in the context), `DPC_ERROR_BUILD_FAILED` (the log is
+ * in `dpc_last_error_build_log`), `DPC_ERROR_UNSUPPORTED` (the device
+ * cannot take SPIR-V). Thread safety: any thread.
+ */
+dpc_status dpc_bundle_create_from_spirv(dpc_context context,
+                                        dpc_device device,
+                                        const void *spirv,
+                                        size_t size,
+                                        const char *options,
+                                        dpc_bundle *bundle_out);
+
+/**
+ * Build a bundle from the SPIR-V file at `path` (as
+ * `dpc_bundle_create_from_spirv`).
+ *
+ * Errors: those of `dpc_bundle_create_from_spirv`, plus `DPC_ERROR_NOT_FOUND`
+ * (no such file) and `DPC_ERROR_INVALID_ARGUMENT` (unreadable), with the
+ * path and the system's reason. Thread safety: any thread.
+ */
+dpc_status dpc_bundle_create_from_spirv_file(dpc_context context,
+                                             dpc_device device,
+                                             const char *path,
+                                             const char *options,
+                                             dpc_bundle *bundle_out);
+
+/**
+ * Build a bundle from OpenCL C `source` (NUL-terminated) with `options`
+ * (passed to the OpenCL compiler, e.g. `"-cl-std=CL2.0 -DN=4"`). Cached like
+ * `dpc_bundle_create_from_spirv`.
+ *
+ * Errors: those of `dpc_bundle_create_from_spirv`; `DPC_ERROR_UNSUPPORTED`
+ * on devices that are not OpenCL devices. Thread safety: any thread.
+ */
+dpc_status dpc_bundle_create_from_opencl_c(dpc_context context,
+                                           dpc_device device,
+                                           const char *source,
+                                           const char *options,
+                                           dpc_bundle *bundle_out);
+
+/**
+ * Build a bundle from SYCL `source` (NUL-terminated), compiled at run time
+ * by the SYCL kernel compiler where the device reports it can. Cached like
+ * `dpc_bundle_create_from_spirv`.
+ *
+ * Errors: those of `dpc_bundle_create_from_spirv`; `DPC_ERROR_UNSUPPORTED`
+ * where the runtime cannot compile SYCL source for the device.
+ * Thread safety: any thread.
+ */
+dpc_status dpc_bundle_create_from_sycl(dpc_context context,
+                                       dpc_device device,
+                                       const char *source,
+                                       const char *options,
+                                       dpc_bundle *bundle_out);
+
+/**
+ * Add a reference to `bundle`.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+ */
+dpc_status dpc_bundle_retain(dpc_bundle bundle);
+
+/**
+ * Drop a reference to `bundle`; NULL is a no-op. The bundle lives on while
+ * its kernels or the build cache hold it.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+ */
+dpc_status dpc_bundle_release(dpc_bundle bundle);
+
+/**
+ * The number of kernels in `bundle` (read from the SPIR-V module, or from
+ * the OpenCL program).
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_UNSUPPORTED` (SYCL-source bundles: the runtime does not list
+ * their kernels; get them by name). Thread safety: any thread.
+ */
+dpc_status dpc_bundle_get_kernel_count(dpc_bundle bundle, size_t *count_out);
+
+/**
+ * The name of kernel `index` of `bundle`.
+ *
+ * Two-call pattern (`*size_out` gets the size needed, NUL included).
+ * Errors: those of `dpc_bundle_get_kernel_count`, plus
+ * `DPC_ERROR_OUT_OF_RANGE` and `DPC_ERROR_BUFFER_TOO_SMALL`.
+ * Thread safety: any thread.
+ */
+dpc_status dpc_bundle_get_kernel_name(dpc_bundle bundle,
+                                      size_t index,
+                                      char *buf,
+                                      size_t capacity,
+                                      size_t *size_out);
+
+/**
+ * Whether `bundle` has a kernel called `name`.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_INVALID_UTF8`. Thread safety: any thread.
+ */
+dpc_status dpc_bundle_has_kernel(dpc_bundle bundle, const char *name, bool *has_out);
+
+/**
+ * The kernel called `name` in `bundle`, with its device-specific info
+ * read once.
+ *
+ * Ownership: a new reference the caller releases; it keeps the bundle
+ * alive. Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_INVALID_UTF8`, `DPC_ERROR_NOT_FOUND` (the message lists the
+ * bundle's kernels where it can). Thread safety: any thread.
+ */
+dpc_status dpc_bundle_get_kernel(dpc_bundle bundle, const char *name, dpc_kernel *kernel_out);
+
+/**
+ * The runtime's own bundle object
+ * (`sycl::kernel_bundle<sycl::bundle_state::executable>*`).
+ *
+ * Ownership: borrowed; valid while `bundle` is. Errors:
+ * `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any
+ * thread.
+ */
+dpc_status dpc_bundle_get_native(dpc_bundle bundle, void **native_out);
+
+/**
+ * Add a reference to `kernel`.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+ */
+dpc_status dpc_kernel_retain(dpc_kernel kernel);
+
+/**
+ * Drop a reference to `kernel`; NULL is a no-op. Launches already
+ * submitted still run.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+ */
+dpc_status dpc_kernel_release(dpc_kernel kernel);
+
+/**
+ * The name of `kernel`.
+ *
+ * Two-call pattern (`*size_out` gets the size needed, NUL included).
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_BUFFER_TOO_SMALL`. Thread safety: any thread.
+ */
+dpc_status dpc_kernel_get_name(dpc_kernel kernel, char *buf, size_t capacity, size_t *size_out);
+
+/**
+ * A numeric property of `kernel` on its bundle's device; `key` is a
+ * `dpc_kernel_info` value. `DPC_KERNEL_INFO_NUM_ARGS` comes from the
+ * SPIR-V module where there is one, else from the runtime.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_INVALID_ARGUMENT` (unknown key), `DPC_ERROR_UNSUPPORTED` (the
+ * number of arguments is not known). Thread safety: any thread.
+ */
+dpc_status dpc_kernel_get_info_u64(dpc_kernel kernel, int32_t key, uint64_t *value_out);
+
+/**
+ * The runtime's own kernel object (`sycl::kernel*`).
+ *
+ * Ownership: borrowed; valid while `kernel` is. Errors:
+ * `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any
+ * thread.
+ */
+dpc_status dpc_kernel_get_native(dpc_kernel kernel, void **native_out);
+
+/**
+ * Launch `kernel` on `queue` over `dims` (1, 2 or 3) dimensions of
+ * `global[dims]` work-items; with `local` non-NULL, as an nd-range with
+ * work-groups of `local[dims]`. `global[0]` is the dimension of
+ * `get_global_id(0)`. `args` holds `n_args` arguments in the kernel's
+ * order; after the `n_events` events.
+ *
+ * Checked before anything is submitted: the kernel was built for the
+ * queue's device and context; the argument count matches the kernel (from
+ * its SPIR-V, or the runtime); each argument's kind (and a scalar's size)
+ * matches the parameter where the SPIR-V tells it; each local size divides
+ * its global size, and the work-group fits the kernel and the device.
+ *
+ * Ownership: `args` and the scalars they point at are read during the call
+ * only; `*event_out`, when `event_out` is non-NULL, is a new event the
+ * caller releases. Errors: `DPC_ERROR_INVALID_HANDLE`,
+ * `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_INVALID_ARGUMENT` (each check above,
+ * with a message naming the argument or dimension), `DPC_ERROR_BACKEND`.
+ * Thread safety: any thread.
+ */
+dpc_status dpc_kernel_launch(dpc_queue queue,
+                             dpc_kernel kernel,
+                             uint32_t dims,
+                             const size_t *global,
+                             const size_t *local,
+                             const dpc_kernel_arg *args,
+                             size_t n_args,
+                             const dpc_event *events,
+                             size_t n_events,
+                             dpc_event *event_out);
 
 /**
  * Install (or, with `callback` NULL, remove) the logger.

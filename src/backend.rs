@@ -59,6 +59,18 @@ static REPORT: OnceLock<LoadReport> = OnceLock::new();
 
 thread_local! {
     static PLUGIN_ERROR: RefCell<Option<Error>> = const { RefCell::new(None) };
+    static PLUGIN_BUILD_LOG: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+unsafe extern "C" fn host_set_build_log(log: *const u8, len: usize) {
+    let _ = std::panic::catch_unwind(|| {
+        let text = if log.is_null() {
+            String::new()
+        } else {
+            String::from_utf8_lossy(std::slice::from_raw_parts(log, len)).into_owned()
+        };
+        PLUGIN_BUILD_LOG.with(|p| *p.borrow_mut() = Some(text));
+    });
 }
 
 unsafe extern "C" fn host_set_error(status: i32, backend_code: i64, msg: *const u8, len: usize) {
@@ -95,6 +107,7 @@ static HOST: abi::HostV1 = abi::HostV1 {
     struct_size: std::mem::size_of::<abi::HostV1>() as u32,
     set_error: host_set_error,
     log: host_log,
+    set_build_log: host_set_build_log,
 };
 
 /// Turn a plugin status into a `Result`, taking the plugin's message.
@@ -103,13 +116,16 @@ pub fn check(status: i32, what: &str) -> Result<()> {
         return Ok(());
     }
     let recorded = PLUGIN_ERROR.with(|p| p.borrow_mut().take());
-    Err(match recorded {
+    let log = PLUGIN_BUILD_LOG.with(|p| p.borrow_mut().take());
+    let mut e = match recorded {
         Some(e) => e,
         None => Error::new(
             dpc_status::from_code(status).unwrap_or(DPC_ERROR_BACKEND),
             format!("{what}: the backend failed with status {status} and no message"),
         ),
-    })
+    };
+    e.build_log = log;
+    Err(e)
 }
 
 fn dlerror_text() -> String {

@@ -36,6 +36,9 @@ pub enum dpc_status {
     /// A memory pointer is not what the function needs (not allocated by
     /// dpcore, already freed, not the start of an allocation, not USM).
     DPC_ERROR_INVALID_POINTER = 7,
+    /// A named thing (a kernel, a file) does not exist; the message names
+    /// it and, where it can, what exists.
+    DPC_ERROR_NOT_FOUND = 8,
     /// A device filter string is malformed; the message quotes it and
     /// shows the grammar.
     DPC_ERROR_INVALID_SELECTOR = 100,
@@ -52,6 +55,9 @@ pub enum dpc_status {
     DPC_ERROR_UNSUPPORTED = 202,
     /// The backend plugin implements another interface version.
     DPC_ERROR_PLUGIN_INCOMPATIBLE = 203,
+    /// Device code failed to build; the full build log is available from
+    /// `dpc_last_error_build_log`.
+    DPC_ERROR_BUILD_FAILED = 204,
     /// Host memory could not be allocated.
     DPC_ERROR_OUT_OF_HOST_MEMORY = 300,
     /// Device (USM) memory could not be allocated; the message states the
@@ -74,12 +80,14 @@ impl dpc_status {
         DPC_ERROR_OUT_OF_RANGE,
         DPC_ERROR_INVALID_UTF8,
         DPC_ERROR_INVALID_POINTER,
+        DPC_ERROR_NOT_FOUND,
         DPC_ERROR_INVALID_SELECTOR,
         DPC_ERROR_DEVICE_NOT_FOUND,
         DPC_ERROR_BACKEND_UNAVAILABLE,
         DPC_ERROR_BACKEND,
         DPC_ERROR_UNSUPPORTED,
         DPC_ERROR_PLUGIN_INCOMPATIBLE,
+        DPC_ERROR_BUILD_FAILED,
         DPC_ERROR_OUT_OF_HOST_MEMORY,
         DPC_ERROR_OUT_OF_DEVICE_MEMORY,
         DPC_ERROR_INTERNAL,
@@ -101,12 +109,14 @@ impl dpc_status {
             DPC_ERROR_OUT_OF_RANGE => c"DPC_ERROR_OUT_OF_RANGE",
             DPC_ERROR_INVALID_UTF8 => c"DPC_ERROR_INVALID_UTF8",
             DPC_ERROR_INVALID_POINTER => c"DPC_ERROR_INVALID_POINTER",
+            DPC_ERROR_NOT_FOUND => c"DPC_ERROR_NOT_FOUND",
             DPC_ERROR_INVALID_SELECTOR => c"DPC_ERROR_INVALID_SELECTOR",
             DPC_ERROR_DEVICE_NOT_FOUND => c"DPC_ERROR_DEVICE_NOT_FOUND",
             DPC_ERROR_BACKEND_UNAVAILABLE => c"DPC_ERROR_BACKEND_UNAVAILABLE",
             DPC_ERROR_BACKEND => c"DPC_ERROR_BACKEND",
             DPC_ERROR_UNSUPPORTED => c"DPC_ERROR_UNSUPPORTED",
             DPC_ERROR_PLUGIN_INCOMPATIBLE => c"DPC_ERROR_PLUGIN_INCOMPATIBLE",
+            DPC_ERROR_BUILD_FAILED => c"DPC_ERROR_BUILD_FAILED",
             DPC_ERROR_OUT_OF_HOST_MEMORY => c"DPC_ERROR_OUT_OF_HOST_MEMORY",
             DPC_ERROR_OUT_OF_DEVICE_MEMORY => c"DPC_ERROR_OUT_OF_DEVICE_MEMORY",
             DPC_ERROR_INTERNAL => c"DPC_ERROR_INTERNAL",
@@ -125,6 +135,8 @@ pub struct Error {
     pub status: dpc_status,
     pub message: String,
     pub backend_code: i64,
+    /// The build log of a failed build.
+    pub build_log: Option<String>,
 }
 
 impl Error {
@@ -133,6 +145,7 @@ impl Error {
             status,
             message: message.into(),
             backend_code: 0,
+            build_log: None,
         }
     }
 
@@ -167,6 +180,7 @@ struct LastError {
     status: dpc_status,
     message: String,
     backend_code: i64,
+    build_log: String,
 }
 
 thread_local! {
@@ -174,6 +188,7 @@ thread_local! {
         status: DPC_SUCCESS,
         message: String::new(),
         backend_code: 0,
+        build_log: String::new(),
     }) };
     static IN_BOUNDARY: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
@@ -187,6 +202,10 @@ pub fn set_last_error(err: &Error) {
             l.message.clear();
             l.message.push_str(&err.message);
             l.backend_code = err.backend_code;
+            l.build_log.clear();
+            if let Some(log) = &err.build_log {
+                l.build_log.push_str(log);
+            }
         }
     });
 }
@@ -199,6 +218,7 @@ pub fn last_error() -> Error {
             status: l.status,
             message: l.message.clone(),
             backend_code: l.backend_code,
+            build_log: (!l.build_log.is_empty()).then(|| l.build_log.clone()),
         }
     })
 }
@@ -348,6 +368,33 @@ pub unsafe extern "C" fn dpc_last_error_message(
             let l = l.borrow();
             // SAFETY: the caller promises buf/capacity/size_out are valid.
             match unsafe { write_out_str(&l.message, buf, capacity, size_out) } {
+                Ok(()) => DPC_SUCCESS,
+                Err(e) => e.status,
+            }
+        })
+    })
+}
+
+/// Copy the build log of the last failure on this thread into `buf`: the
+/// compiler's full output when the failure was a build
+/// (`DPC_ERROR_BUILD_FAILED`), otherwise empty.
+///
+/// Two-call pattern, ownership and errors as `dpc_last_error_message`;
+/// reading the record never changes it. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_last_error_build_log(
+    buf: *mut c_char,
+    capacity: usize,
+    size_out: *mut usize,
+) -> dpc_status {
+    boundary_value(DPC_ERROR_INTERNAL, || {
+        if size_out.is_null() {
+            return DPC_ERROR_NULL_POINTER;
+        }
+        LAST.with(|l| {
+            let l = l.borrow();
+            // SAFETY: the caller promises buf/capacity/size_out are valid.
+            match unsafe { write_out_str(&l.build_log, buf, capacity, size_out) } {
                 Ok(()) => DPC_SUCCESS,
                 Err(e) => e.status,
             }

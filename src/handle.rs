@@ -32,6 +32,8 @@ pub enum Kind {
     Context = 4,
     Queue = 5,
     Event = 6,
+    Bundle = 7,
+    Kernel = 8,
 }
 
 impl Kind {
@@ -43,6 +45,8 @@ impl Kind {
             4 => Some(Kind::Context),
             5 => Some(Kind::Queue),
             6 => Some(Kind::Event),
+            7 => Some(Kind::Bundle),
+            8 => Some(Kind::Kernel),
             _ => None,
         }
     }
@@ -55,6 +59,8 @@ impl Kind {
             Kind::Context => "dpc_context",
             Kind::Queue => "dpc_queue",
             Kind::Event => "dpc_event",
+            Kind::Bundle => "dpc_bundle",
+            Kind::Kernel => "dpc_kernel",
         }
     }
 }

@@ -30,7 +30,7 @@ use core::ffi::{c_char, c_void};
 
 /// Version of the table layout and semantics. Bump on any change to a
 /// struct or function signature in this crate.
-pub const BACKEND_ABI_VERSION: u32 = 2;
+pub const BACKEND_ABI_VERSION: u32 = 3;
 
 /// Symbol: `uint32_t dpcore_backend_abi_version(void)`.
 pub const SYM_ABI_VERSION: &[u8] = b"dpcore_backend_abi_version\0";
@@ -52,6 +52,8 @@ pub mod status {
     pub const OUT_OF_RANGE: i32 = 5;
     pub const BACKEND: i32 = 201;
     pub const UNSUPPORTED: i32 = 202;
+    pub const BUILD_FAILED: i32 = 204;
+    pub const NOT_FOUND: i32 = 8;
     pub const OUT_OF_HOST_MEMORY: i32 = 300;
     pub const OUT_OF_DEVICE_MEMORY: i32 = 301;
     pub const INTERNAL: i32 = 999;
@@ -71,6 +73,9 @@ pub struct HostV1 {
     /// Emit a debug log line (UTF-8, `len` bytes, copied). Level: 0 error,
     /// 1 warning, 2 info, 3 debug. The core filters and routes it.
     pub log: unsafe extern "C" fn(level: i32, msg: *const u8, len: usize),
+    /// Record the build log of a failed build on the calling thread (UTF-8,
+    /// copied), before `set_error` and the failing return.
+    pub set_build_log: unsafe extern "C" fn(log: *const u8, len: usize),
 }
 
 /// `backend` values; the same numbers as the public `dpc_backend`.
@@ -259,6 +264,67 @@ pub struct PointerInfoV1 {
     /// The device the memory is associated with: a new device object the
     /// core gives back with `device_release`, or NULL (host USM, unknown).
     pub device: Obj,
+}
+
+/// What a bundle is built from.
+pub mod source_kind {
+    /// A SPIR-V module (bytes).
+    pub const SPIRV: i32 = 1;
+    /// OpenCL C source text (OpenCL devices only).
+    pub const OPENCL_C: i32 = 2;
+    /// SYCL source text, compiled at run time where the device can.
+    pub const SYCL: i32 = 3;
+}
+
+/// Kernel argument kinds (the same numbers as the public `dpc_arg_kind`).
+pub mod arg_kind {
+    /// A USM pointer: `KernelArgV1::value` is the pointer itself.
+    pub const POINTER: i32 = 1;
+    /// `size` bytes at `value`, passed by value.
+    pub const SCALAR: i32 = 2;
+    /// `size` bytes of work-group local memory (`value` unused).
+    pub const LOCAL: i32 = 3;
+}
+
+/// The largest scalar kernel argument, in bytes.
+pub const MAX_SCALAR_ARG: usize = 256;
+
+/// One kernel argument.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct KernelArgV1 {
+    pub kind: i32,
+    pub size: usize,
+    pub value: *const c_void,
+}
+
+/// What the runtime tells about a kernel on a device. Zero where it does
+/// not tell.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct KernelInfoV1 {
+    /// The kernel's name as the runtime knows it.
+    pub name: [c_char; INFO_STR],
+    pub num_args: u32,
+    /// Non-zero when `num_args` is reported.
+    pub has_num_args: u32,
+    pub max_work_group_size: u64,
+    pub preferred_work_group_size_multiple: u64,
+    pub private_mem_size: u64,
+    pub local_mem_size: u64,
+    pub compile_work_group_size: [u64; 3],
+    pub max_sub_group_size: u32,
+    pub max_num_sub_groups: u32,
+    pub compile_sub_group_size: u32,
+    pub compile_num_sub_groups: u32,
+}
+
+impl KernelInfoV1 {
+    /// An all-zero record.
+    pub const fn zeroed() -> Self {
+        // SAFETY: every field is an integer or an array of integers.
+        unsafe { core::mem::zeroed() }
+    }
 }
 
 /// Partition kinds for [`BackendV1::device_partition`].
@@ -450,6 +516,61 @@ pub struct BackendV1 {
     /// pointer: it answers kind UNKNOWN.
     pub usm_pointer_info:
         unsafe extern "C" fn(ctx: Obj, p: *const c_void, out: *mut PointerInfoV1) -> i32,
+
+    // ---- kernel bundles and kernels --------------------------------------
+    /// Build an executable bundle for `dev` in `ctx` from `len` bytes at
+    /// `src` of [`source_kind`] `kind`, with the NUL-terminated build
+    /// `options` (NULL: none). A failed build returns BUILD_FAILED (204)
+    /// after `set_build_log` with the full log; a device that cannot take
+    /// this kind of input returns UNSUPPORTED (202) with a message naming
+    /// the input kind and the device.
+    pub bundle_create: unsafe extern "C" fn(
+        ctx: Obj,
+        dev: Obj,
+        kind: i32,
+        src: *const u8,
+        len: usize,
+        options: *const c_char,
+        out: *mut Obj,
+    ) -> i32,
+    /// Give back a bundle object.
+    pub bundle_release: unsafe extern "C" fn(b: Obj),
+    /// The names of the bundle's kernels, separated by `\n`, in the
+    /// two-call pattern (`*size_out` gets the size needed, NUL included;
+    /// `buf` filled when non-NULL and large enough, else OUT_OF_RANGE).
+    /// UNSUPPORTED when the runtime cannot list them.
+    pub bundle_kernel_names:
+        unsafe extern "C" fn(b: Obj, buf: *mut c_char, cap: usize, size_out: *mut usize) -> i32,
+    /// Whether the bundle has a kernel called `name`.
+    pub bundle_has_kernel: unsafe extern "C" fn(b: Obj, name: *const c_char, out: *mut bool) -> i32,
+    /// The kernel called `name` as a new kernel object; NOT_FOUND (8) when
+    /// there is none.
+    pub bundle_get_kernel: unsafe extern "C" fn(b: Obj, name: *const c_char, out: *mut Obj) -> i32,
+    /// `sycl::kernel_bundle<sycl::bundle_state::executable>*`, valid as long as `b` is.
+    pub bundle_native: unsafe extern "C" fn(b: Obj) -> *mut c_void,
+    /// Give back a kernel object.
+    pub kernel_release: unsafe extern "C" fn(k: Obj),
+    /// What the runtime tells about `k` on `dev`.
+    pub kernel_info: unsafe extern "C" fn(k: Obj, dev: Obj, out: *mut KernelInfoV1) -> i32,
+    /// `sycl::kernel*`, valid as long as `k` is.
+    pub kernel_native: unsafe extern "C" fn(k: Obj) -> *mut c_void,
+    /// Launch `k` on `q` over `dims` (1–3) dimensions of `global` sizes;
+    /// with `local` non-NULL as an nd-range of that work-group size. The
+    /// core has validated the sizes and the arguments; `args` holds
+    /// `n_args` arguments in order. Dependencies and event as the other
+    /// enqueue functions.
+    pub enqueue_kernel: unsafe extern "C" fn(
+        q: Obj,
+        k: Obj,
+        dims: u32,
+        global: *const usize,
+        local: *const usize,
+        args: *const KernelArgV1,
+        n_args: usize,
+        deps: *const Obj,
+        n_deps: usize,
+        ev_out: *mut Obj,
+    ) -> i32,
 
     // ---- native handles --------------------------------------------------
     /// The backend's own handle of a device, context or queue object

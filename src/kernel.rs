@@ -1,0 +1,972 @@
+//! Kernel bundles and kernels (`dpc_bundle_*`, `dpc_kernel_*`): device code
+//! loaded at run time from SPIR-V, OpenCL C or SYCL source, cached, and
+//! launched with validated arguments.
+
+use std::ffi::{c_char, c_void, CString};
+use std::sync::{Arc, Mutex};
+
+use dpcore_backend_abi as abi;
+
+use crate::backend::{self, field, Backend};
+use crate::context::{self, dpc_context, Context};
+use crate::device::{self, dpc_device, Device};
+use crate::error::{boundary, dpc_status, dpc_status::*, Error, Result};
+use crate::event::{self, dpc_event};
+use crate::handle::{self, HandleType, Kind};
+use crate::queue::{self, dpc_queue};
+use crate::spirv::{self, Param};
+use crate::strings::{check_ptr, in_str, write_out, write_out_str};
+
+/// Opaque bundle type of the C API.
+pub struct dpc_bundle_s {
+    _private: (),
+}
+
+/// A built kernel bundle for one device in one context. Reference counted.
+pub type dpc_bundle = *mut dpc_bundle_s;
+
+/// Opaque kernel type of the C API.
+pub struct dpc_kernel_s {
+    _private: (),
+}
+
+/// A kernel of a bundle. Reference counted; keeps its bundle alive.
+pub type dpc_kernel = *mut dpc_kernel_s;
+
+/// The kind of a kernel argument.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum dpc_arg_kind {
+    /// A USM pointer; `value` is the pointer itself.
+    DPC_ARG_POINTER = 1,
+    /// `size` bytes (1 to 256) at `value`, passed by value.
+    DPC_ARG_SCALAR = 2,
+    /// `size` bytes of work-group local memory; `value` is unused.
+    DPC_ARG_LOCAL = 3,
+}
+
+/// One kernel argument for `dpc_kernel_launch`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct dpc_kernel_arg {
+    /// A `dpc_arg_kind` value.
+    pub kind: i32,
+    /// Bytes: of the scalar, or of local memory. Ignored for pointers.
+    pub size: usize,
+    /// The pointer (`DPC_ARG_POINTER`) or the scalar's bytes
+    /// (`DPC_ARG_SCALAR`). Read during the call only.
+    pub value: *const c_void,
+}
+
+/// Keys for `dpc_kernel_get_info_u64`. Sizes are bytes; values are for the
+/// device the kernel's bundle was built for; 0 where the runtime does not
+/// tell.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum dpc_kernel_info {
+    DPC_KERNEL_INFO_NUM_ARGS = 1,
+    DPC_KERNEL_INFO_MAX_WORK_GROUP_SIZE = 2,
+    DPC_KERNEL_INFO_PREFERRED_WORK_GROUP_SIZE_MULTIPLE = 3,
+    DPC_KERNEL_INFO_PRIVATE_MEM_SIZE = 4,
+    DPC_KERNEL_INFO_LOCAL_MEM_SIZE = 5,
+    DPC_KERNEL_INFO_MAX_SUB_GROUP_SIZE = 6,
+    DPC_KERNEL_INFO_MAX_NUM_SUB_GROUPS = 7,
+    DPC_KERNEL_INFO_COMPILE_SUB_GROUP_SIZE = 8,
+    DPC_KERNEL_INFO_COMPILE_NUM_SUB_GROUPS = 9,
+}
+
+fn kind_name(kind: i32) -> &'static str {
+    match kind {
+        abi::source_kind::SPIRV => "SPIR-V",
+        abi::source_kind::OPENCL_C => "OpenCL C",
+        abi::source_kind::SYCL => "SYCL source",
+        _ => "unknown input",
+    }
+}
+
+pub struct Bundle {
+    obj: abi::Obj,
+    backend: &'static Backend,
+    pub context: Arc<Context>,
+    pub device: Arc<Device>,
+    pub kind: i32,
+    /// Kernels read from the SPIR-V module (names and parameters).
+    pub sigs: Option<Vec<spirv::KernelSig>>,
+}
+
+// SAFETY: plugin objects are thread-safe by the backend contract.
+unsafe impl Send for Bundle {}
+unsafe impl Sync for Bundle {}
+
+impl HandleType for Bundle {
+    const KIND: Kind = Kind::Bundle;
+}
+
+impl Drop for Bundle {
+    fn drop(&mut self) {
+        unsafe { (self.backend.table.bundle_release)(self.obj) }
+    }
+}
+
+impl Bundle {
+    /// The kernel names: read from SPIR-V, or asked of the runtime.
+    pub fn names(&self) -> Result<Vec<String>> {
+        if let Some(s) = &self.sigs {
+            return Ok(s.iter().map(|k| k.name.clone()).collect());
+        }
+        let t = self.backend.table;
+        let mut n = 0usize;
+        backend::check(
+            unsafe { (t.bundle_kernel_names)(self.obj, std::ptr::null_mut(), 0, &mut n) },
+            "bundle_kernel_names",
+        )?;
+        let mut buf = vec![0u8; n.max(1)];
+        backend::check(
+            unsafe {
+                (t.bundle_kernel_names)(
+                    self.obj,
+                    buf.as_mut_ptr() as *mut c_char,
+                    buf.len(),
+                    &mut n,
+                )
+            },
+            "bundle_kernel_names",
+        )?;
+        let s =
+            field(unsafe { std::slice::from_raw_parts(buf.as_ptr() as *const c_char, buf.len()) });
+        Ok(s.split('\n')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect())
+    }
+}
+
+pub struct Kernel {
+    obj: abi::Obj,
+    backend: &'static Backend,
+    pub bundle: Arc<Bundle>,
+    pub name: String,
+    pub info: abi::KernelInfoV1,
+    /// Parameter kinds, when the bundle's SPIR-V tells them.
+    pub params: Option<Vec<Param>>,
+}
+
+// SAFETY: plugin objects are thread-safe by the backend contract.
+unsafe impl Send for Kernel {}
+unsafe impl Sync for Kernel {}
+
+impl HandleType for Kernel {
+    const KIND: Kind = Kind::Kernel;
+}
+
+impl Drop for Kernel {
+    fn drop(&mut self) {
+        unsafe { (self.backend.table.kernel_release)(self.obj) }
+    }
+}
+
+impl Kernel {
+    /// The number of arguments, when known.
+    pub fn num_args(&self) -> Option<usize> {
+        match &self.params {
+            Some(p) => Some(p.len()),
+            None => (self.info.has_num_args != 0).then_some(self.info.num_args as usize),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- the cache
+
+/// Built bundles, by context, device, input kind, and the input and options
+/// themselves (compared in full on a hit: a hash only picks the bucket).
+struct CacheEntry {
+    context_id: u64,
+    device: usize,
+    kind: i32,
+    hash: u64,
+    src: Vec<u8>,
+    options: String,
+    bundle: Arc<Bundle>,
+}
+
+const CACHE_CAPACITY: usize = 256;
+
+static CACHE: Mutex<Vec<CacheEntry>> = Mutex::new(Vec::new());
+
+/// A fast 64-bit hash of bytes (8 bytes a step, multiply-xorshift mixing);
+/// enough to pick candidates, which are then compared in full.
+fn hash(bytes: &[u8], seed: u64) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = seed ^ (bytes.len() as u64).wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let v = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h ^ v).wrapping_mul(K);
+        h ^= h >> 29;
+    }
+    for &b in chunks.remainder() {
+        h = (h ^ b as u64).wrapping_mul(K);
+    }
+    h ^ (h >> 32)
+}
+
+/// Build (or find in the cache) a bundle.
+pub fn build(
+    ctx: &Arc<Context>,
+    dev: &Arc<Device>,
+    kind: i32,
+    src: &[u8],
+    options: &str,
+) -> Result<Arc<Bundle>> {
+    if !ctx.contains(dev) {
+        return Err(Error::invalid_arg(format!(
+            "{} is not in {}; build for a device of the context",
+            dev.describe(),
+            ctx.describe()
+        )));
+    }
+    let h = hash(options.as_bytes(), hash(src, kind as u64));
+    let dev_key = Arc::as_ptr(dev) as usize;
+    {
+        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(pos) = cache.iter().position(|e| {
+            e.hash == h
+                && e.context_id == ctx.id
+                && e.device == dev_key
+                && e.kind == kind
+                && e.src == src
+                && e.options == options
+        }) {
+            let b = cache[pos].bundle.clone();
+            // Most recently used last.
+            let e = cache.remove(pos);
+            cache.push(e);
+            return Ok(b);
+        }
+    }
+    let sigs = if kind == abi::source_kind::SPIRV {
+        Some(
+            spirv::kernels(src)
+                .map_err(|m| Error::invalid_arg(format!("the SPIR-V input is invalid: {m}")))?,
+        )
+    } else {
+        None
+    };
+    let b = dev.backend();
+    let opts = CString::new(options)
+        .map_err(|_| Error::invalid_arg("build options contain a NUL byte"))?;
+    let mut obj: abi::Obj = std::ptr::null_mut();
+    backend::check(
+        unsafe {
+            (b.table.bundle_create)(
+                ctx.obj(),
+                dev.obj(),
+                kind,
+                src.as_ptr(),
+                src.len(),
+                opts.as_ptr(),
+                &mut obj,
+            )
+        },
+        "bundle_create",
+    )?;
+    let bundle = Arc::new(Bundle {
+        obj,
+        backend: b,
+        context: ctx.clone(),
+        device: dev.clone(),
+        kind,
+        sigs,
+    });
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() >= CACHE_CAPACITY {
+        cache.remove(0);
+    }
+    cache.push(CacheEntry {
+        context_id: ctx.id,
+        device: dev_key,
+        kind,
+        hash: h,
+        src: src.to_vec(),
+        options: options.to_string(),
+        bundle: bundle.clone(),
+    });
+    Ok(bundle)
+}
+
+/// The kernel `name` of `bundle`.
+pub fn get_kernel(bundle: &Arc<Bundle>, name: &str) -> Result<Arc<Kernel>> {
+    let t = bundle.backend.table;
+    let cname =
+        CString::new(name).map_err(|_| Error::invalid_arg("kernel name contains a NUL byte"))?;
+    let mut obj: abi::Obj = std::ptr::null_mut();
+    if let Err(mut e) = backend::check(
+        unsafe { (t.bundle_get_kernel)(bundle.obj, cname.as_ptr(), &mut obj) },
+        "bundle_get_kernel",
+    ) {
+        if e.status == DPC_ERROR_NOT_FOUND {
+            if let Ok(names) = bundle.names() {
+                e.message = format!(
+                    "the {} bundle has no kernel \"{name}\"; its kernels are: {}",
+                    kind_name(bundle.kind),
+                    names.join(", ")
+                );
+            }
+        }
+        return Err(e);
+    }
+    let mut info = abi::KernelInfoV1::zeroed();
+    let st = unsafe { (t.kernel_info)(obj, bundle.device.obj(), &mut info) };
+    if let Err(e) = backend::check(st, "kernel_info") {
+        unsafe { (t.kernel_release)(obj) };
+        return Err(e);
+    }
+    let params = bundle
+        .sigs
+        .as_ref()
+        .and_then(|s| s.iter().find(|k| k.name == name))
+        .map(|k| k.params.clone());
+    Ok(Arc::new(Kernel {
+        obj,
+        backend: bundle.backend,
+        bundle: bundle.clone(),
+        name: name.to_string(),
+        info,
+        params,
+    }))
+}
+
+fn param_name(p: Param) -> String {
+    match p {
+        Param::Pointer => "a global/constant pointer (DPC_ARG_POINTER)".into(),
+        Param::Local => "a __local pointer (DPC_ARG_LOCAL)".into(),
+        Param::Scalar(n) => format!("a {n}-byte value (DPC_ARG_SCALAR of size {n})"),
+        Param::ScalarAnySize => "a value (DPC_ARG_SCALAR)".into(),
+    }
+}
+
+/// Check a launch before it reaches the runtime.
+fn validate(
+    k: &Kernel,
+    q: &queue::Queue,
+    global: &[usize],
+    local: Option<&[usize]>,
+    args: &[dpc_kernel_arg],
+) -> Result<()> {
+    let kb = &k.bundle;
+    if !Arc::ptr_eq(&kb.device, &q.device)
+        && !unsafe { (k.backend.table.device_equal)(kb.device.obj(), q.device.obj()) }
+        || !kb.context.same_as(&q.context)
+    {
+        return Err(Error::invalid_arg(format!(
+            "kernel \"{}\" was built for {} in context #{}, but the queue is on {} in context #{}; \
+             build the bundle for the queue's device and context",
+            k.name,
+            kb.device.describe(),
+            kb.context.id,
+            q.device.describe(),
+            q.context.id
+        )));
+    }
+    let d = &q.device.info;
+    if let Some(l) = local {
+        let mut items: u64 = 1;
+        for (i, (&g, &l)) in global.iter().zip(l).enumerate() {
+            if l == 0 {
+                return Err(Error::invalid_arg(format!(
+                    "local size is 0 in dimension {i}"
+                )));
+            }
+            if g % l != 0 {
+                return Err(Error::invalid_arg(format!(
+                    "local size {l} does not divide global size {g} in dimension {i}"
+                )));
+            }
+            if i < 3 && d.max_work_item_sizes[i] != 0 && l as u64 > d.max_work_item_sizes[i] {
+                return Err(Error::invalid_arg(format!(
+                    "local size {l} in dimension {i} exceeds the device's maximum of {} work-items",
+                    d.max_work_item_sizes[i]
+                )));
+            }
+            items = items.saturating_mul(l as u64);
+        }
+        let kmax = k.info.max_work_group_size;
+        let max = if kmax != 0 {
+            kmax.min(d.max_work_group_size.max(1))
+        } else {
+            d.max_work_group_size
+        };
+        if max != 0 && items > max {
+            return Err(Error::invalid_arg(format!(
+                "a work-group of {items} work-items is larger than kernel \"{}\" allows on {} ({max})",
+                k.name,
+                q.device.describe()
+            )));
+        }
+    }
+    if let Some(n) = k.num_args() {
+        if n != args.len() {
+            return Err(Error::invalid_arg(format!(
+                "kernel \"{}\" takes {n} arguments but {} were given",
+                k.name,
+                args.len()
+            )));
+        }
+    }
+    for (i, a) in args.iter().enumerate() {
+        match a.kind {
+            1 => {}
+            2 => {
+                if a.size == 0 || a.size > abi::MAX_SCALAR_ARG {
+                    return Err(Error::invalid_arg(format!(
+                        "argument {i}: a scalar of {} bytes; scalars are 1 to {} bytes",
+                        a.size,
+                        abi::MAX_SCALAR_ARG
+                    )));
+                }
+                if a.value.is_null() {
+                    return Err(Error::new(DPC_ERROR_NULL_POINTER, format!("argument {i}: the scalar's value is NULL")));
+                }
+            }
+            3 => {
+                if a.size == 0 {
+                    return Err(Error::invalid_arg(format!("argument {i}: local memory of 0 bytes")));
+                }
+                if d.local_mem_size != 0 && a.size as u64 > d.local_mem_size {
+                    return Err(Error::invalid_arg(format!(
+                        "argument {i}: {} bytes of local memory requested; {} has {}",
+                        a.size,
+                        q.device.describe(),
+                        d.local_mem_size
+                    )));
+                }
+            }
+            other => {
+                return Err(Error::invalid_arg(format!(
+                    "argument {i}: kind {other} is not DPC_ARG_POINTER (1), DPC_ARG_SCALAR (2) or DPC_ARG_LOCAL (3)"
+                )))
+            }
+        }
+        if let Some(p) = k.params.as_ref().and_then(|ps| ps.get(i)) {
+            let ok = match (*p, a.kind) {
+                (Param::Pointer, 1) | (Param::Local, 3) | (Param::ScalarAnySize, 2) => true,
+                (Param::Scalar(n), 2) => n == a.size,
+                _ => false,
+            };
+            if !ok {
+                let given = match a.kind {
+                    1 => "DPC_ARG_POINTER".to_string(),
+                    2 => format!("DPC_ARG_SCALAR of {} bytes", a.size),
+                    _ => format!("DPC_ARG_LOCAL of {} bytes", a.size),
+                };
+                return Err(Error::invalid_arg(format!(
+                    "argument {i} of kernel \"{}\" is {}, but {given} was given",
+                    k.name,
+                    param_name(*p)
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- exports
+
+unsafe fn create(
+    function: &str,
+    context: dpc_context,
+    device: dpc_device,
+    kind: i32,
+    src: &[u8],
+    options: *const c_char,
+    bundle_out: *mut dpc_bundle,
+) -> Result<()> {
+    check_ptr(function, "bundle_out", bundle_out)?;
+    let ctx = context::get("context", context)?;
+    let dev = device::get("device", device)?;
+    let opts = if options.is_null() {
+        ""
+    } else {
+        in_str(function, "options", options)?
+    };
+    let b = build(&ctx, &dev, kind, src, opts)?;
+    let h = handle::insert(b, false)?;
+    write_out(function, "bundle_out", bundle_out, h as dpc_bundle)
+}
+
+/// Build a bundle for `device` in `context` from a SPIR-V module of `size`
+/// bytes at `spirv`, with build `options` (NULL or a NUL-terminated string).
+/// Built bundles are cached by context, device, input and options: building
+/// the same module again returns the cached bundle at once and uses no more
+/// memory.
+///
+/// Ownership: a new reference the caller releases; `spirv` and `options`
+/// are read during the call only. Errors: `DPC_ERROR_INVALID_HANDLE`,
+/// `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_INVALID_ARGUMENT` (not a SPIR-V
+/// module, device not in the context), `DPC_ERROR_BUILD_FAILED` (the log is
+/// in `dpc_last_error_build_log`), `DPC_ERROR_UNSUPPORTED` (the device
+/// cannot take SPIR-V). Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_bundle_create_from_spirv(
+    context: dpc_context,
+    device: dpc_device,
+    spirv: *const c_void,
+    size: usize,
+    options: *const c_char,
+    bundle_out: *mut dpc_bundle,
+) -> dpc_status {
+    boundary("dpc_bundle_create_from_spirv", || {
+        check_ptr("dpc_bundle_create_from_spirv", "spirv", spirv)?;
+        let src = std::slice::from_raw_parts(spirv as *const u8, size);
+        create(
+            "dpc_bundle_create_from_spirv",
+            context,
+            device,
+            abi::source_kind::SPIRV,
+            src,
+            options,
+            bundle_out,
+        )
+    })
+}
+
+/// Build a bundle from the SPIR-V file at `path` (as
+/// `dpc_bundle_create_from_spirv`).
+///
+/// Errors: those of `dpc_bundle_create_from_spirv`, plus `DPC_ERROR_NOT_FOUND`
+/// (no such file) and `DPC_ERROR_INVALID_ARGUMENT` (unreadable), with the
+/// path and the system's reason. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_bundle_create_from_spirv_file(
+    context: dpc_context,
+    device: dpc_device,
+    path: *const c_char,
+    options: *const c_char,
+    bundle_out: *mut dpc_bundle,
+) -> dpc_status {
+    boundary("dpc_bundle_create_from_spirv_file", || {
+        let p = in_str("dpc_bundle_create_from_spirv_file", "path", path)?;
+        let bytes = std::fs::read(p).map_err(|e| {
+            Error::new(
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    DPC_ERROR_NOT_FOUND
+                } else {
+                    DPC_ERROR_INVALID_ARGUMENT
+                },
+                format!("cannot read SPIR-V file \"{p}\": {e}"),
+            )
+        })?;
+        create(
+            "dpc_bundle_create_from_spirv_file",
+            context,
+            device,
+            abi::source_kind::SPIRV,
+            &bytes,
+            options,
+            bundle_out,
+        )
+    })
+}
+
+/// Build a bundle from OpenCL C `source` (NUL-terminated) with `options`
+/// (passed to the OpenCL compiler, e.g. `"-cl-std=CL2.0 -DN=4"`). Cached like
+/// `dpc_bundle_create_from_spirv`.
+///
+/// Errors: those of `dpc_bundle_create_from_spirv`; `DPC_ERROR_UNSUPPORTED`
+/// on devices that are not OpenCL devices. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_bundle_create_from_opencl_c(
+    context: dpc_context,
+    device: dpc_device,
+    source: *const c_char,
+    options: *const c_char,
+    bundle_out: *mut dpc_bundle,
+) -> dpc_status {
+    boundary("dpc_bundle_create_from_opencl_c", || {
+        let s = in_str("dpc_bundle_create_from_opencl_c", "source", source)?;
+        create(
+            "dpc_bundle_create_from_opencl_c",
+            context,
+            device,
+            abi::source_kind::OPENCL_C,
+            s.as_bytes(),
+            options,
+            bundle_out,
+        )
+    })
+}
+
+/// Build a bundle from SYCL `source` (NUL-terminated), compiled at run time
+/// by the SYCL kernel compiler where the device reports it can. Cached like
+/// `dpc_bundle_create_from_spirv`.
+///
+/// Errors: those of `dpc_bundle_create_from_spirv`; `DPC_ERROR_UNSUPPORTED`
+/// where the runtime cannot compile SYCL source for the device.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_bundle_create_from_sycl(
+    context: dpc_context,
+    device: dpc_device,
+    source: *const c_char,
+    options: *const c_char,
+    bundle_out: *mut dpc_bundle,
+) -> dpc_status {
+    boundary("dpc_bundle_create_from_sycl", || {
+        let s = in_str("dpc_bundle_create_from_sycl", "source", source)?;
+        create(
+            "dpc_bundle_create_from_sycl",
+            context,
+            device,
+            abi::source_kind::SYCL,
+            s.as_bytes(),
+            options,
+            bundle_out,
+        )
+    })
+}
+
+/// Add a reference to `bundle`.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn dpc_bundle_retain(bundle: dpc_bundle) -> dpc_status {
+    boundary("dpc_bundle_retain", || {
+        handle::retain(Kind::Bundle, "bundle", bundle as usize)
+    })
+}
+
+/// Drop a reference to `bundle`; NULL is a no-op. The bundle lives on while
+/// its kernels or the build cache hold it.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn dpc_bundle_release(bundle: dpc_bundle) -> dpc_status {
+    boundary("dpc_bundle_release", || {
+        handle::release(Kind::Bundle, "bundle", bundle as usize)
+    })
+}
+
+/// The number of kernels in `bundle` (read from the SPIR-V module, or from
+/// the OpenCL program).
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_UNSUPPORTED` (SYCL-source bundles: the runtime does not list
+/// their kernels; get them by name). Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_bundle_get_kernel_count(
+    bundle: dpc_bundle,
+    count_out: *mut usize,
+) -> dpc_status {
+    boundary("dpc_bundle_get_kernel_count", || {
+        check_ptr("dpc_bundle_get_kernel_count", "count_out", count_out)?;
+        let b = handle::get::<Bundle>("bundle", bundle as usize)?;
+        write_out(
+            "dpc_bundle_get_kernel_count",
+            "count_out",
+            count_out,
+            b.names()?.len(),
+        )
+    })
+}
+
+/// The name of kernel `index` of `bundle`.
+///
+/// Two-call pattern (`*size_out` gets the size needed, NUL included).
+/// Errors: those of `dpc_bundle_get_kernel_count`, plus
+/// `DPC_ERROR_OUT_OF_RANGE` and `DPC_ERROR_BUFFER_TOO_SMALL`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_bundle_get_kernel_name(
+    bundle: dpc_bundle,
+    index: usize,
+    buf: *mut c_char,
+    capacity: usize,
+    size_out: *mut usize,
+) -> dpc_status {
+    boundary("dpc_bundle_get_kernel_name", || {
+        check_ptr("dpc_bundle_get_kernel_name", "size_out", size_out)?;
+        let b = handle::get::<Bundle>("bundle", bundle as usize)?;
+        let names = b.names()?;
+        let n = names.get(index).ok_or_else(|| {
+            Error::new(
+                DPC_ERROR_OUT_OF_RANGE,
+                format!(
+                    "dpc_bundle_get_kernel_name: index {index} is out of range ({} kernels)",
+                    names.len()
+                ),
+            )
+        })?;
+        write_out_str(n, buf, capacity, size_out)
+    })
+}
+
+/// Whether `bundle` has a kernel called `name`.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_INVALID_UTF8`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_bundle_has_kernel(
+    bundle: dpc_bundle,
+    name: *const c_char,
+    has_out: *mut bool,
+) -> dpc_status {
+    boundary("dpc_bundle_has_kernel", || {
+        check_ptr("dpc_bundle_has_kernel", "has_out", has_out)?;
+        let n = in_str("dpc_bundle_has_kernel", "name", name)?;
+        let b = handle::get::<Bundle>("bundle", bundle as usize)?;
+        let cname =
+            CString::new(n).map_err(|_| Error::invalid_arg("kernel name contains a NUL byte"))?;
+        let mut has = false;
+        backend::check(
+            (b.backend.table.bundle_has_kernel)(b.obj, cname.as_ptr(), &mut has),
+            "bundle_has_kernel",
+        )?;
+        write_out("dpc_bundle_has_kernel", "has_out", has_out, has)
+    })
+}
+
+/// The kernel called `name` in `bundle`, with its device-specific info
+/// read once.
+///
+/// Ownership: a new reference the caller releases; it keeps the bundle
+/// alive. Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_INVALID_UTF8`, `DPC_ERROR_NOT_FOUND` (the message lists the
+/// bundle's kernels where it can). Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_bundle_get_kernel(
+    bundle: dpc_bundle,
+    name: *const c_char,
+    kernel_out: *mut dpc_kernel,
+) -> dpc_status {
+    boundary("dpc_bundle_get_kernel", || {
+        check_ptr("dpc_bundle_get_kernel", "kernel_out", kernel_out)?;
+        let n = in_str("dpc_bundle_get_kernel", "name", name)?;
+        let b = handle::get::<Bundle>("bundle", bundle as usize)?;
+        let k = get_kernel(&b, n)?;
+        let h = handle::insert(k, false)?;
+        write_out(
+            "dpc_bundle_get_kernel",
+            "kernel_out",
+            kernel_out,
+            h as dpc_kernel,
+        )
+    })
+}
+
+/// The runtime's own bundle object
+/// (`sycl::kernel_bundle<sycl::bundle_state::executable>*`).
+///
+/// Ownership: borrowed; valid while `bundle` is. Errors:
+/// `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any
+/// thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_bundle_get_native(
+    bundle: dpc_bundle,
+    native_out: *mut *mut c_void,
+) -> dpc_status {
+    boundary("dpc_bundle_get_native", || {
+        check_ptr("dpc_bundle_get_native", "native_out", native_out)?;
+        let p = handle::with::<Bundle, _>("bundle", bundle as usize, |b| unsafe {
+            (b.backend.table.bundle_native)(b.obj)
+        })?;
+        write_out("dpc_bundle_get_native", "native_out", native_out, p)
+    })
+}
+
+/// Add a reference to `kernel`.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn dpc_kernel_retain(kernel: dpc_kernel) -> dpc_status {
+    boundary("dpc_kernel_retain", || {
+        handle::retain(Kind::Kernel, "kernel", kernel as usize)
+    })
+}
+
+/// Drop a reference to `kernel`; NULL is a no-op. Launches already
+/// submitted still run.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn dpc_kernel_release(kernel: dpc_kernel) -> dpc_status {
+    boundary("dpc_kernel_release", || {
+        handle::release(Kind::Kernel, "kernel", kernel as usize)
+    })
+}
+
+/// The name of `kernel`.
+///
+/// Two-call pattern (`*size_out` gets the size needed, NUL included).
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_BUFFER_TOO_SMALL`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_kernel_get_name(
+    kernel: dpc_kernel,
+    buf: *mut c_char,
+    capacity: usize,
+    size_out: *mut usize,
+) -> dpc_status {
+    boundary("dpc_kernel_get_name", || {
+        check_ptr("dpc_kernel_get_name", "size_out", size_out)?;
+        handle::with::<Kernel, _>("kernel", kernel as usize, |k| {
+            write_out_str(&k.name, buf, capacity, size_out)
+        })?
+    })
+}
+
+/// A numeric property of `kernel` on its bundle's device; `key` is a
+/// `dpc_kernel_info` value. `DPC_KERNEL_INFO_NUM_ARGS` comes from the
+/// SPIR-V module where there is one, else from the runtime.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_INVALID_ARGUMENT` (unknown key), `DPC_ERROR_UNSUPPORTED` (the
+/// number of arguments is not known). Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_kernel_get_info_u64(
+    kernel: dpc_kernel,
+    key: i32,
+    value_out: *mut u64,
+) -> dpc_status {
+    boundary("dpc_kernel_get_info_u64", || {
+        check_ptr("dpc_kernel_get_info_u64", "value_out", value_out)?;
+        let v = handle::with::<Kernel, _>("kernel", kernel as usize, |k| {
+            let i = &k.info;
+            Ok(match key {
+                1 => k.num_args().ok_or_else(|| {
+                    Error::new(
+                        DPC_ERROR_UNSUPPORTED,
+                        format!(
+                            "the runtime does not tell how many arguments kernel \"{}\" takes",
+                            k.name
+                        ),
+                    )
+                })? as u64,
+                2 => i.max_work_group_size,
+                3 => i.preferred_work_group_size_multiple,
+                4 => i.private_mem_size,
+                5 => i.local_mem_size,
+                6 => i.max_sub_group_size as u64,
+                7 => i.max_num_sub_groups as u64,
+                8 => i.compile_sub_group_size as u64,
+                9 => i.compile_num_sub_groups as u64,
+                other => {
+                    return Err(Error::invalid_arg(format!(
+                        "{other} is not a dpc_kernel_info key (1..9)"
+                    )))
+                }
+            })
+        })??;
+        write_out("dpc_kernel_get_info_u64", "value_out", value_out, v)
+    })
+}
+
+/// The runtime's own kernel object (`sycl::kernel*`).
+///
+/// Ownership: borrowed; valid while `kernel` is. Errors:
+/// `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any
+/// thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_kernel_get_native(
+    kernel: dpc_kernel,
+    native_out: *mut *mut c_void,
+) -> dpc_status {
+    boundary("dpc_kernel_get_native", || {
+        check_ptr("dpc_kernel_get_native", "native_out", native_out)?;
+        let p = handle::with::<Kernel, _>("kernel", kernel as usize, |k| unsafe {
+            (k.backend.table.kernel_native)(k.obj)
+        })?;
+        write_out("dpc_kernel_get_native", "native_out", native_out, p)
+    })
+}
+
+/// Launch `kernel` on `queue` over `dims` (1, 2 or 3) dimensions of
+/// `global[dims]` work-items; with `local` non-NULL, as an nd-range with
+/// work-groups of `local[dims]`. `global[0]` is the dimension of
+/// `get_global_id(0)`. `args` holds `n_args` arguments in the kernel's
+/// order; after the `n_events` events.
+///
+/// Checked before anything is submitted: the kernel was built for the
+/// queue's device and context; the argument count matches the kernel (from
+/// its SPIR-V, or the runtime); each argument's kind (and a scalar's size)
+/// matches the parameter where the SPIR-V tells it; each local size divides
+/// its global size, and the work-group fits the kernel and the device.
+///
+/// Ownership: `args` and the scalars they point at are read during the call
+/// only; `*event_out`, when `event_out` is non-NULL, is a new event the
+/// caller releases. Errors: `DPC_ERROR_INVALID_HANDLE`,
+/// `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_INVALID_ARGUMENT` (each check above,
+/// with a message naming the argument or dimension), `DPC_ERROR_BACKEND`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_kernel_launch(
+    queue: dpc_queue,
+    kernel: dpc_kernel,
+    dims: u32,
+    global: *const usize,
+    local: *const usize,
+    args: *const dpc_kernel_arg,
+    n_args: usize,
+    events: *const dpc_event,
+    n_events: usize,
+    event_out: *mut dpc_event,
+) -> dpc_status {
+    boundary("dpc_kernel_launch", || {
+        let q = queue::get("queue", queue)?;
+        let k = handle::get::<Kernel>("kernel", kernel as usize)?;
+        if !(1..=3).contains(&dims) {
+            return Err(Error::invalid_arg(format!(
+                "dpc_kernel_launch: dims is {dims}; it must be 1, 2 or 3"
+            )));
+        }
+        check_ptr("dpc_kernel_launch", "global", global)?;
+        if n_args > 0 {
+            check_ptr("dpc_kernel_launch", "args", args)?;
+        }
+        let g = std::slice::from_raw_parts(global, dims as usize);
+        let l = (!local.is_null()).then(|| std::slice::from_raw_parts(local, dims as usize));
+        let a: &[dpc_kernel_arg] = if n_args == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts(args, n_args)
+        };
+        validate(&k, &q, g, l, a)?;
+        let d = event::deps("dpc_kernel_launch", events, n_events)?;
+        // dpc_kernel_arg and KernelArgV1 have the same layout.
+        let raw = a.as_ptr() as *const abi::KernelArgV1;
+        event::enqueue(q.backend(), "enqueue_kernel", event_out, |ev| {
+            (q.backend().table.enqueue_kernel)(
+                q.obj(),
+                k.obj,
+                dims,
+                g.as_ptr(),
+                l.map_or(std::ptr::null(), |x| x.as_ptr()),
+                raw,
+                n_args,
+                d.ptr(),
+                d.len(),
+                ev,
+            )
+        })?;
+        Ok(())
+    })
+}
+
+const _: () = {
+    assert!(std::mem::size_of::<dpc_kernel_arg>() == std::mem::size_of::<abi::KernelArgV1>());
+    assert!(std::mem::align_of::<dpc_kernel_arg>() == std::mem::align_of::<abi::KernelArgV1>());
+};
+
+#[cfg(test)]
+mod tests {
+    use super::hash;
+
+    #[test]
+    fn hash_separates_inputs() {
+        assert_ne!(hash(b"abc", 1), hash(b"abd", 1));
+        assert_ne!(hash(b"abc", 1), hash(b"abc", 2));
+        assert_ne!(hash(b"", 1), hash(b"\0", 1));
+        assert_eq!(hash(b"0123456789abcdef0", 7), hash(b"0123456789abcdef0", 7));
+    }
+}
