@@ -3,6 +3,9 @@
 #include "dpcore-sycl/src/test_support.h"
 #include "dpcore-sycl/src/test_support.rs.h"
 
+#include <sycl/ext/oneapi/experimental/enqueue_functions.hpp>
+
+#include <chrono>
 #include <stdexcept>
 #include <string>
 
@@ -20,6 +23,26 @@ std::unique_ptr<Event> test_failing_host_task(const Queue &q, rust::Str message,
     });
   });
   return std::make_unique<Event>(std::move(ev), q.errors());
+}
+
+double test_raw_launch_micros(const Queue &q, const Kernel &k, std::size_t rounds,
+                              bool with_event) {
+  namespace syclex = sycl::ext::oneapi::experimental;
+  sycl::queue &sq = q.get();
+  const sycl::kernel &kernel = k.get();
+  const auto start = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < rounds; ++i) {
+    auto cgf = [&](sycl::handler &h) { h.parallel_for(sycl::range<1>(1), kernel); };
+    if (with_event) {
+      sq.submit(cgf).wait();
+    } else {
+      syclex::submit(sq, cgf);
+      sq.wait();
+    }
+  }
+  const auto end = std::chrono::steady_clock::now();
+  return std::chrono::duration<double, std::micro>(end - start).count() /
+         static_cast<double>(rounds);
 }
 
 } // namespace dpcore_sycl

@@ -13,4 +13,7 @@ namespace dpcore_sycl {
 std::unique_ptr<Event> test_failing_host_task(const Queue &q, rust::Str message,
                                               bool sycl_error);
 
+double test_raw_launch_micros(const Queue &q, const Kernel &k, std::size_t rounds,
+                              bool with_event);
+
 } // namespace dpcore_sycl

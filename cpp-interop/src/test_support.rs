@@ -9,6 +9,7 @@ pub(crate) mod ffi {
 
         type Queue = crate::ffi::Queue;
         type Event = crate::ffi::Event;
+        type Kernel = crate::ffi::Kernel;
 
         /// Submit to `q` a host task that throws (a `sycl::exception` with
         /// `errc::runtime` when `sycl_error`, else a `std::runtime_error`)
@@ -18,5 +19,16 @@ pub(crate) mod ffi {
             message: &str,
             sycl_error: bool,
         ) -> Result<UniquePtr<Event>>;
+
+        /// Average microseconds of `rounds` launches of `k` (no arguments)
+        /// over one work-item in plain SYCL, each waited for: through the
+        /// launch's event (`with_event`) or, submitted without an event,
+        /// through the queue.
+        fn test_raw_launch_micros(
+            q: &Queue,
+            k: &Kernel,
+            rounds: usize,
+            with_event: bool,
+        ) -> Result<f64>;
     }
 }

@@ -132,6 +132,36 @@ static void event_calls(dpc_event h, dpc_status want) {
     if (h != NULL) CHECK_ST(dpc_event_release(h), want);
 }
 
+static void bundle_calls(dpc_bundle h, dpc_status want) {
+    size_t n = 5;
+    bool b = true;
+    char buf[16];
+    dpc_kernel k = (dpc_kernel)0x1;
+    void *native = NULL;
+    CHECK_ST(dpc_bundle_retain(h), want);
+    CHECK_ST(dpc_bundle_get_kernel_count(h, &n), want);
+    CHECK_ST(dpc_bundle_get_kernel_name(h, 0, buf, sizeof buf, &n), want);
+    CHECK_ST(dpc_bundle_has_kernel(h, "x", &b), want);
+    CHECK_ST(dpc_bundle_get_kernel(h, "x", &k), want);
+    CHECK_ST(dpc_bundle_get_native(h, &native), want);
+    CHECK(n == 5 && k == (dpc_kernel)0x1 && native == NULL);
+    if (h != NULL) CHECK_ST(dpc_bundle_release(h), want);
+}
+
+static void kernel_calls(dpc_kernel h, dpc_queue q, dpc_status want) {
+    size_t n = 5, g = 1;
+    uint64_t v = 5;
+    char buf[16];
+    void *native = NULL;
+    CHECK_ST(dpc_kernel_retain(h), want);
+    CHECK_ST(dpc_kernel_get_name(h, buf, sizeof buf, &n), want);
+    CHECK_ST(dpc_kernel_get_info_u64(h, DPC_KERNEL_INFO_NUM_ARGS, &v), want);
+    CHECK_ST(dpc_kernel_get_native(h, &native), want);
+    CHECK_ST(dpc_kernel_launch(q, h, 1, &g, NULL, NULL, 0, NULL, 0, NULL), want);
+    CHECK(n == 5 && v == 5 && native == NULL);
+    if (h != NULL) CHECK_ST(dpc_kernel_release(h), want);
+}
+
 static void selector_calls(dpc_selector h, dpc_device dev, dpc_status want) {
     dpc_device out = (dpc_device)0x1;
     bool m = true;
@@ -290,6 +320,64 @@ int main(void) {
     CHECK_ST(dpc_queue_release(q), DPC_SUCCESS);
     queue_calls(q, DPC_ERROR_INVALID_HANDLE);
     CHECK_MSG_HAS("released");
+
+    /* Bundles and kernels. */
+    {
+        dpc_context c = NULL;
+        dpc_queue dq = NULL;
+        dpc_bundle b = NULL;
+        dpc_kernel k = NULL;
+        size_t n;
+        bool has;
+        void *p;
+        uint64_t v;
+        CHECK_ST(dpc_context_default(dev, &c), DPC_SUCCESS);
+        CHECK_ST(dpc_queue_default(dev, &dq), DPC_SUCCESS);
+        CHECK_ST(dpc_bundle_create_from_spirv(c, dev, NULL, 4, NULL, &b), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_bundle_create_from_spirv(c, dev, &n, sizeof n, NULL, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_bundle_create_from_spirv(NULL, dev, &n, sizeof n, NULL, &b), DPC_ERROR_INVALID_HANDLE);
+        CHECK_ST(dpc_bundle_create_from_spirv(c, (dpc_device)c, &n, sizeof n, NULL, &b), DPC_ERROR_INVALID_HANDLE);
+        CHECK_ST(dpc_bundle_create_from_spirv_file(c, dev, NULL, NULL, &b), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_bundle_create_from_spirv_file(c, dev, "kernels/vadd.spv", NULL, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_bundle_create_from_opencl_c(c, dev, NULL, NULL, &b), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_bundle_create_from_opencl_c(c, dev, "kernel void f(){}", NULL, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_bundle_create_from_sycl(c, dev, NULL, NULL, &b), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_bundle_create_from_sycl(c, dev, "x", NULL, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_bundle_create_from_spirv_file(c, dev, "kernels/vadd.spv", NULL, &b), DPC_SUCCESS);
+        CHECK_ST(dpc_bundle_get_kernel_count(b, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_bundle_get_kernel_name(b, 0, NULL, 0, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_bundle_has_kernel(b, NULL, &has), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_bundle_has_kernel(b, "noop", NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_bundle_get_kernel(b, NULL, &k), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_bundle_get_kernel(b, "noop", NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_bundle_get_native(b, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_bundle_get_kernel(b, "noop", &k), DPC_SUCCESS);
+        CHECK_ST(dpc_kernel_get_name(k, NULL, 0, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_kernel_get_info_u64(k, DPC_KERNEL_INFO_NUM_ARGS, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_kernel_get_native(k, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_kernel_get_info_u64(k, DPC_KERNEL_INFO_NUM_ARGS, &v), DPC_SUCCESS);
+        CHECK(v == 0);
+        CHECK_ST(dpc_last_error_build_log(NULL, 0, NULL), DPC_ERROR_NULL_POINTER);
+        bundle_calls(NULL, DPC_ERROR_INVALID_HANDLE);
+        CHECK_ST(dpc_bundle_release(NULL), DPC_SUCCESS);
+        kernel_calls(NULL, dq, DPC_ERROR_INVALID_HANDLE);
+        CHECK_ST(dpc_kernel_release(NULL), DPC_SUCCESS);
+        bundle_calls((dpc_bundle)(uintptr_t)0x5151, DPC_ERROR_INVALID_HANDLE);
+        kernel_calls((dpc_kernel)(uintptr_t)0x5151, dq, DPC_ERROR_INVALID_HANDLE);
+        bundle_calls((dpc_bundle)k, DPC_ERROR_INVALID_HANDLE);
+        CHECK_MSG_HAS("dpc_kernel handle, not a dpc_bundle");
+        kernel_calls((dpc_kernel)b, dq, DPC_ERROR_INVALID_HANDLE);
+        /* A kernel launched on a made-up queue. */
+        size_t g = 1;
+        CHECK_ST(dpc_kernel_launch((dpc_queue)b, k, 1, &g, NULL, NULL, 0, NULL, 0, NULL), DPC_ERROR_INVALID_HANDLE);
+        CHECK_ST(dpc_kernel_release(k), DPC_SUCCESS);
+        kernel_calls(k, dq, DPC_ERROR_INVALID_HANDLE);
+        CHECK_MSG_HAS("released");
+        CHECK_ST(dpc_bundle_release(b), DPC_SUCCESS);
+        bundle_calls(b, DPC_ERROR_INVALID_HANDLE);
+        CHECK_MSG_HAS("released");
+        (void)p;
+    }
 
     /* Functions that cannot fail. */
     CHECK(strcmp(dpc_status_name(DPC_ERROR_INVALID_HANDLE), "DPC_ERROR_INVALID_HANDLE") == 0);
