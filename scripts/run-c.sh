@@ -79,7 +79,9 @@ for src in "${programs[@]}"; do
     log="$out/$name.$v.log"
     # LeakSanitizer is on; tests/c/lsan.supp names only the SYCL/OpenCL
     # runtime libraries, whose process-lifetime allocations it would report.
-    if ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
+    asan_env=()
+    if [ "$v" = asan ]; then asan_env=(DPCORE_TEST_ASAN=1); fi
+    if env "${asan_env[@]}" ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
        LSAN_OPTIONS=suppressions="$root/tests/c/lsan.supp":print_suppressions=0 \
        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
        timeout 300 "$exe" >"$log" 2>&1; then

@@ -4288,7 +4288,7 @@ mod tests {
 
     /// Check what `ids` wrote over `global`: element
     /// `i0 + g0 * (i1 + g1 * i2)` holds `(i0, i1, i2)`.
-    fn check_ids(out: &[u32], global: &[usize]) {
+    fn check_ids(what: &str, out: &[u32], global: &[usize]) {
         let g = [
             global[0],
             *global.get(1).unwrap_or(&1),
@@ -4301,7 +4301,7 @@ mod tests {
                     assert_eq!(
                         &out[3 * l..3 * l + 3],
                         &[i0 as u32, i1 as u32, i2 as u32],
-                        "global {global:?}, element {l}"
+                        "{what}: global {global:?}, element {l}"
                     );
                 }
             }
@@ -4329,8 +4329,7 @@ mod tests {
                 run(&q, &k, global, local, &[pointer_arg(out)]);
                 // SAFETY: as above; the queue was waited for.
                 let ov = unsafe { std::slice::from_raw_parts(out, 3 * n) };
-                check_ids(ov, global);
-                let _ = what;
+                check_ids(what, ov, global);
             }
         }
         // Work-group sizes follow the same order.

@@ -157,7 +157,7 @@ static void spirv(void) {
     dpc_kernel_get_info_u64(k, DPC_KERNEL_INFO_MAX_WORK_GROUP_SIZE, &maxwg);
     size_t g_big = (size_t)maxwg * 2, l_big = (size_t)maxwg * 2;
     CHECK_ST(dpc_kernel_launch(q, k, 1, &g_big, &l_big, good, 4, NULL, 0, NULL), DPC_ERROR_INVALID_ARGUMENT);
-    CHECK_MSG_HAS("larger than");
+    CHECK_MSG_HAS("work-items"); /* over the device's per-dimension or the kernel's total limit */
     (void)huge_l;
     CHECK_ST(dpc_kernel_launch(q, k, 0, &g, NULL, good, 4, NULL, 0, NULL), DPC_ERROR_INVALID_ARGUMENT);
     CHECK_ST(dpc_kernel_launch(q, k, 4, &g, NULL, good, 4, NULL, 0, NULL), DPC_ERROR_INVALID_ARGUMENT);
@@ -249,6 +249,14 @@ static void reduce_ndim_many_scalars(void) {
     size_t l2[2] = {7, 5}, l3[3] = {2, 3, 1};
     CHECK_ST(dpc_kernel_launch(q, k2, 2, g2, l2, a2, 2, NULL, 0, NULL), DPC_SUCCESS);
     CHECK_ST(dpc_kernel_launch(q, k3, 3, g3, l3, a3, 3, NULL, 0, NULL), DPC_SUCCESS);
+    /* Each dimension within the device's limit, the work-group over the kernel's. */
+    uint64_t kmax = 0;
+    CHECK_ST(dpc_kernel_get_info_u64(k2, DPC_KERNEL_INFO_MAX_WORK_GROUP_SIZE, &kmax), DPC_SUCCESS);
+    size_t side = 1;
+    while (side * side <= kmax) side *= 2;
+    size_t gsq[2] = {side, side}, lsq[2] = {side, side};
+    CHECK_ST(dpc_kernel_launch(q, k2, 2, gsq, lsq, a2, 2, NULL, 0, NULL), DPC_ERROR_INVALID_ARGUMENT);
+    CHECK_MSG_HAS("larger than kernel");
     size_t l3bad[3] = {3, 3, 1};
     CHECK_ST(dpc_kernel_launch(q, k3, 3, g3, l3bad, a3, 3, NULL, 0, NULL), DPC_ERROR_INVALID_ARGUMENT);
     CHECK_MSG_HAS("dimension 0");
@@ -320,6 +328,13 @@ static void opencl_c(void) {
 }
 
 static void sycl_source(void) {
+    if (getenv("DPCORE_TEST_ASAN")) {
+        /* libsycl.so's JIT (jit_compiler::compileSYCL) frees with delete[] a
+         * buffer libsycl-jit allocated with malloc: ASan reports
+         * alloc-dealloc-mismatch inside the runtime. The plain run covers it. */
+        printf("note: SYCL-source build skipped under AddressSanitizer (alloc-dealloc-mismatch inside libsycl.so's JIT)\n");
+        return;
+    }
     char *src = read_file("kernels/sycl/vadd_sycl.cpp", NULL);
     dpc_bundle b = NULL;
     dpc_status st = dpc_bundle_create_from_sycl(ctx, dev, src, NULL, &b);
