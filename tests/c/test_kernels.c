@@ -79,6 +79,25 @@ static void spirv(void) {
     dpc_bundle_get_native(b2, &n2);
     dpc_bundle_get_native(bf, &nf);
     CHECK(n1 != NULL && n1 == n2 && n1 == nf);
+    /* 1000 rebuilds: each the cached bundle, and the process does not grow. */
+    {
+        long pages0 = 0, pages1 = 0, size_pages = 0;
+        FILE *f = fopen("/proc/self/statm", "r");
+        if (f) { CHECK(fscanf(f, "%ld %ld", &size_pages, &pages0) == 2); fclose(f); }
+        int same = 0;
+        for (int i = 0; i < 1000; ++i) {
+            dpc_bundle r = NULL;
+            void *nr = NULL;
+            if (dpc_bundle_create_from_spirv(ctx, dev, bytes, len, NULL, &r) != DPC_SUCCESS) break;
+            dpc_bundle_get_native(r, &nr);
+            same += nr == n1;
+            dpc_bundle_release(r);
+        }
+        CHECK(same == 1000);
+        f = fopen("/proc/self/statm", "r");
+        if (f) { CHECK(fscanf(f, "%ld %ld", &size_pages, &pages1) == 2); fclose(f); }
+        CHECK((pages1 - pages0) * 4096L < 1024L * 1024L); /* < 1 MiB for 1000 rebuilds */
+    }
     /* Other options: another build. */
     dpc_bundle bo = NULL;
     void *no = NULL;
