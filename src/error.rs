@@ -340,6 +340,30 @@ pub extern "C" fn dpc_last_error_backend_code() -> i64 {
     boundary_value(0, || LAST.with(|l| l.borrow().backend_code))
 }
 
+/// Copy one string field of this thread's record into `buf` (two-call
+/// pattern). Not run through `boundary`: a failure here must not overwrite
+/// the record being read.
+unsafe fn read_record(
+    field: fn(&LastError) -> &str,
+    buf: *mut c_char,
+    capacity: usize,
+    size_out: *mut usize,
+) -> dpc_status {
+    boundary_value(DPC_ERROR_INTERNAL, || {
+        if size_out.is_null() {
+            return DPC_ERROR_NULL_POINTER;
+        }
+        LAST.with(|l| {
+            let l = l.borrow();
+            // SAFETY: the caller promises buf/capacity/size_out are valid.
+            match unsafe { write_out_str(field(&l), buf, capacity, size_out) } {
+                Ok(()) => DPC_SUCCESS,
+                Err(e) => e.status,
+            }
+        })
+    })
+}
+
 /// Copy the message of the last failure on this thread into `buf`.
 ///
 /// Two-call pattern: `*size_out` (required) receives the size needed,
@@ -358,21 +382,7 @@ pub unsafe extern "C" fn dpc_last_error_message(
     capacity: usize,
     size_out: *mut usize,
 ) -> dpc_status {
-    // Not run through `boundary`: a failure here must not overwrite the
-    // record being read.
-    boundary_value(DPC_ERROR_INTERNAL, || {
-        if size_out.is_null() {
-            return DPC_ERROR_NULL_POINTER;
-        }
-        LAST.with(|l| {
-            let l = l.borrow();
-            // SAFETY: the caller promises buf/capacity/size_out are valid.
-            match unsafe { write_out_str(&l.message, buf, capacity, size_out) } {
-                Ok(()) => DPC_SUCCESS,
-                Err(e) => e.status,
-            }
-        })
-    })
+    read_record(|l| &l.message, buf, capacity, size_out)
 }
 
 /// Copy the build log of the last failure on this thread into `buf`: the
@@ -387,19 +397,7 @@ pub unsafe extern "C" fn dpc_last_error_build_log(
     capacity: usize,
     size_out: *mut usize,
 ) -> dpc_status {
-    boundary_value(DPC_ERROR_INTERNAL, || {
-        if size_out.is_null() {
-            return DPC_ERROR_NULL_POINTER;
-        }
-        LAST.with(|l| {
-            let l = l.borrow();
-            // SAFETY: the caller promises buf/capacity/size_out are valid.
-            match unsafe { write_out_str(&l.build_log, buf, capacity, size_out) } {
-                Ok(()) => DPC_SUCCESS,
-                Err(e) => e.status,
-            }
-        })
-    })
+    read_record(|l| &l.build_log, buf, capacity, size_out)
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 use std::ffi::{c_char, CStr, CString};
 use std::sync::Once;
 
+mod common;
+
 use dpcore::device::*;
 use dpcore::error::dpc_status::{self, *};
 use dpcore::selector::*;
@@ -12,18 +14,7 @@ use dpcore::selector::*;
 fn setup() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        if std::env::var_os("DPCORE_SYCL_PLUGIN").is_none() {
-            let profile = if cfg!(debug_assertions) {
-                "debug"
-            } else {
-                "release"
-            };
-            let p = format!(
-                "{}/target/{profile}/libdpcore_sycl.so",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            std::env::set_var("DPCORE_SYCL_PLUGIN", p);
-        }
+        common::use_workspace_plugin();
         assert_eq!(
             dpcore::backend::dpc_backend_load(),
             DPC_SUCCESS,

@@ -3,7 +3,8 @@
 
 use std::ffi::{c_void, CString};
 use std::ptr::null_mut;
-use std::sync::Once;
+
+mod common;
 
 use dpcore::context::*;
 use dpcore::device::*;
@@ -14,21 +15,7 @@ use dpcore::selector::dpc_device_select;
 use dpcore::usm::*;
 
 fn setup() -> dpc_device {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        if std::env::var_os("DPCORE_SYCL_PLUGIN").is_none() {
-            let profile = if cfg!(debug_assertions) {
-                "debug"
-            } else {
-                "release"
-            };
-            let p = format!(
-                "{}/target/{profile}/libdpcore_sycl.so",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            std::env::set_var("DPCORE_SYCL_PLUGIN", p);
-        }
-    });
+    common::use_workspace_plugin();
     let f = CString::new("opencl:cpu:0").unwrap();
     let mut d: dpc_device = null_mut();
     let st = unsafe { dpc_device_select(f.as_ptr(), &mut d) };
