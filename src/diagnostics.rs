@@ -15,6 +15,7 @@ use crate::strings::{check_ptr, write_out_str};
 pub const ENV_VARS: &[&str] = &[
     "DPCORE_SYCL_PLUGIN",
     "DPCORE_LOG",
+    "DPCORE_BUNDLE_CACHE",
     "ONEAPI_DEVICE_SELECTOR",
     "SYCL_DEVICE_FILTER",
     "SYCL_UR_TRACE",

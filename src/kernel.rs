@@ -180,7 +180,14 @@ impl Kernel {
 // ---------------------------------------------------------------- the cache
 
 /// Built bundles, by context, device, input kind, and the input and options
-/// themselves (compared in full on a hit: a hash only picks the bucket).
+/// themselves (compared in full on a hit: a hash only picks candidates).
+///
+/// Every entry holds its bundle weakly, so a bundle the program still holds
+/// (or a kernel of it) is found again at no cost; the `warm` list holds the
+/// most recently used few strongly, so a bundle built, released and built
+/// again is found too. Runtime bundles are large (~4 MB for a small module
+/// on the OpenCL CPU device), so only `warm_capacity()` of them are kept
+/// alive by the cache alone.
 struct CacheEntry {
     context_id: u64,
     device: usize,
@@ -188,12 +195,40 @@ struct CacheEntry {
     hash: u64,
     src: Vec<u8>,
     options: String,
-    bundle: Arc<Bundle>,
+    bundle: std::sync::Weak<Bundle>,
 }
 
-const CACHE_CAPACITY: usize = 256;
+struct Cache {
+    entries: Vec<CacheEntry>,
+    warm: std::collections::VecDeque<Arc<Bundle>>,
+}
 
-static CACHE: Mutex<Vec<CacheEntry>> = Mutex::new(Vec::new());
+static CACHE: Mutex<Cache> = Mutex::new(Cache {
+    entries: Vec::new(),
+    warm: std::collections::VecDeque::new(),
+});
+
+/// How many bundles the cache keeps alive on its own: `DPCORE_BUNDLE_CACHE`
+/// (a number, 0 to keep none), else 8.
+fn warm_capacity() -> usize {
+    static CAP: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CAP.get_or_init(|| {
+        std::env::var("DPCORE_BUNDLE_CACHE")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(8)
+    })
+}
+
+impl Cache {
+    fn touch(&mut self, b: &Arc<Bundle>) {
+        self.warm.retain(|w| !Arc::ptr_eq(w, b));
+        self.warm.push_back(b.clone());
+        while self.warm.len() > warm_capacity() {
+            self.warm.pop_front();
+        }
+    }
+}
 
 /// A fast 64-bit hash of bytes (8 bytes a step, multiply-xorshift mixing);
 /// enough to pick candidates, which are then compared in full.
@@ -231,7 +266,7 @@ pub fn build(
     let dev_key = Arc::as_ptr(dev) as usize;
     {
         let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(pos) = cache.iter().position(|e| {
+        if let Some(pos) = cache.entries.iter().position(|e| {
             e.hash == h
                 && e.context_id == ctx.id
                 && e.device == dev_key
@@ -239,11 +274,15 @@ pub fn build(
                 && e.src == src
                 && e.options == options
         }) {
-            let b = cache[pos].bundle.clone();
-            // Most recently used last.
-            let e = cache.remove(pos);
-            cache.push(e);
-            return Ok(b);
+            match cache.entries[pos].bundle.upgrade() {
+                Some(b) => {
+                    cache.touch(&b);
+                    return Ok(b);
+                }
+                None => {
+                    cache.entries.swap_remove(pos);
+                }
+            }
         }
     }
     let sigs = if kind == abi::source_kind::SPIRV {
@@ -281,18 +320,18 @@ pub fn build(
         sigs,
     });
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    if cache.len() >= CACHE_CAPACITY {
-        cache.remove(0);
-    }
-    cache.push(CacheEntry {
+    // Entries of bundles that no longer exist go; their inputs are copies.
+    cache.entries.retain(|e| e.bundle.strong_count() > 0);
+    cache.entries.push(CacheEntry {
         context_id: ctx.id,
         device: dev_key,
         kind,
         hash: h,
         src: src.to_vec(),
         options: options.to_string(),
-        bundle: bundle.clone(),
+        bundle: Arc::downgrade(&bundle),
     });
+    cache.touch(&bundle);
     Ok(bundle)
 }
 
@@ -500,7 +539,8 @@ unsafe fn create(
 /// bytes at `spirv`, with build `options` (NULL or a NUL-terminated string).
 /// Built bundles are cached by context, device, input and options: building
 /// the same module again returns the cached bundle at once and uses no more
-/// memory.
+/// memory, while the program holds it (or one of its kernels) and for the 8
+/// most recently used (`DPCORE_BUNDLE_CACHE` sets that number).
 ///
 /// Ownership: a new reference the caller releases; `spirv` and `options`
 /// are read during the call only. Errors: `DPC_ERROR_INVALID_HANDLE`,
