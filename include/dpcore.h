@@ -1094,7 +1094,8 @@ dpc_status dpc_event_get_native(dpc_event event, void **native_out);
  * bytes at `spirv`, with build `options` (NULL or a NUL-terminated string).
  * Built bundles are cached by context, device, input and options: building
  * the same module again returns the cached bundle at once and uses no more
- * memory.
+ * memory, while the program holds it (or one of its kernels) and for the 8
+ * most recently used (`DPCORE_BUNDLE_CACHE` sets that number).
  *
  * Ownership: a new reference the caller releases; `spirv` and `options`
  * are read during the call only. Errors: `DPC_ERROR_INVALID_HANDLE`,
