@@ -217,12 +217,26 @@ static void spirv(void) {
     free(bytes);
 }
 
-static void reduce_ndim_many_scalars(void) {
-    dpc_bundle rb = NULL, nb = NULL, mb = NULL, sb = NULL;
-    CHECK_ST(dpc_bundle_create_from_spirv_file(ctx, dev, "kernels/reduce.spv", NULL, &rb), DPC_SUCCESS);
-    CHECK_ST(dpc_bundle_create_from_spirv_file(ctx, dev, "kernels/ndim.spv", NULL, &nb), DPC_SUCCESS);
-    CHECK_ST(dpc_bundle_create_from_spirv_file(ctx, dev, "kernels/many_args.spv", NULL, &mb), DPC_SUCCESS);
-    CHECK_ST(dpc_bundle_create_from_spirv_file(ctx, dev, "kernels/scalars.spv", NULL, &sb), DPC_SUCCESS);
+/* Build kernels/<name>.spv, or with from_source kernels/<name>.cl as OpenCL C. */
+static dpc_bundle load(const char *name, int from_source) {
+    char path[256];
+    dpc_bundle b = NULL;
+    snprintf(path, sizeof path, "kernels/%s.%s", name, from_source ? "cl" : "spv");
+    if (from_source) {
+        char *src = read_file(path, NULL);
+        CHECK_ST(dpc_bundle_create_from_opencl_c(ctx, dev, src, "-cl-std=CL2.0", &b), DPC_SUCCESS);
+        free(src);
+    } else {
+        CHECK_ST(dpc_bundle_create_from_spirv_file(ctx, dev, path, NULL, &b), DPC_SUCCESS);
+    }
+    return b;
+}
+
+/* The reduction, 2-D/3-D, 64-argument and scalar kernels, from SPIR-V or
+ * from their OpenCL C source. */
+static void reduce_ndim_many_scalars(int from_source) {
+    dpc_bundle rb = load("reduce", from_source), nb = load("ndim", from_source);
+    dpc_bundle mb = load("many_args", from_source), sb = load("scalars", from_source);
 
     /* Local-memory reduction over an nd-range: 16 groups of 64. */
     enum { N = 1000, WG = 64, G = 16 };
@@ -389,8 +403,9 @@ int main(void) {
     CHECK_ST(dpc_queue_default(dev, &q), DPC_SUCCESS);
     if (check_failures) return check_report("test_kernels");
     spirv();
-    reduce_ndim_many_scalars();
+    reduce_ndim_many_scalars(0);
     opencl_c();
+    reduce_ndim_many_scalars(1);
     sycl_source();
     return check_report("test_kernels");
 }
