@@ -18,9 +18,79 @@
 #include <stdint.h>
 
 /**
+ * Array flag: dpcore may write the array.
+ */
+#define DPC_ARRAY_WRITABLE 1
+
+/**
+ * Array flag: C-contiguous (row-major, no gaps).
+ */
+#define DPC_ARRAY_C_CONTIGUOUS 2
+
+/**
+ * Array flag: Fortran-contiguous (column-major, no gaps).
+ */
+#define DPC_ARRAY_F_CONTIGUOUS 4
+
+/**
+ * The most dimensions an array may have.
+ */
+#define DPC_ARRAY_MAX_NDIM 64
+
+/**
+ * "Not given" for a start or stop of `dpc_array_slice` (like `None` in a
+ * Python slice).
+ */
+#define DPC_SLICE_NONE INT64_MIN
+
+/**
  * Number of `dpc_aspect` values.
  */
 #define DPC_ASPECT_COUNT 14
+
+/**
+ * DLPack major version dpcore implements.
+ */
+#define DPC_DLPACK_MAJOR_VERSION 1
+
+/**
+ * DLPack minor version dpcore implements.
+ */
+#define DPC_DLPACK_MINOR_VERSION 0
+
+/**
+ * `DLDeviceType` value for host memory.
+ */
+#define DPC_DL_CPU 1
+
+/**
+ * `DLDeviceType` value for oneAPI (SYCL) devices; the device id is the
+ * `kDLOneAPI` id of `dpc_device_get_dlpack_id`.
+ */
+#define DPC_DL_ONEAPI 14
+
+/**
+ * `DLDataTypeCode` values.
+ */
+#define DPC_DL_INT 0
+
+#define DPC_DL_UINT 1
+
+#define DPC_DL_FLOAT 2
+
+#define DPC_DL_COMPLEX 5
+
+#define DPC_DL_BOOL 6
+
+/**
+ * `dpc_dlpack_managed_tensor_versioned::flags` bit: the data must not be written.
+ */
+#define DPC_DLPACK_FLAG_READ_ONLY (1 << 0)
+
+/**
+ * `dpc_dlpack_managed_tensor_versioned::flags` bit: the data is a copy.
+ */
+#define DPC_DLPACK_FLAG_IS_COPIED (1 << 1)
 
 /**
  * Queue property: commands run in submission order.
@@ -468,6 +538,11 @@ typedef int32_t dpc_kernel_info;
 #endif // __cplusplus
 
 /**
+ * Opaque array type of the C API.
+ */
+typedef struct dpc_array_s dpc_array_s;
+
+/**
  * Opaque bundle type of the C API.
  */
 typedef struct dpc_bundle_s dpc_bundle_s;
@@ -508,46 +583,112 @@ typedef struct dpc_queue_s dpc_queue_s;
 typedef struct dpc_selector_s dpc_selector_s;
 
 /**
+ * A queue handle. The canonical queue of a device (`dpc_queue_default`)
+ * is valid for the life of the process; other queues are reference
+ * counted.
+ */
+typedef struct dpc_queue_s *dpc_queue;
+
+/**
+ * `DLDataType` of dlpack.h (same layout): `code` is a `DPC_DL_*` type code, `bits` the element width,
+ * `lanes` 1 for scalars.
+ */
+typedef struct dpc_dlpack_dtype {
+  uint8_t code;
+  uint8_t bits;
+  uint16_t lanes;
+} dpc_dlpack_dtype;
+
+/**
+ * An n-dimensional array handle. Reference counted; views share memory.
+ */
+typedef struct dpc_array_s *dpc_array;
+
+/**
+ * `DLPackVersion` of dlpack.h (same layout).
+ */
+typedef struct dpc_dlpack_version {
+  uint32_t major;
+  uint32_t minor;
+} dpc_dlpack_version;
+
+/**
+ * `DLDevice` of dlpack.h (same layout).
+ */
+typedef struct dpc_dlpack_device {
+  int32_t device_type;
+  int32_t device_id;
+} dpc_dlpack_device;
+
+/**
+ * `DLTensor` of dlpack.h (same layout). `strides` are in elements; NULL means C-contiguous.
+ */
+typedef struct dpc_dlpack_tensor {
+  void *data;
+  struct dpc_dlpack_device device;
+  int32_t ndim;
+  struct dpc_dlpack_dtype dtype;
+  int64_t *shape;
+  int64_t *strides;
+  uint64_t byte_offset;
+} dpc_dlpack_tensor;
+
+/**
+ * `DLManagedTensorVersioned` of dlpack.h (DLPack 1.x). Its `deleter` is called exactly
+ * once by whoever consumes it, with the tensor itself.
+ */
+typedef struct dpc_dlpack_managed_tensor_versioned {
+  struct dpc_dlpack_version version;
+  void *manager_ctx;
+  void (*deleter)(struct dpc_dlpack_managed_tensor_versioned*);
+  uint64_t flags;
+  struct dpc_dlpack_tensor dl_tensor;
+} dpc_dlpack_managed_tensor_versioned;
+
+/**
+ * `DLManagedTensor` of dlpack.h (legacy, unversioned). Its `deleter` is called exactly
+ * once by whoever consumes it, with the tensor itself.
+ */
+typedef struct dpc_dlpack_managed_tensor {
+  struct dpc_dlpack_tensor dl_tensor;
+  void *manager_ctx;
+  void (*deleter)(struct dpc_dlpack_managed_tensor*);
+} dpc_dlpack_managed_tensor;
+
+/**
  * A device handle. Root devices (those returned by `dpc_device_get`,
  * `dpc_device_select`, ...) are valid for the life of the process, and
  * retain/release on them do nothing; sub-devices are reference counted.
  */
-typedef dpc_device_s *dpc_device;
+typedef struct dpc_device_s *dpc_device;
 
 /**
  * A context handle. Platform default contexts (`dpc_context_default` of a
  * root device) are valid for the life of the process; others are
  * reference counted.
  */
-typedef dpc_context_s *dpc_context;
+typedef struct dpc_context_s *dpc_context;
 
 /**
  * An event handle: the completion of one enqueued command. Reference
  * counted.
  */
-typedef dpc_event_s *dpc_event;
+typedef struct dpc_event_s *dpc_event;
 
 /**
  * A built kernel bundle for one device in one context. Reference counted.
  */
-typedef dpc_bundle_s *dpc_bundle;
+typedef struct dpc_bundle_s *dpc_bundle;
 
 /**
  * A kernel of a bundle. Reference counted; keeps its bundle alive.
  */
-typedef dpc_kernel_s *dpc_kernel;
-
-/**
- * A queue handle. The canonical queue of a device (`dpc_queue_default`)
- * is valid for the life of the process; other queues are reference
- * counted.
- */
-typedef dpc_queue_s *dpc_queue;
+typedef struct dpc_kernel_s *dpc_kernel;
 
 /**
  * One kernel argument for `dpc_kernel_launch`.
  */
-typedef struct {
+typedef struct dpc_kernel_arg {
   /**
    * A `dpc_arg_kind` value.
    */
@@ -575,17 +716,275 @@ typedef void (*dpc_logger_fn)(dpc_log_level level, const char *message, void *us
  * A platform handle: valid for the life of the process; retain/release
  * on it are accepted and do nothing.
  */
-typedef dpc_platform_s *dpc_platform;
+typedef struct dpc_platform_s *dpc_platform;
 
 /**
  * A parsed filter string. Reference counted; can be used any number of
  * times, from any thread.
  */
-typedef dpc_selector_s *dpc_selector;
+typedef struct dpc_selector_s *dpc_selector;
 
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * A new C-contiguous array of `ndim` dimensions of `shape` and data type
+ * `dtype`, uninitialised, on `queue` (NULL: the default device's canonical
+ * queue) in USM of `usm_kind` (0 or `DPC_USM_DEVICE`: device memory).
+ *
+ * Ownership: a new reference the caller releases; the memory is freed with
+ * the last view. Errors: `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_INVALID_HANDLE`,
+ * `DPC_ERROR_INVALID_ARGUMENT` (data type, ndim outside 0..=64, negative
+ * extent, USM kind), `DPC_ERROR_OUT_OF_DEVICE_MEMORY`. Thread safety: any thread.
+ */
+dpc_status dpc_array_empty(dpc_queue queue,
+                           struct dpc_dlpack_dtype dtype,
+                           int32_t ndim,
+                           const int64_t *shape,
+                           int32_t usm_kind,
+                           dpc_array *array_out);
+
+/**
+ * As `dpc_array_empty`, with every element zero. Returns when the memory
+ * is set.
+ */
+dpc_status dpc_array_zeros(dpc_queue queue,
+                           struct dpc_dlpack_dtype dtype,
+                           int32_t ndim,
+                           const int64_t *shape,
+                           int32_t usm_kind,
+                           dpc_array *array_out);
+
+/**
+ * As `dpc_array_empty`, with every element equal to the scalar at `value`
+ * (one element of `dtype`). Returns when the memory is set.
+ *
+ * Errors: those of `dpc_array_empty`, and `DPC_ERROR_NULL_POINTER` for `value`.
+ */
+dpc_status dpc_array_full(dpc_queue queue,
+                          struct dpc_dlpack_dtype dtype,
+                          int32_t ndim,
+                          const int64_t *shape,
+                          int32_t usm_kind,
+                          const void *value,
+                          dpc_array *array_out);
+
+/**
+ * A new C-contiguous array holding a copy of host memory: element `i` of
+ * the host layout is at `host + sum(index[d] * host_strides[d])` elements
+ * (`host_strides` NULL: C-contiguous). Returns when the copy is done.
+ *
+ * Ownership and errors: those of `dpc_array_empty`, and
+ * `DPC_ERROR_NULL_POINTER` for `host` when the array is not empty.
+ * Thread safety: any thread.
+ */
+dpc_status dpc_array_from_host(dpc_queue queue,
+                               struct dpc_dlpack_dtype dtype,
+                               int32_t ndim,
+                               const int64_t *shape,
+                               const void *host,
+                               const int64_t *host_strides,
+                               int32_t usm_kind,
+                               dpc_array *array_out);
+
+/**
+ * Copy `array` out to host memory laid out by `host_strides` (elements;
+ * NULL: C-contiguous), any strides on either side. Returns when the copy
+ * is done (after the work already submitted to the array's queue).
+ *
+ * Ownership: `host` is the caller's. Errors: `DPC_ERROR_INVALID_HANDLE`,
+ * `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_BACKEND`. Thread safety: any thread.
+ */
+dpc_status dpc_array_to_host(dpc_array array, void *host, const int64_t *host_strides);
+
+/**
+ * Add a reference to `array`.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+ */
+dpc_status dpc_array_retain(dpc_array array);
+
+/**
+ * Drop a reference to `array`; NULL is a no-op. The memory is freed (or
+ * its foreign deleter run) when the last view of it, and the last DLPack
+ * export of it, are gone.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+ */
+dpc_status dpc_array_release(dpc_array array);
+
+/**
+ * The number of dimensions of `array`.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
+ */
+dpc_status dpc_array_get_ndim(dpc_array array, int32_t *ndim_out);
+
+/**
+ * The shape of `array` into `shape_out` (room for `ndim` values).
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER` (unless ndim is 0).
+ * Thread safety: any thread.
+ */
+dpc_status dpc_array_get_shape(dpc_array array, int64_t *shape_out);
+
+/**
+ * The strides of `array`, in elements, into `strides_out` (room for
+ * `ndim` values).
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER` (unless ndim is 0).
+ * Thread safety: any thread.
+ */
+dpc_status dpc_array_get_strides(dpc_array array, int64_t *strides_out);
+
+/**
+ * The data type of `array`.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
+ */
+dpc_status dpc_array_get_dtype(dpc_array array, struct dpc_dlpack_dtype *dtype_out);
+
+/**
+ * The address of element (0, …, 0) of `array` (for C code and kernels).
+ *
+ * Ownership: borrowed; valid while the array (or any view of its memory)
+ * lives. Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+ * Thread safety: any thread.
+ */
+dpc_status dpc_array_get_data(dpc_array array, void **data_out);
+
+/**
+ * `DPC_ARRAY_*` flags of `array`: writable, C- and F-contiguous (computed).
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
+ */
+dpc_status dpc_array_get_flags(dpc_array array, uint32_t *flags_out);
+
+/**
+ * The queue `array` belongs to; NULL in `*queue_out` for a host array
+ * (imported from `kDLCPU`).
+ *
+ * Ownership: a new reference the caller releases (the canonical queue's
+ * handle is immortal). Errors: `DPC_ERROR_INVALID_HANDLE`,
+ * `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
+ */
+dpc_status dpc_array_get_queue(dpc_array array, dpc_queue *queue_out);
+
+/**
+ * The USM kind of `array`'s memory (`DPC_USM_UNKNOWN` for host arrays).
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
+ */
+dpc_status dpc_array_get_usm_kind(dpc_array array, int32_t *kind_out);
+
+/**
+ * A view of `array` sliced per dimension like Python's `a[start:stop:step]`
+ * (negative indices count from the end; `DPC_SLICE_NONE` for a bound not
+ * given; `starts`/`stops` may be NULL for all-none; `steps` NULL for all 1).
+ *
+ * Ownership: a new reference sharing the memory. Errors:
+ * `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_INVALID_ARGUMENT` (a step of 0). Thread safety: any thread.
+ */
+dpc_status dpc_array_slice(dpc_array array,
+                           const int64_t *starts,
+                           const int64_t *stops,
+                           const int64_t *steps,
+                           dpc_array *view_out);
+
+/**
+ * A view of `array` with its dimensions in the order `axes` (a permutation
+ * of 0..ndim); a transpose is `axes = {ndim-1, …, 0}`.
+ *
+ * Ownership: a new reference sharing the memory. Errors:
+ * `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_INVALID_ARGUMENT` (not a permutation). Thread safety: any thread.
+ */
+dpc_status dpc_array_permute(dpc_array array, const int32_t *axes, dpc_array *view_out);
+
+/**
+ * A view of `array` with `ndim` dimensions of `shape` (same number of
+ * elements, C order), when the strides allow it without a copy.
+ *
+ * Ownership: a new reference sharing the memory. Errors:
+ * `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_INVALID_ARGUMENT` (another number of elements, or a layout that
+ * needs a copy — the message names both shapes). Thread safety: any thread.
+ */
+dpc_status dpc_array_reshape(dpc_array array,
+                             int32_t ndim,
+                             const int64_t *shape,
+                             dpc_array *view_out);
+
+/**
+ * A read-only view of `array`: dpcore refuses to write through it and its
+ * DLPack exports carry the read-only flag.
+ *
+ * Ownership: a new reference sharing the memory. Errors:
+ * `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
+ */
+dpc_status dpc_array_as_read_only(dpc_array array, dpc_array *view_out);
+
+/**
+ * Export `array` as a DLPack 1.x `DLManagedTensorVersioned` (layout of
+ * `dpc_dlpack_managed_tensor_versioned`). `max_major`/`max_minor` is the
+ * highest DLPack version the consumer understands. The export keeps the
+ * memory alive until the consumer calls its `deleter` (exactly once), even
+ * after every dpcore handle of the array is released. Read-only arrays set
+ * `DPC_DLPACK_FLAG_READ_ONLY`. USM arrays export as `kDLOneAPI` with the
+ * device's DLPack id (host, shared and device USM alike, as dpnp does);
+ * host arrays as `kDLCPU`.
+ *
+ * Ownership: `*tensor_out` belongs to the consumer, who calls its deleter.
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_UNSUPPORTED` (`max_major` below 1: use `dpc_array_to_dlpack`).
+ * Thread safety: any thread.
+ */
+dpc_status dpc_array_to_dlpack_versioned(dpc_array array,
+                                         uint32_t max_major,
+                                         uint32_t max_minor,
+                                         struct dpc_dlpack_managed_tensor_versioned **tensor_out);
+
+/**
+ * Export `array` as a legacy (unversioned) `DLManagedTensor`. As
+ * `dpc_array_to_dlpack_versioned`, except that the legacy form has no
+ * read-only flag: read-only arrays are refused.
+ *
+ * Ownership: `*tensor_out` belongs to the consumer, who calls its deleter.
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_INVALID_ARGUMENT` (read-only array). Thread safety: any thread.
+ */
+dpc_status dpc_array_to_dlpack(dpc_array array, struct dpc_dlpack_managed_tensor **tensor_out);
+
+/**
+ * Import a DLPack 1.x `DLManagedTensorVersioned` (layout of
+ * `dpc_dlpack_managed_tensor_versioned`) as an array, zero-copy, taking
+ * ownership: the producer's deleter runs exactly once — when the last
+ * dpcore view of it is released, or before this call returns if the
+ * import fails for any reason (major version too new, unsupported data
+ * type or device, NULL fields, a kDLOneAPI pointer that is not USM of the
+ * device's default context). `kDLOneAPI` tensors join the device's
+ * canonical queue; `kDLCPU` tensors become host arrays. The read-only flag
+ * is honoured.
+ *
+ * Errors: `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_UNSUPPORTED` (version,
+ * device type), `DPC_ERROR_INVALID_ARGUMENT` (data type, shape),
+ * `DPC_ERROR_DEVICE_NOT_FOUND`, `DPC_ERROR_INVALID_POINTER`.
+ * Thread safety: any thread.
+ */
+dpc_status dpc_array_from_dlpack_versioned(struct dpc_dlpack_managed_tensor_versioned *tensor,
+                                           dpc_array *array_out);
+
+/**
+ * Import a legacy `DLManagedTensor` (layout of `dpc_dlpack_managed_tensor`)
+ * as an array, zero-copy, taking ownership exactly as
+ * `dpc_array_from_dlpack_versioned` does (the deleter runs exactly once).
+ *
+ * Errors: those of `dpc_array_from_dlpack_versioned` but the version.
+ * Thread safety: any thread.
+ */
+dpc_status dpc_array_from_dlpack(struct dpc_dlpack_managed_tensor *tensor, dpc_array *array_out);
 
 /**
  * Load the backend plugin if that has not been tried yet and return the
@@ -1291,7 +1690,7 @@ dpc_status dpc_kernel_launch(dpc_queue queue,
                              uint32_t dims,
                              const size_t *global,
                              const size_t *local,
-                             const dpc_kernel_arg *args,
+                             const struct dpc_kernel_arg *args,
                              size_t n_args,
                              const dpc_event *events,
                              size_t n_events,

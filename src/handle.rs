@@ -34,6 +34,7 @@ pub enum Kind {
     Event = 6,
     Bundle = 7,
     Kernel = 8,
+    Array = 9,
 }
 
 impl Kind {
@@ -47,6 +48,7 @@ impl Kind {
             6 => Some(Kind::Event),
             7 => Some(Kind::Bundle),
             8 => Some(Kind::Kernel),
+            9 => Some(Kind::Array),
             _ => None,
         }
     }
@@ -61,6 +63,7 @@ impl Kind {
             Kind::Event => "dpc_event",
             Kind::Bundle => "dpc_bundle",
             Kind::Kernel => "dpc_kernel",
+            Kind::Array => "dpc_array",
         }
     }
 }

@@ -15,10 +15,12 @@
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("dpcore handles are 64-bit values; only 64-bit targets are supported");
 
+pub mod array;
 pub mod backend;
 pub mod context;
 pub mod device;
 pub mod diagnostics;
+pub mod dlpack;
 pub mod error;
 pub mod event;
 pub mod handle;

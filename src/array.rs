@@ -1,0 +1,1407 @@
+//! n-dimensional USM arrays (`dpc_array_*`) and their DLPack export and
+//! import.
+//!
+//! An array is a reference-counted view: data type, shape, strides in
+//! elements (negative and zero allowed), the address of element (0, …, 0),
+//! the queue it belongs to (none for host arrays imported from `kDLCPU`),
+//! its USM kind and whether it may be written. The memory it views belongs
+//! to a reference-counted base: a dpcore allocation, or foreign memory with
+//! the deleter it came with (run exactly once, when the last view goes).
+
+use std::ffi::c_void;
+use std::sync::{Arc, Mutex};
+
+use dpcore_backend_abi as abi;
+
+use crate::context;
+use crate::device;
+use crate::dlpack::*;
+use crate::error::{boundary, dpc_status, dpc_status::*, Error, Result};
+use crate::handle::{self, HandleType, Kind};
+use crate::queue::{self, dpc_queue, Queue};
+use crate::strings::{check_ptr, write_out};
+use crate::usm;
+
+/// Opaque array type of the C API.
+pub struct dpc_array_s {
+    _private: (),
+}
+
+/// An n-dimensional array handle. Reference counted; views share memory.
+pub type dpc_array = *mut dpc_array_s;
+
+/// Array flag: dpcore may write the array.
+pub const DPC_ARRAY_WRITABLE: u32 = 1;
+/// Array flag: C-contiguous (row-major, no gaps).
+pub const DPC_ARRAY_C_CONTIGUOUS: u32 = 2;
+/// Array flag: Fortran-contiguous (column-major, no gaps).
+pub const DPC_ARRAY_F_CONTIGUOUS: u32 = 4;
+/// The most dimensions an array may have.
+pub const DPC_ARRAY_MAX_NDIM: i32 = 64;
+/// "Not given" for a start or stop of `dpc_array_slice` (like `None` in a
+/// Python slice).
+pub const DPC_SLICE_NONE: i64 = i64::MIN;
+
+/// Who frees the memory an array views.
+enum Owner {
+    /// A dpcore allocation (`dpc_usm_free` when the last view goes).
+    Dpcore(usize),
+    /// Foreign memory: run this once when the last view goes.
+    Foreign(Mutex<Option<Box<dyn FnOnce() + Send>>>),
+}
+
+struct Base {
+    owner: Owner,
+}
+
+impl Drop for Base {
+    fn drop(&mut self) {
+        match &self.owner {
+            Owner::Dpcore(p) => {
+                let _ = crate::usm::dpc_usm_free(*p as *mut c_void);
+            }
+            Owner::Foreign(f) => {
+                if let Some(f) = f.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                    f();
+                }
+            }
+        }
+    }
+}
+
+pub struct Array {
+    base: Arc<Base>,
+    /// Address of element (0, …, 0).
+    pub data: usize,
+    pub dtype: dpc_dlpack_dtype,
+    pub shape: Vec<i64>,
+    /// In elements.
+    pub strides: Vec<i64>,
+    /// None for a host (`kDLCPU`) array.
+    pub queue: Option<Arc<Queue>>,
+    pub usm_kind: i32,
+    pub writable: bool,
+}
+
+impl HandleType for Array {
+    const KIND: Kind = Kind::Array;
+}
+
+/// Bytes per element of a supported data type, or an error naming it.
+pub fn element_size(t: dpc_dlpack_dtype) -> Result<usize> {
+    let ok = t.lanes == 1
+        && match t.code {
+            DPC_DL_INT | DPC_DL_UINT => matches!(t.bits, 8 | 16 | 32 | 64),
+            DPC_DL_FLOAT => matches!(t.bits, 16 | 32 | 64),
+            DPC_DL_COMPLEX => matches!(t.bits, 64 | 128),
+            DPC_DL_BOOL => t.bits == 8,
+            _ => false,
+        };
+    if !ok {
+        return Err(Error::invalid_arg(format!(
+            "unsupported data type (code {}, {} bits, {} lanes); dpcore arrays hold bool (code 6, 8 bits), \
+             int/uint 8–64, float 16/32/64 and complex 64/128, one lane",
+            t.code, t.bits, t.lanes
+        )));
+    }
+    Ok(t.bits as usize / 8)
+}
+
+fn c_strides(shape: &[i64]) -> Vec<i64> {
+    let mut s = vec![0i64; shape.len()];
+    let mut acc = 1i64;
+    for i in (0..shape.len()).rev() {
+        s[i] = acc;
+        acc = acc.saturating_mul(shape[i].max(1));
+    }
+    s
+}
+
+fn count(shape: &[i64]) -> i64 {
+    shape.iter().product()
+}
+
+impl Array {
+    pub fn elsize(&self) -> usize {
+        self.dtype.bits as usize / 8
+    }
+
+    pub fn size(&self) -> i64 {
+        count(&self.shape)
+    }
+
+    fn contiguous(&self, order_c: bool) -> bool {
+        if self.size() == 0 {
+            return true;
+        }
+        let mut expect = 1i64;
+        let idx: Vec<usize> = if order_c {
+            (0..self.shape.len()).rev().collect()
+        } else {
+            (0..self.shape.len()).collect()
+        };
+        for i in idx {
+            if self.shape[i] != 1 && self.strides[i] != expect {
+                return false;
+            }
+            expect *= self.shape[i];
+        }
+        true
+    }
+
+    pub fn flags(&self) -> u32 {
+        (self.writable as u32 * DPC_ARRAY_WRITABLE)
+            | (self.contiguous(true) as u32 * DPC_ARRAY_C_CONTIGUOUS)
+            | (self.contiguous(false) as u32 * DPC_ARRAY_F_CONTIGUOUS)
+    }
+
+    /// Lowest and one-past-highest byte offset (from `data`) the view touches.
+    fn extent(&self) -> (i64, i64) {
+        if self.size() == 0 {
+            return (0, 0);
+        }
+        let (mut lo, mut hi) = (0i64, 0i64);
+        for (n, s) in self.shape.iter().zip(&self.strides) {
+            let span = (n - 1) * s * self.elsize() as i64;
+            if span < 0 {
+                lo += span
+            } else {
+                hi += span
+            }
+        }
+        (lo, hi + self.elsize() as i64)
+    }
+
+    fn view(&self, data: usize, shape: Vec<i64>, strides: Vec<i64>) -> Array {
+        Array {
+            base: self.base.clone(),
+            data,
+            dtype: self.dtype,
+            shape,
+            strides,
+            queue: self.queue.clone(),
+            usm_kind: self.usm_kind,
+            writable: self.writable,
+        }
+    }
+}
+
+/// Visit every element's byte offset (from element 0) in C order.
+fn for_each_offset(shape: &[i64], strides_bytes: &[i64], mut f: impl FnMut(usize, i64)) {
+    let n = count(shape);
+    if n <= 0 {
+        return;
+    }
+    let nd = shape.len();
+    let mut idx = vec![0i64; nd];
+    let mut off = 0i64;
+    for k in 0..n as usize {
+        f(k, off);
+        for d in (0..nd).rev() {
+            idx[d] += 1;
+            off += strides_bytes[d];
+            if idx[d] < shape[d] {
+                break;
+            }
+            off -= strides_bytes[d] * shape[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+fn check_shape(function: &str, ndim: i32, shape: *const i64) -> Result<Vec<i64>> {
+    if !(0..=DPC_ARRAY_MAX_NDIM).contains(&ndim) {
+        return Err(Error::invalid_arg(format!(
+            "{function}: ndim {ndim} is outside 0..={DPC_ARRAY_MAX_NDIM}"
+        )));
+    }
+    if ndim > 0 {
+        check_ptr(function, "shape", shape)?;
+    }
+    let s = if ndim == 0 {
+        Vec::new()
+    } else {
+        unsafe { std::slice::from_raw_parts(shape, ndim as usize) }.to_vec()
+    };
+    if let Some(i) = s.iter().position(|&x| x < 0) {
+        return Err(Error::invalid_arg(format!(
+            "{function}: shape[{i}] is {} (negative)",
+            s[i]
+        )));
+    }
+    Ok(s)
+}
+
+fn queue_or_default(function: &str, q: dpc_queue) -> Result<Arc<Queue>> {
+    if !q.is_null() {
+        return queue::get("queue", q);
+    }
+    let d = crate::selector::default_device().map_err(|e| {
+        Error::new(
+            e.status,
+            format!("{function}: queue is NULL and {}", e.message),
+        )
+    })?;
+    let h = queue::default_queue_handle(&d)?;
+    handle::get::<Queue>("queue", h)
+}
+
+/// A new C-contiguous array's memory on `q`.
+fn alloc(q: &Arc<Queue>, dtype: dpc_dlpack_dtype, shape: Vec<i64>, kind: i32) -> Result<Array> {
+    let es = element_size(dtype)?;
+    let kind = if kind == 0 {
+        abi::usm_kind::DEVICE
+    } else {
+        kind
+    };
+    let n = count(&shape) as usize;
+    let bytes = n
+        .checked_mul(es)
+        .ok_or_else(|| Error::invalid_arg("array size overflows"))?;
+    let mut p: *mut c_void = std::ptr::null_mut();
+    let st = unsafe { usm::dpc_usm_alloc(q_handle(q)?, kind, bytes.max(1), 0, &mut p) };
+    if st != DPC_SUCCESS {
+        return Err(crate::error::last_error());
+    }
+    Ok(Array {
+        base: Arc::new(Base {
+            owner: Owner::Dpcore(p as usize),
+        }),
+        data: p as usize,
+        dtype,
+        strides: c_strides(&shape),
+        shape,
+        queue: Some(q.clone()),
+        usm_kind: kind,
+        writable: true,
+    })
+}
+
+/// A handle for a queue object (an existing one isn't kept; make a new
+/// reference for internal calls through the C API functions).
+fn q_handle(q: &Arc<Queue>) -> Result<dpc_queue> {
+    Ok(handle::insert(q.clone(), false)? as dpc_queue)
+}
+
+fn with_q_handle<R>(q: &Arc<Queue>, f: impl FnOnce(dpc_queue) -> R) -> Result<R> {
+    let h = q_handle(q)?;
+    let r = f(h);
+    let _ = handle::release(Kind::Queue, "queue", h as usize);
+    Ok(r)
+}
+
+fn status(st: dpc_status) -> Result<()> {
+    if st == DPC_SUCCESS {
+        Ok(())
+    } else {
+        Err(crate::error::last_error())
+    }
+}
+
+// ---------------------------------------------------------------- exports
+
+unsafe fn create_filled(
+    function: &str,
+    queue: dpc_queue,
+    dtype: dpc_dlpack_dtype,
+    ndim: i32,
+    shape: *const i64,
+    usm_kind: i32,
+    fill: Option<&[u8]>,
+    array_out: *mut dpc_array,
+) -> Result<()> {
+    check_ptr(function, "array_out", array_out)?;
+    let s = check_shape(function, ndim, shape)?;
+    let q = queue_or_default(function, queue)?;
+    if !(0..=3).contains(&usm_kind) {
+        return Err(Error::invalid_arg(format!(
+            "{function}: usm_kind {usm_kind} is not a dpc_usm_kind"
+        )));
+    }
+    let a = alloc(&q, dtype, s, usm_kind)?;
+    let bytes = a.size() as usize * a.elsize();
+    if let (Some(v), true) = (fill, bytes > 0) {
+        with_q_handle(&q, |qh| {
+            status(usm::dpc_usm_fill(
+                qh,
+                a.data as *mut c_void,
+                v.as_ptr() as *const c_void,
+                v.len(),
+                bytes / v.len(),
+                std::ptr::null(),
+                0,
+                std::ptr::null_mut(),
+            ))?;
+            status(queue::dpc_queue_wait(qh))
+        })??;
+    }
+    let h = handle::insert(Arc::new(a), false)?;
+    write_out(function, "array_out", array_out, h as dpc_array)
+}
+
+/// A new C-contiguous array of `ndim` dimensions of `shape` and data type
+/// `dtype`, uninitialised, on `queue` (NULL: the default device's canonical
+/// queue) in USM of `usm_kind` (0 or `DPC_USM_DEVICE`: device memory).
+///
+/// Ownership: a new reference the caller releases; the memory is freed with
+/// the last view. Errors: `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_INVALID_HANDLE`,
+/// `DPC_ERROR_INVALID_ARGUMENT` (data type, ndim outside 0..=64, negative
+/// extent, USM kind), `DPC_ERROR_OUT_OF_DEVICE_MEMORY`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_empty(
+    queue: dpc_queue,
+    dtype: dpc_dlpack_dtype,
+    ndim: i32,
+    shape: *const i64,
+    usm_kind: i32,
+    array_out: *mut dpc_array,
+) -> dpc_status {
+    boundary("dpc_array_empty", || {
+        create_filled(
+            "dpc_array_empty",
+            queue,
+            dtype,
+            ndim,
+            shape,
+            usm_kind,
+            None,
+            array_out,
+        )
+    })
+}
+
+/// As `dpc_array_empty`, with every element zero. Returns when the memory
+/// is set.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_zeros(
+    queue: dpc_queue,
+    dtype: dpc_dlpack_dtype,
+    ndim: i32,
+    shape: *const i64,
+    usm_kind: i32,
+    array_out: *mut dpc_array,
+) -> dpc_status {
+    boundary("dpc_array_zeros", || {
+        create_filled(
+            "dpc_array_zeros",
+            queue,
+            dtype,
+            ndim,
+            shape,
+            usm_kind,
+            Some(&[0u8]),
+            array_out,
+        )
+    })
+}
+
+/// As `dpc_array_empty`, with every element equal to the scalar at `value`
+/// (one element of `dtype`). Returns when the memory is set.
+///
+/// Errors: those of `dpc_array_empty`, and `DPC_ERROR_NULL_POINTER` for `value`.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_full(
+    queue: dpc_queue,
+    dtype: dpc_dlpack_dtype,
+    ndim: i32,
+    shape: *const i64,
+    usm_kind: i32,
+    value: *const c_void,
+    array_out: *mut dpc_array,
+) -> dpc_status {
+    boundary("dpc_array_full", || {
+        check_ptr("dpc_array_full", "value", value)?;
+        let es = element_size(dtype)?;
+        let v = std::slice::from_raw_parts(value as *const u8, es);
+        create_filled(
+            "dpc_array_full",
+            queue,
+            dtype,
+            ndim,
+            shape,
+            usm_kind,
+            Some(v),
+            array_out,
+        )
+    })
+}
+
+/// A new C-contiguous array holding a copy of host memory: element `i` of
+/// the host layout is at `host + sum(index[d] * host_strides[d])` elements
+/// (`host_strides` NULL: C-contiguous). Returns when the copy is done.
+///
+/// Ownership and errors: those of `dpc_array_empty`, and
+/// `DPC_ERROR_NULL_POINTER` for `host` when the array is not empty.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_from_host(
+    queue: dpc_queue,
+    dtype: dpc_dlpack_dtype,
+    ndim: i32,
+    shape: *const i64,
+    host: *const c_void,
+    host_strides: *const i64,
+    usm_kind: i32,
+    array_out: *mut dpc_array,
+) -> dpc_status {
+    boundary("dpc_array_from_host", || {
+        check_ptr("dpc_array_from_host", "array_out", array_out)?;
+        let s = check_shape("dpc_array_from_host", ndim, shape)?;
+        let q = queue_or_default("dpc_array_from_host", queue)?;
+        let a = alloc(&q, dtype, s, usm_kind)?;
+        let es = a.elsize();
+        let n = a.size() as usize;
+        if n > 0 {
+            check_ptr("dpc_array_from_host", "host", host)?;
+            let hs: Vec<i64> = if host_strides.is_null() {
+                a.strides.clone()
+            } else {
+                std::slice::from_raw_parts(host_strides, a.shape.len()).to_vec()
+            };
+            let hs_bytes: Vec<i64> = hs.iter().map(|x| x * es as i64).collect();
+            let mut packed = vec![0u8; n * es];
+            let src = host as *const u8;
+            for_each_offset(&a.shape, &hs_bytes, |k, off| {
+                std::ptr::copy_nonoverlapping(
+                    src.offset(off as isize),
+                    packed.as_mut_ptr().add(k * es),
+                    es,
+                );
+            });
+            with_q_handle(&q, |qh| {
+                status(usm::dpc_usm_memcpy(
+                    qh,
+                    a.data as *mut c_void,
+                    packed.as_ptr() as *const c_void,
+                    packed.len(),
+                    std::ptr::null(),
+                    0,
+                    std::ptr::null_mut(),
+                ))?;
+                status(queue::dpc_queue_wait(qh))
+            })??;
+        }
+        let h = handle::insert(Arc::new(a), false)?;
+        write_out(
+            "dpc_array_from_host",
+            "array_out",
+            array_out,
+            h as dpc_array,
+        )
+    })
+}
+
+/// Copy `array` out to host memory laid out by `host_strides` (elements;
+/// NULL: C-contiguous), any strides on either side. Returns when the copy
+/// is done (after the work already submitted to the array's queue).
+///
+/// Ownership: `host` is the caller's. Errors: `DPC_ERROR_INVALID_HANDLE`,
+/// `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_BACKEND`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_to_host(
+    array: dpc_array,
+    host: *mut c_void,
+    host_strides: *const i64,
+) -> dpc_status {
+    boundary("dpc_array_to_host", || {
+        let a = handle::get::<Array>("array", array as usize)?;
+        let es = a.elsize();
+        if a.size() == 0 {
+            return Ok(());
+        }
+        check_ptr("dpc_array_to_host", "host", host)?;
+        let (lo, hi) = a.extent();
+        let span = (hi - lo) as usize;
+        let mut staged = vec![0u8; span];
+        let origin = (a.data as i64 + lo) as usize;
+        match &a.queue {
+            Some(q) => with_q_handle(q, |qh| {
+                status(usm::dpc_usm_memcpy(
+                    qh,
+                    staged.as_mut_ptr() as *mut c_void,
+                    origin as *const c_void,
+                    span,
+                    std::ptr::null(),
+                    0,
+                    std::ptr::null_mut(),
+                ))?;
+                status(queue::dpc_queue_wait(qh))
+            })??,
+            None => std::ptr::copy_nonoverlapping(origin as *const u8, staged.as_mut_ptr(), span),
+        }
+        let src_bytes: Vec<i64> = a.strides.iter().map(|x| x * es as i64).collect();
+        let hs: Vec<i64> = if host_strides.is_null() {
+            c_strides(&a.shape)
+        } else {
+            std::slice::from_raw_parts(host_strides, a.shape.len()).to_vec()
+        };
+        let dst_bytes: Vec<i64> = hs.iter().map(|x| x * es as i64).collect();
+        let mut src_offs = Vec::with_capacity(a.size() as usize);
+        for_each_offset(&a.shape, &src_bytes, |_, off| src_offs.push(off - lo));
+        let dst = host as *mut u8;
+        for_each_offset(&a.shape, &dst_bytes, |k, off| {
+            std::ptr::copy_nonoverlapping(
+                staged.as_ptr().add(src_offs[k] as usize),
+                dst.offset(off as isize),
+                es,
+            );
+        });
+        Ok(())
+    })
+}
+
+/// Add a reference to `array`.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn dpc_array_retain(array: dpc_array) -> dpc_status {
+    boundary("dpc_array_retain", || {
+        handle::retain(Kind::Array, "array", array as usize)
+    })
+}
+
+/// Drop a reference to `array`; NULL is a no-op. The memory is freed (or
+/// its foreign deleter run) when the last view of it, and the last DLPack
+/// export of it, are gone.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
+#[no_mangle]
+pub extern "C" fn dpc_array_release(array: dpc_array) -> dpc_status {
+    boundary("dpc_array_release", || {
+        handle::release(Kind::Array, "array", array as usize)
+    })
+}
+
+/// The number of dimensions of `array`.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_get_ndim(array: dpc_array, ndim_out: *mut i32) -> dpc_status {
+    boundary("dpc_array_get_ndim", || {
+        check_ptr("dpc_array_get_ndim", "ndim_out", ndim_out)?;
+        let n = handle::with::<Array, _>("array", array as usize, |a| a.shape.len() as i32)?;
+        write_out("dpc_array_get_ndim", "ndim_out", ndim_out, n)
+    })
+}
+
+/// The shape of `array` into `shape_out` (room for `ndim` values).
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER` (unless ndim is 0).
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_get_shape(array: dpc_array, shape_out: *mut i64) -> dpc_status {
+    boundary("dpc_array_get_shape", || {
+        let a = handle::get::<Array>("array", array as usize)?;
+        if !a.shape.is_empty() {
+            check_ptr("dpc_array_get_shape", "shape_out", shape_out)?;
+            std::ptr::copy_nonoverlapping(a.shape.as_ptr(), shape_out, a.shape.len());
+        }
+        Ok(())
+    })
+}
+
+/// The strides of `array`, in elements, into `strides_out` (room for
+/// `ndim` values).
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER` (unless ndim is 0).
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_get_strides(
+    array: dpc_array,
+    strides_out: *mut i64,
+) -> dpc_status {
+    boundary("dpc_array_get_strides", || {
+        let a = handle::get::<Array>("array", array as usize)?;
+        if !a.strides.is_empty() {
+            check_ptr("dpc_array_get_strides", "strides_out", strides_out)?;
+            std::ptr::copy_nonoverlapping(a.strides.as_ptr(), strides_out, a.strides.len());
+        }
+        Ok(())
+    })
+}
+
+/// The data type of `array`.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_get_dtype(
+    array: dpc_array,
+    dtype_out: *mut dpc_dlpack_dtype,
+) -> dpc_status {
+    boundary("dpc_array_get_dtype", || {
+        check_ptr("dpc_array_get_dtype", "dtype_out", dtype_out)?;
+        let t = handle::with::<Array, _>("array", array as usize, |a| a.dtype)?;
+        write_out("dpc_array_get_dtype", "dtype_out", dtype_out, t)
+    })
+}
+
+/// The address of element (0, …, 0) of `array` (for C code and kernels).
+///
+/// Ownership: borrowed; valid while the array (or any view of its memory)
+/// lives. Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_get_data(
+    array: dpc_array,
+    data_out: *mut *mut c_void,
+) -> dpc_status {
+    boundary("dpc_array_get_data", || {
+        check_ptr("dpc_array_get_data", "data_out", data_out)?;
+        let p = handle::with::<Array, _>("array", array as usize, |a| a.data as *mut c_void)?;
+        write_out("dpc_array_get_data", "data_out", data_out, p)
+    })
+}
+
+/// `DPC_ARRAY_*` flags of `array`: writable, C- and F-contiguous (computed).
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_get_flags(array: dpc_array, flags_out: *mut u32) -> dpc_status {
+    boundary("dpc_array_get_flags", || {
+        check_ptr("dpc_array_get_flags", "flags_out", flags_out)?;
+        let f = handle::with::<Array, _>("array", array as usize, |a| a.flags())?;
+        write_out("dpc_array_get_flags", "flags_out", flags_out, f)
+    })
+}
+
+/// The queue `array` belongs to; NULL in `*queue_out` for a host array
+/// (imported from `kDLCPU`).
+///
+/// Ownership: a new reference the caller releases (the canonical queue's
+/// handle is immortal). Errors: `DPC_ERROR_INVALID_HANDLE`,
+/// `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_get_queue(
+    array: dpc_array,
+    queue_out: *mut dpc_queue,
+) -> dpc_status {
+    boundary("dpc_array_get_queue", || {
+        check_ptr("dpc_array_get_queue", "queue_out", queue_out)?;
+        let a = handle::get::<Array>("array", array as usize)?;
+        let h = match &a.queue {
+            None => std::ptr::null_mut(),
+            Some(q) => match q.device.default_queue.get() {
+                Some(dh)
+                    if handle::with::<Queue, _>("queue", *dh, |d| Arc::ptr_eq(d, q))
+                        .unwrap_or(false) =>
+                {
+                    *dh as dpc_queue
+                }
+                _ => q_handle(q)?,
+            },
+        };
+        write_out("dpc_array_get_queue", "queue_out", queue_out, h)
+    })
+}
+
+/// The USM kind of `array`'s memory (`DPC_USM_UNKNOWN` for host arrays).
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_get_usm_kind(
+    array: dpc_array,
+    kind_out: *mut i32,
+) -> dpc_status {
+    boundary("dpc_array_get_usm_kind", || {
+        check_ptr("dpc_array_get_usm_kind", "kind_out", kind_out)?;
+        let k = handle::with::<Array, _>("array", array as usize, |a| a.usm_kind)?;
+        write_out("dpc_array_get_usm_kind", "kind_out", kind_out, k)
+    })
+}
+
+fn slice_indices(n: i64, start: i64, stop: i64, step: i64) -> (i64, i64) {
+    // Python's slice.indices: returns (first index, count).
+    let (lower, upper) = if step < 0 { (-1, n - 1) } else { (0, n) };
+    let norm = |v: i64, default: i64| -> i64 {
+        if v == DPC_SLICE_NONE {
+            default
+        } else if v < 0 {
+            (v + n).max(lower)
+        } else {
+            v.min(upper)
+        }
+    };
+    let s = norm(start, if step < 0 { upper } else { lower });
+    let e = norm(stop, if step < 0 { lower } else { upper });
+    let len = if step > 0 {
+        if e > s {
+            (e - s + step - 1) / step
+        } else {
+            0
+        }
+    } else if s > e {
+        (s - e + (-step) - 1) / (-step)
+    } else {
+        0
+    };
+    (s, len)
+}
+
+/// A view of `array` sliced per dimension like Python's `a[start:stop:step]`
+/// (negative indices count from the end; `DPC_SLICE_NONE` for a bound not
+/// given; `starts`/`stops` may be NULL for all-none; `steps` NULL for all 1).
+///
+/// Ownership: a new reference sharing the memory. Errors:
+/// `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_INVALID_ARGUMENT` (a step of 0). Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_slice(
+    array: dpc_array,
+    starts: *const i64,
+    stops: *const i64,
+    steps: *const i64,
+    view_out: *mut dpc_array,
+) -> dpc_status {
+    boundary("dpc_array_slice", || {
+        check_ptr("dpc_array_slice", "view_out", view_out)?;
+        let a = handle::get::<Array>("array", array as usize)?;
+        let nd = a.shape.len();
+        let get = |p: *const i64, i: usize, d: i64| if p.is_null() { d } else { *p.add(i) };
+        let mut data = a.data as i64;
+        let (mut shape, mut strides) = (Vec::with_capacity(nd), Vec::with_capacity(nd));
+        for i in 0..nd {
+            let step = get(steps, i, 1);
+            if step == 0 {
+                return Err(Error::invalid_arg(format!(
+                    "dpc_array_slice: steps[{i}] is 0"
+                )));
+            }
+            let (first, len) = slice_indices(
+                a.shape[i],
+                get(starts, i, DPC_SLICE_NONE),
+                get(stops, i, DPC_SLICE_NONE),
+                step,
+            );
+            if len > 0 {
+                data += first * a.strides[i] * a.elsize() as i64;
+            }
+            shape.push(len);
+            strides.push(a.strides[i] * step);
+        }
+        let v = a.view(data as usize, shape, strides);
+        let h = handle::insert(Arc::new(v), false)?;
+        write_out("dpc_array_slice", "view_out", view_out, h as dpc_array)
+    })
+}
+
+/// A view of `array` with its dimensions in the order `axes` (a permutation
+/// of 0..ndim); a transpose is `axes = {ndim-1, …, 0}`.
+///
+/// Ownership: a new reference sharing the memory. Errors:
+/// `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_INVALID_ARGUMENT` (not a permutation). Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_permute(
+    array: dpc_array,
+    axes: *const i32,
+    view_out: *mut dpc_array,
+) -> dpc_status {
+    boundary("dpc_array_permute", || {
+        check_ptr("dpc_array_permute", "view_out", view_out)?;
+        let a = handle::get::<Array>("array", array as usize)?;
+        let nd = a.shape.len();
+        if nd > 0 {
+            check_ptr("dpc_array_permute", "axes", axes)?;
+        }
+        let ax = if nd == 0 {
+            &[][..]
+        } else {
+            std::slice::from_raw_parts(axes, nd)
+        };
+        let mut seen = vec![false; nd];
+        for &x in ax {
+            if x < 0 || x as usize >= nd || seen[x as usize] {
+                return Err(Error::invalid_arg(format!(
+                    "dpc_array_permute: {ax:?} is not a permutation of 0..{nd}"
+                )));
+            }
+            seen[x as usize] = true;
+        }
+        let v = a.view(
+            a.data,
+            ax.iter().map(|&x| a.shape[x as usize]).collect(),
+            ax.iter().map(|&x| a.strides[x as usize]).collect(),
+        );
+        let h = handle::insert(Arc::new(v), false)?;
+        write_out("dpc_array_permute", "view_out", view_out, h as dpc_array)
+    })
+}
+
+/// Strides for viewing `shape`/`strides` as `new` in C order without a copy.
+fn reshape_strides(shape: &[i64], strides: &[i64], new: &[i64]) -> Option<Vec<i64>> {
+    if count(shape) == 0 || count(new) == 0 {
+        return Some(c_strides(new));
+    }
+    // Drop extents of 1, then match groups of old and new dimensions whose
+    // products agree; inside a group the old dimensions must be contiguous.
+    let old: Vec<(i64, i64)> = shape
+        .iter()
+        .zip(strides)
+        .filter(|(n, _)| **n != 1)
+        .map(|(n, s)| (*n, *s))
+        .collect();
+    let mut out = vec![0i64; new.len()];
+    let (mut oi, mut ni) = (0usize, 0usize);
+    let new_nz: Vec<usize> = (0..new.len()).filter(|&i| new[i] != 1).collect();
+    while oi < old.len() && ni < new_nz.len() {
+        let (o0, n0) = (oi, ni);
+        let (mut op, mut np) = (old[oi].0, new[new_nz[ni]]);
+        while op != np {
+            if op < np {
+                oi += 1;
+                op *= old.get(oi)?.0;
+            } else {
+                ni += 1;
+                np *= new[*new_nz.get(ni)?];
+            }
+        }
+        for k in o0..oi {
+            if old[k].1 != old[k + 1].0 * old[k + 1].1 {
+                return None;
+            }
+        }
+        let mut s = old[oi].1;
+        for k in (n0..=ni).rev() {
+            out[new_nz[k]] = s;
+            s *= new[new_nz[k]];
+        }
+        oi += 1;
+        ni += 1;
+    }
+    if oi != old.len() || ni != new_nz.len() {
+        return None;
+    }
+    // Extents of 1: any stride; use the C stride of the next dimension.
+    for i in (0..new.len()).rev() {
+        if new[i] == 1 {
+            out[i] = if i + 1 < new.len() {
+                out[i + 1] * new[i + 1]
+            } else {
+                1
+            };
+        }
+    }
+    Some(out)
+}
+
+/// A view of `array` with `ndim` dimensions of `shape` (same number of
+/// elements, C order), when the strides allow it without a copy.
+///
+/// Ownership: a new reference sharing the memory. Errors:
+/// `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_INVALID_ARGUMENT` (another number of elements, or a layout that
+/// needs a copy — the message names both shapes). Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_reshape(
+    array: dpc_array,
+    ndim: i32,
+    shape: *const i64,
+    view_out: *mut dpc_array,
+) -> dpc_status {
+    boundary("dpc_array_reshape", || {
+        check_ptr("dpc_array_reshape", "view_out", view_out)?;
+        let new = check_shape("dpc_array_reshape", ndim, shape)?;
+        let a = handle::get::<Array>("array", array as usize)?;
+        if count(&new) != a.size() {
+            return Err(Error::invalid_arg(format!(
+                "dpc_array_reshape: cannot reshape shape {:?} ({} elements) into {new:?} ({} elements)",
+                a.shape,
+                a.size(),
+                count(&new)
+            )));
+        }
+        let st = reshape_strides(&a.shape, &a.strides, &new).ok_or_else(|| {
+            Error::invalid_arg(format!(
+                "dpc_array_reshape: shape {:?} with strides {:?} cannot be viewed as {new:?} without a copy",
+                a.shape, a.strides
+            ))
+        })?;
+        let v = a.view(a.data, new, st);
+        let h = handle::insert(Arc::new(v), false)?;
+        write_out("dpc_array_reshape", "view_out", view_out, h as dpc_array)
+    })
+}
+
+/// A read-only view of `array`: dpcore refuses to write through it and its
+/// DLPack exports carry the read-only flag.
+///
+/// Ownership: a new reference sharing the memory. Errors:
+/// `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_as_read_only(
+    array: dpc_array,
+    view_out: *mut dpc_array,
+) -> dpc_status {
+    boundary("dpc_array_as_read_only", || {
+        check_ptr("dpc_array_as_read_only", "view_out", view_out)?;
+        let a = handle::get::<Array>("array", array as usize)?;
+        let mut v = a.view(a.data, a.shape.clone(), a.strides.clone());
+        v.writable = false;
+        let h = handle::insert(Arc::new(v), false)?;
+        write_out(
+            "dpc_array_as_read_only",
+            "view_out",
+            view_out,
+            h as dpc_array,
+        )
+    })
+}
+
+// ---------------------------------------------------------------- DLPack
+
+/// What an export owns: the tensor first, so the deleter can find the rest.
+#[repr(C)]
+struct Export<T> {
+    tensor: T,
+    shape: Vec<i64>,
+    strides: Vec<i64>,
+    _array: Arc<Array>,
+}
+
+fn dl_device(a: &Array) -> Result<dpc_dlpack_device> {
+    Ok(match &a.queue {
+        None => dpc_dlpack_device {
+            device_type: DPC_DL_CPU,
+            device_id: 0,
+        },
+        Some(q) => dpc_dlpack_device {
+            device_type: DPC_DL_ONEAPI,
+            device_id: q
+                .device
+                .dlpack_id()
+                .ok_or_else(|| Error::new(DPC_ERROR_INTERNAL, "device without a DLPack id"))?
+                as i32,
+        },
+    })
+}
+
+fn dl_tensor(a: &Array, shape: &mut [i64], strides: &mut [i64]) -> Result<dpc_dlpack_tensor> {
+    Ok(dpc_dlpack_tensor {
+        data: a.data as *mut c_void,
+        device: dl_device(a)?,
+        ndim: a.shape.len() as i32,
+        dtype: a.dtype,
+        shape: if shape.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            shape.as_mut_ptr()
+        },
+        strides: if strides.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            strides.as_mut_ptr()
+        },
+        byte_offset: 0,
+    })
+}
+
+unsafe extern "C" fn delete_versioned(t: *mut dpc_dlpack_managed_tensor_versioned) {
+    if !t.is_null() {
+        let _ = std::panic::catch_unwind(|| {
+            drop(Box::from_raw(
+                t as *mut Export<dpc_dlpack_managed_tensor_versioned>,
+            ))
+        });
+    }
+}
+
+unsafe extern "C" fn delete_legacy(t: *mut dpc_dlpack_managed_tensor) {
+    if !t.is_null() {
+        let _ = std::panic::catch_unwind(|| {
+            drop(Box::from_raw(t as *mut Export<dpc_dlpack_managed_tensor>))
+        });
+    }
+}
+
+/// Export `array` as a DLPack 1.x `DLManagedTensorVersioned` (layout of
+/// `dpc_dlpack_managed_tensor_versioned`). `max_major`/`max_minor` is the
+/// highest DLPack version the consumer understands. The export keeps the
+/// memory alive until the consumer calls its `deleter` (exactly once), even
+/// after every dpcore handle of the array is released. Read-only arrays set
+/// `DPC_DLPACK_FLAG_READ_ONLY`. USM arrays export as `kDLOneAPI` with the
+/// device's DLPack id (host, shared and device USM alike, as dpnp does);
+/// host arrays as `kDLCPU`.
+///
+/// Ownership: `*tensor_out` belongs to the consumer, who calls its deleter.
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_UNSUPPORTED` (`max_major` below 1: use `dpc_array_to_dlpack`).
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_to_dlpack_versioned(
+    array: dpc_array,
+    max_major: u32,
+    max_minor: u32,
+    tensor_out: *mut *mut dpc_dlpack_managed_tensor_versioned,
+) -> dpc_status {
+    boundary("dpc_array_to_dlpack_versioned", || {
+        check_ptr("dpc_array_to_dlpack_versioned", "tensor_out", tensor_out)?;
+        let a = handle::get::<Array>("array", array as usize)?;
+        if max_major < DPC_DLPACK_MAJOR_VERSION {
+            return Err(Error::new(
+                DPC_ERROR_UNSUPPORTED,
+                format!(
+                    "the consumer understands DLPack {max_major}.{max_minor}; versioned tensors are DLPack 1.x: use dpc_array_to_dlpack for the legacy form"
+                ),
+            ));
+        }
+        let mut e = Box::new(Export {
+            tensor: dpc_dlpack_managed_tensor_versioned {
+                version: dpc_dlpack_version {
+                    major: DPC_DLPACK_MAJOR_VERSION,
+                    minor: DPC_DLPACK_MINOR_VERSION,
+                },
+                manager_ctx: std::ptr::null_mut(),
+                deleter: Some(delete_versioned),
+                flags: if a.writable {
+                    0
+                } else {
+                    DPC_DLPACK_FLAG_READ_ONLY
+                },
+                dl_tensor: dl_device(&a).map(|device| dpc_dlpack_tensor {
+                    data: std::ptr::null_mut(),
+                    device,
+                    ndim: 0,
+                    dtype: a.dtype,
+                    shape: std::ptr::null_mut(),
+                    strides: std::ptr::null_mut(),
+                    byte_offset: 0,
+                })?,
+            },
+            shape: a.shape.clone(),
+            strides: a.strides.clone(),
+            _array: a.clone(),
+        });
+        let (s, st) = (
+            &mut e.shape as *mut Vec<i64>,
+            &mut e.strides as *mut Vec<i64>,
+        );
+        e.tensor.dl_tensor = dl_tensor(&a, &mut *s, &mut *st)?;
+        let raw = Box::into_raw(e);
+        (*raw).tensor.manager_ctx = raw as *mut c_void;
+        tensor_out.write(raw as *mut dpc_dlpack_managed_tensor_versioned);
+        Ok(())
+    })
+}
+
+/// Export `array` as a legacy (unversioned) `DLManagedTensor`. As
+/// `dpc_array_to_dlpack_versioned`, except that the legacy form has no
+/// read-only flag: read-only arrays are refused.
+///
+/// Ownership: `*tensor_out` belongs to the consumer, who calls its deleter.
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_INVALID_ARGUMENT` (read-only array). Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_to_dlpack(
+    array: dpc_array,
+    tensor_out: *mut *mut dpc_dlpack_managed_tensor,
+) -> dpc_status {
+    boundary("dpc_array_to_dlpack", || {
+        check_ptr("dpc_array_to_dlpack", "tensor_out", tensor_out)?;
+        let a = handle::get::<Array>("array", array as usize)?;
+        if !a.writable {
+            return Err(Error::invalid_arg(
+                "dpc_array_to_dlpack: the array is read-only and legacy DLPack cannot say so; use dpc_array_to_dlpack_versioned",
+            ));
+        }
+        let mut e = Box::new(Export {
+            tensor: dpc_dlpack_managed_tensor {
+                dl_tensor: dl_tensor(&a, &mut [], &mut [])?,
+                manager_ctx: std::ptr::null_mut(),
+                deleter: Some(delete_legacy),
+            },
+            shape: a.shape.clone(),
+            strides: a.strides.clone(),
+            _array: a.clone(),
+        });
+        let (s, st) = (
+            &mut e.shape as *mut Vec<i64>,
+            &mut e.strides as *mut Vec<i64>,
+        );
+        e.tensor.dl_tensor = dl_tensor(&a, &mut *s, &mut *st)?;
+        let raw = Box::into_raw(e);
+        (*raw).tensor.manager_ctx = raw as *mut c_void;
+        tensor_out.write(raw as *mut dpc_dlpack_managed_tensor);
+        Ok(())
+    })
+}
+
+/// Build an array over a DLPack tensor; `release` runs the producer's
+/// deleter and is called exactly once: now on failure, or with the last view.
+fn import(
+    t: &dpc_dlpack_tensor,
+    writable: bool,
+    release: Box<dyn FnOnce() + Send>,
+) -> Result<Array> {
+    let fail = |e: Error, release: Box<dyn FnOnce() + Send>| -> Result<Array> {
+        release();
+        Err(e)
+    };
+    if let Err(e) = element_size(t.dtype) {
+        return fail(e, release);
+    }
+    if t.ndim < 0 || t.ndim > DPC_ARRAY_MAX_NDIM || (t.ndim > 0 && t.shape.is_null()) {
+        return fail(
+            Error::invalid_arg(format!(
+                "DLPack tensor with ndim {} and shape {:p}",
+                t.ndim, t.shape
+            )),
+            release,
+        );
+    }
+    let nd = t.ndim as usize;
+    let shape = if nd == 0 {
+        vec![]
+    } else {
+        unsafe { std::slice::from_raw_parts(t.shape, nd) }.to_vec()
+    };
+    if shape.iter().any(|&n| n < 0) {
+        return fail(
+            Error::invalid_arg(format!("DLPack tensor with a negative extent: {shape:?}")),
+            release,
+        );
+    }
+    let strides = if t.strides.is_null() || nd == 0 {
+        c_strides(&shape)
+    } else {
+        unsafe { std::slice::from_raw_parts(t.strides, nd) }.to_vec()
+    };
+    let data = (t.data as usize).wrapping_add(t.byte_offset as usize);
+    if t.data.is_null() && count(&shape) > 0 {
+        return fail(
+            Error::new(DPC_ERROR_NULL_POINTER, "DLPack tensor with NULL data"),
+            release,
+        );
+    }
+    let (queue, usm_kind) = match t.device.device_type {
+        DPC_DL_CPU => (None, abi::usm_kind::UNKNOWN),
+        DPC_DL_ONEAPI => {
+            let reg = device::registry();
+            let Some(dev) = usize::try_from(t.device.device_id).ok().and_then(|i| reg.devices.get(i)).cloned() else {
+                return fail(
+                    Error::new(
+                        DPC_ERROR_DEVICE_NOT_FOUND,
+                        format!("DLPack tensor on kDLOneAPI device {}; {}", t.device.device_id, device::list_for_message()),
+                    ),
+                    release,
+                );
+            };
+            let ctx = match context::default_context(&dev) {
+                Ok(c) => c,
+                Err(e) => return fail(e, release),
+            };
+            let mut kind = 0i32;
+            if count(&shape) > 0 {
+                let mut k = crate::usm::dpc_usm_kind::DPC_USM_UNKNOWN;
+                let ch = match context::handle_for(&ctx) {
+                    Ok(h) => h,
+                    Err(e) => return fail(e, release),
+                };
+                let st = unsafe { usm::dpc_usm_get_pointer_kind(ch, t.data, &mut k) };
+                if st != DPC_SUCCESS {
+                    return fail(crate::error::last_error(), release);
+                }
+                kind = k as i32;
+                if kind == abi::usm_kind::UNKNOWN {
+                    return fail(
+                        Error::new(
+                            DPC_ERROR_INVALID_POINTER,
+                            format!(
+                                "DLPack tensor on kDLOneAPI device {} ({}) points at {:p}, which is not USM of that device's default context",
+                                t.device.device_id,
+                                dev.describe(),
+                                t.data
+                            ),
+                        ),
+                        release,
+                    );
+                }
+            }
+            let qh = match queue::default_queue_handle(&dev) {
+                Ok(h) => h,
+                Err(e) => return fail(e, release),
+            };
+            match handle::get::<Queue>("queue", qh) {
+                Ok(q) => (Some(q), if kind == 0 { abi::usm_kind::DEVICE } else { kind }),
+                Err(e) => return fail(e, release),
+            }
+        }
+        other => {
+            return fail(
+                Error::new(
+                    DPC_ERROR_UNSUPPORTED,
+                    format!("DLPack device type {other} is not supported; dpcore takes kDLOneAPI (14) and kDLCPU (1)"),
+                ),
+                release,
+            )
+        }
+    };
+    Ok(Array {
+        base: Arc::new(Base {
+            owner: Owner::Foreign(Mutex::new(Some(release))),
+        }),
+        data,
+        dtype: t.dtype,
+        shape,
+        strides,
+        queue,
+        usm_kind,
+        writable,
+    })
+}
+
+/// Import a DLPack 1.x `DLManagedTensorVersioned` (layout of
+/// `dpc_dlpack_managed_tensor_versioned`) as an array, zero-copy, taking
+/// ownership: the producer's deleter runs exactly once — when the last
+/// dpcore view of it is released, or before this call returns if the
+/// import fails for any reason (major version too new, unsupported data
+/// type or device, NULL fields, a kDLOneAPI pointer that is not USM of the
+/// device's default context). `kDLOneAPI` tensors join the device's
+/// canonical queue; `kDLCPU` tensors become host arrays. The read-only flag
+/// is honoured.
+///
+/// Errors: `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_UNSUPPORTED` (version,
+/// device type), `DPC_ERROR_INVALID_ARGUMENT` (data type, shape),
+/// `DPC_ERROR_DEVICE_NOT_FOUND`, `DPC_ERROR_INVALID_POINTER`.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_from_dlpack_versioned(
+    tensor: *mut dpc_dlpack_managed_tensor_versioned,
+    array_out: *mut dpc_array,
+) -> dpc_status {
+    boundary("dpc_array_from_dlpack_versioned", || {
+        check_ptr("dpc_array_from_dlpack_versioned", "tensor", tensor)?;
+        let t = tensor as usize;
+        let release: Box<dyn FnOnce() + Send> = Box::new(move || {
+            let p = t as *mut dpc_dlpack_managed_tensor_versioned;
+            if let Some(d) = unsafe { (*p).deleter } {
+                unsafe { d(p) }
+            }
+        });
+        if array_out.is_null() {
+            release();
+            return Err(Error::null("dpc_array_from_dlpack_versioned", "array_out"));
+        }
+        let m = &*tensor;
+        if m.version.major > DPC_DLPACK_MAJOR_VERSION {
+            let v = m.version;
+            release();
+            return Err(Error::new(
+                DPC_ERROR_UNSUPPORTED,
+                format!(
+                    "DLPack {}.{} tensor; dpcore understands major version {DPC_DLPACK_MAJOR_VERSION}",
+                    v.major, v.minor
+                ),
+            ));
+        }
+        let writable = m.flags & DPC_DLPACK_FLAG_READ_ONLY == 0;
+        let a = import(&m.dl_tensor, writable, release)?;
+        let h = handle::insert(Arc::new(a), false)?;
+        write_out(
+            "dpc_array_from_dlpack_versioned",
+            "array_out",
+            array_out,
+            h as dpc_array,
+        )
+    })
+}
+
+/// Import a legacy `DLManagedTensor` (layout of `dpc_dlpack_managed_tensor`)
+/// as an array, zero-copy, taking ownership exactly as
+/// `dpc_array_from_dlpack_versioned` does (the deleter runs exactly once).
+///
+/// Errors: those of `dpc_array_from_dlpack_versioned` but the version.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_from_dlpack(
+    tensor: *mut dpc_dlpack_managed_tensor,
+    array_out: *mut dpc_array,
+) -> dpc_status {
+    boundary("dpc_array_from_dlpack", || {
+        check_ptr("dpc_array_from_dlpack", "tensor", tensor)?;
+        let t = tensor as usize;
+        let release: Box<dyn FnOnce() + Send> = Box::new(move || {
+            let p = t as *mut dpc_dlpack_managed_tensor;
+            if let Some(d) = unsafe { (*p).deleter } {
+                unsafe { d(p) }
+            }
+        });
+        if array_out.is_null() {
+            release();
+            return Err(Error::null("dpc_array_from_dlpack", "array_out"));
+        }
+        let a = import(&(*tensor).dl_tensor, true, release)?;
+        let h = handle::insert(Arc::new(a), false)?;
+        write_out(
+            "dpc_array_from_dlpack",
+            "array_out",
+            array_out,
+            h as dpc_array,
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slices_follow_python() {
+        assert_eq!(
+            slice_indices(10, DPC_SLICE_NONE, DPC_SLICE_NONE, 1),
+            (0, 10)
+        );
+        assert_eq!(slice_indices(10, 2, 8, 3), (2, 2));
+        assert_eq!(
+            slice_indices(10, DPC_SLICE_NONE, DPC_SLICE_NONE, -1),
+            (9, 10)
+        );
+        assert_eq!(slice_indices(10, -3, DPC_SLICE_NONE, 1), (7, 3));
+        assert_eq!(slice_indices(10, 8, 2, -2), (8, 3));
+        assert_eq!(slice_indices(10, 5, 5, 1), (5, 0));
+        assert_eq!(
+            slice_indices(0, DPC_SLICE_NONE, DPC_SLICE_NONE, -1),
+            (-1, 0)
+        );
+        assert_eq!(slice_indices(10, 100, -100, -1), (9, 10));
+    }
+
+    #[test]
+    fn reshape_without_copy_where_numpy_allows() {
+        assert_eq!(
+            reshape_strides(&[2, 3, 4], &[12, 4, 1], &[6, 4]),
+            Some(vec![4, 1])
+        );
+        assert_eq!(
+            reshape_strides(&[2, 3, 4], &[12, 4, 1], &[24]),
+            Some(vec![1])
+        );
+        assert_eq!(
+            reshape_strides(&[2, 3, 4], &[12, 4, 1], &[2, 1, 12]),
+            Some(vec![12, 12, 1])
+        );
+        // A transpose cannot be flattened without a copy.
+        assert_eq!(reshape_strides(&[3, 2], &[1, 3], &[6]), None);
+        // But splitting one of its dimensions can.
+        assert_eq!(
+            reshape_strides(&[4, 2], &[1, 4], &[2, 2, 2]),
+            Some(vec![2, 1, 4])
+        );
+        // Every other element of a vector, regrouped.
+        assert_eq!(reshape_strides(&[6], &[2], &[2, 3]), Some(vec![6, 2]));
+        assert_eq!(reshape_strides(&[0, 3], &[3, 1], &[3, 0]), Some(vec![1, 1]));
+        // any strides do for 0 elements
+    }
+
+    #[test]
+    fn offsets_in_c_order() {
+        let mut v = vec![];
+        for_each_offset(&[2, 3], &[-3, 1], |k, off| v.push((k, off)));
+        assert_eq!(v, vec![(0, 0), (1, 1), (2, 2), (3, -3), (4, -2), (5, -1)]);
+        let mut z = vec![];
+        for_each_offset(&[3], &[0], |_, off| z.push(off));
+        assert_eq!(z, vec![0, 0, 0]);
+        let mut s = vec![];
+        for_each_offset(&[], &[], |k, off| s.push((k, off)));
+        assert_eq!(s, vec![(0, 0)]);
+    }
+}

@@ -1,0 +1,362 @@
+/* n-d USM arrays and DLPack: every creation path, views and copies checked
+ * element by element against a host reference for ndim 0-8 (negative and
+ * zero strides, size 0), read-only arrays, and the DLPack deleter called
+ * exactly once in every case. */
+#include <stdint.h>
+#include <stdlib.h>
+#include "check.h"
+
+static const dpc_dlpack_dtype F64 = {DPC_DL_FLOAT, 64, 1};
+static const dpc_dlpack_dtype I32 = {DPC_DL_INT, 32, 1};
+
+static int64_t count_of(int nd, const int64_t *shape) {
+    int64_t n = 1;
+    for (int i = 0; i < nd; ++i) n *= shape[i];
+    return n;
+}
+
+/* Element i (C order) of a host array with `strides` (elements). */
+static int64_t offset_of_c_index(int nd, const int64_t *shape, const int64_t *strides, int64_t i) {
+    int64_t off = 0;
+    for (int d = nd - 1; d >= 0; --d) {
+        off += (i % shape[d]) * strides[d];
+        i /= shape[d];
+    }
+    return off;
+}
+
+/* Round trip and views for every ndim 0..8. */
+static void ndim_sweep(void) {
+    for (int nd = 0; nd <= 8; ++nd) {
+        int64_t shape[8];
+        for (int d = 0; d < nd; ++d) shape[d] = 2 + (d % 2); /* 2,3,2,3,... */
+        int64_t n = count_of(nd, shape);
+        double *host = malloc(sizeof(double) * (size_t)n), *back = malloc(sizeof(double) * (size_t)n);
+        for (int64_t i = 0; i < n; ++i) host[i] = (double)i * 1.5 - 7;
+        dpc_array a = NULL;
+        CHECK_ST(dpc_array_from_host(NULL, F64, nd, shape, host, NULL, 0, &a), DPC_SUCCESS);
+        int32_t got_nd = -1;
+        CHECK_ST(dpc_array_get_ndim(a, &got_nd), DPC_SUCCESS);
+        CHECK(got_nd == nd);
+        uint32_t flags = 0;
+        CHECK_ST(dpc_array_get_flags(a, &flags), DPC_SUCCESS);
+        CHECK((flags & DPC_ARRAY_WRITABLE) && (flags & DPC_ARRAY_C_CONTIGUOUS));
+        CHECK_ST(dpc_array_to_host(a, back, NULL), DPC_SUCCESS);
+        int bad = 0;
+        for (int64_t i = 0; i < n; ++i) bad += back[i] != host[i];
+        CHECK(bad == 0);
+
+        if (nd > 0) {
+            /* Reverse every axis: negative strides. */
+            int64_t steps[8];
+            for (int d = 0; d < nd; ++d) steps[d] = -1;
+            dpc_array r = NULL;
+            CHECK_ST(dpc_array_slice(a, NULL, NULL, steps, &r), DPC_SUCCESS);
+            int64_t rstr[8];
+            CHECK_ST(dpc_array_get_strides(r, rstr), DPC_SUCCESS);
+            CHECK(rstr[nd - 1] == -1);
+            CHECK_ST(dpc_array_to_host(r, back, NULL), DPC_SUCCESS);
+            bad = 0;
+            for (int64_t i = 0; i < n; ++i) bad += back[i] != host[n - 1 - i];
+            CHECK(bad == 0);
+            /* Transpose: out[j] = host at the reversed index. */
+            int32_t axes[8];
+            for (int d = 0; d < nd; ++d) axes[d] = nd - 1 - d;
+            dpc_array t = NULL;
+            CHECK_ST(dpc_array_permute(a, axes, &t), DPC_SUCCESS);
+            CHECK_ST(dpc_array_to_host(t, back, NULL), DPC_SUCCESS);
+            int64_t tshape[8], cstr[8];
+            for (int d = 0; d < nd; ++d) tshape[d] = shape[nd - 1 - d];
+            cstr[nd - 1] = 1;
+            for (int d = nd - 2; d >= 0; --d) cstr[d] = cstr[d + 1] * shape[d + 1];
+            int64_t tstr[8];
+            for (int d = 0; d < nd; ++d) tstr[d] = cstr[nd - 1 - d];
+            bad = 0;
+            for (int64_t i = 0; i < n; ++i) bad += back[i] != host[offset_of_c_index(nd, tshape, tstr, i)];
+            CHECK(bad == 0);
+            /* Copy out into a strided host layout (every other slot). */
+            int64_t hstr[8];
+            hstr[nd - 1] = 2;
+            for (int d = nd - 2; d >= 0; --d) hstr[d] = hstr[d + 1] * shape[d + 1];
+            double *wide = calloc((size_t)(2 * n), sizeof(double));
+            CHECK_ST(dpc_array_to_host(a, wide, hstr), DPC_SUCCESS);
+            bad = 0;
+            for (int64_t i = 0; i < n; ++i) bad += wide[2 * i] != host[i] || wide[2 * i + 1] != 0;
+            CHECK(bad == 0);
+            /* And in from a strided host layout. */
+            dpc_array w = NULL;
+            CHECK_ST(dpc_array_from_host(NULL, F64, nd, shape, wide, hstr, DPC_USM_SHARED, &w), DPC_SUCCESS);
+            CHECK_ST(dpc_array_to_host(w, back, NULL), DPC_SUCCESS);
+            bad = 0;
+            for (int64_t i = 0; i < n; ++i) bad += back[i] != host[i];
+            CHECK(bad == 0);
+            free(wide);
+            dpc_array_release(w);
+            dpc_array_release(t);
+            dpc_array_release(r);
+        }
+        CHECK_ST(dpc_array_release(a), DPC_SUCCESS);
+        free(host);
+        free(back);
+    }
+}
+
+static void creation_and_views(void) {
+    int64_t shape[2] = {4, 6};
+    dpc_array z = NULL, f = NULL, e = NULL;
+    CHECK_ST(dpc_array_zeros(NULL, I32, 2, shape, 0, &z), DPC_SUCCESS);
+    int32_t seven = 7, out[24];
+    CHECK_ST(dpc_array_full(NULL, I32, 2, shape, DPC_USM_HOST, &seven, &f), DPC_SUCCESS);
+    CHECK_ST(dpc_array_empty(NULL, I32, 2, shape, DPC_USM_SHARED, &e), DPC_SUCCESS);
+    CHECK_ST(dpc_array_to_host(z, out, NULL), DPC_SUCCESS);
+    int bad = 0;
+    for (int i = 0; i < 24; ++i) bad += out[i] != 0;
+    CHECK_ST(dpc_array_to_host(f, out, NULL), DPC_SUCCESS);
+    for (int i = 0; i < 24; ++i) bad += out[i] != 7;
+    CHECK(bad == 0);
+    int32_t kind = -1;
+    CHECK_ST(dpc_array_get_usm_kind(f, &kind), DPC_SUCCESS);
+    CHECK(kind == DPC_USM_HOST);
+    dpc_queue q = NULL;
+    CHECK_ST(dpc_array_get_queue(z, &q), DPC_SUCCESS);
+    CHECK(q != NULL);
+    dpc_queue_release(q);
+
+    /* a[1:4:2, ::-2] of the 4x6 iota. */
+    int32_t iota[24];
+    for (int i = 0; i < 24; ++i) iota[i] = i;
+    dpc_array a = NULL, v = NULL;
+    CHECK_ST(dpc_array_from_host(NULL, I32, 2, shape, iota, NULL, 0, &a), DPC_SUCCESS);
+    int64_t starts[2] = {1, DPC_SLICE_NONE}, stops[2] = {4, DPC_SLICE_NONE}, steps[2] = {2, -2};
+    CHECK_ST(dpc_array_slice(a, starts, stops, steps, &v), DPC_SUCCESS);
+    int64_t vs[2];
+    CHECK_ST(dpc_array_get_shape(v, vs), DPC_SUCCESS);
+    CHECK(vs[0] == 2 && vs[1] == 3);
+    int32_t got[6];
+    CHECK_ST(dpc_array_to_host(v, got, NULL), DPC_SUCCESS);
+    int32_t want[6] = {11, 9, 7, 23, 21, 19};
+    bad = 0;
+    for (int i = 0; i < 6; ++i) bad += got[i] != want[i];
+    CHECK(bad == 0);
+    uint32_t flags = 0;
+    CHECK_ST(dpc_array_get_flags(v, &flags), DPC_SUCCESS);
+    CHECK(!(flags & DPC_ARRAY_C_CONTIGUOUS));
+    int64_t bad_steps[2] = {0, 1};
+    dpc_array none = NULL;
+    CHECK_ST(dpc_array_slice(a, NULL, NULL, bad_steps, &none), DPC_ERROR_INVALID_ARGUMENT);
+    /* Reshape: allowed for the contiguous array, refused for the strided view. */
+    int64_t s3[3] = {2, 3, 4}, s1[1] = {6}, s_wrong[1] = {7};
+    dpc_array r = NULL;
+    CHECK_ST(dpc_array_reshape(a, 3, s3, &r), DPC_SUCCESS);
+    CHECK_ST(dpc_array_to_host(r, got, NULL), DPC_SUCCESS);
+    CHECK(got[0] == 0 && got[5] == 5);
+    dpc_array_release(r);
+    int32_t axes[2] = {1, 0};
+    dpc_array tr = NULL;
+    CHECK_ST(dpc_array_permute(a, axes, &tr), DPC_SUCCESS);
+    int64_t flat[1] = {24};
+    CHECK_ST(dpc_array_reshape(tr, 1, flat, &r), DPC_ERROR_INVALID_ARGUMENT);
+    CHECK_MSG_HAS("without a copy");
+    CHECK_ST(dpc_array_reshape(v, 1, s_wrong, &r), DPC_ERROR_INVALID_ARGUMENT);
+    CHECK_MSG_HAS("7 elements");
+    /* The 2x3 view with strides (12, -2) cannot be flattened without a copy... */
+    CHECK_ST(dpc_array_reshape(v, 1, s1, &r), DPC_ERROR_INVALID_ARGUMENT);
+    CHECK_MSG_HAS("[12, -2]");
+    /* ...but gains a unit dimension. */
+    int64_t s213[3] = {2, 1, 3};
+    CHECK_ST(dpc_array_reshape(v, 3, s213, &r), DPC_SUCCESS);
+    CHECK_ST(dpc_array_to_host(r, got, NULL), DPC_SUCCESS);
+    bad = 0;
+    for (int i = 0; i < 6; ++i) bad += got[i] != want[i];
+    CHECK(bad == 0);
+    dpc_array_release(r);
+    int32_t bad_axes[2] = {0, 0};
+    CHECK_ST(dpc_array_permute(a, bad_axes, &none), DPC_ERROR_INVALID_ARGUMENT);
+
+    /* Size 0 arrays. */
+    int64_t zshape[3] = {3, 0, 2};
+    dpc_array zz = NULL;
+    CHECK_ST(dpc_array_zeros(NULL, F64, 3, zshape, 0, &zz), DPC_SUCCESS);
+    CHECK_ST(dpc_array_to_host(zz, NULL, NULL), DPC_SUCCESS);
+    dpc_array_release(zz);
+
+    /* Errors. */
+    dpc_dlpack_dtype weird = {DPC_DL_FLOAT, 24, 1};
+    CHECK_ST(dpc_array_zeros(NULL, weird, 2, shape, 0, &none), DPC_ERROR_INVALID_ARGUMENT);
+    CHECK_MSG_HAS("unsupported data type");
+    int64_t neg[1] = {-1};
+    CHECK_ST(dpc_array_zeros(NULL, I32, 1, neg, 0, &none), DPC_ERROR_INVALID_ARGUMENT);
+    CHECK_ST(dpc_array_zeros(NULL, I32, 65, shape, 0, &none), DPC_ERROR_INVALID_ARGUMENT);
+    CHECK_ST(dpc_array_zeros(NULL, I32, 2, NULL, 0, &none), DPC_ERROR_NULL_POINTER);
+    CHECK_ST(dpc_array_full(NULL, I32, 2, shape, 0, NULL, &none), DPC_ERROR_NULL_POINTER);
+    CHECK(none == NULL);
+
+    dpc_array_release(tr);
+    dpc_array_release(v);
+    dpc_array_release(a);
+    dpc_array_release(z);
+    dpc_array_release(f);
+    dpc_array_release(e);
+}
+
+/* A producer's tensor over our own USM, with a counting deleter. */
+static int deleted = 0;
+static void count_versioned(dpc_dlpack_managed_tensor_versioned *t) { ++deleted; (void)t; }
+static void count_legacy(dpc_dlpack_managed_tensor *t) { ++deleted; (void)t; }
+
+static void dlpack(void) {
+    dpc_device dev;
+    dpc_queue q;
+    dpc_device_default(&dev);
+    dpc_queue_default(dev, &q);
+    int32_t dl_id = 0;
+    dpc_device_get_dlpack_id(dev, &dl_id);
+    double *mem = NULL;
+    CHECK_ST(dpc_usm_alloc(q, DPC_USM_DEVICE, 8 * sizeof(double), 0, (void **)&mem), DPC_SUCCESS);
+    double vals[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    dpc_usm_memcpy(q, mem, vals, sizeof vals, NULL, 0, NULL);
+    dpc_queue_wait(q);
+
+    /* Zero strides: a 3x4 broadcast of a 4-vector. */
+    int64_t shape[2] = {3, 4}, strides[2] = {0, 1};
+    dpc_dlpack_managed_tensor_versioned t = {
+        {1, 0}, NULL, count_versioned, 0,
+        {mem, {DPC_DL_ONEAPI, dl_id}, 2, {DPC_DL_FLOAT, 64, 1}, shape, strides, 0}};
+    dpc_array a = NULL;
+    deleted = 0;
+    CHECK_ST(dpc_array_from_dlpack_versioned(&t, &a), DPC_SUCCESS);
+    CHECK(deleted == 0);
+    double out[12];
+    CHECK_ST(dpc_array_to_host(a, out, NULL), DPC_SUCCESS);
+    int bad = 0;
+    for (int i = 0; i < 12; ++i) bad += out[i] != vals[i % 4];
+    CHECK(bad == 0);
+    void *data = NULL;
+    dpc_array_get_data(a, &data);
+    CHECK(data == mem); /* zero-copy */
+    dpc_array view = NULL;
+    int64_t st1[2] = {-1, 2};
+    CHECK_ST(dpc_array_slice(a, NULL, NULL, st1, &view), DPC_SUCCESS);
+    CHECK_ST(dpc_array_release(a), DPC_SUCCESS);
+    CHECK(deleted == 0); /* the view still holds it */
+    CHECK_ST(dpc_array_release(view), DPC_SUCCESS);
+    CHECK(deleted == 1); /* consumed: exactly once */
+
+    /* Import failures: the deleter runs at once, exactly once. */
+    dpc_dlpack_managed_tensor_versioned bad_t = t;
+    bad_t.dl_tensor.dtype.bits = 7;
+    deleted = 0;
+    CHECK_ST(dpc_array_from_dlpack_versioned(&bad_t, &a), DPC_ERROR_INVALID_ARGUMENT);
+    CHECK(deleted == 1);
+    bad_t = t;
+    bad_t.version.major = 2;
+    deleted = 0;
+    CHECK_ST(dpc_array_from_dlpack_versioned(&bad_t, &a), DPC_ERROR_UNSUPPORTED);
+    CHECK_MSG_HAS("DLPack 2.0");
+    CHECK(deleted == 1);
+    bad_t = t;
+    bad_t.dl_tensor.device.device_id = 99;
+    deleted = 0;
+    CHECK_ST(dpc_array_from_dlpack_versioned(&bad_t, &a), DPC_ERROR_DEVICE_NOT_FOUND);
+    CHECK(deleted == 1);
+    bad_t = t;
+    bad_t.dl_tensor.device.device_type = 2; /* kDLCUDA */
+    deleted = 0;
+    CHECK_ST(dpc_array_from_dlpack_versioned(&bad_t, &a), DPC_ERROR_UNSUPPORTED);
+    CHECK(deleted == 1);
+    double on_stack[4];
+    bad_t = t;
+    bad_t.dl_tensor.data = on_stack;
+    deleted = 0;
+    CHECK_ST(dpc_array_from_dlpack_versioned(&bad_t, &a), DPC_ERROR_INVALID_POINTER);
+    CHECK_MSG_HAS("not USM");
+    CHECK(deleted == 1);
+    bad_t = t;
+    bad_t.dl_tensor.shape = NULL;
+    deleted = 0;
+    CHECK_ST(dpc_array_from_dlpack_versioned(&bad_t, &a), DPC_ERROR_INVALID_ARGUMENT);
+    CHECK(deleted == 1);
+    deleted = 0;
+    CHECK_ST(dpc_array_from_dlpack_versioned(&t, NULL), DPC_ERROR_NULL_POINTER);
+    CHECK(deleted == 1);
+    CHECK_ST(dpc_array_from_dlpack_versioned(NULL, &a), DPC_ERROR_NULL_POINTER);
+
+    /* Legacy import, and a host (kDLCPU) tensor. */
+    int64_t hshape[1] = {4};
+    dpc_dlpack_managed_tensor lt = {{vals, {DPC_DL_CPU, 0}, 1, {DPC_DL_FLOAT, 64, 1}, hshape, NULL, 8}, NULL, count_legacy};
+    deleted = 0;
+    CHECK_ST(dpc_array_from_dlpack(&lt, &a), DPC_SUCCESS);
+    double h4[4];
+    CHECK_ST(dpc_array_to_host(a, h4, NULL), DPC_SUCCESS);
+    CHECK(h4[0] == 2 && h4[3] == 5); /* byte_offset 8 honoured */
+    dpc_queue hq = (dpc_queue)0x1;
+    CHECK_ST(dpc_array_get_queue(a, &hq), DPC_SUCCESS);
+    CHECK(hq == NULL);
+    CHECK_ST(dpc_array_release(a), DPC_SUCCESS);
+    CHECK(deleted == 1);
+
+    /* Export: versioned and legacy; twice; released before the consumer. */
+    dpc_array src = NULL;
+    int64_t s2[2] = {2, 4};
+    CHECK_ST(dpc_array_from_host(q, F64, 2, s2, vals, NULL, 0, &src), DPC_SUCCESS);
+    dpc_dlpack_managed_tensor_versioned *ev1 = NULL, *ev2 = NULL;
+    dpc_dlpack_managed_tensor *el = NULL;
+    CHECK_ST(dpc_array_to_dlpack_versioned(src, 1, 0, &ev1), DPC_SUCCESS);
+    CHECK_ST(dpc_array_to_dlpack_versioned(src, 1, 3, &ev2), DPC_SUCCESS);
+    CHECK_ST(dpc_array_to_dlpack(src, &el), DPC_SUCCESS);
+    CHECK_ST(dpc_array_to_dlpack_versioned(src, 0, 9, &ev1), DPC_ERROR_UNSUPPORTED);
+    CHECK(ev1->version.major == 1 && ev1->flags == 0);
+    CHECK(ev1->dl_tensor.device.device_type == DPC_DL_ONEAPI && ev1->dl_tensor.device.device_id == dl_id);
+    CHECK(ev1->dl_tensor.ndim == 2 && ev1->dl_tensor.shape[1] == 4 && ev1->dl_tensor.strides[0] == 4);
+    void *src_data = NULL;
+    dpc_array_get_data(src, &src_data);
+    CHECK(ev1->dl_tensor.data == src_data && el->dl_tensor.data == src_data);
+    CHECK_ST(dpc_array_release(src), DPC_SUCCESS); /* before the consumers */
+    /* Consumer 1: dpcore itself (round trip, zero-copy). */
+    dpc_array back = NULL;
+    CHECK_ST(dpc_array_from_dlpack_versioned(ev1, &back), DPC_SUCCESS);
+    double rt[8];
+    CHECK_ST(dpc_array_to_host(back, rt, NULL), DPC_SUCCESS);
+    bad = 0;
+    for (int i = 0; i < 8; ++i) bad += rt[i] != vals[i];
+    CHECK(bad == 0);
+    void *back_data = NULL;
+    dpc_array_get_data(back, &back_data);
+    CHECK(back_data == src_data);
+    CHECK_ST(dpc_array_release(back), DPC_SUCCESS);
+    /* Consumer 2 never consumes: it calls the deleter itself. */
+    ev2->deleter(ev2);
+    /* Consumer 3: legacy. */
+    CHECK_ST(dpc_array_from_dlpack(el, &back), DPC_SUCCESS);
+    CHECK_ST(dpc_array_release(back), DPC_SUCCESS);
+
+    /* Read-only arrays: flagged in versioned exports, refused in legacy ones. */
+    CHECK_ST(dpc_array_from_host(q, F64, 2, s2, vals, NULL, 0, &src), DPC_SUCCESS);
+    dpc_array ro = NULL;
+    CHECK_ST(dpc_array_as_read_only(src, &ro), DPC_SUCCESS);
+    uint32_t flags = 0;
+    dpc_array_get_flags(ro, &flags);
+    CHECK(!(flags & DPC_ARRAY_WRITABLE));
+    CHECK_ST(dpc_array_to_dlpack_versioned(ro, 1, 0, &ev1), DPC_SUCCESS);
+    CHECK(ev1->flags & DPC_DLPACK_FLAG_READ_ONLY);
+    CHECK_ST(dpc_array_from_dlpack_versioned(ev1, &back), DPC_SUCCESS);
+    dpc_array_get_flags(back, &flags);
+    CHECK(!(flags & DPC_ARRAY_WRITABLE));
+    dpc_array_release(back);
+    CHECK_ST(dpc_array_to_dlpack(ro, &el), DPC_ERROR_INVALID_ARGUMENT);
+    dpc_array_release(ro);
+    dpc_array_release(src);
+
+    CHECK_ST(dpc_usm_free(mem), DPC_SUCCESS);
+}
+
+int main(void) {
+    size_t n = 0;
+    CHECK_ST(dpc_device_count(&n), DPC_SUCCESS);
+    if (n == 0) { fprintf(stderr, "no devices: source scripts/env.sh\n"); return 1; }
+    ndim_sweep();
+    creation_and_views();
+    dlpack();
+    CHECK_ST(dpc_usm_wait_deferred_frees(), DPC_SUCCESS);
+    return check_report("test_arrays");
+}
