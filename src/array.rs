@@ -300,6 +300,7 @@ fn status(st: dpc_status) -> Result<()> {
 
 // ---------------------------------------------------------------- exports
 
+#[allow(clippy::too_many_arguments)] // mirrors the C signature plus the fill value
 unsafe fn create_filled(
     function: &str,
     queue: dpc_queue,

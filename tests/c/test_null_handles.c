@@ -162,6 +162,39 @@ static void kernel_calls(dpc_kernel h, dpc_queue q, dpc_status want) {
     if (h != NULL) CHECK_ST(dpc_kernel_release(h), want);
 }
 
+static void array_calls(dpc_array h, dpc_status want) {
+    int32_t nd = 5, kind = 5;
+    int64_t buf[4] = {5, 5, 5, 5};
+    uint32_t flags = 5;
+    void *data = NULL;
+    dpc_queue q = (dpc_queue)0x1;
+    dpc_array v = (dpc_array)0x1;
+    dpc_dlpack_dtype t = {9, 9, 9};
+    int32_t axes[4] = {0, 1, 2, 3};
+    int64_t shp[1] = {1};
+    dpc_dlpack_managed_tensor_versioned *tv = NULL;
+    dpc_dlpack_managed_tensor *tl = NULL;
+    CHECK_ST(dpc_array_retain(h), want);
+    CHECK_ST(dpc_array_get_ndim(h, &nd), want);
+    CHECK_ST(dpc_array_get_shape(h, buf), want);
+    CHECK_ST(dpc_array_get_strides(h, buf), want);
+    CHECK_ST(dpc_array_get_dtype(h, &t), want);
+    CHECK_ST(dpc_array_get_data(h, &data), want);
+    CHECK_ST(dpc_array_get_flags(h, &flags), want);
+    CHECK_ST(dpc_array_get_queue(h, &q), want);
+    CHECK_ST(dpc_array_get_usm_kind(h, &kind), want);
+    CHECK_ST(dpc_array_to_host(h, buf, NULL), want);
+    CHECK_ST(dpc_array_slice(h, NULL, NULL, NULL, &v), want);
+    CHECK_ST(dpc_array_permute(h, axes, &v), want);
+    CHECK_ST(dpc_array_reshape(h, 1, shp, &v), want);
+    CHECK_ST(dpc_array_as_read_only(h, &v), want);
+    CHECK_ST(dpc_array_to_dlpack_versioned(h, 1, 0, &tv), want);
+    CHECK_ST(dpc_array_to_dlpack(h, &tl), want);
+    CHECK(nd == 5 && kind == 5 && flags == 5 && buf[0] == 5 && data == NULL && q == (dpc_queue)0x1 &&
+          v == (dpc_array)0x1 && t.code == 9 && tv == NULL && tl == NULL);
+    if (h != NULL) CHECK_ST(dpc_array_release(h), want);
+}
+
 static void selector_calls(dpc_selector h, dpc_device dev, dpc_status want) {
     dpc_device out = (dpc_device)0x1;
     bool m = true;
@@ -377,6 +410,51 @@ int main(void) {
         bundle_calls(b, DPC_ERROR_INVALID_HANDLE);
         CHECK_MSG_HAS("released");
         (void)p;
+    }
+
+    /* Arrays. */
+    {
+        dpc_dlpack_dtype f32 = {DPC_DL_FLOAT, 32, 1};
+        int64_t shape[1] = {4};
+        float host[4] = {1, 2, 3, 4}, val = 1;
+        dpc_array a = NULL, v = NULL;
+        int32_t nd;
+        dpc_queue qq;
+        CHECK_ST(dpc_array_empty(NULL, f32, 1, shape, 0, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_zeros(NULL, f32, 1, NULL, 0, &a), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_full(NULL, f32, 1, shape, 0, NULL, &a), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_full(NULL, f32, 1, shape, 0, &val, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_from_host(NULL, f32, 1, shape, NULL, NULL, 0, &a), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_from_host((dpc_queue)dev, f32, 1, shape, host, NULL, 0, &a), DPC_ERROR_INVALID_HANDLE);
+        CHECK_ST(dpc_array_from_host(NULL, f32, 1, shape, host, NULL, 0, &a), DPC_SUCCESS);
+        CHECK_ST(dpc_array_get_ndim(a, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_get_shape(a, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_get_strides(a, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_get_dtype(a, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_get_data(a, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_get_flags(a, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_get_queue(a, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_get_usm_kind(a, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_to_host(a, NULL, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_slice(a, NULL, NULL, NULL, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_permute(a, NULL, &v), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_reshape(a, 1, NULL, &v), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_as_read_only(a, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_to_dlpack_versioned(a, 1, 0, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_to_dlpack(a, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_from_dlpack(NULL, &v), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_from_dlpack_versioned(NULL, &v), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_get_ndim(a, &nd), DPC_SUCCESS);
+        CHECK(v == NULL && nd == 1);
+        array_calls(NULL, DPC_ERROR_INVALID_HANDLE);
+        CHECK_ST(dpc_array_release(NULL), DPC_SUCCESS);
+        array_calls((dpc_array)(uintptr_t)0x7777, DPC_ERROR_INVALID_HANDLE);
+        CHECK_ST(dpc_queue_default(dev, &qq), DPC_SUCCESS);
+        array_calls((dpc_array)qq, DPC_ERROR_INVALID_HANDLE);
+        CHECK_MSG_HAS("dpc_queue handle, not a dpc_array");
+        CHECK_ST(dpc_array_release(a), DPC_SUCCESS);
+        array_calls(a, DPC_ERROR_INVALID_HANDLE);
+        CHECK_MSG_HAS("released");
     }
 
     /* Functions that cannot fail. */
