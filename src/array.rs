@@ -976,9 +976,13 @@ fn dl_device(a: &Array) -> Result<dpc_dlpack_device> {
     })
 }
 
+/// The tensor of an export: `data` is the lowest address the view touches
+/// and `byte_offset` leads from there to element (0, …, 0), as DLPack
+/// consumers (dpnp) expect for views with negative strides.
 fn dl_tensor(a: &Array, shape: &mut [i64], strides: &mut [i64]) -> Result<dpc_dlpack_tensor> {
+    let (lo, _) = a.extent();
     Ok(dpc_dlpack_tensor {
-        data: a.data as *mut c_void,
+        data: (a.data as i64 + lo) as usize as *mut c_void,
         device: dl_device(a)?,
         ndim: a.shape.len() as i32,
         dtype: a.dtype,
@@ -992,7 +996,7 @@ fn dl_tensor(a: &Array, shape: &mut [i64], strides: &mut [i64]) -> Result<dpc_dl
         } else {
             strides.as_mut_ptr()
         },
-        byte_offset: 0,
+        byte_offset: (-lo) as u64,
     })
 }
 
@@ -1192,16 +1196,10 @@ fn import(
             };
             let mut kind = 0i32;
             if count(&shape) > 0 {
-                let mut k = crate::usm::dpc_usm_kind::DPC_USM_UNKNOWN;
-                let ch = match context::handle_for(&ctx) {
-                    Ok(h) => h,
+                kind = match usm::pointer_kind(&ctx, t.data as usize) {
+                    Ok(k) => k,
                     Err(e) => return fail(e, release),
                 };
-                let st = unsafe { usm::dpc_usm_get_pointer_kind(ch, t.data, &mut k) };
-                if st != DPC_SUCCESS {
-                    return fail(crate::error::last_error(), release);
-                }
-                kind = k as i32;
                 if kind == abi::usm_kind::UNKNOWN {
                     return fail(
                         Error::new(

@@ -647,16 +647,6 @@ struct PtrInfo {
     range: Option<(usize, usize)>,
 }
 
-/// Allocations of other producers (dpnp, torch, …) whose range the runtime
-/// has told: (context id, base, size, kind, device). Asking the runtime
-/// costs ~1 µs; a DLPack import of the same producer memory asks once. A
-/// range freed by its producer and reused stays known until evicted: using
-/// freed memory is the producer's error either way.
-type Known = (u64, usize, usize, i32, Option<Arc<Device>>);
-static KNOWN: Mutex<std::collections::VecDeque<Known>> =
-    Mutex::new(std::collections::VecDeque::new());
-const KNOWN_CAPACITY: usize = 64;
-
 fn pointer_info(ctx: &Arc<Context>, p: usize) -> Result<PtrInfo> {
     if let Some(a) = find(p).filter(|a| a.context.same_as(ctx)) {
         return Ok(PtrInfo {
@@ -664,19 +654,6 @@ fn pointer_info(ctx: &Arc<Context>, p: usize) -> Result<PtrInfo> {
             device: (a.kind != abi::usm_kind::HOST).then(|| a.device.clone()),
             range: Some((a.base, a.size)),
         });
-    }
-    {
-        let known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, base, size, kind, dev)) = known
-            .iter()
-            .find(|(c, base, size, _, _)| *c == ctx.id && p >= *base && p < *base + *size)
-        {
-            return Ok(PtrInfo {
-                kind: *kind,
-                device: dev.clone(),
-                range: Some((*base, *size)),
-            });
-        }
     }
     let Some(first) = ctx.devices.first() else {
         return Ok(PtrInfo {
@@ -696,18 +673,30 @@ fn pointer_info(ctx: &Arc<Context>, p: usize) -> Result<PtrInfo> {
     } else {
         Some(unsafe { device::from_obj(b, info.device) }?)
     };
-    if info.has_range != 0 && info.kind != abi::usm_kind::UNKNOWN && find(p).is_none() {
-        let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
-        if known.len() >= KNOWN_CAPACITY {
-            known.pop_front();
-        }
-        known.push_back((ctx.id, info.base, info.size, info.kind, device.clone()));
-    }
     Ok(PtrInfo {
         kind: info.kind,
         device,
         range: (info.has_range != 0).then_some((info.base, info.size)),
     })
+}
+
+/// The USM kind of `p` in `ctx`, asking the runtime for nothing else
+/// (dpcore's own allocations are answered from its record).
+pub fn pointer_kind(ctx: &Arc<Context>, p: usize) -> Result<i32> {
+    if let Some(a) = find(p).filter(|a| a.context.same_as(ctx)) {
+        return Ok(a.kind);
+    }
+    let Some(first) = ctx.devices.first() else {
+        return Ok(abi::usm_kind::UNKNOWN);
+    };
+    let mut kind = abi::usm_kind::UNKNOWN;
+    backend::check(
+        unsafe {
+            (first.backend().table.usm_pointer_kind)(ctx.obj(), p as *const c_void, &mut kind)
+        },
+        "usm_pointer_kind",
+    )?;
+    Ok(kind)
 }
 
 /// What kind of USM `ptr` is in `context`: `DPC_USM_UNKNOWN` for memory

@@ -30,7 +30,7 @@ use core::ffi::{c_char, c_void};
 
 /// Version of the table layout and semantics. Bump on any change to a
 /// struct or function signature in this crate.
-pub const BACKEND_ABI_VERSION: u32 = 3;
+pub const BACKEND_ABI_VERSION: u32 = 4;
 
 /// Symbol: `uint32_t dpcore_backend_abi_version(void)`.
 pub const SYM_ABI_VERSION: &[u8] = b"dpcore_backend_abi_version\0";
@@ -516,6 +516,12 @@ pub struct BackendV1 {
     /// pointer: it answers kind UNKNOWN.
     pub usm_pointer_info:
         unsafe extern "C" fn(ctx: Obj, p: *const c_void, out: *mut PointerInfoV1) -> i32,
+
+    /// Only the [`usm_kind`] of `p` in `ctx` (UNKNOWN for non-USM memory),
+    /// without the device and range `usm_pointer_info` finds: the cheap
+    /// check of a DLPack import.
+    pub usm_pointer_kind:
+        unsafe extern "C" fn(ctx: Obj, p: *const c_void, kind_out: *mut i32) -> i32,
 
     // ---- kernel bundles and kernels --------------------------------------
     /// Build an executable bundle for `dev` in `ctx` from `len` bytes at

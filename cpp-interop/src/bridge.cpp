@@ -1185,6 +1185,19 @@ void opencl_alloc_range(const sycl::context &ctx, std::size_t p, PointerFacts &f
 
 } // namespace
 
+UsmKind usm_pointer_kind(const Context &ctx, std::size_t p) {
+  switch (sycl::get_pointer_type(ptr(p), ctx.get())) {
+  case sycl::usm::alloc::device:
+    return UsmKind::Device;
+  case sycl::usm::alloc::shared:
+    return UsmKind::Shared;
+  case sycl::usm::alloc::host:
+    return UsmKind::Host;
+  default:
+    return UsmKind::Unknown;
+  }
+}
+
 PointerFacts usm_pointer_facts(const Context &ctx, std::size_t p) {
   PointerFacts f{};
   f.kind = UsmKind::Unknown;

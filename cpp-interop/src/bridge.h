@@ -345,6 +345,8 @@ std::size_t usm_alloc(const Queue &q, UsmKind kind, std::size_t size, std::size_
 void usm_free(const Context &ctx, std::size_t p);
 // Kind and, where the backend tells it, the containing allocation's range.
 PointerFacts usm_pointer_facts(const Context &ctx, std::size_t p);
+// Only the kind of `p` in `ctx` (no device, no range): the cheap check.
+UsmKind usm_pointer_kind(const Context &ctx, std::size_t p);
 // The device of a USM pointer, or a null pointer when SYCL cannot tell.
 std::unique_ptr<Device> usm_pointer_device(const Context &ctx, std::size_t p);
 

@@ -363,6 +363,7 @@ mod ffi {
         fn usm_alloc(q: &Queue, kind: UsmKind, size: usize, align: usize) -> Result<usize>;
         fn usm_free(ctx: &Context, p: usize) -> Result<()>;
         fn usm_pointer_facts(ctx: &Context, p: usize) -> Result<PointerFacts>;
+        fn usm_pointer_kind(ctx: &Context, p: usize) -> Result<UsmKind>;
         fn usm_pointer_device(ctx: &Context, p: usize) -> Result<UniquePtr<Device>>;
 
         fn native_handle_device(dev: &Device) -> Result<NativeHandle>;
@@ -1584,6 +1585,23 @@ unsafe extern "C" fn usm_free(ctx: Obj, p: *mut c_void) -> i32 {
     })
 }
 
+unsafe extern "C" fn usm_pointer_kind(ctx: Obj, p: *const c_void, kind_out: *mut i32) -> i32 {
+    guarded("usm_pointer_kind", || {
+        // SAFETY: the caller passes a live object or NULL.
+        let ctx = unsafe { obj_ref::<ffi::Context>(ctx, "ctx") }?;
+        non_null(kind_out, "kind_out")?;
+        // NULL is not USM: kind UNKNOWN.
+        let kind = if p.is_null() {
+            ffi::UsmKind::Unknown
+        } else {
+            ffi::usm_pointer_kind(ctx, p as usize)?
+        };
+        // SAFETY: checked non-NULL.
+        unsafe { kind_out.write(kind.repr) };
+        Ok(())
+    })
+}
+
 unsafe extern "C" fn usm_pointer_info(ctx: Obj, p: *const c_void, out: *mut PointerInfoV1) -> i32 {
     guarded("usm_pointer_info", || {
         // SAFETY: the caller passes a live object or NULL.
@@ -1965,6 +1983,7 @@ static TABLE: BackendV1 = BackendV1 {
     usm_alloc,
     usm_free,
     usm_pointer_info,
+    usm_pointer_kind,
     bundle_create,
     bundle_release,
     bundle_kernel_names,
