@@ -927,6 +927,20 @@ dpc_status dpc_array_reshape(dpc_array array,
 dpc_status dpc_array_as_read_only(dpc_array array, dpc_array *view_out);
 
 /**
+ * Compute follows data: the queue to run on for the `n_arrays` arrays —
+ * the first array's queue, when every array is on the same device in the
+ * same context.
+ *
+ * Ownership: a new reference the caller releases (the canonical queue's
+ * handle is immortal). Errors: `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_INVALID_HANDLE` (any array), `DPC_ERROR_INVALID_ARGUMENT` (no
+ * arrays, host arrays, or arrays on different devices or contexts — the
+ * message lists every array's device, queue and context).
+ * Thread safety: any thread.
+ */
+dpc_status dpc_array_common_queue(const dpc_array *arrays, size_t n_arrays, dpc_queue *queue_out);
+
+/**
  * Export `array` as a DLPack 1.x `DLManagedTensorVersioned` (layout of
  * `dpc_dlpack_managed_tensor_versioned`). `max_major`/`max_minor` is the
  * highest DLPack version the consumer understands. The export keeps the

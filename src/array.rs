@@ -948,6 +948,92 @@ pub unsafe extern "C" fn dpc_array_as_read_only(
     })
 }
 
+/// Compute follows data: the queue to run on for `arrays`, when they are
+/// all on one device in one context.
+pub fn common_queue(arrays: &[Arc<Array>]) -> Result<Arc<Queue>> {
+    let describe = || -> String {
+        arrays
+            .iter()
+            .enumerate()
+            .map(|(i, a)| match &a.queue {
+                Some(q) => format!("array {i}: {}", q.describe()),
+                None => format!("array {i}: host memory (kDLCPU), no queue"),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let first = arrays
+        .first()
+        .ok_or_else(|| Error::invalid_arg("dpc_array_common_queue: n_arrays is 0"))?;
+    let q = first.queue.clone().ok_or_else(|| {
+        Error::invalid_arg(format!(
+            "host arrays have no queue to run on; copy them to a device first ({})",
+            describe()
+        ))
+    })?;
+    for a in &arrays[1..] {
+        let same = match &a.queue {
+            Some(o) => {
+                (Arc::ptr_eq(&o.device, &q.device)
+                    || unsafe { (q.backend().table.device_equal)(o.device.obj(), q.device.obj()) })
+                    && o.context.same_as(&q.context)
+            }
+            None => false,
+        };
+        if !same {
+            return Err(Error::invalid_arg(format!(
+                "the arrays are not on one device in one context, so there is no queue to run on: {}",
+                describe()
+            )));
+        }
+    }
+    Ok(q)
+}
+
+/// Compute follows data: the queue to run on for the `n_arrays` arrays —
+/// the first array's queue, when every array is on the same device in the
+/// same context.
+///
+/// Ownership: a new reference the caller releases (the canonical queue's
+/// handle is immortal). Errors: `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_INVALID_HANDLE` (any array), `DPC_ERROR_INVALID_ARGUMENT` (no
+/// arrays, host arrays, or arrays on different devices or contexts — the
+/// message lists every array's device, queue and context).
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_common_queue(
+    arrays: *const dpc_array,
+    n_arrays: usize,
+    queue_out: *mut dpc_queue,
+) -> dpc_status {
+    boundary("dpc_array_common_queue", || {
+        check_ptr("dpc_array_common_queue", "queue_out", queue_out)?;
+        if n_arrays > 0 {
+            check_ptr("dpc_array_common_queue", "arrays", arrays)?;
+        }
+        let hs = if n_arrays == 0 {
+            &[][..]
+        } else {
+            std::slice::from_raw_parts(arrays, n_arrays)
+        };
+        let mut list = Vec::with_capacity(n_arrays);
+        for (i, h) in hs.iter().enumerate() {
+            list.push(handle::get::<Array>(&format!("arrays[{i}]"), *h as usize)?);
+        }
+        let q = common_queue(&list)?;
+        let h = match q.device.default_queue.get() {
+            Some(dh)
+                if handle::with::<Queue, _>("queue", *dh, |d| Arc::ptr_eq(d, &q))
+                    .unwrap_or(false) =>
+            {
+                *dh as dpc_queue
+            }
+            _ => q_handle(&q)?,
+        };
+        write_out("dpc_array_common_queue", "queue_out", queue_out, h)
+    })
+}
+
 // ---------------------------------------------------------------- DLPack
 
 /// What an export owns: the tensor first, so the deleter can find the rest.

@@ -353,6 +353,48 @@ static void dlpack(void) {
     CHECK_ST(dpc_usm_free(mem), DPC_SUCCESS);
 }
 
+/* Compute follows data. */
+static void common_queue(void) {
+    dpc_device dev;
+    dpc_device_default(&dev);
+    dpc_queue dq, other_q;
+    dpc_queue_default(dev, &dq);
+    dpc_context other;
+    CHECK_ST(dpc_context_create(&dev, 1, &other), DPC_SUCCESS);
+    CHECK_ST(dpc_queue_create(other, dev, DPC_QUEUE_IN_ORDER, &other_q), DPC_SUCCESS);
+    int64_t shape[1] = {8};
+    dpc_array a = NULL, b = NULL, c = NULL, h = NULL;
+    CHECK_ST(dpc_array_zeros(NULL, I32, 1, shape, 0, &a), DPC_SUCCESS);
+    CHECK_ST(dpc_array_zeros(dq, I32, 1, shape, DPC_USM_SHARED, &b), DPC_SUCCESS);
+    CHECK_ST(dpc_array_zeros(other_q, I32, 1, shape, 0, &c), DPC_SUCCESS);
+    dpc_array ab[2] = {a, b}, ac[3] = {a, b, c};
+    dpc_queue got = NULL;
+    CHECK_ST(dpc_array_common_queue(ab, 2, &got), DPC_SUCCESS);
+    CHECK(got == dq);
+    got = NULL;
+    CHECK_ST(dpc_array_common_queue(ac, 3, &got), DPC_ERROR_INVALID_ARGUMENT);
+    CHECK_MSG_HAS("array 0:");
+    CHECK_MSG_HAS("array 2:");
+    CHECK_MSG_HAS("not on one device in one context");
+    CHECK(got == NULL);
+    CHECK_ST(dpc_array_common_queue(&c, 1, &got), DPC_SUCCESS);
+    CHECK_ST(dpc_queue_release(got), DPC_SUCCESS);
+    CHECK_ST(dpc_array_common_queue(ab, 0, &got), DPC_ERROR_INVALID_ARGUMENT);
+    /* A host array has no queue. */
+    int32_t vals[8] = {0};
+    dpc_dlpack_managed_tensor t = {{vals, {DPC_DL_CPU, 0}, 1, {DPC_DL_INT, 32, 1}, shape, NULL, 0}, NULL, NULL};
+    CHECK_ST(dpc_array_from_dlpack(&t, &h), DPC_SUCCESS);
+    dpc_array ah[2] = {a, h};
+    CHECK_ST(dpc_array_common_queue(ah, 2, &got), DPC_ERROR_INVALID_ARGUMENT);
+    CHECK_MSG_HAS("host memory");
+    dpc_array_release(h);
+    dpc_array_release(a);
+    dpc_array_release(b);
+    dpc_array_release(c);
+    dpc_queue_release(other_q);
+    dpc_context_release(other);
+}
+
 int main(void) {
     size_t n = 0;
     CHECK_ST(dpc_device_count(&n), DPC_SUCCESS);
@@ -360,6 +402,7 @@ int main(void) {
     ndim_sweep();
     creation_and_views();
     dlpack();
+    common_queue();
     CHECK_ST(dpc_usm_wait_deferred_frees(), DPC_SUCCESS);
     return check_report("test_arrays");
 }
