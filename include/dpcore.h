@@ -927,6 +927,23 @@ dpc_status dpc_array_reshape(dpc_array array,
 dpc_status dpc_array_as_read_only(dpc_array array, dpc_array *view_out);
 
 /**
+ * A C-contiguous copy of `array` on `queue` (NULL: the default device's
+ * canonical queue) in USM of `usm_kind` (0: device). A contiguous array in
+ * the same context is copied on the device; any other (another device or
+ * context, host arrays, or strided views) is staged through host memory.
+ * Returns when the copy is done.
+ *
+ * Ownership: a new reference the caller releases. Errors:
+ * `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_INVALID_ARGUMENT` (USM kind), `DPC_ERROR_OUT_OF_DEVICE_MEMORY`,
+ * `DPC_ERROR_BACKEND`. Thread safety: any thread.
+ */
+dpc_status dpc_array_to_device(dpc_array array,
+                               dpc_queue queue,
+                               int32_t usm_kind,
+                               dpc_array *array_out);
+
+/**
  * Compute follows data: the queue to run on for the `n_arrays` arrays —
  * the first array's queue, when every array is on the same device in the
  * same context.

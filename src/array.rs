@@ -948,6 +948,83 @@ pub unsafe extern "C" fn dpc_array_as_read_only(
     })
 }
 
+/// A C-contiguous copy of `array` on `queue` (NULL: the default device's
+/// canonical queue) in USM of `usm_kind` (0: device). A contiguous array in
+/// the same context is copied on the device; any other (another device or
+/// context, host arrays, or strided views) is staged through host memory.
+/// Returns when the copy is done.
+///
+/// Ownership: a new reference the caller releases. Errors:
+/// `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+/// `DPC_ERROR_INVALID_ARGUMENT` (USM kind), `DPC_ERROR_OUT_OF_DEVICE_MEMORY`,
+/// `DPC_ERROR_BACKEND`. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_to_device(
+    array: dpc_array,
+    queue: dpc_queue,
+    usm_kind: i32,
+    array_out: *mut dpc_array,
+) -> dpc_status {
+    boundary("dpc_array_to_device", || {
+        check_ptr("dpc_array_to_device", "array_out", array_out)?;
+        let a = handle::get::<Array>("array", array as usize)?;
+        let q = queue_or_default("dpc_array_to_device", queue)?;
+        if !(0..=3).contains(&usm_kind) {
+            return Err(Error::invalid_arg(format!(
+                "dpc_array_to_device: usm_kind {usm_kind} is not a dpc_usm_kind"
+            )));
+        }
+        let out = alloc(&q, a.dtype, a.shape.clone(), usm_kind)?;
+        let bytes = a.size() as usize * a.elsize();
+        if bytes > 0 {
+            let same_ctx = a
+                .queue
+                .as_ref()
+                .is_some_and(|aq| aq.context.same_as(&q.context));
+            if same_ctx && a.contiguous(true) {
+                with_q_handle(&q, |qh| {
+                    status(usm::dpc_usm_memcpy(
+                        qh,
+                        out.data as *mut c_void,
+                        a.data as *const c_void,
+                        bytes,
+                        std::ptr::null(),
+                        0,
+                        std::ptr::null_mut(),
+                    ))?;
+                    status(queue::dpc_queue_wait(qh))
+                })??;
+            } else {
+                let mut staged = vec![0u8; bytes];
+                status(dpc_array_to_host(
+                    array,
+                    staged.as_mut_ptr() as *mut c_void,
+                    std::ptr::null(),
+                ))?;
+                with_q_handle(&q, |qh| {
+                    status(usm::dpc_usm_memcpy(
+                        qh,
+                        out.data as *mut c_void,
+                        staged.as_ptr() as *const c_void,
+                        bytes,
+                        std::ptr::null(),
+                        0,
+                        std::ptr::null_mut(),
+                    ))?;
+                    status(queue::dpc_queue_wait(qh))
+                })??;
+            }
+        }
+        let h = handle::insert(Arc::new(out), false)?;
+        write_out(
+            "dpc_array_to_device",
+            "array_out",
+            array_out,
+            h as dpc_array,
+        )
+    })
+}
+
 /// Compute follows data: the queue to run on for `arrays`, when they are
 /// all on one device in one context.
 pub fn common_queue(arrays: &[Arc<Array>]) -> Result<Arc<Queue>> {
