@@ -500,6 +500,11 @@ enum dpc_arg_kind
    * `size` bytes of work-group local memory; `value` is unused.
    */
   DPC_ARG_LOCAL = 3,
+  /**
+   * A `dpc_array` (`value` is the handle): its data pointer is passed,
+   * and with a NULL queue the queue is inferred from the arrays.
+   */
+  DPC_ARG_ARRAY = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1697,14 +1702,16 @@ dpc_status dpc_kernel_get_info_u64(dpc_kernel kernel, int32_t key, uint64_t *val
 dpc_status dpc_kernel_get_native(dpc_kernel kernel, void **native_out);
 
 /**
- * Launch `kernel` on `queue` over `dims` (1, 2 or 3) dimensions of
+ * Launch `kernel` on `queue` (or, with `queue` NULL, on the queue of its
+ * `DPC_ARG_ARRAY` arguments: compute follows data) over `dims` (1, 2 or 3) dimensions of
  * `global[dims]` work-items; with `local` non-NULL, as an nd-range with
  * work-groups of `local[dims]`. `global[0]` is the dimension of
  * `get_global_id(0)`. `args` holds `n_args` arguments in the kernel's
  * order; after the `n_events` events.
  *
- * Checked before anything is submitted: the kernel was built for the
- * queue's device and context; the argument count matches the kernel (from
+ * Checked before anything is submitted: array arguments are on the
+ * queue's context (host arrays only where the device reaches host memory);
+ * the kernel was built for the queue's device and context; the argument count matches the kernel (from
  * its SPIR-V, or the runtime); each argument's kind (and a scalar's size)
  * matches the parameter where the SPIR-V tells it; each local size divides
  * its global size, and the work-group fits the kernel and the device.

@@ -44,6 +44,9 @@ pub enum dpc_arg_kind {
     DPC_ARG_SCALAR = 2,
     /// `size` bytes of work-group local memory; `value` is unused.
     DPC_ARG_LOCAL = 3,
+    /// A `dpc_array` (`value` is the handle): its data pointer is passed,
+    /// and with a NULL queue the queue is inferred from the arrays.
+    DPC_ARG_ARRAY = 4,
 }
 
 /// One kernel argument for `dpc_kernel_launch`.
@@ -921,14 +924,16 @@ pub unsafe extern "C" fn dpc_kernel_get_native(
     })
 }
 
-/// Launch `kernel` on `queue` over `dims` (1, 2 or 3) dimensions of
+/// Launch `kernel` on `queue` (or, with `queue` NULL, on the queue of its
+/// `DPC_ARG_ARRAY` arguments: compute follows data) over `dims` (1, 2 or 3) dimensions of
 /// `global[dims]` work-items; with `local` non-NULL, as an nd-range with
 /// work-groups of `local[dims]`. `global[0]` is the dimension of
 /// `get_global_id(0)`. `args` holds `n_args` arguments in the kernel's
 /// order; after the `n_events` events.
 ///
-/// Checked before anything is submitted: the kernel was built for the
-/// queue's device and context; the argument count matches the kernel (from
+/// Checked before anything is submitted: array arguments are on the
+/// queue's context (host arrays only where the device reaches host memory);
+/// the kernel was built for the queue's device and context; the argument count matches the kernel (from
 /// its SPIR-V, or the runtime); each argument's kind (and a scalar's size)
 /// matches the parameter where the SPIR-V tells it; each local size divides
 /// its global size, and the work-group fits the kernel and the device.
@@ -953,7 +958,6 @@ pub unsafe extern "C" fn dpc_kernel_launch(
     event_out: *mut dpc_event,
 ) -> dpc_status {
     boundary("dpc_kernel_launch", || {
-        let q = queue::get("queue", queue)?;
         let k = handle::get::<Kernel>("kernel", kernel as usize)?;
         if !(1..=3).contains(&dims) {
             return Err(Error::invalid_arg(format!(
@@ -966,11 +970,57 @@ pub unsafe extern "C" fn dpc_kernel_launch(
         }
         let g = std::slice::from_raw_parts(global, dims as usize);
         let l = (!local.is_null()).then(|| std::slice::from_raw_parts(local, dims as usize));
-        let a: &[dpc_kernel_arg] = if n_args == 0 {
+        let given: &[dpc_kernel_arg] = if n_args == 0 {
             &[]
         } else {
             std::slice::from_raw_parts(args, n_args)
         };
+        // Array arguments become their data pointers; the arrays stay alive
+        // for the call.
+        let mut converted = given.to_vec();
+        let mut arrays = Vec::new();
+        for (i, arg) in converted.iter_mut().enumerate() {
+            if arg.kind == dpc_arg_kind::DPC_ARG_ARRAY as i32 {
+                let arr = handle::get::<crate::array::Array>(
+                    &format!("args[{i}] (an array)"),
+                    arg.value as usize,
+                )?;
+                arg.kind = dpc_arg_kind::DPC_ARG_POINTER as i32;
+                arg.value = arr.data as *const c_void;
+                arrays.push((i, arr));
+            }
+        }
+        let q = if queue.is_null() {
+            if arrays.is_empty() {
+                return Err(Error::new(
+                    DPC_ERROR_INVALID_HANDLE,
+                    "dpc_kernel_launch: queue is NULL and no argument is an array to infer it from",
+                ));
+            }
+            let list: Vec<_> = arrays.iter().map(|(_, a)| a.clone()).collect();
+            crate::array::common_queue(&list)?
+        } else {
+            queue::get("queue", queue)?
+        };
+        for (i, arr) in &arrays {
+            match &arr.queue {
+                None if !q.device.has_aspect(abi::aspect::USM_SYSTEM_ALLOCATIONS) => {
+                    return Err(Error::invalid_arg(format!(
+                        "argument {i} is a host array and {} cannot reach host memory; copy it with dpc_array_to_device",
+                        q.device.describe()
+                    )))
+                }
+                Some(aq) if !aq.context.same_as(&q.context) => {
+                    return Err(Error::invalid_arg(format!(
+                        "argument {i} is an array in context #{}, but the launch runs on {}",
+                        aq.context.id,
+                        q.describe()
+                    )))
+                }
+                _ => {}
+            }
+        }
+        let a = &converted[..];
         validate(&k, &q, g, l, a)?;
         let d = event::deps("dpc_kernel_launch", events, n_events)?;
         // dpc_kernel_arg and KernelArgV1 have the same layout.

@@ -397,6 +397,74 @@ static void sycl_source(void) {
     free(src);
 }
 
+/* Launch with array arguments: the queue comes from the arrays. */
+static void array_args(void) {
+    dpc_bundle b = load("vadd", 0);
+    dpc_kernel k = NULL;
+    CHECK_ST(dpc_bundle_get_kernel(b, "vadd_f32", &k), DPC_SUCCESS);
+    enum { N = 1000 };
+    float ha[N], hb[N], hc[N];
+    for (int i = 0; i < N; ++i) { ha[i] = (float)i; hb[i] = 1.0f; }
+    int64_t shape[1] = {N};
+    dpc_dlpack_dtype f32 = {DPC_DL_FLOAT, 32, 1};
+    dpc_array a = NULL, bb = NULL, c = NULL;
+    CHECK_ST(dpc_array_from_host(q, f32, 1, shape, ha, NULL, 0, &a), DPC_SUCCESS);
+    CHECK_ST(dpc_array_from_host(q, f32, 1, shape, hb, NULL, 0, &bb), DPC_SUCCESS);
+    CHECK_ST(dpc_array_empty(q, f32, 1, shape, 0, &c), DPC_SUCCESS);
+    float kf = 3.0f;
+    dpc_kernel_arg args[4] = {{DPC_ARG_ARRAY, 0, a}, {DPC_ARG_ARRAY, 0, bb}, {DPC_ARG_ARRAY, 0, c}, VAL(kf)};
+    size_t g = N;
+    CHECK_ST(dpc_kernel_launch(NULL, k, 1, &g, NULL, args, 4, NULL, 0, NULL), DPC_SUCCESS);
+    CHECK_ST(dpc_queue_wait(q), DPC_SUCCESS);
+    CHECK_ST(dpc_array_to_host(c, hc, NULL), DPC_SUCCESS);
+    int bad = 0;
+    for (int i = 0; i < N; ++i) bad += hc[i] != ha[i] + 3.0f;
+    CHECK(bad == 0);
+    /* No queue and no array: nothing to infer from. */
+    dpc_kernel_arg ptrs[4] = {PTR(NULL), PTR(NULL), PTR(NULL), VAL(kf)};
+    CHECK_ST(dpc_kernel_launch(NULL, k, 1, &g, NULL, ptrs, 4, NULL, 0, NULL), DPC_ERROR_INVALID_HANDLE);
+    CHECK_MSG_HAS("infer");
+    /* An array in another context. */
+    dpc_context other = NULL;
+    dpc_queue oq = NULL;
+    dpc_array foreign = NULL;
+    CHECK_ST(dpc_context_create(&dev, 1, &other), DPC_SUCCESS);
+    CHECK_ST(dpc_queue_create(other, dev, DPC_QUEUE_IN_ORDER, &oq), DPC_SUCCESS);
+    CHECK_ST(dpc_array_empty(oq, f32, 1, shape, 0, &foreign), DPC_SUCCESS);
+    dpc_kernel_arg mixed[4] = {{DPC_ARG_ARRAY, 0, a}, {DPC_ARG_ARRAY, 0, bb}, {DPC_ARG_ARRAY, 0, foreign}, VAL(kf)};
+    CHECK_ST(dpc_kernel_launch(NULL, k, 1, &g, NULL, mixed, 4, NULL, 0, NULL), DPC_ERROR_INVALID_ARGUMENT);
+    CHECK_MSG_HAS("array 2:");
+    CHECK_ST(dpc_kernel_launch(q, k, 1, &g, NULL, mixed, 4, NULL, 0, NULL), DPC_ERROR_INVALID_ARGUMENT);
+    CHECK_MSG_HAS("argument 2");
+    /* A released array handle. */
+    dpc_array_release(foreign);
+    CHECK_ST(dpc_kernel_launch(NULL, k, 1, &g, NULL, mixed, 4, NULL, 0, NULL), DPC_ERROR_INVALID_HANDLE);
+    /* A host array: only where the device reaches host memory. */
+    bool sys = false;
+    dpc_device_has_aspect(dev, DPC_ASPECT_USM_SYSTEM_ALLOCATIONS, &sys);
+    float hout[N];
+    dpc_dlpack_managed_tensor ht = {{hout, {DPC_DL_CPU, 0}, 1, {DPC_DL_FLOAT, 32, 1}, shape, NULL, 0}, NULL, NULL};
+    dpc_array hostarr = NULL;
+    CHECK_ST(dpc_array_from_dlpack(&ht, &hostarr), DPC_SUCCESS);
+    dpc_kernel_arg to_host_arr[4] = {{DPC_ARG_ARRAY, 0, a}, {DPC_ARG_ARRAY, 0, bb}, {DPC_ARG_ARRAY, 0, hostarr}, VAL(kf)};
+    dpc_status st = dpc_kernel_launch(q, k, 1, &g, NULL, to_host_arr, 4, NULL, 0, NULL);
+    if (sys) {
+        CHECK(st == DPC_SUCCESS);
+        CHECK_ST(dpc_queue_wait(q), DPC_SUCCESS);
+        CHECK(hout[10] == 13.0f);
+    } else {
+        CHECK(st == DPC_ERROR_INVALID_ARGUMENT);
+    }
+    dpc_array_release(hostarr);
+    dpc_array_release(a);
+    dpc_array_release(bb);
+    dpc_array_release(c);
+    dpc_queue_release(oq);
+    dpc_context_release(other);
+    dpc_kernel_release(k);
+    dpc_bundle_release(b);
+}
+
 int main(void) {
     CHECK_ST(dpc_device_select("opencl:cpu:0", &dev), DPC_SUCCESS);
     CHECK_ST(dpc_context_default(dev, &ctx), DPC_SUCCESS);
@@ -406,6 +474,7 @@ int main(void) {
     reduce_ndim_many_scalars(0);
     opencl_c();
     reduce_ndim_many_scalars(1);
+    array_args();
     sycl_source();
     return check_report("test_kernels");
 }
