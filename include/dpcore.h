@@ -933,10 +933,11 @@ dpc_status dpc_array_as_read_only(dpc_array array, dpc_array *view_out);
 
 /**
  * A C-contiguous copy of `array` on `queue` (NULL: the default device's
- * canonical queue) in USM of `usm_kind` (0: device). A contiguous array in
- * the same context is copied on the device; any other (another device or
- * context, host arrays, or strided views) is staged through host memory.
- * Returns when the copy is done.
+ * canonical queue) in USM of `usm_kind` (0: device). An array in the
+ * queue's context is copied on the device (strided views by a copy
+ * kernel, as `dpc_array_copy`); one on another device or context, or a
+ * host array, is staged through host memory. Returns when the copy is
+ * done.
  *
  * Ownership: a new reference the caller releases. Errors:
  * `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
@@ -1169,6 +1170,47 @@ dpc_status dpc_context_get_backend_handle(dpc_context context,
 dpc_status dpc_device_get_backend_handle(dpc_device device,
                                          dpc_backend *backend_out,
                                          void **handle_out);
+
+/**
+ * Copy the elements of `src` into `dst`, converting the data type where
+ * they differ, with any strides on either side (negative and zero
+ * included). `src` broadcasts to `dst`'s shape by numpy's rules (equal
+ * shapes are the common case). Returns when the copy is done.
+ *
+ * The copy runs as a device kernel on `dst`'s queue (or `src`'s when `dst`
+ * is a host array), after the work already submitted to both arrays'
+ * queues; a contiguous copy without conversion is a plain memory copy.
+ * A source in another context or on another device, or a host array, is
+ * staged through host memory first; overlapping source and destination
+ * are copied through a temporary. Conversions follow numpy's `astype`:
+ * to bool is "non-zero", complex to real keeps the real part, float to
+ * integer truncates (out of range is undefined, as in C), float16 rounds
+ * to nearest even. The first copy of a pair of types on a device builds
+ * a small kernel module (tens of milliseconds); later ones reuse it.
+ *
+ * Ownership: both arrays are borrowed. Errors: `DPC_ERROR_INVALID_HANDLE`;
+ * `DPC_ERROR_INVALID_ARGUMENT` (`dst` read-only; shapes that do not
+ * broadcast — the message names both); `DPC_ERROR_UNSUPPORTED` (a
+ * float64/complex128 conversion on a device without fp64);
+ * `DPC_ERROR_OUT_OF_DEVICE_MEMORY` (a temporary); `DPC_ERROR_BACKEND`.
+ * Thread safety: any thread; concurrent copies into overlapping memory
+ * are the caller's race.
+ */
+dpc_status dpc_array_copy(dpc_array src, dpc_array dst);
+
+/**
+ * A new C-contiguous array with the elements of `array` converted to
+ * `dtype` (conversions as in `dpc_array_copy`), on the array's queue in
+ * the same kind of USM. Returns when the copy is done.
+ *
+ * Ownership: a new reference the caller releases. Errors:
+ * `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
+ * `DPC_ERROR_INVALID_ARGUMENT` (an unsupported `dtype`; a host array — copy
+ * it to a device with `dpc_array_to_device` first), `DPC_ERROR_UNSUPPORTED`,
+ * `DPC_ERROR_OUT_OF_DEVICE_MEMORY`, `DPC_ERROR_BACKEND`. Thread safety: any
+ * thread.
+ */
+dpc_status dpc_array_astype(dpc_array array, struct dpc_dlpack_dtype dtype, dpc_array *array_out);
 
 /**
  * The number of root devices, in `sycl::device::get_devices()` order

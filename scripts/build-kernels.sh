@@ -8,6 +8,9 @@
 #   llvm-spirv-15 K.bc -o K.spv
 # The .spv lands next to its .cl; the intermediate .bc is removed.
 # kernels/many_args.cl is generated here first (sum64 with 64 long args).
+# Then dpcore's own copy/cast library: kernels/lib/copy_cast.cl compiled
+# once per module (a conversion S_D, or a bit-exact move mN) and packed into
+# kernels/lib/copy_cast.pack, which src/copy.rs embeds (format below).
 # Needs Debian's clang-15 and llvm-spirv-15 packages.
 set -euo pipefail
 
@@ -66,3 +69,45 @@ for cl in "$kdir"/*.cl; do
     built=$((built + 1))
 done
 echo "$built SPIR-V module(s) in kernels/"
+
+# --- kernels/lib/copy_cast.pack ------------------------------------------------
+# Format (little-endian): "DPCKPACK", u32 version (1), u32 count, then per
+# module, sorted by name: u32 name length, name bytes, u32 SPIR-V length,
+# SPIR-V bytes.
+lib="$kdir/lib"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+types=(b i8 i16 i32 i64 u8 u16 u32 u64 f16 f32 f64 c64 c128)
+is_fp64() { [[ "$1" == f64 || "$1" == c128 ]]; }
+compile() { # name, clang defines...
+    local name="$1"; shift
+    clang-15 -cl-std=CL2.0 -target spir64 -emit-llvm "$@" -c "$lib/copy_cast.cl" -o "$tmp/$name.bc"
+    llvm-spirv-15 "$tmp/$name.bc" -o "$tmp/$name.spv"
+    rm -f "$tmp/$name.bc"
+}
+n=0
+for s in "${types[@]}"; do
+    for d in "${types[@]}"; do
+        [[ "$s" == "$d" ]] && continue
+        defs=(-DDPC_SRC="$s" -DDPC_DST="$d")
+        if is_fp64 "$s" || is_fp64 "$d"; then defs+=(-DDPC_FP64); fi
+        compile "${s}_${d}" "${defs[@]}" &
+        n=$((n + 1))
+        if ((n % 8 == 0)); then wait; fi
+    done
+done
+for w in 1 2 4 8 16; do compile "m$w" -DDPC_MOVE="$w"; n=$((n + 1)); done
+wait
+python3 - "$tmp" "$lib/copy_cast.pack" <<'PY'
+import os, struct, sys
+src, out = sys.argv[1], sys.argv[2]
+names = sorted(f[:-4] for f in os.listdir(src) if f.endswith(".spv"))
+if len(names) != 187:
+    sys.exit(f"build-kernels.sh: {len(names)} copy_cast modules compiled, expected 187 (see the errors above)")
+blob = bytearray(b"DPCKPACK" + struct.pack("<II", 1, len(names)))
+for name in names:
+    data = open(os.path.join(src, name + ".spv"), "rb").read()
+    blob += struct.pack("<I", len(name)) + name.encode() + struct.pack("<I", len(data)) + data
+open(out, "wb").write(blob)
+PY
+echo "packed  kernels/lib/copy_cast.pack ($n modules)"

@@ -107,7 +107,7 @@ pub fn element_size(t: dpc_dlpack_dtype) -> Result<usize> {
     Ok(t.bits as usize / 8)
 }
 
-fn c_strides(shape: &[i64]) -> Vec<i64> {
+pub(crate) fn c_strides(shape: &[i64]) -> Vec<i64> {
     let mut s = vec![0i64; shape.len()];
     let mut acc = 1i64;
     for i in (0..shape.len()).rev() {
@@ -117,7 +117,7 @@ fn c_strides(shape: &[i64]) -> Vec<i64> {
     s
 }
 
-fn count(shape: &[i64]) -> i64 {
+pub(crate) fn count(shape: &[i64]) -> i64 {
     shape.iter().product()
 }
 
@@ -130,7 +130,7 @@ impl Array {
         count(&self.shape)
     }
 
-    fn contiguous(&self, order_c: bool) -> bool {
+    pub(crate) fn contiguous(&self, order_c: bool) -> bool {
         if self.size() == 0 {
             return true;
         }
@@ -156,7 +156,7 @@ impl Array {
     }
 
     /// Lowest and one-past-highest byte offset (from `data`) the view touches.
-    fn extent(&self) -> (i64, i64) {
+    pub(crate) fn extent(&self) -> (i64, i64) {
         if self.size() == 0 {
             return (0, 0);
         }
@@ -172,7 +172,7 @@ impl Array {
         (lo, hi + self.elsize() as i64)
     }
 
-    fn view(&self, data: usize, shape: Vec<i64>, strides: Vec<i64>) -> Array {
+    pub(crate) fn view(&self, data: usize, shape: Vec<i64>, strides: Vec<i64>) -> Array {
         Array {
             base: self.base.clone(),
             data,
@@ -232,7 +232,7 @@ fn check_shape(function: &str, ndim: i32, shape: *const i64) -> Result<Vec<i64>>
     Ok(s)
 }
 
-fn queue_or_default(function: &str, q: dpc_queue) -> Result<Arc<Queue>> {
+pub(crate) fn queue_or_default(function: &str, q: dpc_queue) -> Result<Arc<Queue>> {
     if !q.is_null() {
         return queue::get("queue", q);
     }
@@ -247,7 +247,12 @@ fn queue_or_default(function: &str, q: dpc_queue) -> Result<Arc<Queue>> {
 }
 
 /// A new C-contiguous array's memory on `q`.
-fn alloc(q: &Arc<Queue>, dtype: dpc_dlpack_dtype, shape: Vec<i64>, kind: i32) -> Result<Array> {
+pub(crate) fn alloc(
+    q: &Arc<Queue>,
+    dtype: dpc_dlpack_dtype,
+    shape: Vec<i64>,
+    kind: i32,
+) -> Result<Array> {
     let es = element_size(dtype)?;
     let kind = if kind == 0 {
         abi::usm_kind::DEVICE
@@ -283,14 +288,14 @@ fn q_handle(q: &Arc<Queue>) -> Result<dpc_queue> {
     Ok(handle::insert(q.clone(), false)? as dpc_queue)
 }
 
-fn with_q_handle<R>(q: &Arc<Queue>, f: impl FnOnce(dpc_queue) -> R) -> Result<R> {
+pub(crate) fn with_q_handle<R>(q: &Arc<Queue>, f: impl FnOnce(dpc_queue) -> R) -> Result<R> {
     let h = q_handle(q)?;
     let r = f(h);
     let _ = handle::release(Kind::Queue, "queue", h as usize);
     Ok(r)
 }
 
-fn status(st: dpc_status) -> Result<()> {
+pub(crate) fn status(st: dpc_status) -> Result<()> {
     if st == DPC_SUCCESS {
         Ok(())
     } else {
@@ -506,49 +511,62 @@ pub unsafe extern "C" fn dpc_array_to_host(
 ) -> dpc_status {
     boundary("dpc_array_to_host", || {
         let a = handle::get::<Array>("array", array as usize)?;
-        let es = a.elsize();
         if a.size() == 0 {
             return Ok(());
         }
         check_ptr("dpc_array_to_host", "host", host)?;
-        let (lo, hi) = a.extent();
-        let span = (hi - lo) as usize;
-        let mut staged = vec![0u8; span];
-        let origin = (a.data as i64 + lo) as usize;
-        match &a.queue {
-            Some(q) => with_q_handle(q, |qh| {
-                status(usm::dpc_usm_memcpy(
-                    qh,
-                    staged.as_mut_ptr() as *mut c_void,
-                    origin as *const c_void,
-                    span,
-                    std::ptr::null(),
-                    0,
-                    std::ptr::null_mut(),
-                ))?;
-                status(queue::dpc_queue_wait(qh))
-            })??,
-            None => std::ptr::copy_nonoverlapping(origin as *const u8, staged.as_mut_ptr(), span),
-        }
-        let src_bytes: Vec<i64> = a.strides.iter().map(|x| x * es as i64).collect();
         let hs: Vec<i64> = if host_strides.is_null() {
             c_strides(&a.shape)
         } else {
             std::slice::from_raw_parts(host_strides, a.shape.len()).to_vec()
         };
-        let dst_bytes: Vec<i64> = hs.iter().map(|x| x * es as i64).collect();
-        let mut src_offs = Vec::with_capacity(a.size() as usize);
-        for_each_offset(&a.shape, &src_bytes, |_, off| src_offs.push(off - lo));
-        let dst = host as *mut u8;
-        for_each_offset(&a.shape, &dst_bytes, |k, off| {
-            std::ptr::copy_nonoverlapping(
-                staged.as_ptr().add(src_offs[k] as usize),
-                dst.offset(off as isize),
-                es,
-            );
-        });
-        Ok(())
+        to_host(&a, host as *mut u8, &hs)
     })
+}
+
+/// Copy the elements of `a` into host memory at `host` laid out by
+/// `host_strides` (elements, one per dimension). The source is staged
+/// through one host buffer first, so the two may overlap. Returns when done
+/// (after the work already submitted to the array's queue).
+///
+/// # Safety
+/// `host` must be valid for every element the strides reach.
+pub(crate) unsafe fn to_host(a: &Array, host: *mut u8, host_strides: &[i64]) -> Result<()> {
+    let es = a.elsize();
+    if a.size() == 0 {
+        return Ok(());
+    }
+    let (lo, hi) = a.extent();
+    let span = (hi - lo) as usize;
+    let mut staged = vec![0u8; span];
+    let origin = (a.data as i64 + lo) as usize;
+    match &a.queue {
+        Some(q) => with_q_handle(q, |qh| {
+            status(usm::dpc_usm_memcpy(
+                qh,
+                staged.as_mut_ptr() as *mut c_void,
+                origin as *const c_void,
+                span,
+                std::ptr::null(),
+                0,
+                std::ptr::null_mut(),
+            ))?;
+            status(queue::dpc_queue_wait(qh))
+        })??,
+        None => std::ptr::copy_nonoverlapping(origin as *const u8, staged.as_mut_ptr(), span),
+    }
+    let src_bytes: Vec<i64> = a.strides.iter().map(|x| x * es as i64).collect();
+    let dst_bytes: Vec<i64> = host_strides.iter().map(|x| x * es as i64).collect();
+    let mut src_offs = Vec::with_capacity(a.size() as usize);
+    for_each_offset(&a.shape, &src_bytes, |_, off| src_offs.push(off - lo));
+    for_each_offset(&a.shape, &dst_bytes, |k, off| {
+        std::ptr::copy_nonoverlapping(
+            staged.as_ptr().add(src_offs[k] as usize),
+            host.offset(off as isize),
+            es,
+        );
+    });
+    Ok(())
 }
 
 /// Add a reference to `array`.
@@ -949,10 +967,11 @@ pub unsafe extern "C" fn dpc_array_as_read_only(
 }
 
 /// A C-contiguous copy of `array` on `queue` (NULL: the default device's
-/// canonical queue) in USM of `usm_kind` (0: device). A contiguous array in
-/// the same context is copied on the device; any other (another device or
-/// context, host arrays, or strided views) is staged through host memory.
-/// Returns when the copy is done.
+/// canonical queue) in USM of `usm_kind` (0: device). An array in the
+/// queue's context is copied on the device (strided views by a copy
+/// kernel, as `dpc_array_copy`); one on another device or context, or a
+/// host array, is staged through host memory. Returns when the copy is
+/// done.
 ///
 /// Ownership: a new reference the caller releases. Errors:
 /// `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
@@ -974,47 +993,7 @@ pub unsafe extern "C" fn dpc_array_to_device(
                 "dpc_array_to_device: usm_kind {usm_kind} is not a dpc_usm_kind"
             )));
         }
-        let out = alloc(&q, a.dtype, a.shape.clone(), usm_kind)?;
-        let bytes = a.size() as usize * a.elsize();
-        if bytes > 0 {
-            let same_ctx = a
-                .queue
-                .as_ref()
-                .is_some_and(|aq| aq.context.same_as(&q.context));
-            if same_ctx && a.contiguous(true) {
-                with_q_handle(&q, |qh| {
-                    status(usm::dpc_usm_memcpy(
-                        qh,
-                        out.data as *mut c_void,
-                        a.data as *const c_void,
-                        bytes,
-                        std::ptr::null(),
-                        0,
-                        std::ptr::null_mut(),
-                    ))?;
-                    status(queue::dpc_queue_wait(qh))
-                })??;
-            } else {
-                let mut staged = vec![0u8; bytes];
-                status(dpc_array_to_host(
-                    array,
-                    staged.as_mut_ptr() as *mut c_void,
-                    std::ptr::null(),
-                ))?;
-                with_q_handle(&q, |qh| {
-                    status(usm::dpc_usm_memcpy(
-                        qh,
-                        out.data as *mut c_void,
-                        staged.as_ptr() as *const c_void,
-                        bytes,
-                        std::ptr::null(),
-                        0,
-                        std::ptr::null_mut(),
-                    ))?;
-                    status(queue::dpc_queue_wait(qh))
-                })??;
-            }
-        }
+        let out = crate::copy::to_device(&a, &q, usm_kind)?;
         let h = handle::insert(Arc::new(out), false)?;
         write_out(
             "dpc_array_to_device",

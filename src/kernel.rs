@@ -1043,6 +1043,36 @@ pub unsafe extern "C" fn dpc_kernel_launch(
     })
 }
 
+/// Enqueue `k` on `q` over `global` (1 to 3 dimensions) with `args`,
+/// without the checks of `dpc_kernel_launch`: for dpcore's own kernels,
+/// whose signatures the caller knows. No event is made.
+///
+/// # Safety
+/// `args` must match the kernel's parameters; pointers must be USM of the
+/// queue's context, valid until the command completes.
+pub(crate) unsafe fn enqueue_unchecked(
+    q: &queue::Queue,
+    k: &Kernel,
+    global: &[usize],
+    args: &[abi::KernelArgV1],
+) -> Result<()> {
+    event::enqueue(q.backend(), "enqueue_kernel", std::ptr::null_mut(), |ev| {
+        (q.backend().table.enqueue_kernel)(
+            q.obj(),
+            k.obj,
+            global.len() as u32,
+            global.as_ptr(),
+            std::ptr::null(),
+            args.as_ptr(),
+            args.len(),
+            std::ptr::null(),
+            0,
+            ev,
+        )
+    })?;
+    Ok(())
+}
+
 const _: () = {
     assert!(std::mem::size_of::<dpc_kernel_arg>() == std::mem::size_of::<abi::KernelArgV1>());
     assert!(std::mem::align_of::<dpc_kernel_arg>() == std::mem::align_of::<abi::KernelArgV1>());

@@ -18,6 +18,7 @@ compile_error!("dpcore handles are 64-bit values; only 64-bit targets are suppor
 pub mod array;
 pub mod backend;
 pub mod context;
+pub mod copy;
 pub mod device;
 pub mod diagnostics;
 pub mod dlpack;

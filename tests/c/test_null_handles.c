@@ -192,6 +192,8 @@ static void array_calls(dpc_array h, dpc_status want) {
     CHECK_ST(dpc_array_to_dlpack(h, &tl), want);
     CHECK_ST(dpc_array_common_queue(&h, 1, &q), want);
     CHECK_ST(dpc_array_to_device(h, NULL, 0, &v), want);
+    CHECK_ST(dpc_array_copy(h, h), want);
+    CHECK_ST(dpc_array_astype(h, (dpc_dlpack_dtype){DPC_DL_FLOAT, 32, 1}, &v), want);
     CHECK(nd == 5 && kind == 5 && flags == 5 && buf[0] == 5 && data == NULL && q == (dpc_queue)0x1 &&
           v == (dpc_array)0x1 && t.code == 9 && tv == NULL && tl == NULL);
     if (h != NULL) CHECK_ST(dpc_array_release(h), want);
@@ -449,6 +451,9 @@ int main(void) {
         CHECK_ST(dpc_array_common_queue(NULL, 1, &qq), DPC_ERROR_NULL_POINTER);
         CHECK_ST(dpc_array_common_queue(&a, 1, NULL), DPC_ERROR_NULL_POINTER);
         CHECK_ST(dpc_array_to_device(a, NULL, 0, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_astype(a, (dpc_dlpack_dtype){DPC_DL_FLOAT, 32, 1}, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_copy(a, NULL), DPC_ERROR_INVALID_HANDLE);
+        CHECK_ST(dpc_array_copy(NULL, a), DPC_ERROR_INVALID_HANDLE);
         CHECK_ST(dpc_array_get_ndim(a, &nd), DPC_SUCCESS);
         CHECK(v == NULL && nd == 1);
         array_calls(NULL, DPC_ERROR_INVALID_HANDLE);
