@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run the benchmarks: each compares dpcore with the peer (dpctl's C API;
-# the C++ ones also with raw SYCL) in one run and prints the ratio.
+# the C++ ones also with raw SYCL; the Python ones dpnp.tensor) in one run
+# and prints the ratio.
 # Needs `make build` first (make bench). C benchmarks (benches/*.c) are built
 # with gcc, then C++ ones (benches/*.cpp) with g++ against the SYCL headers
 # and libsycl of .venv (host-only SYCL: no device code is compiled).
@@ -30,5 +31,10 @@ for src in benches/*.cpp; do
       -L"$DPCORE_VENV/lib" -lsycl -Wl,-rpath,"$DPCORE_VENV/lib"
   echo "## $name"
   "$out/$name"
+  echo
+done
+for src in benches/*.py; do
+  echo "## $(basename "$src" .py)"
+  "$DPCORE_VENV/bin/python" "$src"
   echo
 done

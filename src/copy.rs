@@ -98,9 +98,11 @@ fn same_dtype(a: dpc_dlpack_dtype, b: dpc_dlpack_dtype) -> bool {
     a.code == b.code && a.bits == b.bits && a.lanes == b.lanes
 }
 
-/// The two kernels of a built copy module.
+/// The kernels of a built copy module.
 struct CopyKernels {
     copy1: Arc<Kernel>,
+    copy2: Arc<Kernel>,
+    copy3: Arc<Kernel>,
     copyn: Arc<Kernel>,
 }
 
@@ -169,6 +171,8 @@ fn kernels(q: &Queue, module: &str) -> Result<Arc<CopyKernels>> {
         .map_err(add_context)?;
     let k = Arc::new(CopyKernels {
         copy1: kernel::get_kernel(&bundle, "dpc_copy1").map_err(add_context)?,
+        copy2: kernel::get_kernel(&bundle, "dpc_copy2").map_err(add_context)?,
+        copy3: kernel::get_kernel(&bundle, "dpc_copy3").map_err(add_context)?,
         copyn: kernel::get_kernel(&bundle, "dpc_copyn").map_err(add_context)?,
     });
     if cache.entries.len() >= CACHE_CAPACITY {
@@ -272,6 +276,31 @@ unsafe fn launch(
             start += len;
         }
         return Ok(());
+    }
+    // get_global_id(0) runs over the innermost axis (the last one).
+    if sh.len() == 2 {
+        let g = [sh[1] as usize, sh[0] as usize];
+        let args = [
+            ptr_arg(&src),
+            scalar_arg(&ss[1]),
+            scalar_arg(&ss[0]),
+            ptr_arg(&dst),
+            scalar_arg(&ds[1]),
+            scalar_arg(&ds[0]),
+        ];
+        return kernel::enqueue_unchecked(q, &k.copy2, &g, &args);
+    }
+    if sh.len() == 3 {
+        let g = [sh[2] as usize, sh[1] as usize, sh[0] as usize];
+        let s4: [i64; 4] = [ss[2], ss[1], ss[0], 0];
+        let d4: [i64; 4] = [ds[2], ds[1], ds[0], 0];
+        let args = [
+            ptr_arg(&src),
+            scalar_arg(&s4),
+            ptr_arg(&dst),
+            scalar_arg(&d4),
+        ];
+        return kernel::enqueue_unchecked(q, &k.copy3, &g, &args);
     }
     let pad = |v: &[i64], fill: i64| {
         let mut a = [fill; 8];
@@ -553,7 +582,7 @@ mod tests {
                     let spv = m.get(format!("{s}_{d}").as_str()).expect("pair module");
                     let k = crate::spirv::kernels(spv).expect("valid SPIR-V");
                     let names: Vec<_> = k.iter().map(|k| k.name.as_str()).collect();
-                    assert_eq!(names, ["dpc_copy1", "dpc_copyn"]);
+                    assert_eq!(names, ["dpc_copy1", "dpc_copy2", "dpc_copy3", "dpc_copyn"]);
                 }
             }
         }

@@ -15,14 +15,19 @@
 //   -DDPC_FP64                with any float64/complex128 type (those modules
 //                             need a device with fp64; the others do not)
 //
-// Every module has the same two kernels, on its element types S and D:
+// Every module has the same four kernels, on its element types S and D
+// (strides in elements; i, j, k = get_global_id(0), (1), (2)):
 //
 //   dpc_copy1(const S* src, long sstride, D* dst, long dstride)
-//       dst[i * dstride] = convert(src[i * sstride]), i = get_global_id(0)
+//       dst[i * dstride] = convert(src[i * sstride])
+//   dpc_copy2(const S* src, long ss0, long ss1, D* dst, long ds0, long ds1)
+//       dst[i * ds0 + j * ds1] = convert(src[i * ss0 + j * ss1])
+//   dpc_copy3(const S* src, long4 ss, D* dst, long4 ds)
+//       the same over (i, j, k) with strides ss.xyz, ds.xyz
 //   dpc_copyn(const S* src, D* dst, int nd, long8 shape, long8 sstrides,
 //             long8 dstrides)
-//       i = get_global_id(0) is a C-order index into shape[0..nd) (nd <= 8);
-//       the element offsets are sum(index[d] * strides[d]) (elements).
+//       i is a C-order index into shape[0..nd) (nd <= 8); the offsets are
+//       sum(index[d] * strides[d]). No division in the first three.
 //
 // Conversions (numpy's astype where it is defined): to bool is "!= 0"
 // (either part of a complex); from bool is 0 or 1; complex to real keeps the
@@ -193,6 +198,20 @@ __kernel void dpc_copy1(__global const SRC_T* src, long sstride,              \
     long i = (long)get_global_id(0);                                          \
     STORE(dst + i * dstride, LOAD(src + i * sstride));                        \
 }                                                                             \
+__kernel void dpc_copy2(__global const SRC_T* src, long ss0, long ss1,       \
+                        __global DST_T* dst, long ds0, long ds1)              \
+{                                                                             \
+    long i = (long)get_global_id(0), j = (long)get_global_id(1);              \
+    STORE(dst + i * ds0 + j * ds1, LOAD(src + i * ss0 + j * ss1));            \
+}                                                                             \
+__kernel void dpc_copy3(__global const SRC_T* src, long4 ss,                  \
+                        __global DST_T* dst, long4 ds)                        \
+{                                                                             \
+    long i = (long)get_global_id(0), j = (long)get_global_id(1),              \
+         k = (long)get_global_id(2);                                          \
+    STORE(dst + i * ds.x + j * ds.y + k * ds.z,                               \
+          LOAD(src + i * ss.x + j * ss.y + k * ss.z));                        \
+}                                                                             \
 __kernel void dpc_copyn(__global const SRC_T* src, __global DST_T* dst,       \
                         int nd, long8 shape, long8 sstrides, long8 dstrides)  \
 {                                                                             \
@@ -200,12 +219,24 @@ __kernel void dpc_copyn(__global const SRC_T* src, __global DST_T* dst,       \
     vstore8(shape, 0, sh);                                                    \
     vstore8(sstrides, 0, ss);                                                 \
     vstore8(dstrides, 0, ds);                                                 \
-    long i = (long)get_global_id(0), so = 0, dof = 0;                         \
-    for (int d = nd - 1; d >= 0; --d) {                                       \
-        long q = i / sh[d], k = i - q * sh[d];                                \
-        i = q;                                                                \
-        so += k * ss[d];                                                      \
-        dof += k * ds[d];                                                     \
+    long so = 0, dof = 0;                                                     \
+    if (get_global_size(0) <= 0x7fffffff) {                                   \
+        /* 32-bit index arithmetic: divisions are much cheaper. */           \
+        uint i = (uint)get_global_id(0);                                      \
+        for (int d = nd - 1; d >= 0; --d) {                                   \
+            uint q = i / (uint)sh[d], k = i - q * (uint)sh[d];                \
+            i = q;                                                            \
+            so += (long)k * ss[d];                                            \
+            dof += (long)k * ds[d];                                           \
+        }                                                                     \
+    } else {                                                                  \
+        long i = (long)get_global_id(0);                                      \
+        for (int d = nd - 1; d >= 0; --d) {                                   \
+            long q = i / sh[d], k = i - q * sh[d];                            \
+            i = q;                                                            \
+            so += k * ss[d];                                                  \
+            dof += k * ds[d];                                                 \
+        }                                                                     \
     }                                                                         \
     STORE(dst + dof, LOAD(src + so));                                         \
 }
