@@ -610,6 +610,12 @@ typedef struct dpc_dlpack_dtype {
 typedef struct dpc_array_s *dpc_array;
 
 /**
+ * An event handle: the completion of one enqueued command. Reference
+ * counted.
+ */
+typedef struct dpc_event_s *dpc_event;
+
+/**
  * `DLPackVersion` of dlpack.h (same layout).
  */
 typedef struct dpc_dlpack_version {
@@ -673,12 +679,6 @@ typedef struct dpc_device_s *dpc_device;
  * reference counted.
  */
 typedef struct dpc_context_s *dpc_context;
-
-/**
- * An event handle: the completion of one enqueued command. Reference
- * counted.
- */
-typedef struct dpc_event_s *dpc_event;
 
 /**
  * A built kernel bundle for one device in one context. Reference counted.
@@ -818,6 +818,22 @@ dpc_status dpc_array_retain(dpc_array array);
  * Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
  */
 dpc_status dpc_array_release(dpc_array array);
+
+/**
+ * Drop a reference to `array` once the `n_events` events are complete:
+ * for keeping inputs alive until the commands that read them are done.
+ * With no events it is `dpc_array_release`. The reference is given up at
+ * once (the handle must not be used again by the caller); the memory, and
+ * a foreign producer's deleter, stay until the events complete, when
+ * dpcore's own deferred-release thread drops the reference (no host task,
+ * no callback on the device's threads). A foreign deleter may therefore
+ * run on that thread.
+ *
+ * Errors: `DPC_ERROR_INVALID_HANDLE` (the array or any event; nothing is
+ * released then), `DPC_ERROR_NULL_POINTER` (`events` NULL with `n_events`
+ * > 0). Thread safety: any thread.
+ */
+dpc_status dpc_array_release_after(dpc_array array, const dpc_event *events, size_t n_events);
 
 /**
  * The number of dimensions of `array`.

@@ -591,6 +591,35 @@ pub extern "C" fn dpc_array_release(array: dpc_array) -> dpc_status {
     })
 }
 
+/// Drop a reference to `array` once the `n_events` events are complete:
+/// for keeping inputs alive until the commands that read them are done.
+/// With no events it is `dpc_array_release`. The reference is given up at
+/// once (the handle must not be used again by the caller); the memory, and
+/// a foreign producer's deleter, stay until the events complete, when
+/// dpcore's own deferred-release thread drops the reference (no host task,
+/// no callback on the device's threads). A foreign deleter may therefore
+/// run on that thread.
+///
+/// Errors: `DPC_ERROR_INVALID_HANDLE` (the array or any event; nothing is
+/// released then), `DPC_ERROR_NULL_POINTER` (`events` NULL with `n_events`
+/// > 0). Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_release_after(
+    array: dpc_array,
+    events: *const crate::event::dpc_event,
+    n_events: usize,
+) -> dpc_status {
+    boundary("dpc_array_release_after", || {
+        let a = handle::get::<Array>("array", array as usize)?;
+        let d = crate::event::deps("dpc_array_release_after", events, n_events)?;
+        handle::release(Kind::Array, "array", array as usize)?;
+        if d.events.is_empty() {
+            return Ok(());
+        }
+        usm::defer_drop(Box::new(a), d.events)
+    })
+}
+
 /// The number of dimensions of `array`.
 ///
 /// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.

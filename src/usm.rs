@@ -125,8 +125,16 @@ fn release_now(a: &Alloc) -> Result<()> {
 
 // ---------------------------------------------------------------- deferred free
 
+/// What a deferred job gives back once its events are complete.
+enum Deferred {
+    /// A USM allocation to free.
+    Free(Alloc),
+    /// An object to drop (e.g. an array keeping foreign memory alive).
+    Drop(Box<dyn Send>),
+}
+
 struct Job {
-    alloc: Alloc,
+    what: Deferred,
     events: Vec<Arc<Event>>,
 }
 
@@ -179,22 +187,28 @@ fn reaper_loop(r: &'static Reaper) {
             std::mem::take(&mut *jobs)
         };
         let before = batch.len();
-        batch.retain(|job| {
-            let ready = job.events.iter().all(|e| match e.status() {
-                Ok(s) => s == abi::event_status::COMPLETE,
-                // A failed command no longer uses the memory.
-                Err(_) => true,
+        // A failed command no longer uses the memory: count it as done.
+        let (ready, waiting): (Vec<Job>, Vec<Job>) =
+            std::mem::take(&mut batch).into_iter().partition(|job| {
+                job.events.iter().all(|e| match e.status() {
+                    Ok(s) => s == abi::event_status::COMPLETE,
+                    Err(_) => true,
+                })
             });
-            if ready {
-                if let Err(e) = release_now(&job.alloc) {
-                    crate::log::error(&format!(
-                        "deferred free of {:#x} failed: {}",
-                        job.alloc.base, e.message
-                    ));
+        batch = waiting;
+        for job in ready {
+            match job.what {
+                Deferred::Free(a) => {
+                    if let Err(e) = release_now(&a) {
+                        crate::log::error(&format!(
+                            "deferred free of {:#x} failed: {}",
+                            a.base, e.message
+                        ));
+                    }
                 }
+                Deferred::Drop(obj) => drop(obj),
             }
-            !ready
-        });
+        }
         let freed = before - batch.len();
         if freed > 0 {
             let mut p = r.pending.lock().unwrap_or_else(|e| e.into_inner());
@@ -214,6 +228,30 @@ fn reaper_loop(r: &'static Reaper) {
     }
 }
 
+/// Hand `obj` to the deferred-free thread, to be dropped there once
+/// `events` are complete. When the thread cannot start, wait for the events
+/// and drop it now.
+pub(crate) fn defer_drop(obj: Box<dyn Send>, events: Vec<Arc<Event>>) -> Result<()> {
+    let r = match reaper() {
+        Ok(r) => r,
+        Err(e) => {
+            crate::log::error(&format!("{}; releasing synchronously", e.message));
+            for ev in &events {
+                ev.wait()?;
+            }
+            drop(obj);
+            return Ok(());
+        }
+    };
+    *r.pending.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+    r.jobs.lock().unwrap_or_else(|e| e.into_inner()).push(Job {
+        what: Deferred::Drop(obj),
+        events,
+    });
+    r.wake.notify_one();
+    Ok(())
+}
+
 /// Hand `a` to the deferred-free thread, to be freed once `events` are
 /// complete. When the thread cannot start, wait for the events and free now.
 fn defer_free(a: Alloc, events: Vec<Arc<Event>>) -> Result<()> {
@@ -228,10 +266,10 @@ fn defer_free(a: Alloc, events: Vec<Arc<Event>>) -> Result<()> {
         }
     };
     *r.pending.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-    r.jobs
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(Job { alloc: a, events });
+    r.jobs.lock().unwrap_or_else(|e| e.into_inner()).push(Job {
+        what: Deferred::Free(a),
+        events,
+    });
     r.wake.notify_one();
     Ok(())
 }
@@ -616,7 +654,7 @@ pub unsafe extern "C" fn dpc_usm_free_after(
         };
         *r.pending.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         r.jobs.lock().unwrap_or_else(|e| e.into_inner()).push(Job {
-            alloc: a,
+            what: Deferred::Free(a),
             events: d.events,
         });
         r.wake.notify_one();

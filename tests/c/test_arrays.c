@@ -245,6 +245,34 @@ static void dlpack(void) {
     CHECK_ST(dpc_array_release(view), DPC_SUCCESS);
     CHECK(deleted == 1); /* consumed: exactly once */
 
+    /* Released after an event: the memory (and the deleter) wait for it. */
+    {
+        dpc_array k = NULL;
+        deleted = 0;
+        CHECK_ST(dpc_array_from_dlpack_versioned(&t, &k), DPC_SUCCESS);
+        dpc_event ev = NULL;
+        double big_host[4];
+        CHECK_ST(dpc_usm_memcpy(q, big_host, mem, sizeof big_host, NULL, 0, &ev), DPC_SUCCESS);
+        dpc_event bad_ev[1] = {(dpc_event)k}; /* an array is not an event */
+        CHECK_ST(dpc_array_release_after(k, bad_ev, 1), DPC_ERROR_INVALID_HANDLE);
+        CHECK_ST(dpc_array_release_after(k, NULL, 1), DPC_ERROR_NULL_POINTER);
+        CHECK(deleted == 0); /* nothing released by the failed calls */
+        CHECK_ST(dpc_array_release_after(k, &ev, 1), DPC_SUCCESS);
+        int32_t nd_gone = 0;
+        CHECK_ST(dpc_array_get_ndim(k, &nd_gone), DPC_ERROR_INVALID_HANDLE); /* the handle is gone */
+        CHECK_ST(dpc_event_wait(ev), DPC_SUCCESS);
+        CHECK_ST(dpc_usm_wait_deferred_frees(), DPC_SUCCESS);
+        CHECK(deleted == 1);
+        CHECK(big_host[0] == vals[0] && big_host[3] == vals[3]);
+        dpc_event_release(ev);
+        /* No events: at once. */
+        deleted = 0;
+        CHECK_ST(dpc_array_from_dlpack_versioned(&t, &k), DPC_SUCCESS);
+        CHECK_ST(dpc_array_release_after(k, NULL, 0), DPC_SUCCESS);
+        CHECK(deleted == 1);
+        deleted = 1;
+    }
+
     /* Import failures: the deleter runs at once, exactly once. */
     dpc_dlpack_managed_tensor_versioned bad_t = t;
     bad_t.dl_tensor.dtype.bits = 7;
