@@ -1583,6 +1583,22 @@ dpc_status dpc_event_release(dpc_event event);
 dpc_status dpc_event_get_native(dpc_event event, void **native_out);
 
 /**
+ * A dpcore event sharing a runtime event: `sycl_event` is a `sycl::event*`
+ * (e.g. what a oneMKL call returned) that its owner keeps owning; dpcore
+ * keeps its own reference to the runtime event, so the owner may destroy
+ * its `sycl::event` at any time. Use it to wait on foreign work, or to
+ * pass foreign work as a dependency to any dpcore call (for example
+ * `dpc_array_release_after`).
+ *
+ * Ownership: a new reference the caller releases. Errors:
+ * `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_BACKEND_UNAVAILABLE` (no plugin),
+ * `DPC_ERROR_BACKEND`. `sycl_event` must point to a live `sycl::event` of
+ * the SYCL runtime the plugin uses: dpcore cannot check that.
+ * Thread safety: any thread.
+ */
+dpc_status dpc_event_adopt(void *sycl_event, dpc_event *event_out);
+
+/**
  * Build a bundle for `device` in `context` from a SPIR-V module of `size`
  * bytes at `spirv`, with build `options` (NULL or a NUL-terminated string).
  * Built bundles are cached by context, device, input and options: building

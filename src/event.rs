@@ -290,3 +290,32 @@ pub unsafe extern "C" fn dpc_event_get_native(
         write_out("dpc_event_get_native", "native_out", native_out, p)
     })
 }
+
+/// A dpcore event sharing a runtime event: `sycl_event` is a `sycl::event*`
+/// (e.g. what a oneMKL call returned) that its owner keeps owning; dpcore
+/// keeps its own reference to the runtime event, so the owner may destroy
+/// its `sycl::event` at any time. Use it to wait on foreign work, or to
+/// pass foreign work as a dependency to any dpcore call (for example
+/// `dpc_array_release_after`).
+///
+/// Ownership: a new reference the caller releases. Errors:
+/// `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_BACKEND_UNAVAILABLE` (no plugin),
+/// `DPC_ERROR_BACKEND`. `sycl_event` must point to a live `sycl::event` of
+/// the SYCL runtime the plugin uses: dpcore cannot check that.
+/// Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_event_adopt(
+    sycl_event: *mut c_void,
+    event_out: *mut dpc_event,
+) -> dpc_status {
+    boundary("dpc_event_adopt", || {
+        check_ptr("dpc_event_adopt", "sycl_event", sycl_event)?;
+        check_ptr("dpc_event_adopt", "event_out", event_out)?;
+        let b = backend::backend()?;
+        let mut obj: abi::Obj = std::ptr::null_mut();
+        backend::check((b.table.event_adopt)(sycl_event, &mut obj), "event_adopt")?;
+        let e = Event::from_obj(b, obj);
+        let h = handle::insert(e, false)?;
+        write_out("dpc_event_adopt", "event_out", event_out, h as dpc_event)
+    })
+}

@@ -30,7 +30,7 @@ use core::ffi::{c_char, c_void};
 
 /// Version of the table layout and semantics. Bump on any change to a
 /// struct or function signature in this crate.
-pub const BACKEND_ABI_VERSION: u32 = 4;
+pub const BACKEND_ABI_VERSION: u32 = 5;
 
 /// Symbol: `uint32_t dpcore_backend_abi_version(void)`.
 pub const SYM_ABI_VERSION: &[u8] = b"dpcore_backend_abi_version\0";
@@ -592,6 +592,11 @@ pub struct BackendV1 {
         backend_out: *mut i32,
         out: *mut *mut c_void,
     ) -> i32,
+
+    // ---- version 5 ---------------------------------------------------------
+    /// A new event object sharing the runtime event at `native` (a
+    /// `sycl::event*` owned by someone else, who keeps owning it).
+    pub event_adopt: unsafe extern "C" fn(native: *mut c_void, out: *mut Obj) -> i32,
 }
 
 /// Copy a UTF-8 string into a fixed, NUL-terminated field, truncating at

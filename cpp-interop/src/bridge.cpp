@@ -1038,6 +1038,11 @@ std::size_t event_native(const Event &ev) noexcept {
   return reinterpret_cast<std::size_t>(ev.native());
 }
 
+std::unique_ptr<Event> event_adopt(std::size_t native) {
+  const sycl::event &ev = *reinterpret_cast<const sycl::event *>(native);
+  return std::make_unique<Event>(ev, nullptr);
+}
+
 // ---------------------------------------------------------------------------
 // USM
 

@@ -336,6 +336,8 @@ EventStatus event_status(const Event &ev);
 // Error(UNSUPPORTED) when the queue was made without profiling.
 ProfilingTimes event_profiling(const Event &ev);
 std::size_t event_native(const Event &ev) noexcept;
+// A new Event sharing the sycl::event at `native` (its owner keeps it).
+std::unique_ptr<Event> event_adopt(std::size_t native);
 
 // --- USM -----------------------------------------------------------------------
 

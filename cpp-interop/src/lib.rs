@@ -359,6 +359,9 @@ mod ffi {
         fn event_status(ev: &Event) -> Result<EventStatus>;
         fn event_profiling(ev: &Event) -> Result<ProfilingTimes>;
         fn event_native(ev: &Event) -> usize;
+        /// # Safety
+        /// `native` is the address of a live `sycl::event`.
+        unsafe fn event_adopt(native: usize) -> Result<UniquePtr<Event>>;
 
         fn usm_alloc(q: &Queue, kind: UsmKind, size: usize, align: usize) -> Result<usize>;
         fn usm_free(ctx: &Context, p: usize) -> Result<()>;
@@ -1531,6 +1534,19 @@ unsafe extern "C" fn event_native(ev: Obj) -> *mut c_void {
     unsafe { native_of(ev, ffi::event_native) }
 }
 
+unsafe extern "C" fn event_adopt(native: *mut c_void, out: *mut Obj) -> i32 {
+    guarded("event_adopt", || {
+        // SAFETY: the caller passes a writable out-parameter or NULL.
+        unsafe { clear_out(out, "out")? };
+        non_null(native, "native")?;
+        // SAFETY: the caller promises a live `sycl::event` at `native`.
+        let ev = unsafe { ffi::event_adopt(native as usize) }?;
+        // SAFETY: checked non-NULL by `clear_out`.
+        unsafe { out.write(into_obj(ev)) };
+        Ok(())
+    })
+}
+
 // ---------------------------------------------------------------------------
 // USM
 
@@ -1995,6 +2011,7 @@ static TABLE: BackendV1 = BackendV1 {
     kernel_native,
     enqueue_kernel,
     native_handle,
+    event_adopt,
 };
 
 // ---------------------------------------------------------------------------

@@ -323,6 +323,12 @@ int main(void) {
     CHECK_ST(dpc_event_get_status(ev, NULL), DPC_ERROR_NULL_POINTER);
     CHECK_ST(dpc_event_get_profiling(ev, NULL, &u1, &u2), DPC_ERROR_NULL_POINTER);
     CHECK_ST(dpc_event_get_native(ev, NULL), DPC_ERROR_NULL_POINTER);
+    dpc_event adopted_never = NULL;
+    CHECK_ST(dpc_event_adopt(NULL, &adopted_never), DPC_ERROR_NULL_POINTER);
+    CHECK(adopted_never == NULL);
+    void *ev_native = NULL;
+    CHECK_ST(dpc_event_get_native(ev, &ev_native), DPC_SUCCESS);
+    CHECK_ST(dpc_event_adopt(ev_native, NULL), DPC_ERROR_NULL_POINTER);
     CHECK_ST(dpc_event_wait_all(NULL, 1), DPC_ERROR_NULL_POINTER);
     CHECK_ST(dpc_usm_free_after(mem, NULL, 1), DPC_ERROR_NULL_POINTER);
     CHECK_ST(dpc_usm_free_after(mem, &ev, 1), DPC_SUCCESS);

@@ -163,6 +163,20 @@ static void events(void) {
     void *native = NULL;
     CHECK_ST(dpc_event_get_native(e2, &native), DPC_SUCCESS);
     CHECK(native != NULL);
+    /* Adopting a runtime event: a second dpcore event on the same work. */
+    dpc_event adopted = NULL;
+    CHECK_ST(dpc_event_adopt(native, &adopted), DPC_SUCCESS);
+    CHECK(adopted != NULL && adopted != e2);
+    CHECK_ST(dpc_event_wait(adopted), DPC_SUCCESS);
+    es = DPC_EVENT_SUBMITTED;
+    CHECK_ST(dpc_event_get_status(adopted, &es), DPC_SUCCESS);
+    CHECK(es == DPC_EVENT_COMPLETE);
+    void *native2 = NULL;
+    CHECK_ST(dpc_event_get_native(adopted, &native2), DPC_SUCCESS);
+    CHECK(native2 != NULL && native2 != native); /* its own sycl::event sharing the runtime's */
+    CHECK_ST(dpc_usm_memset(q, d, 0, 16, &adopted, 1, NULL), DPC_SUCCESS); /* usable as a dependency */
+    CHECK_ST(dpc_queue_wait(q), DPC_SUCCESS);
+    CHECK_ST(dpc_event_release(adopted), DPC_SUCCESS);
     CHECK_ST(dpc_event_wait_all(NULL, 0), DPC_SUCCESS);
     CHECK_ST(dpc_event_wait_all(NULL, 2), DPC_ERROR_NULL_POINTER);
     for (int i = 0; i < 3; ++i) CHECK_ST(dpc_event_release(all[i]), DPC_SUCCESS);
