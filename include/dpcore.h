@@ -667,6 +667,12 @@ typedef struct dpc_dlpack_managed_tensor {
 } dpc_dlpack_managed_tensor;
 
 /**
+ * A function dpcore calls once to give back memory it was lent
+ * (`dpc_array_from_usm`), with the context pointer given with it.
+ */
+typedef void (*dpc_release_fn)(void *release_ctx);
+
+/**
  * A device handle. Root devices (those returned by `dpc_device_get`,
  * `dpc_device_select`, ...) are valid for the life of the process, and
  * retain/release on them do nothing; sub-devices are reference counted.
@@ -1028,6 +1034,37 @@ dpc_status dpc_array_to_dlpack(dpc_array array, struct dpc_dlpack_managed_tensor
  */
 dpc_status dpc_array_from_dlpack_versioned(struct dpc_dlpack_managed_tensor_versioned *tensor,
                                            dpc_array *array_out);
+
+/**
+ * An array viewing USM memory that dpcore did not allocate: `data` is the
+ * address of element (0, …, 0), `strides` are in elements (NULL:
+ * C-contiguous; negative and zero allowed), on `queue`, whose context the
+ * memory must belong to (checked with the runtime). `flags` may hold
+ * `DPC_ARRAY_WRITABLE`; without it the array is read-only. When `release`
+ * is non-NULL, `release(release_ctx)` runs exactly once: when the last
+ * view of the memory (and the last DLPack export of it) is gone, or before
+ * this function returns if it fails. This is how a binding lends memory it
+ * owns (a Python object, a foreign allocation) to dpcore.
+ *
+ * Ownership: a new reference the caller releases; the memory stays the
+ * lender's. `release` may run on any thread, including dpcore's
+ * deferred-release thread (`dpc_array_release_after`). Errors:
+ * `DPC_ERROR_INVALID_HANDLE` (queue), `DPC_ERROR_NULL_POINTER` (`array_out`,
+ * `shape` with ndim > 0, `data` for a non-empty array),
+ * `DPC_ERROR_INVALID_ARGUMENT` (data type, ndim, negative extent, unknown
+ * flags), `DPC_ERROR_INVALID_POINTER` (`data` is not USM of the queue's
+ * context). Thread safety: any thread.
+ */
+dpc_status dpc_array_from_usm(dpc_queue queue,
+                              struct dpc_dlpack_dtype dtype,
+                              int32_t ndim,
+                              const int64_t *shape,
+                              const int64_t *strides,
+                              void *data,
+                              uint32_t flags,
+                              dpc_release_fn release,
+                              void *release_ctx,
+                              dpc_array *array_out);
 
 /**
  * Import a legacy `DLManagedTensor` (layout of `dpc_dlpack_managed_tensor`)

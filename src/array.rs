@@ -1475,6 +1475,117 @@ pub unsafe extern "C" fn dpc_array_from_dlpack_versioned(
     })
 }
 
+/// A function dpcore calls once to give back memory it was lent
+/// (`dpc_array_from_usm`), with the context pointer given with it.
+pub type dpc_release_fn = Option<unsafe extern "C" fn(release_ctx: *mut c_void)>;
+
+struct ReleaseCall {
+    f: unsafe extern "C" fn(*mut c_void),
+    ctx: *mut c_void,
+}
+// SAFETY: the caller of dpc_array_from_usm promises the release function may
+// run on any thread (documented there).
+unsafe impl Send for ReleaseCall {}
+
+/// An array viewing USM memory that dpcore did not allocate: `data` is the
+/// address of element (0, …, 0), `strides` are in elements (NULL:
+/// C-contiguous; negative and zero allowed), on `queue`, whose context the
+/// memory must belong to (checked with the runtime). `flags` may hold
+/// `DPC_ARRAY_WRITABLE`; without it the array is read-only. When `release`
+/// is non-NULL, `release(release_ctx)` runs exactly once: when the last
+/// view of the memory (and the last DLPack export of it) is gone, or before
+/// this function returns if it fails. This is how a binding lends memory it
+/// owns (a Python object, a foreign allocation) to dpcore.
+///
+/// Ownership: a new reference the caller releases; the memory stays the
+/// lender's. `release` may run on any thread, including dpcore's
+/// deferred-release thread (`dpc_array_release_after`). Errors:
+/// `DPC_ERROR_INVALID_HANDLE` (queue), `DPC_ERROR_NULL_POINTER` (`array_out`,
+/// `shape` with ndim > 0, `data` for a non-empty array),
+/// `DPC_ERROR_INVALID_ARGUMENT` (data type, ndim, negative extent, unknown
+/// flags), `DPC_ERROR_INVALID_POINTER` (`data` is not USM of the queue's
+/// context). Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_from_usm(
+    queue: dpc_queue,
+    dtype: dpc_dlpack_dtype,
+    ndim: i32,
+    shape: *const i64,
+    strides: *const i64,
+    data: *mut c_void,
+    flags: u32,
+    release: dpc_release_fn,
+    release_ctx: *mut c_void,
+    array_out: *mut dpc_array,
+) -> dpc_status {
+    let call = release.map(|f| ReleaseCall {
+        f,
+        ctx: release_ctx,
+    });
+    let give_back: Box<dyn FnOnce() + Send> = Box::new(move || {
+        if let Some(c) = call {
+            // SAFETY: the lender's function, called once as promised.
+            unsafe { (c.f)(c.ctx) }
+        }
+    });
+    let slot = Mutex::new(Some(give_back));
+    let st = boundary("dpc_array_from_usm", || {
+        check_ptr("dpc_array_from_usm", "array_out", array_out)?;
+        let shape = check_shape("dpc_array_from_usm", ndim, shape)?;
+        element_size(dtype)?;
+        if flags & !DPC_ARRAY_WRITABLE != 0 {
+            return Err(Error::invalid_arg(format!(
+                "dpc_array_from_usm: flags {flags:#x} has bits other than DPC_ARRAY_WRITABLE"
+            )));
+        }
+        let q = queue::get("queue", queue)?;
+        let strides = if strides.is_null() || ndim == 0 {
+            c_strides(&shape)
+        } else {
+            std::slice::from_raw_parts(strides, ndim as usize).to_vec()
+        };
+        let mut kind = abi::usm_kind::DEVICE;
+        if count(&shape) > 0 {
+            check_ptr("dpc_array_from_usm", "data", data)?;
+            kind = usm::pointer_kind(&q.context, data as usize)?;
+            if kind == abi::usm_kind::UNKNOWN {
+                return Err(Error::new(
+                    DPC_ERROR_INVALID_POINTER,
+                    format!(
+                        "dpc_array_from_usm: {data:p} is not USM of the context of {}",
+                        q.describe()
+                    ),
+                ));
+            }
+        }
+        let release = slot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(|| Error::new(DPC_ERROR_INTERNAL, "release taken twice"))?;
+        let a = Array {
+            base: Arc::new(Base {
+                owner: Owner::Foreign(Mutex::new(Some(release))),
+            }),
+            data: data as usize,
+            dtype,
+            shape,
+            strides,
+            queue: Some(q),
+            usm_kind: kind,
+            writable: flags & DPC_ARRAY_WRITABLE != 0,
+        };
+        let h = handle::insert(Arc::new(a), false)?;
+        write_out("dpc_array_from_usm", "array_out", array_out, h as dpc_array)
+    });
+    // On failure before the array took it, give the memory back now.
+    let left = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(f) = left {
+        f();
+    }
+    st
+}
+
 /// Import a legacy `DLManagedTensor` (layout of `dpc_dlpack_managed_tensor`)
 /// as an array, zero-copy, taking ownership exactly as
 /// `dpc_array_from_dlpack_versioned` does (the deleter runs exactly once).

@@ -460,6 +460,89 @@ static void common_queue(void) {
     dpc_context_release(other);
 }
 
+/* Lent USM memory: the release function runs exactly once in every case. */
+static int released = 0;
+static void count_release(void *ctx) { ++released; *(int *)ctx += 1; }
+
+static void from_usm(void) {
+    dpc_device dev;
+    dpc_queue q;
+    dpc_device_default(&dev);
+    dpc_queue_default(dev, &q);
+    int32_t *mem = NULL;
+    CHECK_ST(dpc_usm_alloc(q, DPC_USM_SHARED, 12 * sizeof(int32_t), 0, (void **)&mem), DPC_SUCCESS);
+    for (int i = 0; i < 12; ++i) mem[i] = i;
+    int64_t shape[2] = {3, 2}, strides[2] = {4, -1}; /* rows of 4, last two columns reversed */
+    int ctx_count = 0;
+    released = 0;
+    dpc_array a = NULL;
+    CHECK_ST(dpc_array_from_usm(q, (dpc_dlpack_dtype){DPC_DL_INT, 32, 1}, 2, shape, strides, mem + 3,
+                                DPC_ARRAY_WRITABLE, count_release, &ctx_count, &a),
+             DPC_SUCCESS);
+    int32_t out[6];
+    CHECK_ST(dpc_array_to_host(a, out, NULL), DPC_SUCCESS);
+    CHECK(out[0] == 3 && out[1] == 2 && out[2] == 7 && out[3] == 6 && out[4] == 11 && out[5] == 10);
+    int32_t kind = 0;
+    CHECK_ST(dpc_array_get_usm_kind(a, &kind), DPC_SUCCESS);
+    CHECK(kind == DPC_USM_SHARED);
+    /* Writes land in the lender's memory. */
+    int32_t minus = -1;
+    dpc_array m1 = NULL;
+    CHECK_ST(dpc_array_from_host(q, (dpc_dlpack_dtype){DPC_DL_INT, 32, 1}, 0, NULL, &minus, NULL, 0, &m1), DPC_SUCCESS);
+    CHECK_ST(dpc_array_copy(m1, a), DPC_SUCCESS);
+    CHECK(mem[3] == -1 && mem[2] == -1 && mem[0] == 0 && mem[1] == 1 && mem[11] == -1 && mem[4] == 4);
+    dpc_array v = NULL;
+    CHECK_ST(dpc_array_as_read_only(a, &v), DPC_SUCCESS);
+    CHECK_ST(dpc_array_release(a), DPC_SUCCESS);
+    CHECK(released == 0); /* the view still holds it */
+    CHECK_ST(dpc_array_release(v), DPC_SUCCESS);
+    CHECK(released == 1 && ctx_count == 1);
+
+    /* Read-only when lent without DPC_ARRAY_WRITABLE. */
+    released = 0;
+    CHECK_ST(dpc_array_from_usm(q, (dpc_dlpack_dtype){DPC_DL_INT, 32, 1}, 2, shape, NULL, mem, 0, count_release,
+                                &ctx_count, &a),
+             DPC_SUCCESS);
+    CHECK_ST(dpc_array_copy(m1, a), DPC_ERROR_INVALID_ARGUMENT);
+    CHECK_MSG_HAS("read-only");
+    CHECK_ST(dpc_array_release(a), DPC_SUCCESS);
+    CHECK(released == 1);
+
+    /* Failures: released at once, exactly once, and nothing written. */
+    int32_t host_mem[6];
+    dpc_array never = NULL;
+    released = 0;
+    CHECK_ST(dpc_array_from_usm(q, (dpc_dlpack_dtype){DPC_DL_INT, 32, 1}, 2, shape, NULL, host_mem, 0,
+                                count_release, &ctx_count, &never),
+             DPC_ERROR_INVALID_POINTER);
+    CHECK_MSG_HAS("not USM");
+    CHECK(released == 1 && never == NULL);
+    CHECK_ST(dpc_array_from_usm(NULL, (dpc_dlpack_dtype){DPC_DL_INT, 32, 1}, 2, shape, NULL, mem, 0, count_release,
+                                &ctx_count, &never),
+             DPC_ERROR_INVALID_HANDLE);
+    CHECK(released == 2);
+    CHECK_ST(dpc_array_from_usm(q, (dpc_dlpack_dtype){DPC_DL_FLOAT, 24, 1}, 2, shape, NULL, mem, 0, count_release,
+                                &ctx_count, &never),
+             DPC_ERROR_INVALID_ARGUMENT);
+    CHECK(released == 3);
+    CHECK_ST(dpc_array_from_usm(q, (dpc_dlpack_dtype){DPC_DL_INT, 32, 1}, 2, shape, NULL, mem, 0x80, count_release,
+                                &ctx_count, &never),
+             DPC_ERROR_INVALID_ARGUMENT);
+    CHECK(released == 4);
+    CHECK_ST(dpc_array_from_usm(q, (dpc_dlpack_dtype){DPC_DL_INT, 32, 1}, 2, shape, NULL, mem, 0, count_release,
+                                &ctx_count, NULL),
+             DPC_ERROR_NULL_POINTER);
+    CHECK(released == 5 && never == NULL);
+    /* Empty arrays need no memory; no release function is fine. */
+    int64_t empty_shape[1] = {0};
+    CHECK_ST(dpc_array_from_usm(q, (dpc_dlpack_dtype){DPC_DL_INT, 32, 1}, 1, empty_shape, NULL, NULL, 0, NULL, NULL,
+                                &a),
+             DPC_SUCCESS);
+    CHECK_ST(dpc_array_release(a), DPC_SUCCESS);
+    CHECK_ST(dpc_array_release(m1), DPC_SUCCESS);
+    CHECK_ST(dpc_usm_free(mem), DPC_SUCCESS);
+}
+
 int main(void) {
     size_t n = 0;
     CHECK_ST(dpc_device_count(&n), DPC_SUCCESS);
@@ -468,6 +551,7 @@ int main(void) {
     creation_and_views();
     dlpack();
     common_queue();
+    from_usm();
     CHECK_ST(dpc_usm_wait_deferred_frees(), DPC_SUCCESS);
     return check_report("test_arrays");
 }

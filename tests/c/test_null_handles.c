@@ -460,6 +460,11 @@ int main(void) {
         CHECK_ST(dpc_array_to_device(a, NULL, 0, NULL), DPC_ERROR_NULL_POINTER);
         CHECK_ST(dpc_array_astype(a, (dpc_dlpack_dtype){DPC_DL_FLOAT, 32, 1}, NULL), DPC_ERROR_NULL_POINTER);
         CHECK_ST(dpc_array_copy(a, NULL), DPC_ERROR_INVALID_HANDLE);
+        CHECK_ST(dpc_array_from_usm(NULL, (dpc_dlpack_dtype){DPC_DL_INT, 32, 1}, 0, NULL, NULL, NULL, 0, NULL, NULL, &v),
+                 DPC_ERROR_INVALID_HANDLE);
+        CHECK_ST(dpc_array_from_usm((dpc_queue)a, (dpc_dlpack_dtype){DPC_DL_INT, 32, 1}, 0, NULL, NULL, NULL, 0, NULL,
+                                    NULL, &v),
+                 DPC_ERROR_INVALID_HANDLE);
         CHECK_ST(dpc_array_copy(NULL, a), DPC_ERROR_INVALID_HANDLE);
         CHECK_ST(dpc_array_get_ndim(a, &nd), DPC_SUCCESS);
         CHECK(v == NULL && nd == 1);
