@@ -1,0 +1,497 @@
+// dpcore4pybind11.hpp: pybind11 type casters for dpcore queues and arrays.
+//
+// An extension function can take `dpcore::usm_ndarray` (or `dpcore::array`)
+// and `dpcore::queue` parameters and return them:
+//
+//   - dpcore::usm_ndarray accepts dpcore.Array, any object with
+//     __sycl_usm_array_interface__ (dpnp and dpctl arrays, dpctl memory),
+//     and any object with __dlpack__/__dlpack_device__ (numpy, torch, ...;
+//     DLPack 1.x first, the legacy protocol as a fallback), zero-copy. Its
+//     queue is the producer's own when the object carries one (the
+//     interface's syclobj), otherwise the device's canonical queue in its
+//     default context; host (kDLCPU) arrays have none and are copied to a
+//     device only on request (usm_ndarray::on_queue).
+//   - dpcore::queue accepts dpcore.Queue, dpctl.SyclQueue and capsules
+//     named "SyclQueueRef".
+//   - Returned arrays and queues become dpcore.Array / dpcore.Queue
+//     objects (the `dpcore` Python package must be importable), which
+//     dpnp.from_dlpack, numpy.from_dlpack (host memory) and
+//     torch.from_dlpack take, which carry __sycl_usm_array_interface__, and
+//     which come back in through these casters.
+//
+// A caster declines (so that pybind11 tries the next overload) when the
+// object is of none of the kinds above; pybind11's TypeError then lists the
+// kinds in the parameter's type name. When the object is of an accepted
+// kind but cannot be taken (an unsupported data type, memory that is not
+// USM, ...), the caster raises TypeError with dpcore's reason.
+//
+// Lifetime: the dpcore array keeps the Python producer alive (through
+// DLPack's deleter, or a reference it holds for the interface path);
+// dpcore::keep_alive keeps inputs alive until work submitted to a queue has
+// completed, dropping them on dpcore's own thread (which takes the GIL only
+// to drop the Python reference), without host tasks.
+#ifndef DPCORE_DPCORE4PYBIND11_HPP
+#define DPCORE_DPCORE4PYBIND11_HPP
+
+#include <pybind11/pybind11.h>
+
+#include <array>
+#include <cstring>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "dpcore.hpp"
+
+namespace dpcore {
+inline namespace v0 {
+
+/// How a usm_ndarray came in from Python.
+enum class origin { dpcore_array, sycl_usm_array_interface, dlpack, dlpack_legacy, copy };
+
+/// A view of an array taken from Python: a dpcore::array plus a snapshot
+/// of its layout (shape, strides, data type and flags never change for a
+/// view, so reading them costs nothing).
+class usm_ndarray {
+public:
+    usm_ndarray() = default;
+    explicit usm_ndarray(array a, origin o = origin::dpcore_array) : a_(std::move(a)), origin_(o) { snapshot(); }
+
+    const array &get_array() const noexcept { return a_; }
+    /// The queue to run on: the producer's, or the device's canonical one;
+    /// an empty queue for a host (kDLCPU) array.
+    const queue &get_queue() const noexcept { return q_; }
+    bool is_host() const noexcept { return !q_; }
+    origin get_origin() const noexcept { return origin_; }
+    /// True when this array is a copy made by on_queue (a host input staged
+    /// to the device).
+    bool copied() const noexcept { return origin_ == origin::copy; }
+
+    int ndim() const noexcept { return static_cast<int>(shape_.size()); }
+    const std::vector<int64_t> &shape() const noexcept { return shape_; }
+    int64_t shape(int i) const { return shape_.at(static_cast<std::size_t>(i)); }
+    /// In elements.
+    const std::vector<int64_t> &strides() const noexcept { return strides_; }
+    int64_t stride(int i) const { return strides_.at(static_cast<std::size_t>(i)); }
+    int64_t size() const noexcept {
+        int64_t n = 1;
+        for (int64_t x : shape_) n *= x;
+        return n;
+    }
+    dpc_dlpack_dtype dtype() const noexcept { return dtype_; }
+    std::string dtype_name() const { return dpcore::dtype_name(dtype_); }
+    template <class T>
+    bool is_type() const noexcept {
+        return dtype_ == dtype_of<T>();
+    }
+    bool writable() const noexcept { return (flags_ & DPC_ARRAY_WRITABLE) != 0; }
+    bool c_contiguous() const noexcept { return (flags_ & DPC_ARRAY_C_CONTIGUOUS) != 0; }
+    bool f_contiguous() const noexcept { return (flags_ & DPC_ARRAY_F_CONTIGUOUS) != 0; }
+    int32_t usm_kind() const noexcept { return usm_kind_; }
+    void *raw_data() const noexcept { return data_; }
+    /// Element (0, ..., 0) as T*; throws dpcore::error unless the array holds T.
+    template <class T>
+    T *data() const {
+        if (!is_type<T>())
+            throw error(DPC_ERROR_INVALID_ARGUMENT, "dpcore::usm_ndarray::data<T>: the array holds " + dtype_name() +
+                                                        ", not " + dpcore::dtype_name(dtype_of<T>()));
+        return static_cast<T *>(data_);
+    }
+
+    /// This array on `q`'s device and context: itself when it is there
+    /// already; a host array copied there when `allow_copy` (the result says
+    /// copied()), else dpcore::error saying to pass a device array or to
+    /// allow the copy. Arrays of another device or context are an error.
+    usm_ndarray on_queue(const queue &q, bool allow_copy) const {
+        if (!is_host()) {
+            if (q.get_device() == q_.get_device() && q.get_context() == q_.get_context()) return *this;
+            throw error(DPC_ERROR_INVALID_ARGUMENT,
+                        "the array is on " + q_.get_device().filter_string() +
+                            " (or in another context) and the work runs on " + q.get_device().filter_string() +
+                            "; move it with dpcore.Array.to_device first");
+        }
+        if (!allow_copy)
+            throw error(DPC_ERROR_INVALID_ARGUMENT,
+                        "the array is host memory (kDLCPU); pass a device array, or allow the copy to the device");
+        return usm_ndarray(a_.to_device(q), origin::copy);
+    }
+
+private:
+    void snapshot() {
+        shape_ = a_.shape();
+        strides_ = a_.strides();
+        dtype_ = a_.dtype();
+        flags_ = a_.flags();
+        data_ = a_.raw_data();
+        usm_kind_ = a_.usm_kind();
+        q_ = a_.get_queue();
+    }
+    array a_;
+    queue q_;
+    origin origin_ = origin::dpcore_array;
+    std::vector<int64_t> shape_, strides_;
+    dpc_dlpack_dtype dtype_{};
+    uint32_t flags_ = 0;
+    void *data_ = nullptr;
+    int32_t usm_kind_ = 0;
+};
+
+/// Events to make an extension's work wait for everything already submitted
+/// to `q` (the producer's pending work): a barrier event.
+inline std::vector<event> depends_on_pending(const queue &q) { return {q.barrier()}; }
+
+/// Keep `inputs` (and the Python objects behind them) alive until
+/// everything submitted to `q` so far has completed; returns at once.
+inline void keep_alive(const queue &q, std::initializer_list<const usm_ndarray *> inputs) {
+    std::vector<event> done{q.barrier()};
+    for (const usm_ndarray *a : inputs)
+        if (a && a->get_array()) a->get_array().keep_alive_until(done);
+}
+/// Keep `inputs` alive until `events` complete; returns at once.
+inline void keep_alive(const std::vector<event> &events, std::initializer_list<const usm_ndarray *> inputs) {
+    for (const usm_ndarray *a : inputs)
+        if (a && a->get_array()) a->get_array().keep_alive_until(events);
+}
+
+namespace python {
+namespace py = pybind11;
+
+/// What the parameter type names, for pybind11's signatures and errors.
+constexpr const char *array_kinds =
+    "dpcore.usm_ndarray (dpcore.Array, an object with __sycl_usm_array_interface__ such as a dpnp or dpctl array, "
+    "or an object with __dlpack__ such as a numpy array or torch tensor)";
+constexpr const char *queue_kinds = "dpcore.Queue | dpctl.SyclQueue | PyCapsule('SyclQueueRef')";
+
+/// Release function for memory lent by a Python object: drops the reference,
+/// taking the GIL (this may run on dpcore's deferred-release thread). At
+/// interpreter exit the reference is left alone.
+inline void release_pyobject(void *obj) {
+#if PY_VERSION_HEX >= 0x030D0000
+    if (!Py_IsInitialized() || Py_IsFinalizing()) return;
+#else
+    if (!Py_IsInitialized() || _Py_IsFinalizing()) return;
+#endif
+    PyGILState_STATE g = PyGILState_Ensure();
+    Py_DECREF(static_cast<PyObject *>(obj));
+    PyGILState_Release(g);
+}
+
+[[noreturn]] inline void conversion_failed(py::handle obj, std::string why) {
+    while (!why.empty() && (why.back() == '.' || why.back() == ' ' || why.back() == '\n')) why.pop_back();
+    throw py::type_error("cannot take a " + std::string(Py_TYPE(obj.ptr())->tp_name) + " as a dpcore array: " + why +
+                         ". Accepted: " + array_kinds);
+}
+
+/// An int handle attribute of a dpcore Python object, or 0 when absent.
+inline uintptr_t handle_attr(py::handle obj, const char *name) {
+    PyObject *v = PyObject_GetAttrString(obj.ptr(), name);
+    if (!v) {
+        PyErr_Clear();
+        return 0;
+    }
+    uintptr_t h = PyLong_Check(v) ? static_cast<uintptr_t>(PyLong_AsUnsignedLongLong(v)) : 0;
+    if (PyErr_Occurred()) PyErr_Clear();
+    Py_DECREF(v);
+    return h;
+}
+
+/// The protocols a Python type speaks, remembered per type.
+enum class kind : int { none = 0, dpcore = 1, suai = 2, dlpack = 3 };
+
+inline kind kind_of(py::handle obj) {
+    PyTypeObject *t = Py_TYPE(obj.ptr());
+    // A few types seen last (most programs pass one or two kinds).
+    struct entry {
+        PyTypeObject *type;
+        kind k;
+    };
+    static std::array<entry, 8> seen{};
+    static std::size_t next = 0;
+    for (const entry &e : seen)
+        if (e.type == t) return e.k;
+    kind k = kind::none;
+    PyObject *tp = reinterpret_cast<PyObject *>(t);
+    if (PyObject_HasAttrString(tp, "_dpc_array"))
+        k = kind::dpcore;
+    else if (PyObject_HasAttrString(tp, "__sycl_usm_array_interface__"))
+        k = kind::suai;
+    else if (PyObject_HasAttrString(tp, "__dlpack__"))
+        k = kind::dlpack;
+    // Types whose instances only have these as instance attributes are
+    // not remembered (checked on the object each time).
+    if (k == kind::none) {
+        if (PyObject_HasAttrString(obj.ptr(), "__sycl_usm_array_interface__")) return kind::suai;
+        if (PyObject_HasAttrString(obj.ptr(), "__dlpack__")) return kind::dlpack;
+        return kind::none;
+    }
+    seen[next] = {t, k};
+    next = (next + 1) % seen.size();
+    return k;
+}
+
+/// dtype from an array-interface typestr ("|f4", "<c16", "|b1", ...).
+inline bool dtype_from_typestr(const std::string &s, dpc_dlpack_dtype &out) {
+    if (s.size() < 3 || s[0] == '>') return false;
+    int bytes = std::atoi(s.c_str() + 2);
+    switch (s[1]) {
+    case 'b': out = make_dtype(DPC_DL_BOOL, 8); return bytes == 1;
+    case 'i': out = make_dtype(DPC_DL_INT, static_cast<uint8_t>(bytes * 8)); break;
+    case 'u': out = make_dtype(DPC_DL_UINT, static_cast<uint8_t>(bytes * 8)); break;
+    case 'f': out = make_dtype(DPC_DL_FLOAT, static_cast<uint8_t>(bytes * 8)); break;
+    case 'c': out = make_dtype(DPC_DL_COMPLEX, static_cast<uint8_t>(bytes * 8)); break;
+    default: return false;
+    }
+    return bytes > 0 && bytes <= 16;
+}
+
+inline bool to_queue(py::handle obj, queue &out);
+
+/// The queue of a Python queue object, cached per object for the few queue
+/// objects seen last (their adoption costs a runtime queue copy). The cache
+/// holds a reference to each object, so an entry cannot outlive it.
+inline queue cached_queue(py::handle obj) {
+    struct entry {
+        py::object obj;
+        queue q;
+    };
+    static std::vector<entry> *cache = new std::vector<entry>();  // never destroyed: outlives the interpreter
+    for (const entry &e : *cache)
+        if (e.obj.ptr() == obj.ptr()) return e.q;
+    queue q;
+    if (!to_queue(obj, q)) return queue();
+    if (cache->size() >= 8) cache->erase(cache->begin());
+    cache->push_back({py::reinterpret_borrow<py::object>(obj), q});
+    return q;
+}
+
+/// Convert a Python queue object. False when `obj` is none of the kinds;
+/// throws py::type_error when it is one but cannot be taken.
+inline bool to_queue(py::handle obj, queue &out) {
+    if (uintptr_t h = handle_attr(obj, "_dpc_queue")) {
+        dpc_queue q = reinterpret_cast<dpc_queue>(h);
+        if (dpc_queue_retain(q) != DPC_SUCCESS)
+            throw py::type_error("the dpcore.Queue's handle is not valid: " + last_error_message());
+        out = queue::adopt(q);
+        return true;
+    }
+    py::object cap;
+    if (PyCapsule_CheckExact(obj.ptr())) {
+        cap = py::reinterpret_borrow<py::object>(obj);
+    } else if (PyObject_HasAttrString(obj.ptr(), "_get_capsule")) {
+        cap = obj.attr("_get_capsule")();
+    } else {
+        return false;
+    }
+    if (!PyCapsule_IsValid(cap.ptr(), "SyclQueueRef")) return false;
+    void *native = PyCapsule_GetPointer(cap.ptr(), "SyclQueueRef");
+    dpc_queue q = nullptr;
+    if (dpc_queue_adopt(native, &q) != DPC_SUCCESS)
+        throw py::type_error("cannot adopt the SYCL queue: " + last_error_message());
+    out = queue::adopt(q);
+    return true;
+}
+
+/// The canonical queue of the root device whose default context knows `ptr`.
+inline queue queue_for_pointer(void *ptr) {
+    std::size_t n = 0;
+    check(dpc_device_count(&n), "dpc_device_count");
+    for (std::size_t i = 0; i < n; ++i) {
+        dpc_device d = nullptr;
+        check(dpc_device_get(i, &d), "dpc_device_get");
+        device dev = device::adopt(d);
+        context ctx = context::default_for(dev);
+        dpc_usm_kind k = DPC_USM_UNKNOWN;
+        if (dpc_usm_get_pointer_kind(ctx.get(), ptr, &k) == DPC_SUCCESS && k != DPC_USM_UNKNOWN) {
+            dpc_device owner = nullptr;
+            if (k != DPC_USM_HOST && dpc_usm_get_pointer_device(ctx.get(), ptr, &owner) == DPC_SUCCESS && owner)
+                return queue::default_for(device::adopt(owner));
+            return queue::default_for(dev);
+        }
+    }
+    return queue();
+}
+
+inline usm_ndarray from_suai(py::handle obj) {
+    py::object iface = obj.attr("__sycl_usm_array_interface__");
+    PyObject *d = iface.ptr();
+    if (!PyDict_Check(d)) conversion_failed(obj, "__sycl_usm_array_interface__ is not a dict");
+    auto item = [&](const char *k) -> PyObject * { return PyDict_GetItemString(d, k); };
+    PyObject *data = item("data"), *shape = item("shape"), *strides = item("strides"), *typestr = item("typestr");
+    if (!data || !PyTuple_Check(data) || PyTuple_GET_SIZE(data) != 2 || !shape || !PyTuple_Check(shape) ||
+        !typestr || !PyUnicode_Check(typestr))
+        conversion_failed(obj, "its __sycl_usm_array_interface__ lacks data, shape or typestr");
+    dpc_dlpack_dtype dt{};
+    std::string ts = PyUnicode_AsUTF8(typestr);
+    if (!dtype_from_typestr(ts, dt)) conversion_failed(obj, "unsupported typestr '" + ts + "'");
+    uintptr_t base = static_cast<uintptr_t>(PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(data, 0)));
+    if (PyErr_Occurred()) throw py::error_already_set();
+    bool read_only = PyObject_IsTrue(PyTuple_GET_ITEM(data, 1)) == 1;
+    std::vector<int64_t> sh(static_cast<std::size_t>(PyTuple_GET_SIZE(shape)));
+    for (std::size_t i = 0; i < sh.size(); ++i) sh[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(shape, i));
+    std::vector<int64_t> st;
+    if (strides && strides != Py_None) {
+        if (!PyTuple_Check(strides) || static_cast<std::size_t>(PyTuple_GET_SIZE(strides)) != sh.size())
+            conversion_failed(obj, "its strides do not match its shape");
+        st.resize(sh.size());
+        for (std::size_t i = 0; i < st.size(); ++i) st[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(strides, i));
+    }
+    int64_t offset = 0;
+    if (PyObject *o = item("offset")) offset = PyLong_AsLongLong(o);
+    if (PyErr_Occurred()) throw py::error_already_set();
+    void *ptr = reinterpret_cast<void *>(base + static_cast<uintptr_t>(offset * (dt.bits / 8)));
+    queue q;
+    PyObject *syclobj = item("syclobj");
+    if (syclobj && syclobj != Py_None) q = cached_queue(syclobj);
+    if (!q) q = queue_for_pointer(ptr);
+    if (!q) conversion_failed(obj, "its memory is not USM of any device dpcore knows");
+    Py_INCREF(obj.ptr());  // given back by release_pyobject, exactly once
+    dpc_array a = nullptr;
+    dpc_status s = dpc_array_from_usm(q.get(), dt, static_cast<int32_t>(sh.size()), sh.data(),
+                                      st.empty() ? nullptr : st.data(), ptr, read_only ? 0u : DPC_ARRAY_WRITABLE,
+                                      release_pyobject, obj.ptr(), &a);
+    if (s != DPC_SUCCESS) conversion_failed(obj, last_error_message());
+    return usm_ndarray(array::adopt(a), origin::sycl_usm_array_interface);
+}
+
+inline usm_ndarray from_dlpack(py::handle obj) {
+    py::object cap;
+    bool versioned = true;
+    try {
+        cap = obj.attr("__dlpack__")(py::arg("max_version") = py::make_tuple(1, 0));
+    } catch (py::error_already_set &e) {
+        if (!e.matches(PyExc_TypeError)) conversion_failed(obj, std::string("__dlpack__ failed: ") + e.what());
+        versioned = false;
+    }
+    if (!versioned) {
+        try {
+            cap = obj.attr("__dlpack__")();
+        } catch (py::error_already_set &e) {
+            conversion_failed(obj, std::string("__dlpack__ failed: ") + e.what());
+        }
+    }
+    dpc_array a = nullptr;
+    dpc_status s;
+    origin o;
+    if (PyCapsule_IsValid(cap.ptr(), "dltensor_versioned")) {
+        auto *t = static_cast<dpc_dlpack_managed_tensor_versioned *>(
+            PyCapsule_GetPointer(cap.ptr(), "dltensor_versioned"));
+        PyCapsule_SetName(cap.ptr(), "used_dltensor_versioned");  // dpcore owns it now, even on failure
+        s = dpc_array_from_dlpack_versioned(t, &a);
+        o = origin::dlpack;
+    } else if (PyCapsule_IsValid(cap.ptr(), "dltensor")) {
+        auto *t = static_cast<dpc_dlpack_managed_tensor *>(PyCapsule_GetPointer(cap.ptr(), "dltensor"));
+        PyCapsule_SetName(cap.ptr(), "used_dltensor");
+        s = dpc_array_from_dlpack(t, &a);
+        o = origin::dlpack_legacy;
+    } else {
+        conversion_failed(obj, "__dlpack__ did not return a DLPack capsule");
+    }
+    if (s != DPC_SUCCESS) conversion_failed(obj, last_error_message());
+    return usm_ndarray(array::adopt(a), o);
+}
+
+/// Convert a Python array object. False when `obj` is none of the kinds;
+/// throws py::type_error when it is one but cannot be taken.
+inline bool to_array(py::handle obj, usm_ndarray &out) {
+    switch (kind_of(obj)) {
+    case kind::dpcore: {
+        uintptr_t h = handle_attr(obj, "_dpc_array");
+        if (!h) return false;
+        dpc_array a = reinterpret_cast<dpc_array>(h);
+        if (dpc_array_retain(a) != DPC_SUCCESS) conversion_failed(obj, last_error_message());
+        out = usm_ndarray(array::adopt(a), origin::dpcore_array);
+        return true;
+    }
+    case kind::suai: out = from_suai(obj); return true;
+    case kind::dlpack: out = from_dlpack(obj); return true;
+    default: return false;
+    }
+}
+
+inline py::object dpcore_module() {
+    static py::object *m = nullptr;  // never destroyed: outlives the interpreter
+    if (!m) m = new py::object(py::module_::import("dpcore"));
+    return *m;
+}
+
+/// A dpcore.Array for `a` (a new reference to the same view).
+inline py::object from_array(const array &a) {
+    if (!a) return py::none();
+    dpc_array h = a.get();
+    check(dpc_array_retain(h), "dpc_array_retain");
+    try {
+        return dpcore_module().attr("Array").attr("_from_handle")(reinterpret_cast<uintptr_t>(h));
+    } catch (...) {
+        (void)dpc_array_release(h);
+        throw;
+    }
+}
+
+/// A dpcore.Queue for `q`.
+inline py::object from_queue(const queue &q) {
+    if (!q) return py::none();
+    dpc_queue h = q.get();
+    check(dpc_queue_retain(h), "dpc_queue_retain");
+    try {
+        return dpcore_module().attr("Queue").attr("_from_handle")(reinterpret_cast<uintptr_t>(h));
+    } catch (...) {
+        (void)dpc_queue_release(h);
+        throw;
+    }
+}
+
+/// Compute follows data: the queue all `arrays` share, or py::value_error
+/// listing every array's device, queue and context.
+inline queue common_queue(const std::vector<const usm_ndarray *> &arrays) {
+    std::vector<dpc_array> hs;
+    for (const usm_ndarray *a : arrays) hs.push_back(a->get_array().get());
+    dpc_queue q = nullptr;
+    if (dpc_array_common_queue(hs.data(), hs.size(), &q) != DPC_SUCCESS) throw py::value_error(last_error_message());
+    return queue::adopt(q);
+}
+
+}  // namespace python
+}  // namespace v0
+}  // namespace dpcore
+
+namespace pybind11 {
+namespace detail {
+
+template <>
+struct type_caster<dpcore::usm_ndarray> {
+    PYBIND11_TYPE_CASTER(dpcore::usm_ndarray,
+                         const_name("dpcore.usm_ndarray (dpcore.Array | __sycl_usm_array_interface__ | __dlpack__)"));
+    bool load(handle src, bool) { return dpcore::python::to_array(src, value); }
+    static handle cast(const dpcore::usm_ndarray &a, return_value_policy, handle) {
+        return dpcore::python::from_array(a.get_array()).release();
+    }
+};
+
+template <>
+struct type_caster<dpcore::array> {
+    PYBIND11_TYPE_CASTER(dpcore::array,
+                         const_name("dpcore.Array (dpcore.Array | __sycl_usm_array_interface__ | __dlpack__)"));
+    bool load(handle src, bool) {
+        dpcore::usm_ndarray u;
+        if (!dpcore::python::to_array(src, u)) return false;
+        value = u.get_array();
+        return true;
+    }
+    static handle cast(const dpcore::array &a, return_value_policy, handle) {
+        return dpcore::python::from_array(a).release();
+    }
+};
+
+template <>
+struct type_caster<dpcore::queue> {
+    PYBIND11_TYPE_CASTER(dpcore::queue, const_name("dpcore.Queue (dpcore.Queue | dpctl.SyclQueue | SyclQueueRef)"));
+    bool load(handle src, bool) { return dpcore::python::to_queue(src, value); }
+    static handle cast(const dpcore::queue &q, return_value_policy, handle) {
+        return dpcore::python::from_queue(q).release();
+    }
+};
+
+}  // namespace detail
+}  // namespace pybind11
+
+#endif  // DPCORE_DPCORE4PYBIND11_HPP

@@ -1,0 +1,45 @@
+"""dpcore for Python: devices, queues and n-d USM arrays over dpcore's C API.
+
+A small package, not an array library: it makes dpcore arrays (``empty``,
+``zeros``, ``full``, ``asarray``, ``from_dlpack``), copies and converts them
+(``Array.astype``, ``Array.to_device``, ``Array.copy_from``), views them
+(indexing with ints and slices, ``T``, ``transpose``, ``reshape``) and hands
+them to other libraries zero-copy through DLPack (``__dlpack__``,
+``__dlpack_device__``) and ``__sycl_usm_array_interface__``. pybind11
+extensions built with ``dpcore/dpcore4pybind11.hpp`` take and return these
+objects, as well as dpnp, dpctl, numpy and torch arrays.
+
+``get_include()`` gives the directories an extension's build needs;
+``scripts/dpcore-config --includes --libs`` gives the full flags.
+"""
+import os as _os
+
+from ._dpcore import (  # noqa: F401
+    Array,
+    Device,
+    Error,
+    Event,
+    Queue,
+    __c_version__,
+    asarray,
+    common_queue,
+    devices,
+    empty,
+    from_dlpack,
+    full,
+    zeros,
+)
+
+__version__ = __c_version__
+_ROOT = _os.path.dirname(_os.path.dirname(_os.path.dirname(_os.path.abspath(__file__))))
+
+
+def get_include():
+    """Include directories for building an extension against dpcore: the C
+    header's and the C++ headers' (dpcore/dpcore4pybind11.hpp)."""
+    return [_os.path.join(_ROOT, "include"), _os.path.join(_ROOT, "cpp-interop", "include")]
+
+
+def default_device():
+    """The device dpcore picks by default (GPU over accelerator over CPU)."""
+    return Device()

@@ -1,0 +1,586 @@
+// The compiled part of the `dpcore` Python package: Device, Queue, Event
+// and Array objects over dpcore's C API, so that Python users can make
+// dpcore arrays without another array library, and so that extensions
+// built with dpcore4pybind11.hpp have dpcore objects to accept and return.
+// Not an array library: no arithmetic beyond what the C API offers.
+//
+// Built by scripts/build-python.sh with g++ and pybind11; needs only
+// libdpcore.so (no SYCL headers).
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <string>
+#include <vector>
+
+#include "dpcore/dpcore4pybind11.hpp"
+
+namespace py = pybind11;
+using namespace dpcore;
+
+namespace {
+
+struct PyDevice {
+    device d;
+};
+struct PyQueue {
+    queue q;
+};
+struct PyEvent {
+    event e;
+};
+struct PyArray {
+    array a;
+};
+
+py::object numpy() {
+    static py::object *np = new py::object(py::module_::import("numpy"));
+    return *np;
+}
+
+/// A dpcore data type from anything numpy.dtype() takes.
+dpc_dlpack_dtype to_dtype(py::handle spec) {
+    py::object dt = numpy().attr("dtype")(spec);
+    std::string kind = py::str(dt.attr("kind"));
+    int size = dt.attr("itemsize").cast<int>();
+    std::string order = py::str(dt.attr("byteorder"));
+    if (order == ">") throw py::value_error("big-endian data types are not supported");
+    uint8_t bits = static_cast<uint8_t>(size * 8);
+    if (kind == "b") return make_dtype(DPC_DL_BOOL, 8);
+    if (kind == "i") return make_dtype(DPC_DL_INT, bits);
+    if (kind == "u") return make_dtype(DPC_DL_UINT, bits);
+    if (kind == "f") return make_dtype(DPC_DL_FLOAT, bits);
+    if (kind == "c") return make_dtype(DPC_DL_COMPLEX, bits);
+    throw py::value_error("dpcore arrays hold bool, int, uint, float and complex data, not " +
+                          std::string(py::str(dt)));
+}
+
+py::object np_dtype(dpc_dlpack_dtype t) { return numpy().attr("dtype")(dtype_name(t)); }
+
+std::string typestr(dpc_dlpack_dtype t) {
+    char k = t.code == DPC_DL_BOOL ? 'b'
+             : t.code == DPC_DL_INT ? 'i'
+             : t.code == DPC_DL_UINT ? 'u'
+             : t.code == DPC_DL_FLOAT ? 'f'
+                                      : 'c';
+    return std::string(t.bits == 8 ? "|" : "<") + k + std::to_string(t.bits / 8);
+}
+
+int32_t usm_kind_from(const std::string &s) {
+    if (s == "device") return DPC_USM_DEVICE;
+    if (s == "shared") return DPC_USM_SHARED;
+    if (s == "host") return DPC_USM_HOST;
+    throw py::value_error("usm_type must be 'device', 'shared' or 'host', not '" + s + "'");
+}
+
+py::object usm_name(int32_t k) {
+    switch (k) {
+    case DPC_USM_DEVICE: return py::str("device");
+    case DPC_USM_SHARED: return py::str("shared");
+    case DPC_USM_HOST: return py::str("host");
+    default: return py::none();
+    }
+}
+
+std::vector<int64_t> to_shape(py::handle shape) {
+    if (PyLong_Check(shape.ptr())) return {shape.cast<int64_t>()};
+    std::vector<int64_t> s;
+    for (py::handle x : shape) s.push_back(x.cast<int64_t>());
+    return s;
+}
+
+/// The queue for a `queue=` argument: None (the default device's canonical
+/// queue), a dpcore.Device (its canonical queue), a filter string, or any
+/// queue object the caster takes.
+queue queue_arg(py::handle obj) {
+    if (obj.is_none()) return queue::default_for(device::default_device());
+    if (py::isinstance<PyDevice>(obj)) return queue::default_for(obj.cast<const PyDevice &>().d);
+    if (py::isinstance<py::str>(obj)) return queue::default_for(device::select(obj.cast<std::string>()));
+    queue q;
+    if (!python::to_queue(obj, q))
+        throw py::type_error(std::string("expected a queue (") + python::queue_kinds +
+                             "), a dpcore.Device, a filter string or None, not " + Py_TYPE(obj.ptr())->tp_name);
+    return q;
+}
+
+PyArray wrap(array a) { return PyArray{std::move(a)}; }
+
+/// One capsule destructor per DLPack flavour: runs the deleter of a tensor
+/// nobody consumed.
+void capsule_versioned(PyObject *cap) {
+    if (PyCapsule_IsValid(cap, "dltensor_versioned")) {
+        auto *t = static_cast<dpc_dlpack_managed_tensor_versioned *>(PyCapsule_GetPointer(cap, "dltensor_versioned"));
+        if (t && t->deleter) t->deleter(t);
+    } else {
+        PyErr_Clear();
+    }
+}
+void capsule_legacy(PyObject *cap) {
+    if (PyCapsule_IsValid(cap, "dltensor")) {
+        auto *t = static_cast<dpc_dlpack_managed_tensor *>(PyCapsule_GetPointer(cap, "dltensor"));
+        if (t && t->deleter) t->deleter(t);
+    } else {
+        PyErr_Clear();
+    }
+}
+
+py::object export_dlpack(const array &a, py::handle max_version) {
+    if (!max_version.is_none()) {
+        auto mv = max_version.cast<std::pair<uint32_t, uint32_t>>();
+        if (mv.first >= 1) {
+            dpc_dlpack_managed_tensor_versioned *t = nullptr;
+            check(dpc_array_to_dlpack_versioned(a.get(), mv.first, mv.second, &t), "dpc_array_to_dlpack_versioned");
+            PyObject *cap = PyCapsule_New(t, "dltensor_versioned", capsule_versioned);
+            if (!cap) {
+                t->deleter(t);
+                throw py::error_already_set();
+            }
+            return py::reinterpret_steal<py::object>(cap);
+        }
+    }
+    dpc_dlpack_managed_tensor *t = nullptr;
+    check(dpc_array_to_dlpack(a.get(), &t), "dpc_array_to_dlpack");
+    PyObject *cap = PyCapsule_New(t, "dltensor", capsule_legacy);
+    if (!cap) {
+        t->deleter(t);
+        throw py::error_already_set();
+    }
+    return py::reinterpret_steal<py::object>(cap);
+}
+
+py::tuple dlpack_device(const array &a) {
+    queue q = a.get_queue();
+    if (!q) return py::make_tuple(DPC_DL_CPU, 0);
+    return py::make_tuple(DPC_DL_ONEAPI, q.get_device().dlpack_id());
+}
+
+py::object asnumpy(const array &a) {
+    py::object out = numpy().attr("empty")(py::tuple(py::cast(a.shape())), np_dtype(a.dtype()));
+    void *p = reinterpret_cast<void *>(out.attr("ctypes").attr("data").cast<uintptr_t>());
+    {
+        py::gil_scoped_release nogil;
+        a.to_host(p);
+    }
+    return out;
+}
+
+/// A view for a basic index: ints, slices, Ellipsis (numpy's rules, no
+/// new axes or advanced indexing).
+array getitem(const array &a, py::handle key) {
+    std::vector<py::object> items;
+    if (py::isinstance<py::tuple>(key)) {
+        for (py::handle k : key) items.push_back(py::reinterpret_borrow<py::object>(k));
+    } else {
+        items.push_back(py::reinterpret_borrow<py::object>(key));
+    }
+    std::vector<int64_t> shape = a.shape();
+    int nd = static_cast<int>(shape.size());
+    int n_ellipsis = 0, n_index = 0;
+    for (auto &k : items) {
+        if (k.ptr() == Py_Ellipsis) ++n_ellipsis;
+        else if (PyLong_Check(k.ptr()) || PySlice_Check(k.ptr())) ++n_index;
+        else throw py::index_error("dpcore arrays take ints, slices and ... as indices");
+    }
+    if (n_ellipsis > 1) throw py::index_error("an index can only have a single ellipsis ('...')");
+    if (n_index > nd) throw py::index_error("too many indices for an array of " + std::to_string(nd) + " dimensions");
+    std::vector<int64_t> starts(nd, DPC_SLICE_NONE), stops(nd, DPC_SLICE_NONE), steps(nd, 1);
+    std::vector<bool> drop(nd, false);
+    int axis = 0;
+    for (auto &k : items) {
+        if (k.ptr() == Py_Ellipsis) {
+            axis += nd - n_index;
+            continue;
+        }
+        if (PyLong_Check(k.ptr())) {
+            int64_t i = k.cast<int64_t>(), n = shape[axis];
+            if (i < -n || i >= n)
+                throw py::index_error("index " + std::to_string(i) + " is out of bounds for axis " +
+                                      std::to_string(axis) + " with size " + std::to_string(n));
+            if (i < 0) i += n;
+            starts[axis] = i;
+            stops[axis] = i + 1;
+            drop[axis] = true;
+        } else {
+            py::slice s = py::reinterpret_borrow<py::slice>(k);
+            py::object st = s.attr("start"), sp = s.attr("stop"), sk = s.attr("step");
+            if (!st.is_none()) starts[axis] = st.cast<int64_t>();
+            if (!sp.is_none()) stops[axis] = sp.cast<int64_t>();
+            if (!sk.is_none()) steps[axis] = sk.cast<int64_t>();
+            if (steps[axis] == 0) throw py::value_error("slice step cannot be zero");
+        }
+        ++axis;
+    }
+    dpc_array v = nullptr;
+    check(dpc_array_slice(a.get(), starts.data(), stops.data(), steps.data(), &v), "dpc_array_slice");
+    array view = array::adopt(v);
+    bool any_drop = false;
+    for (bool d : drop) any_drop = any_drop || d;
+    if (!any_drop) return view;
+    std::vector<int64_t> kept;
+    std::vector<int64_t> vshape = view.shape();
+    for (int i = 0; i < nd; ++i)
+        if (!drop[i]) kept.push_back(vshape[i]);
+    dpc_array r = nullptr;
+    check(dpc_array_reshape(view.get(), static_cast<int32_t>(kept.size()), kept.data(), &r), "dpc_array_reshape");
+    return array::adopt(r);
+}
+
+array from_python(py::handle obj, py::handle dtype, py::handle queue_obj, const std::string &usm_type,
+                  py::handle copy) {
+    usm_ndarray u;
+    bool forced_copy = !copy.is_none() && copy.cast<bool>();
+    bool no_copy = !copy.is_none() && !copy.cast<bool>();
+    if (python::to_array(obj, u)) {
+        array a = u.get_array();
+        bool moved = false;
+        if (!queue_obj.is_none()) {
+            queue q = queue_arg(queue_obj);
+            if (u.is_host() || u.get_queue() != q) {
+                if (no_copy) throw py::value_error("the array is not on the requested queue and copy=False");
+                a = a.to_device(q, usm_kind_from(usm_type));
+                moved = true;
+            }
+        } else if (u.is_host()) {
+            if (no_copy) throw py::value_error("the array is host memory and copy=False");
+            a = a.to_device(queue_arg(py::none()), usm_kind_from(usm_type));
+            moved = true;
+        }
+        if (!dtype.is_none() && to_dtype(dtype) != a.dtype()) {
+            if (no_copy) throw py::value_error("a data type conversion needs a copy and copy=False");
+            a = a.astype(to_dtype(dtype));
+            moved = true;
+        }
+        if (forced_copy && !moved) a = a.to_device(a.get_queue(), usm_kind_from(usm_type));
+        return a;
+    }
+    if (no_copy) throw py::value_error("making a dpcore array from a Python sequence needs a copy and copy=False");
+    py::object host = numpy().attr("ascontiguousarray")(obj, dtype.is_none() ? py::object(py::none())
+                                                                             : py::reinterpret_borrow<py::object>(dtype));
+    dpc_dlpack_dtype dt = to_dtype(host.attr("dtype"));
+    std::vector<int64_t> shape = host.attr("shape").cast<std::vector<int64_t>>();
+    void *p = reinterpret_cast<void *>(host.attr("ctypes").attr("data").cast<uintptr_t>());
+    queue q = queue_arg(queue_obj);
+    dpc_array h = nullptr;
+    check(dpc_array_from_host(q.get(), dt, static_cast<int32_t>(shape.size()), shape.data(), p, nullptr,
+                              usm_kind_from(usm_type), &h),
+          "dpc_array_from_host");
+    return array::adopt(h);
+}
+
+py::object queue_to_dpctl(const queue &q);
+
+py::dict suai(const array &a) {
+    queue q = a.get_queue();
+    if (!q) throw py::attribute_error("a host (kDLCPU) dpcore.Array has no __sycl_usm_array_interface__");
+    py::dict d;
+    d["data"] = py::make_tuple(reinterpret_cast<uintptr_t>(a.raw_data()), !a.writable());
+    d["shape"] = py::tuple(py::cast(a.shape()));
+    d["strides"] = a.c_contiguous() ? py::object(py::none()) : py::object(py::tuple(py::cast(a.strides())));
+    d["typestr"] = typestr(a.dtype());
+    d["version"] = 1;
+    d["offset"] = 0;
+    d["syclobj"] = queue_to_dpctl(q);
+    return d;
+}
+
+/// The capsule dpctl.SyclQueue() takes: our sycl::queue*, borrowed; the
+/// capsule holds a reference to the dpcore queue (dpctl copies the queue).
+py::capsule queue_capsule(const queue &q) {
+    dpc_queue h = q.get();
+    check(dpc_queue_retain(h), "dpc_queue_retain");
+    void *native = q.native();
+    PyObject *cap = PyCapsule_New(native, "SyclQueueRef", [](PyObject *c) {
+        auto h = static_cast<dpc_queue>(PyCapsule_GetContext(c));
+        if (h) (void)dpc_queue_release(h);
+    });
+    if (!cap) {
+        (void)dpc_queue_release(h);
+        throw py::error_already_set();
+    }
+    PyCapsule_SetContext(cap, h);
+    return py::reinterpret_steal<py::capsule>(cap);
+}
+
+py::object queue_to_dpctl(const queue &q) {
+    try {
+        py::object dpctl = py::module_::import("dpctl");
+        return dpctl.attr("SyclQueue")(queue_capsule(q));
+    } catch (py::error_already_set &) {
+        // No dpctl: our own queue object speaks the same capsule protocol.
+        return py::cast(PyQueue{q});
+    }
+}
+
+std::string describe(const array &a) {
+    std::string s = "dpcore.Array(shape=(";
+    std::vector<int64_t> sh = a.shape();
+    for (std::size_t i = 0; i < sh.size(); ++i) s += (i ? ", " : "") + std::to_string(sh[i]);
+    if (sh.size() == 1) s += ",";
+    s += "), dtype=" + dtype_name(a.dtype());
+    queue q = a.get_queue();
+    if (q) {
+        s += ", device=" + q.get_device().filter_string();
+        int32_t k = a.usm_kind();
+        s += std::string(", usm_type=") + (k == DPC_USM_SHARED ? "shared" : k == DPC_USM_HOST ? "host" : "device");
+    } else {
+        s += ", device=cpu (host memory)";
+    }
+    return s + ")";
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_dpcore, m) {
+    m.doc() = "dpcore's Device, Queue, Event and Array over its C API";
+    py::register_exception<dpcore::error>(m, "Error", PyExc_RuntimeError);
+    m.attr("__c_version__") = std::string(dpc_version_string());
+
+    py::class_<PyDevice>(m, "Device", "A SYCL root device, as dpcore lists it.")
+        .def(py::init([](py::object filter) {
+                 return filter.is_none() ? PyDevice{device::default_device()}
+                                         : PyDevice{device::select(filter.cast<std::string>())};
+             }),
+             py::arg("filter") = py::none(),
+             "The default device, or the best device matching a filter string ('opencl:cpu:0', 'gpu', ...).")
+        .def_property_readonly("name", [](const PyDevice &d) { return d.d.name(); })
+        .def_property_readonly("filter_string", [](const PyDevice &d) { return d.d.filter_string(); })
+        .def_property_readonly("dlpack_id", [](const PyDevice &d) { return d.d.dlpack_id(); })
+        .def_property_readonly("default_queue", [](const PyDevice &d) { return PyQueue{queue::default_for(d.d)}; })
+        .def_property_readonly("_dpc_device", [](const PyDevice &d) { return reinterpret_cast<uintptr_t>(d.d.get()); })
+        .def("__eq__",
+             [](const PyDevice &a, py::object b) {
+                 return py::isinstance<PyDevice>(b) && a.d == b.cast<const PyDevice &>().d;
+             })
+        .def("__hash__", [](const PyDevice &d) { return d.d.dlpack_id(); })
+        .def("__repr__", [](const PyDevice &d) {
+            return "<dpcore.Device " + d.d.filter_string() + " \"" + d.d.name() + "\">";
+        });
+
+    py::class_<PyEvent>(m, "Event", "Work submitted to a queue.")
+        .def("wait", [](const PyEvent &e) {
+            py::gil_scoped_release nogil;
+            e.e.wait();
+        })
+        .def_property_readonly("_dpc_event", [](const PyEvent &e) { return reinterpret_cast<uintptr_t>(e.e.get()); })
+        .def_static("_from_handle",
+                    [](uintptr_t h) { return PyEvent{event::adopt(reinterpret_cast<dpc_event>(h))}; });
+
+    py::class_<PyQueue>(m, "Queue", "A queue. Queue() is the default device's canonical (in-order) queue.")
+        .def(py::init([](py::object arg) { return PyQueue{queue_arg(arg)}; }), py::arg("device") = py::none(),
+             "None: the default device's canonical queue; a Device or a filter string: that device's canonical "
+             "queue; a dpctl.SyclQueue or a 'SyclQueueRef' capsule: the same runtime queue.")
+        .def_property_readonly("device", [](const PyQueue &q) { return PyDevice{q.q.get_device()}; })
+        .def_property_readonly("in_order", [](const PyQueue &q) { return q.q.in_order(); })
+        .def("wait",
+             [](const PyQueue &q) {
+                 py::gil_scoped_release nogil;
+                 q.q.wait();
+             })
+        .def("barrier", [](const PyQueue &q) { return PyEvent{q.q.barrier()}; })
+        .def("_get_capsule", [](const PyQueue &q) { return queue_capsule(q.q); })
+        .def_property_readonly("_dpc_queue", [](const PyQueue &q) { return reinterpret_cast<uintptr_t>(q.q.get()); })
+        .def_static("_from_handle", [](uintptr_t h) { return PyQueue{queue::adopt(reinterpret_cast<dpc_queue>(h))}; })
+        .def("__eq__",
+             [](const PyQueue &a, py::object b) {
+                 queue other;
+                 try {
+                     if (!python::to_queue(b, other)) return false;
+                 } catch (py::type_error &) {
+                     return false;
+                 }
+                 return a.q == other;
+             })
+        .def("__hash__",
+             [](const PyQueue &q) {
+                 uint64_t id = 0;
+                 check(dpc_queue_get_id(q.q.get(), &id), "dpc_queue_get_id");
+                 return id;
+             })
+        .def("__repr__", [](const PyQueue &q) { return "<dpcore.Queue on " + q.q.get_device().filter_string() + ">"; });
+
+    py::class_<PyArray>(m, "Array",
+                        "An n-d USM array (a view: slicing shares memory). Make one with dpcore.empty, zeros, full, "
+                        "asarray or from_dlpack.")
+        .def_property_readonly("shape", [](const PyArray &a) { return py::tuple(py::cast(a.a.shape())); })
+        .def_property_readonly("strides", [](const PyArray &a) { return py::tuple(py::cast(a.a.strides())); },
+                               "In elements (numpy's are in bytes).")
+        .def_property_readonly("ndim", [](const PyArray &a) { return a.a.ndim(); })
+        .def_property_readonly("size", [](const PyArray &a) { return a.a.size(); })
+        .def_property_readonly("dtype", [](const PyArray &a) { return np_dtype(a.a.dtype()); })
+        .def_property_readonly("itemsize", [](const PyArray &a) { return a.a.dtype().bits / 8; })
+        .def_property_readonly("writable", [](const PyArray &a) { return a.a.writable(); })
+        .def_property_readonly("c_contiguous", [](const PyArray &a) { return a.a.c_contiguous(); })
+        .def_property_readonly("f_contiguous", [](const PyArray &a) { return a.a.f_contiguous(); })
+        .def_property_readonly("usm_type", [](const PyArray &a) {
+            return a.a.get_queue() ? usm_name(a.a.usm_kind()) : py::object(py::none());
+        })
+        .def_property_readonly("queue", [](const PyArray &a) {
+            queue q = a.a.get_queue();
+            return q ? py::cast(PyQueue{q}) : py::object(py::none());
+        })
+        .def_property_readonly("device", [](const PyArray &a) {
+            queue q = a.a.get_queue();
+            return q ? py::cast(PyDevice{q.get_device()}) : py::object(py::none());
+        })
+        .def_property_readonly("data_ptr", [](const PyArray &a) { return reinterpret_cast<uintptr_t>(a.a.raw_data()); })
+        .def_property_readonly("_dpc_array", [](const PyArray &a) { return reinterpret_cast<uintptr_t>(a.a.get()); })
+        .def_static("_from_handle", [](uintptr_t h) { return wrap(array::adopt(reinterpret_cast<dpc_array>(h))); })
+        .def(
+            "__dlpack__",
+            [](const PyArray &a, py::object stream, py::object max_version, py::object dl_device, py::object copy) {
+                (void)stream;  // dpcore's array calls complete before returning
+                array src = a.a;
+                if (!dl_device.is_none()) {
+                    auto want = dl_device.cast<std::pair<int, int>>();
+                    auto have = dlpack_device(src).cast<std::pair<int, int>>();
+                    if (want != have) {
+                        if (want.first == DPC_DL_CPU && !(copy.is_none() == false && !copy.cast<bool>()))
+                            return asnumpy(src).attr("__dlpack__")(py::arg("max_version") = max_version);
+                        throw py::buffer_error("cannot export to DLPack device (" + std::to_string(want.first) + ", " +
+                                               std::to_string(want.second) + ")");
+                    }
+                }
+                if (!copy.is_none() && copy.cast<bool>()) src = src.to_device(src.get_queue(), src.usm_kind());
+                return export_dlpack(src, max_version);
+            },
+            py::kw_only(), py::arg("stream") = py::none(), py::arg("max_version") = py::none(),
+            py::arg("dl_device") = py::none(), py::arg("copy") = py::none())
+        .def("__dlpack_device__", [](const PyArray &a) { return dlpack_device(a.a); })
+        .def_property_readonly("__sycl_usm_array_interface__", [](const PyArray &a) { return suai(a.a); })
+        .def("asnumpy", [](const PyArray &a) { return asnumpy(a.a); }, "A numpy copy in host memory.")
+        .def("astype", [](const PyArray &a, py::object dt) { return wrap(a.a.astype(to_dtype(dt))); })
+        .def(
+            "to_device",
+            [](const PyArray &a, py::object q, const std::string &usm) {
+                return wrap(a.a.to_device(queue_arg(q), usm_kind_from(usm)));
+            },
+            py::arg("queue"), py::arg("usm_type") = "device",
+            "A C-contiguous copy on a queue (a Queue, Device, filter string or dpctl.SyclQueue).")
+        .def(
+            "copy_from",
+            [](const PyArray &a, const usm_ndarray &src) {
+                py::gil_scoped_release nogil;
+                a.a.assign(src.get_array());
+            },
+            py::arg("src"), "Copy src into this array (converting, broadcasting).")
+        .def("as_read_only",
+             [](const PyArray &a) {
+                 dpc_array v = nullptr;
+                 check(dpc_array_as_read_only(a.a.get(), &v), "dpc_array_as_read_only");
+                 return wrap(array::adopt(v));
+             })
+        .def("__getitem__", [](const PyArray &a, py::object key) { return wrap(getitem(a.a, key)); })
+        .def("__len__",
+             [](const PyArray &a) {
+                 if (a.a.ndim() == 0) throw py::type_error("len() of a 0-d array");
+                 return a.a.shape()[0];
+             })
+        .def(
+            "transpose",
+            [](const PyArray &a, py::args axes) {
+                int nd = a.a.ndim();
+                std::vector<int32_t> ax(static_cast<std::size_t>(nd));
+                if (axes.size() == 0) {
+                    for (int i = 0; i < nd; ++i) ax[i] = nd - 1 - i;
+                } else {
+                    py::object seq = axes.size() == 1 && !PyLong_Check(axes[0].ptr()) ? py::object(axes[0])
+                                                                                        : py::object(axes);
+                    ax = seq.cast<std::vector<int32_t>>();
+                    if (static_cast<int>(ax.size()) != nd) throw py::value_error("axes don't match array");
+                }
+                dpc_array v = nullptr;
+                check(dpc_array_permute(a.a.get(), ax.data(), &v), "dpc_array_permute");
+                return wrap(array::adopt(v));
+            })
+        .def_property_readonly("T",
+                               [](const PyArray &a) {
+                                   int nd = a.a.ndim();
+                                   std::vector<int32_t> ax(static_cast<std::size_t>(nd));
+                                   for (int i = 0; i < nd; ++i) ax[i] = nd - 1 - i;
+                                   dpc_array v = nullptr;
+                                   check(dpc_array_permute(a.a.get(), ax.data(), &v), "dpc_array_permute");
+                                   return wrap(array::adopt(v));
+                               })
+        .def("reshape",
+             [](const PyArray &a, py::args shape) {
+                 std::vector<int64_t> s = shape.size() == 1 ? to_shape(shape[0]) : to_shape(shape);
+                 dpc_array v = nullptr;
+                 check(dpc_array_reshape(a.a.get(), static_cast<int32_t>(s.size()), s.data(), &v),
+                       "dpc_array_reshape");
+                 return wrap(array::adopt(v));
+             })
+        .def("__repr__", [](const PyArray &a) { return describe(a.a); });
+
+    m.def(
+        "empty",
+        [](py::object shape, py::object dtype, py::object q, const std::string &usm) {
+            return wrap(array::empty(queue_arg(q), to_dtype(dtype), to_shape(shape), usm_kind_from(usm)));
+        },
+        py::arg("shape"), py::arg("dtype") = "float64", py::arg("queue") = py::none(),
+        py::arg("usm_type") = "device", "A new uninitialised C-contiguous array.");
+    m.def(
+        "zeros",
+        [](py::object shape, py::object dtype, py::object q, const std::string &usm) {
+            return wrap(array::zeros(queue_arg(q), to_dtype(dtype), to_shape(shape), usm_kind_from(usm)));
+        },
+        py::arg("shape"), py::arg("dtype") = "float64", py::arg("queue") = py::none(),
+        py::arg("usm_type") = "device");
+    m.def(
+        "full",
+        [](py::object shape, py::object value, py::object dtype, py::object q, const std::string &usm) {
+            py::object v = numpy().attr("asarray")(value, dtype.is_none() ? py::object(py::none()) : dtype);
+            dpc_dlpack_dtype dt = to_dtype(v.attr("dtype"));
+            std::vector<int64_t> s = to_shape(shape);
+            void *p = reinterpret_cast<void *>(v.attr("ctypes").attr("data").cast<uintptr_t>());
+            dpc_array h = nullptr;
+            check(dpc_array_full(queue_arg(q).get(), dt, static_cast<int32_t>(s.size()), s.data(),
+                                 usm_kind_from(usm), p, &h),
+                  "dpc_array_full");
+            return wrap(array::adopt(h));
+        },
+        py::arg("shape"), py::arg("fill_value"), py::arg("dtype") = py::none(), py::arg("queue") = py::none(),
+        py::arg("usm_type") = "device");
+    m.def(
+        "asarray",
+        [](py::object obj, py::object dtype, py::object q, const std::string &usm, py::object copy) {
+            return wrap(from_python(obj, dtype, q, usm, copy));
+        },
+        py::arg("obj"), py::arg("dtype") = py::none(), py::arg("queue") = py::none(), py::arg("usm_type") = "device",
+        py::arg("copy") = py::none(),
+        "A dpcore array from an array object (zero-copy when it is already on the queue) or from host data "
+        "(copied to the queue).");
+    m.def(
+        "from_dlpack",
+        [](py::object obj) {
+            if (!PyObject_HasAttrString(obj.ptr(), "__dlpack__"))
+                throw py::type_error(std::string("from_dlpack needs an object with __dlpack__, not ") +
+                                     Py_TYPE(obj.ptr())->tp_name);
+            return wrap(python::from_dlpack(obj).get_array());
+        },
+        py::arg("obj"), "Zero-copy import through the DLPack protocol (1.x, legacy as a fallback).");
+    m.def(
+        "common_queue",
+        [](py::args arrays) {
+            std::vector<usm_ndarray> us;
+            for (py::handle a : arrays) {
+                usm_ndarray u;
+                if (!python::to_array(a, u))
+                    throw py::type_error(std::string("common_queue takes arrays, not ") + Py_TYPE(a.ptr())->tp_name);
+                us.push_back(u);
+            }
+            std::vector<const usm_ndarray *> ps;
+            for (auto &u : us) ps.push_back(&u);
+            return PyQueue{python::common_queue(ps)};
+        },
+        "Compute follows data: the queue the arrays share, or ValueError listing each one's device and queue.");
+    m.def("devices", []() {
+        std::size_t n = 0;
+        check(dpc_device_count(&n), "dpc_device_count");
+        std::vector<PyDevice> out;
+        for (std::size_t i = 0; i < n; ++i) {
+            dpc_device d = nullptr;
+            check(dpc_device_get(i, &d), "dpc_device_get");
+            out.push_back(PyDevice{device::adopt(d)});
+        }
+        return out;
+    });
+}
