@@ -19,6 +19,7 @@ setup:
 build: setup
 	$(ENV) && cargo build --release --workspace
 	ln -sf libdpcore.so $(REL)/libdpcore.so.0
+	$(ENV) && bash scripts/build-python.sh
 
 # Regenerate include/dpcore.h with the pinned cbindgen.
 header: setup

@@ -104,6 +104,15 @@ queue queue_arg(py::handle obj) {
 
 PyArray wrap(array a) { return PyArray{std::move(a)}; }
 
+/// A device's filter string, or its name for a sub-device (which has none).
+std::string label(const device &d) {
+    try {
+        return d.filter_string();
+    } catch (const dpcore::error &) {
+        return "sub-device \"" + d.name() + "\"";
+    }
+}
+
 /// One capsule destructor per DLPack flavour: runs the deleter of a tensor
 /// nobody consumed.
 void capsule_versioned(PyObject *cap) {
@@ -318,7 +327,7 @@ std::string describe(const array &a) {
     s += "), dtype=" + dtype_name(a.dtype());
     queue q = a.get_queue();
     if (q) {
-        s += ", device=" + q.get_device().filter_string();
+        s += ", device=" + label(q.get_device());
         int32_t k = a.usm_kind();
         s += std::string(", usm_type=") + (k == DPC_USM_SHARED ? "shared" : k == DPC_USM_HOST ? "host" : "device");
     } else {
@@ -352,7 +361,7 @@ PYBIND11_MODULE(_dpcore, m) {
              })
         .def("__hash__", [](const PyDevice &d) { return d.d.dlpack_id(); })
         .def("__repr__", [](const PyDevice &d) {
-            return "<dpcore.Device " + d.d.filter_string() + " \"" + d.d.name() + "\">";
+            return "<dpcore.Device " + label(d.d) + " \"" + d.d.name() + "\">";
         });
 
     py::class_<PyEvent>(m, "Event", "Work submitted to a queue.")
@@ -395,7 +404,7 @@ PYBIND11_MODULE(_dpcore, m) {
                  check(dpc_queue_get_id(q.q.get(), &id), "dpc_queue_get_id");
                  return id;
              })
-        .def("__repr__", [](const PyQueue &q) { return "<dpcore.Queue on " + q.q.get_device().filter_string() + ">"; });
+        .def("__repr__", [](const PyQueue &q) { return "<dpcore.Queue on " + label(q.q.get_device()) + ">"; });
 
     py::class_<PyArray>(m, "Array",
                         "An n-d USM array (a view: slicing shares memory). Make one with dpcore.empty, zeros, full, "

@@ -57,8 +57,11 @@ inline std::string last_error_message() {
 inline void check(dpc_status st, const char *call) {
     if (st != DPC_SUCCESS) {
         std::string m = last_error_message();
-        throw error(st, std::string(call) + ": " + (m.empty() ? dpc_status_name(st) : m),
-                    dpc_last_error_backend_code());
+        if (m.empty()) m = dpc_status_name(st);
+        // dpcore's messages usually start with the function's name already.
+        std::string prefix = std::string(call) + ": ";
+        if (m.compare(0, prefix.size(), prefix) != 0) m = prefix + m;
+        throw error(st, m, dpc_last_error_backend_code());
     }
 }
 

@@ -106,8 +106,8 @@ public:
         if (!is_host()) {
             if (q.get_device() == q_.get_device() && q.get_context() == q_.get_context()) return *this;
             throw error(DPC_ERROR_INVALID_ARGUMENT,
-                        "the array is on " + q_.get_device().filter_string() +
-                            " (or in another context) and the work runs on " + q.get_device().filter_string() +
+                        "the array is on " + q_.get_device().name() +
+                            " (another device or context) and the work runs on " + q.get_device().name() +
                             "; move it with dpcore.Array.to_device first");
         }
         if (!allow_copy)

@@ -1,0 +1,71 @@
+// A test extension for dpcore4pybind11.hpp: each function shows what the
+// casters made of its arguments. Built by tests/python/test_python_package.py.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "dpcore/dpcore4pybind11.hpp"
+
+namespace py = pybind11;
+
+static const char *origin_name(dpcore::origin o) {
+    switch (o) {
+    case dpcore::origin::dpcore_array: return "dpcore";
+    case dpcore::origin::sycl_usm_array_interface: return "suai";
+    case dpcore::origin::dlpack: return "dlpack";
+    case dpcore::origin::dlpack_legacy: return "dlpack_legacy";
+    case dpcore::origin::copy: return "copy";
+    }
+    return "?";
+}
+
+PYBIND11_MODULE(caster_probe, m) {
+    m.def("describe", [](const dpcore::usm_ndarray &a) {
+        py::dict d;
+        d["ndim"] = a.ndim();
+        d["shape"] = a.shape();
+        d["strides"] = a.strides();
+        d["dtype"] = a.dtype_name();
+        d["writable"] = a.writable();
+        d["c_contiguous"] = a.c_contiguous();
+        d["f_contiguous"] = a.f_contiguous();
+        d["origin"] = origin_name(a.get_origin());
+        d["is_host"] = a.is_host();
+        d["data"] = reinterpret_cast<uintptr_t>(a.raw_data());
+        d["queue"] = a.get_queue();  // through the queue caster: a dpcore.Queue or None
+        d["is_float32"] = a.is_type<float>();
+        return d;
+    });
+    // Overloads: the array caster must decline what it does not take.
+    m.def("which", [](const dpcore::usm_ndarray &) { return "array"; });
+    m.def("which", [](int) { return "int"; });
+    m.def("which", [](const std::string &) { return "str"; });
+    m.def("which_queue", [](const dpcore::queue &) { return "queue"; });
+    m.def("which_queue", [](py::object) { return "object"; });
+    m.def("queue_of", [](const dpcore::queue &q) { return q; });
+    m.def("same_queue", [](const dpcore::queue &a, const dpcore::queue &b) { return a == b; });
+    m.def("identity", [](const dpcore::array &a) { return a; });
+    m.def("sum_float64", [](const dpcore::usm_ndarray &a) {
+        // Typed access: throws dpcore::error (RuntimeError) unless float64.
+        double *p = a.data<double>();
+        (void)p;
+        std::vector<double> host(static_cast<std::size_t>(a.size()));
+        dpcore::array c = a.get_array();
+        if (!a.c_contiguous()) c = c.to_device(a.get_queue());
+        c.to_host(host.data());
+        double s = 0;
+        for (double v : host) s += v;
+        return s;
+    });
+    m.def("stage", [](const dpcore::usm_ndarray &a, const dpcore::queue &q, bool allow) {
+        dpcore::usm_ndarray r = a.on_queue(q, allow);
+        return py::make_tuple(r, r.copied());
+    });
+    m.def("keep", [](const dpcore::usm_ndarray &a) { dpcore::keep_alive(a.get_queue(), {&a}); });
+    m.def("wait_deferred", []() {
+        py::gil_scoped_release nogil;  // the deferred release takes the GIL
+        dpcore::check(dpc_usm_wait_deferred_frees(), "dpc_usm_wait_deferred_frees");
+    });
+    m.def("common", [](const dpcore::usm_ndarray &a, const dpcore::usm_ndarray &b) {
+        return dpcore::python::common_queue({&a, &b});
+    });
+}
