@@ -46,6 +46,25 @@ if [ "$examples_only" = 0 ]; then
   else bad "header compiles alone as c++17"; fi
 fi
 
+# The C++ headers alone, as C++17 with warnings as errors: dpcore.hpp needs
+# nothing else; sycl.hpp the SYCL headers; dpcore4pybind11.hpp pybind11.
+sycl_inc="${SYCL_ROOT:-$root/.venv}/include"
+py="${DPCORE_VENV:-$root/.venv}/bin/python"
+if [ "$examples_only" = 0 ]; then
+  for h in dpcore sycl dpcore4pybind11; do
+    extra=()
+    case $h in
+      sycl) extra=(-DSYCL_DISABLE_FSYCL_SYCLHPP_WARNING -isystem "$sycl_inc") ;;
+      dpcore4pybind11) read -r -a extra <<<"$("$py" -m pybind11 --includes | sed 's/-I/-isystem /g')" ;;
+    esac
+    printf '#include "dpcore/%s.hpp"\nint main() { return 0; }\n' "$h" > "$out/cxx_$h.cpp"
+    if $CXX -std=c++17 "${warn[@]}" -Iinclude -Icpp-interop/include "${extra[@]}" -c "$out/cxx_$h.cpp" \
+         -o "$out/cxx_$h.o"; then
+      ok "dpcore/$h.hpp compiles alone as c++17"
+    else bad "dpcore/$h.hpp compiles alone as c++17"; fi
+  done
+fi
+
 # Every function of the header is exercised by the NULL/invalid-handle test.
 if [ "$examples_only" = 0 ]; then
   missing=()
@@ -94,6 +113,36 @@ for src in "${programs[@]}"; do
     fi
   done
 done
+
+# C++ programs against the SYCL runtime (dpcore/sycl.hpp), host code only.
+if [ "$examples_only" = 0 ]; then
+  for src in tests/cpp/*.cpp; do
+    [ -e "$src" ] || continue
+    name=$(basename "$src" .cpp)
+    for v in "${variants[@]}"; do
+      exe="$out/$name.$v"
+      flags=(-std=c++17 -g -O1 "${warn[@]}" -DSYCL_DISABLE_FSYCL_SYCLHPP_WARNING -Iinclude -Icpp-interop/include
+             -isystem "$sycl_inc")
+      if [ "$v" = asan ]; then flags+=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined); fi
+      if ! $CXX "${flags[@]}" "$src" -o "$exe" "${link[@]}" -L"${SYCL_ROOT:-$root/.venv}/lib" -lsycl \
+           -Wl,-rpath,"${SYCL_ROOT:-$root/.venv}/lib"; then
+        bad "$name [$v]: build"; continue
+      fi
+      [ "$run" = 1 ] || { ok "$name [$v]: build"; continue; }
+      log="$out/$name.$v.log"
+      if ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
+         LSAN_OPTIONS=suppressions="$root/tests/c/lsan.supp":print_suppressions=0 \
+         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+         timeout 300 "$exe" >"$log" 2>&1; then
+        ok "$name [$v]"
+      else
+        rc=$?
+        bad "$name [$v] (exit $rc)"
+        sed 's/^/    | /' "$log" | tail -n 60
+      fi
+    done
+  done
+fi
 
 echo
 if ((failed)); then printf 'failed: %s\n' "${failures[@]}"; fi

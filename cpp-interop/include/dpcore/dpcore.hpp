@@ -288,9 +288,12 @@ constexpr dpc_dlpack_dtype dtype_of<std::complex<double>>() {
     return make_dtype(DPC_DL_COMPLEX, 128);
 }
 
-inline constexpr bool operator==(const dpc_dlpack_dtype &a, const dpc_dlpack_dtype &b) {
+/// Whether two data types are the same (also as == inside namespace dpcore;
+/// dpc_dlpack_dtype is a C struct, so the operator is not found outside).
+inline constexpr bool same_dtype(const dpc_dlpack_dtype &a, const dpc_dlpack_dtype &b) {
     return a.code == b.code && a.bits == b.bits && a.lanes == b.lanes;
 }
+inline constexpr bool operator==(const dpc_dlpack_dtype &a, const dpc_dlpack_dtype &b) { return same_dtype(a, b); }
 inline constexpr bool operator!=(const dpc_dlpack_dtype &a, const dpc_dlpack_dtype &b) { return !(a == b); }
 
 /// numpy's name of a data type ("float32", "complex128", ...).
