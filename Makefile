@@ -24,6 +24,7 @@ build: setup
 # Regenerate include/dpcore.h with the pinned cbindgen.
 header: setup
 	cbindgen -q --config cbindgen.toml --crate dpcore --output include/dpcore.h
+	$(ENV) && python scripts/gen-pxd.py
 
 # Fail when the checked-in header differs from what cbindgen generates now.
 check-header: setup
@@ -31,6 +32,7 @@ check-header: setup
 	@if ! diff -u include/dpcore.h $(ROOT)/target/dpcore.h.generated; then \
 	  echo "include/dpcore.h is out of date: run 'make header' and commit it" >&2; exit 1; fi
 	@echo "include/dpcore.h is up to date"
+	$(ENV) && python scripts/gen-pxd.py --check
 
 lint: setup
 	cargo fmt --all --check

@@ -18,8 +18,8 @@
 #   not bare ints; functions that take an `int32_t` key accept the values.
 # - `#define` integer constants are `enum:` entries (usable as array sizes);
 #   ones of another type are `const` entries of that type.
-# - callback types (the DLPack deleters, dpc_logger_fn) are `noexcept nogil`
-#   function pointers: dpcore may call them from any thread without the GIL.
+# - function pointer types (callbacks: loggers, DLPack deleters, ...) are
+#   `noexcept nogil`: dpcore may call them on any thread, without the GIL.
 # - C's `bool` is libc.stdbool's; a star cimport brings it (and the
 #   libc.stdint types) in too, shadowing the Python builtin `bool`.
 

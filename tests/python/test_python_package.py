@@ -327,3 +327,24 @@ def test_no_crash_at_exit_with_lent_objects(tmp_path):
             "keep = [a]\n")
     r = subprocess.run(["python", "-c", code], capture_output=True, text=True, env=os.environ, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_work_is_recorded_with_dpnps_order_manager(probe, monkeypatch):
+    import dpctl.utils
+    x = dpnp.arange(10.0)
+    mgr = dpctl.utils.SequentialOrderManager[x.sycl_queue]
+    calls = []
+    real = mgr.add_event_pair
+
+    def spy(host_ev, comp_ev):
+        calls.append((host_ev, comp_ev))
+        return real(host_ev, comp_ev)
+
+    monkeypatch.setattr(mgr, "add_event_pair", spy)
+    probe.record(x)
+    assert len(calls) == 1
+    host_ev, comp_ev = calls[0]
+    assert isinstance(comp_ev, dpctl.SyclEvent)
+    comp_ev.wait()  # dpctl's copy of dpcore's event works on its own
+    probe.record(dpcore.asarray([1.0]))  # no producer queue: nothing to record
+    assert len(calls) == 1

@@ -43,6 +43,13 @@
 
 #include "dpcore.hpp"
 
+// Types holding pybind11 objects are hidden, as pybind11's own are.
+#if defined(__GNUC__) || defined(__clang__)
+#define DPCORE_PY_HIDDEN __attribute__((visibility("hidden")))
+#else
+#define DPCORE_PY_HIDDEN
+#endif
+
 namespace dpcore {
 inline namespace v0 {
 
@@ -52,7 +59,7 @@ enum class origin { dpcore_array, sycl_usm_array_interface, dlpack, dlpack_legac
 /// A view of an array taken from Python: a dpcore::array plus a snapshot
 /// of its layout (shape, strides, data type and flags never change for a
 /// view, so reading them costs nothing).
-class usm_ndarray {
+class DPCORE_PY_HIDDEN usm_ndarray {
 public:
     usm_ndarray() = default;
     explicit usm_ndarray(array a, origin o = origin::dpcore_array) : a_(std::move(a)), origin_(o) { snapshot(); }
@@ -63,6 +70,10 @@ public:
     const queue &get_queue() const noexcept { return q_; }
     bool is_host() const noexcept { return !q_; }
     origin get_origin() const noexcept { return origin_; }
+    /// The producer's own Python queue object (the interface's syclobj,
+    /// e.g. a dpctl.SyclQueue), or None.
+    const pybind11::object &producer_queue() const noexcept { return producer_queue_; }
+    void set_producer_queue(pybind11::object q) { producer_queue_ = std::move(q); }
     /// True when this array is a copy made by on_queue (a host input staged
     /// to the device).
     bool copied() const noexcept { return origin_ == origin::copy; }
@@ -128,6 +139,7 @@ private:
     }
     array a_;
     queue q_;
+    pybind11::object producer_queue_ = pybind11::none();
     origin origin_ = origin::dpcore_array;
     std::vector<int64_t> shape_, strides_;
     dpc_dlpack_dtype dtype_{};
@@ -350,7 +362,9 @@ inline usm_ndarray from_suai(py::handle obj) {
                                       st.empty() ? nullptr : st.data(), ptr, read_only ? 0u : DPC_ARRAY_WRITABLE,
                                       release_pyobject, obj.ptr(), &a);
     if (s != DPC_SUCCESS) conversion_failed(obj, last_error_message());
-    return usm_ndarray(array::adopt(a), origin::sycl_usm_array_interface);
+    usm_ndarray out(array::adopt(a), origin::sycl_usm_array_interface);
+    if (syclobj && syclobj != Py_None) out.set_producer_queue(py::reinterpret_borrow<py::object>(syclobj));
+    return out;
 }
 
 inline usm_ndarray from_dlpack(py::handle obj) {
@@ -437,6 +451,54 @@ inline py::object from_queue(const queue &q) {
     } catch (...) {
         (void)dpc_queue_release(h);
         throw;
+    }
+}
+
+/// A dpctl.SyclEvent sharing `e` (dpctl copies the event from the capsule,
+/// which holds a reference to the dpcore event meanwhile).
+inline py::object to_dpctl_event(const event &e) {
+    void *native = nullptr;
+    check(dpc_event_get_native(e.get(), &native), "dpc_event_get_native");
+    dpc_event h = e.get();
+    check(dpc_event_retain(h), "dpc_event_retain");
+    PyObject *cap = PyCapsule_New(native, "SyclEventRef", [](PyObject *c) {
+        auto held = static_cast<dpc_event>(PyCapsule_GetContext(c));
+        if (held) (void)dpc_event_release(held);
+    });
+    if (!cap) {
+        (void)dpc_event_release(h);
+        throw py::error_already_set();
+    }
+    PyCapsule_SetContext(cap, h);
+    py::object capsule = py::reinterpret_steal<py::object>(cap);
+    return py::module_::import("dpctl").attr("SyclEvent")(capsule);
+}
+
+/// Tell the producers of `inputs` about work submitted on their arrays, so
+/// that their own later work waits for it: for arrays that came with a
+/// dpctl.SyclQueue (dpnp, dpctl), `e` is added to dpctl's
+/// SequentialOrderManager of that queue, which dpnp consults before each
+/// operation. A no-op for other arrays, or when dpctl is not importable.
+inline void record_for_producers(std::initializer_list<const usm_ndarray *> inputs, const event &e) {
+    py::object utils;
+    try {
+        utils = py::module_::import("dpctl.utils");
+    } catch (py::error_already_set &) {
+        return;
+    }
+    if (!py::hasattr(utils, "SequentialOrderManager")) return;
+    py::object ev;
+    std::vector<PyObject *> done;
+    for (const usm_ndarray *a : inputs) {
+        if (!a || a->producer_queue().is_none()) continue;
+        PyObject *pq = a->producer_queue().ptr();
+        bool seen = false;
+        for (PyObject *d : done) seen = seen || d == pq;
+        if (seen) continue;
+        done.push_back(pq);
+        if (!ev) ev = to_dpctl_event(e);
+        py::object mgr = utils.attr("SequentialOrderManager")[a->producer_queue()];
+        mgr.attr("add_event_pair")(ev, ev);
     }
 }
 

@@ -65,6 +65,11 @@ PYBIND11_MODULE(caster_probe, m) {
         py::gil_scoped_release nogil;  // the deferred release takes the GIL
         dpcore::check(dpc_usm_wait_deferred_frees(), "dpc_usm_wait_deferred_frees");
     });
+    m.def("record", [](const dpcore::usm_ndarray &a) {
+        dpcore::event e = a.get_queue().barrier();
+        dpcore::python::record_for_producers({&a}, e);
+        return e.get() != nullptr;
+    });
     m.def("common", [](const dpcore::usm_ndarray &a, const dpcore::usm_ndarray &b) {
         return dpcore::python::common_queue({&a, &b});
     });
