@@ -4,6 +4,7 @@
 #include <complex>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "dpcore/sycl.hpp"
@@ -31,6 +32,11 @@ int main() {
         return 0;
     }
     dpcore::check_sycl_runtime();  // throws if the plugin's libsycl major differs
+    CHECK(dpcore::sycl_runtime_mismatch(__LIBSYCL_MAJOR_VERSION).empty());
+    std::string mismatch = dpcore::sycl_runtime_mismatch(__LIBSYCL_MAJOR_VERSION + 1);
+    CHECK(mismatch.find("libsycl.so." + std::to_string(__LIBSYCL_MAJOR_VERSION + 1)) != std::string::npos);
+    CHECK(mismatch.find("but dpcore's plugin uses libsycl.so." + std::to_string(__LIBSYCL_MAJOR_VERSION)) !=
+          std::string::npos);
 
     // Queues both ways.
     dpcore::device dev = dpcore::device::default_device();

@@ -37,6 +37,21 @@ inline int plugin_sycl_major(std::string *description) {
 }
 }  // namespace detail
 
+/// The problem with running code compiled against libsycl.so.`compiled_major`
+/// with dpcore's plugin, or "" when there is none (the plugin is loaded and
+/// runs that major version).
+inline std::string sycl_runtime_mismatch(int compiled_major) {
+    if (dpc_backend_load() != DPC_SUCCESS)
+        return "dpcore's SYCL plugin is not loaded: " + last_error_message() + " (run dpcore-info --diagnose)";
+    std::string description;
+    int major = detail::plugin_sycl_major(&description);
+    if (major == compiled_major) return {};
+    return "this code was compiled against SYCL runtime libsycl.so." + std::to_string(compiled_major) +
+           " but dpcore's plugin uses " +
+           (major < 0 ? std::string("an unknown runtime") : "libsycl.so." + std::to_string(major)) + " (" +
+           description + "); rebuild one of them against the other's runtime";
+}
+
 /// Throw dpcore::error (DPC_ERROR_PLUGIN_INCOMPATIBLE) unless dpcore's SYCL
 /// plugin runs the SYCL runtime major version this code was compiled
 /// against (__LIBSYCL_MAJOR_VERSION), which sycl:: objects passed between
@@ -46,23 +61,10 @@ inline void check_sycl_runtime() {
     static std::once_flag once;
     static std::string problem;
     std::call_once(once, [] {
-        dpc_status st = dpc_backend_load();
-        if (st != DPC_SUCCESS) {
-            problem = "dpcore's SYCL plugin is not loaded: " + last_error_message() +
-                      " (run dpcore-info --diagnose)";
-            return;
-        }
-        std::string description;
-        int major = detail::plugin_sycl_major(&description);
 #ifdef __LIBSYCL_MAJOR_VERSION
-        if (major != __LIBSYCL_MAJOR_VERSION) {
-            problem = "this code was compiled against SYCL runtime libsycl.so." +
-                      std::to_string(__LIBSYCL_MAJOR_VERSION) + " but dpcore's plugin uses " +
-                      (major < 0 ? std::string("an unknown runtime") : "libsycl.so." + std::to_string(major)) +
-                      " (" + description + "); rebuild one of them against the other's runtime";
-        }
+        problem = sycl_runtime_mismatch(__LIBSYCL_MAJOR_VERSION);
 #else
-        (void)major;
+        if (dpc_backend_load() != DPC_SUCCESS) problem = "dpcore's SYCL plugin is not loaded: " + last_error_message();
 #endif
     });
     if (!problem.empty()) throw error(DPC_ERROR_PLUGIN_INCOMPATIBLE, problem);
