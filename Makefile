@@ -7,8 +7,10 @@ ROOT := $(CURDIR)
 REL := $(ROOT)/target/release
 ENV := source $(ROOT)/scripts/env.sh
 
-.PHONY: all setup build header check-header demo test test-rust test-c test-python \
-        lint fmt check-deps test-cli examples bench clean
+PREFIX ?= /usr/local
+
+.PHONY: install all setup build header check-header demo test test-rust test-c test-python \
+        lint fmt check-deps test-cli test-install test-abi abi-baseline examples bench clean
 
 all: build
 
@@ -65,8 +67,24 @@ test-python: build
 test-cli: build
 	$(ENV) && bash tests/cli.sh
 
-test: setup lint check-header build check-deps test-rust test-c test-python test-cli
+# make install into a temporary prefix; pkg-config and CMake builds against it.
+test-install: build
+	$(ENV) && bash tests/install.sh
+
+# Exported symbols = the header's functions; abidiff against abi/libdpcore.abi.
+test-abi: build
+	$(ENV) && bash tests/abi.sh
+
+# Rewrite the ABI baseline (after a compatible addition; commit it with it).
+abi-baseline: setup
+	python3 scripts/abi.py update
+
+test: setup lint check-header build check-deps test-abi test-rust test-c test-python test-cli test-install
 	@echo "make test: all checks passed"
+
+# Install libraries, headers, tools, pkg-config and CMake files under PREFIX.
+install: build
+	$(ENV) && bash scripts/install.sh $(PREFIX)
 
 # Benchmarks against the peer (not part of the tests).
 bench: build

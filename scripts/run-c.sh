@@ -32,18 +32,25 @@ passed=0 failed=0 failures=()
 ok() { passed=$((passed + 1)); echo "PASS $1"; }
 bad() { failed=$((failed + 1)); failures+=("$1"); echo "FAIL $1"; }
 
-# The header alone, in every language mode.
+# The header alone, in every language mode, with gcc and clang.
 if [ "$examples_only" = 0 ]; then
   printf '#include "dpcore.h"\nint main(void) { return dpc_version() == 0xffffffffu; }\n' > "$out/header_alone.c"
   cp "$out/header_alone.c" "$out/header_alone.cpp"
-  for std in c99 c11 c17; do
-    if $CC -std=$std "${warn[@]}" -Iinclude -c "$out/header_alone.c" -o "$out/header_$std.o"; then
-      ok "header compiles alone as $std"
-    else bad "header compiles alone as $std"; fi
+  compilers=("$CC:$CXX")
+  if command -v clang-15 >/dev/null; then compilers+=("clang-15:clang++-15")
+  elif command -v clang >/dev/null; then compilers+=("clang:clang++"); fi
+  for pair in "${compilers[@]}"; do
+    cc=${pair%%:*} cxx=${pair##*:}
+    for std in c99 c11 c17; do
+      if $cc -std=$std "${warn[@]}" -Iinclude -c "$out/header_alone.c" -o "$out/header_$std.o"; then
+        ok "header compiles alone as $std ($cc)"
+      else bad "header compiles alone as $std ($cc)"; fi
+    done
+    if $cxx -std=c++17 "${warn[@]}" -Iinclude -c "$out/header_alone.cpp" -o "$out/header_cxx17.o"; then
+      ok "header compiles alone as c++17 ($cxx)"
+    else bad "header compiles alone as c++17 ($cxx)"; fi
   done
-  if $CXX -std=c++17 "${warn[@]}" -Iinclude -c "$out/header_alone.cpp" -o "$out/header_cxx17.o"; then
-    ok "header compiles alone as c++17"
-  else bad "header compiles alone as c++17"; fi
+  if ((${#compilers[@]} < 2)); then bad "no clang to compile the header with (scripts/setup.sh installs clang-15)"; fi
 fi
 
 # The C++ headers alone, as C++17 with warnings as errors: dpcore.hpp needs

@@ -31,13 +31,18 @@ from ._dpcore import (  # noqa: F401
 )
 
 __version__ = __c_version__
-_ROOT = _os.path.dirname(_os.path.dirname(_os.path.dirname(_os.path.abspath(__file__))))
+_HERE = _os.path.dirname(_os.path.abspath(__file__))
 
 
 def get_include():
     """Include directories for building an extension against dpcore: the C
-    header's and the C++ headers' (dpcore/dpcore4pybind11.hpp)."""
-    return [_os.path.join(_ROOT, "include"), _os.path.join(_ROOT, "cpp-interop", "include")]
+    header's and the C++ headers' (dpcore/dpcore4pybind11.hpp), in the
+    checkout or under the installation prefix."""
+    root = _os.path.dirname(_os.path.dirname(_HERE))  # <checkout>/python/dpcore
+    if _os.path.exists(_os.path.join(root, "include", "dpcore.h")):
+        return [_os.path.join(root, "include"), _os.path.join(root, "cpp-interop", "include")]
+    prefix = _os.path.dirname(_os.path.dirname(_os.path.dirname(_os.path.dirname(_HERE))))
+    return [_os.path.join(prefix, "include")]  # <prefix>/lib/pythonX.Y/site-packages/dpcore
 
 
 def default_device():
