@@ -10,7 +10,7 @@ ENV := source $(ROOT)/scripts/env.sh
 PREFIX ?= /usr/local
 
 .PHONY: install all setup build header check-header demo test test-rust test-c test-python \
-        lint fmt check-deps test-cli test-install test-abi abi-baseline examples bench clean
+        lint fmt check-deps test-cli test-install test-abi test-fortran abi-baseline examples bench clean
 
 all: build
 
@@ -27,6 +27,7 @@ build: setup
 header: setup
 	cbindgen -q --config cbindgen.toml --crate dpcore --output include/dpcore.h
 	$(ENV) && python scripts/gen-pxd.py
+	$(ENV) && python scripts/gen-fortran.py
 
 # Fail when the checked-in header differs from what cbindgen generates now.
 check-header: setup
@@ -35,6 +36,7 @@ check-header: setup
 	  echo "include/dpcore.h is out of date: run 'make header' and commit it" >&2; exit 1; fi
 	@echo "include/dpcore.h is up to date"
 	$(ENV) && python scripts/gen-pxd.py --check
+	$(ENV) && python scripts/gen-fortran.py --check
 
 lint: setup
 	cargo fmt --all --check
@@ -67,6 +69,11 @@ test-python: build
 test-cli: build
 	$(ENV) && bash tests/cli.sh
 
+# The Fortran module (drift, layout and ABI checks against the header) and
+# the saxpy example, with gfortran.
+test-fortran: build
+	$(ENV) && bash tests/fortran/test_fortran.sh
+
 # make install into a temporary prefix; pkg-config and CMake builds against it.
 test-install: build
 	$(ENV) && bash tests/install.sh
@@ -79,7 +86,7 @@ test-abi: build
 abi-baseline: setup
 	python3 scripts/abi.py update
 
-test: setup lint check-header build check-deps test-abi test-rust test-c test-python test-cli test-install
+test: setup lint check-header build check-deps test-abi test-rust test-c test-python test-fortran test-cli test-install
 	@echo "make test: all checks passed"
 
 # Install libraries, headers, tools, pkg-config and CMake files under PREFIX.
