@@ -318,6 +318,21 @@ module dpcore
     integer(c_int16_t) :: lanes  ! uint16_t
   end type dpc_dlpack_dtype
 
+  ! ---- struct dpc_array_layout
+  ! Everything about an array's layout in one call (`dpc_array_get_layout`).
+  type, bind(c) :: dpc_array_layout
+    integer(c_int32_t) :: ndim  ! int32_t
+    ! `dpc_usm_kind` of the memory (`DPC_USM_UNKNOWN` for host arrays).
+    integer(c_int32_t) :: usm_kind  ! int32_t
+    type(dpc_dlpack_dtype) :: dtype  ! dpc_dlpack_dtype
+    ! `DPC_ARRAY_*` flags.
+    integer(c_int32_t) :: flags  ! uint32_t
+    ! The address of element (0, ..., 0).
+    type(c_ptr) :: data  ! void *
+    type(c_ptr) :: shape  ! const int64_t *
+    type(c_ptr) :: strides  ! const int64_t *
+  end type dpc_array_layout
+
   ! ---- struct dpc_dlpack_version
   ! `DLPackVersion` of dlpack.h (same layout).
   type, bind(c) :: dpc_dlpack_version
@@ -553,6 +568,15 @@ module dpcore
       type(c_ptr), value :: array  ! dpc_array
       type(c_ptr), intent(out) :: data_out  ! void **
     end function dpc_array_get_data
+
+    ! The layout of `array` (ndim, shape, strides, data type, flags, USM kind and data address) in
+    ! one call, for bindings that read all of it.
+    function dpc_array_get_layout(array, layout_out) bind(c, name="dpc_array_get_layout")
+      import
+      integer(c_int32_t) :: dpc_array_get_layout  ! dpc_status
+      type(c_ptr), value :: array  ! dpc_array
+      type(dpc_array_layout), intent(out) :: layout_out  ! dpc_array_layout *
+    end function dpc_array_get_layout
 
     ! `DPC_ARRAY_*` flags of `array`: writable, C- and F-contiguous (computed).
     function dpc_array_get_flags(array, flags_out) bind(c, name="dpc_array_get_flags")

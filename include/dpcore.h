@@ -616,6 +616,31 @@ typedef struct dpc_array_s *dpc_array;
 typedef struct dpc_event_s *dpc_event;
 
 /**
+ * Everything about an array's layout in one call (`dpc_array_get_layout`).
+ * `shape` and `strides` (in elements) point into the array itself: they
+ * hold `ndim` values each and stay valid, unchanged, while the caller holds
+ * a reference to the array (views never change).
+ */
+typedef struct dpc_array_layout {
+  int32_t ndim;
+  /**
+   * `dpc_usm_kind` of the memory (`DPC_USM_UNKNOWN` for host arrays).
+   */
+  int32_t usm_kind;
+  struct dpc_dlpack_dtype dtype;
+  /**
+   * `DPC_ARRAY_*` flags.
+   */
+  uint32_t flags;
+  /**
+   * The address of element (0, …, 0).
+   */
+  void *data;
+  const int64_t *shape;
+  const int64_t *strides;
+} dpc_array_layout;
+
+/**
  * `DLPackVersion` of dlpack.h (same layout).
  */
 typedef struct dpc_dlpack_version {
@@ -802,7 +827,8 @@ dpc_status dpc_array_from_host(dpc_queue queue,
 /**
  * Copy `array` out to host memory laid out by `host_strides` (elements;
  * NULL: C-contiguous), any strides on either side. Returns when the copy
- * is done (after the work already submitted to the array's queue).
+ * is done, after the work already submitted to the array's queue (an
+ * out-of-order queue is waited for first).
  *
  * Ownership: `host` is the caller's. Errors: `DPC_ERROR_INVALID_HANDLE`,
  * `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_BACKEND`. Thread safety: any thread.
@@ -880,6 +906,17 @@ dpc_status dpc_array_get_dtype(dpc_array array, struct dpc_dlpack_dtype *dtype_o
  * Thread safety: any thread.
  */
 dpc_status dpc_array_get_data(dpc_array array, void **data_out);
+
+/**
+ * The layout of `array` (ndim, shape, strides, data type, flags, USM kind
+ * and data address) in one call, for bindings that read all of it.
+ *
+ * Ownership: `shape` and `strides` in `*layout_out` are borrowed from the
+ * array and valid while the caller holds a reference to it. Errors:
+ * `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any
+ * thread.
+ */
+dpc_status dpc_array_get_layout(dpc_array array, struct dpc_array_layout *layout_out);
 
 /**
  * `DPC_ARRAY_*` flags of `array`: writable, C- and F-contiguous (computed).

@@ -499,7 +499,8 @@ pub unsafe extern "C" fn dpc_array_from_host(
 
 /// Copy `array` out to host memory laid out by `host_strides` (elements;
 /// NULL: C-contiguous), any strides on either side. Returns when the copy
-/// is done (after the work already submitted to the array's queue).
+/// is done, after the work already submitted to the array's queue (an
+/// out-of-order queue is waited for first).
 ///
 /// Ownership: `host` is the caller's. Errors: `DPC_ERROR_INVALID_HANDLE`,
 /// `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_BACKEND`. Thread safety: any thread.
@@ -540,6 +541,13 @@ pub(crate) unsafe fn to_host(a: &Array, host: *mut u8, host_strides: &[i64]) -> 
     let span = (hi - lo) as usize;
     let mut staged = vec![0u8; span];
     let origin = (a.data as i64 + lo) as usize;
+    if let Some(q) = &a.queue {
+        // On an out-of-order queue (dpnp's, dpctl's) the copy would not wait
+        // for the work already submitted that writes the array.
+        if !q.in_order() {
+            q.wait()?;
+        }
+    }
     match &a.queue {
         Some(q) => with_q_handle(q, |qh| {
             status(usm::dpc_usm_memcpy(
@@ -697,6 +705,52 @@ pub unsafe extern "C" fn dpc_array_get_data(
         check_ptr("dpc_array_get_data", "data_out", data_out)?;
         let p = handle::with::<Array, _>("array", array as usize, |a| a.data as *mut c_void)?;
         write_out("dpc_array_get_data", "data_out", data_out, p)
+    })
+}
+
+/// Everything about an array's layout in one call (`dpc_array_get_layout`).
+/// `shape` and `strides` (in elements) point into the array itself: they
+/// hold `ndim` values each and stay valid, unchanged, while the caller holds
+/// a reference to the array (views never change).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct dpc_array_layout {
+    pub ndim: i32,
+    /// `dpc_usm_kind` of the memory (`DPC_USM_UNKNOWN` for host arrays).
+    pub usm_kind: i32,
+    pub dtype: dpc_dlpack_dtype,
+    /// `DPC_ARRAY_*` flags.
+    pub flags: u32,
+    /// The address of element (0, …, 0).
+    pub data: *mut c_void,
+    pub shape: *const i64,
+    pub strides: *const i64,
+}
+
+/// The layout of `array` (ndim, shape, strides, data type, flags, USM kind
+/// and data address) in one call, for bindings that read all of it.
+///
+/// Ownership: `shape` and `strides` in `*layout_out` are borrowed from the
+/// array and valid while the caller holds a reference to it. Errors:
+/// `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any
+/// thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_get_layout(
+    array: dpc_array,
+    layout_out: *mut dpc_array_layout,
+) -> dpc_status {
+    boundary("dpc_array_get_layout", || {
+        check_ptr("dpc_array_get_layout", "layout_out", layout_out)?;
+        let l = handle::with::<Array, _>("array", array as usize, |a| dpc_array_layout {
+            ndim: a.shape.len() as i32,
+            usm_kind: a.usm_kind,
+            dtype: a.dtype,
+            flags: a.flags(),
+            data: a.data as *mut c_void,
+            shape: a.shape.as_ptr(),
+            strides: a.strides.as_ptr(),
+        })?;
+        write_out("dpc_array_get_layout", "layout_out", layout_out, l)
     })
 }
 

@@ -322,6 +322,19 @@ cdef extern from "dpcore.h" nogil:
     # An event handle: the completion of one enqueued command.
     ctypedef dpc_event_s *dpc_event
 
+    # Everything about an array's layout in one call (`dpc_array_get_layout`).
+    ctypedef struct dpc_array_layout:
+        int32_t ndim
+        # `dpc_usm_kind` of the memory (`DPC_USM_UNKNOWN` for host arrays).
+        int32_t usm_kind
+        dpc_dlpack_dtype dtype
+        # `DPC_ARRAY_*` flags.
+        uint32_t flags
+        # The address of element (0, …, 0).
+        void *data
+        const int64_t *shape
+        const int64_t *strides
+
     # `DLPackVersion` of dlpack.h (same layout).
     ctypedef struct dpc_dlpack_version:
         uint32_t major
@@ -449,6 +462,10 @@ cdef extern from "dpcore.h" nogil:
 
     # The address of element (0, …, 0) of `array` (for C code and kernels).
     dpc_status dpc_array_get_data(dpc_array array, void **data_out)
+
+    # The layout of `array` (ndim, shape, strides, data type, flags, USM kind and data
+    # address) in one call, for bindings that read all of it.
+    dpc_status dpc_array_get_layout(dpc_array array, dpc_array_layout *layout_out)
 
     # `DPC_ARRAY_*` flags of `array`: writable, C- and F-contiguous (computed).
     dpc_status dpc_array_get_flags(dpc_array array, uint32_t *flags_out)

@@ -485,6 +485,13 @@ static void from_usm(void) {
     int32_t kind = 0;
     CHECK_ST(dpc_array_get_usm_kind(a, &kind), DPC_SUCCESS);
     CHECK(kind == DPC_USM_SHARED);
+    /* The whole layout in one call, pointing into the array. */
+    dpc_array_layout lay;
+    CHECK_ST(dpc_array_get_layout(a, &lay), DPC_SUCCESS);
+    CHECK(lay.ndim == 2 && lay.shape[0] == 3 && lay.shape[1] == 2 && lay.strides[0] == 4 && lay.strides[1] == -1);
+    CHECK(lay.data == (void *)(mem + 3) && lay.usm_kind == DPC_USM_SHARED && lay.dtype.code == DPC_DL_INT &&
+          lay.dtype.bits == 32 && (lay.flags & DPC_ARRAY_WRITABLE) && !(lay.flags & DPC_ARRAY_C_CONTIGUOUS));
+    CHECK_ST(dpc_array_get_layout(a, NULL), DPC_ERROR_NULL_POINTER);
     /* Writes land in the lender's memory. */
     int32_t minus = -1;
     dpc_array m1 = NULL;

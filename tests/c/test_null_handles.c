@@ -194,6 +194,9 @@ static void array_calls(dpc_array h, dpc_status want) {
     CHECK_ST(dpc_array_to_device(h, NULL, 0, &v), want);
     CHECK_ST(dpc_array_copy(h, h), want);
     CHECK_ST(dpc_array_release_after(h, NULL, 0), want);
+    dpc_array_layout lay = {5, 5, {9, 9, 9}, 5, NULL, NULL, NULL};
+    CHECK_ST(dpc_array_get_layout(h, &lay), want);
+    CHECK(lay.ndim == 5 && lay.shape == NULL);
     CHECK_ST(dpc_array_astype(h, (dpc_dlpack_dtype){DPC_DL_FLOAT, 32, 1}, &v), want);
     CHECK(nd == 5 && kind == 5 && flags == 5 && buf[0] == 5 && data == NULL && q == (dpc_queue)0x1 &&
           v == (dpc_array)0x1 && t.code == 9 && tv == NULL && tl == NULL);

@@ -191,8 +191,18 @@ def test_caster_origins_and_layout(probe):
     assert d["origin"] == "dpcore" and d["shape"] == [3, 4] and d["is_float32"] and d["queue"] == dpcore.Queue()
     x = dpnp.arange(12, dtype="f4").reshape(3, 4).T
     d = probe.describe(x)
-    assert d["origin"] == "suai" and d["strides"] == [1, 4] and d["f_contiguous"] and not d["c_contiguous"]
+    # dpnp arrays: read through the usm_ndarray's attributes (its interface
+    # dict would wait for the queue), with the same result.
+    assert d["origin"] == "tensor" and d["strides"] == [1, 4] and d["f_contiguous"] and not d["c_contiguous"]
     assert d["queue"] == x.sycl_queue  # the producer's own queue
+    iface = x.__sycl_usm_array_interface__
+    assert d["data"] == iface["data"][0] + iface["offset"] * 4
+    y = dpnp.arange(30, dtype="i8").reshape(5, 6)[3:0:-2, ::-3]
+    dy, iy = probe.describe(y), y.__sycl_usm_array_interface__
+    assert dy["origin"] == "tensor" and dy["data"] == iy["data"][0] + iy["offset"] * 8
+    assert dy["strides"] == list(iy["strides"]) and dy["shape"] == list(iy["shape"])
+    assert probe.describe(y.get_array())["origin"] == "tensor"
+    assert not probe.describe(dpnp.ones(3).get_array()[::2])["c_contiguous"]
     m = dpctl.memory.MemoryUSMShared(32)
     d = probe.describe(m)
     assert d["origin"] == "suai" and d["dtype"] == "uint8" and d["shape"] == [32]

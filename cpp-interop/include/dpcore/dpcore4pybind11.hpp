@@ -54,7 +54,7 @@ namespace dpcore {
 inline namespace v0 {
 
 /// How a usm_ndarray came in from Python.
-enum class origin { dpcore_array, sycl_usm_array_interface, dlpack, dlpack_legacy, copy };
+enum class origin { dpcore_array, sycl_usm_array_interface, dlpack, dlpack_legacy, copy, usm_ndarray_attributes };
 
 /// A view of an array taken from Python: a dpcore::array plus a snapshot
 /// of its layout (shape, strides, data type and flags never change for a
@@ -62,7 +62,12 @@ enum class origin { dpcore_array, sycl_usm_array_interface, dlpack, dlpack_legac
 class DPCORE_PY_HIDDEN usm_ndarray {
 public:
     usm_ndarray() = default;
-    explicit usm_ndarray(array a, origin o = origin::dpcore_array) : a_(std::move(a)), origin_(o) { snapshot(); }
+    explicit usm_ndarray(array a, origin o = origin::dpcore_array) : a_(std::move(a)), origin_(o) {
+        snapshot();
+        q_ = a_.get_queue();
+    }
+    /// With the queue already known (saves a lookup).
+    usm_ndarray(array a, origin o, queue q) : a_(std::move(a)), q_(std::move(q)), origin_(o) { snapshot(); }
 
     const array &get_array() const noexcept { return a_; }
     /// The queue to run on: the producer's, or the device's canonical one;
@@ -129,13 +134,14 @@ public:
 
 private:
     void snapshot() {
-        shape_ = a_.shape();
-        strides_ = a_.strides();
-        dtype_ = a_.dtype();
-        flags_ = a_.flags();
-        data_ = a_.raw_data();
-        usm_kind_ = a_.usm_kind();
-        q_ = a_.get_queue();
+        dpc_array_layout l;
+        check(dpc_array_get_layout(a_.get(), &l), "dpc_array_get_layout");
+        shape_.assign(l.shape, l.shape + l.ndim);
+        strides_.assign(l.strides, l.strides + l.ndim);
+        dtype_ = l.dtype;
+        flags_ = l.flags;
+        data_ = l.data;
+        usm_kind_ = l.usm_kind;
     }
     array a_;
     queue q_;
@@ -194,9 +200,13 @@ inline void release_pyobject(void *obj) {
                          ". Accepted: " + array_kinds);
 }
 
+/// An interned Python string, made once (never freed: interned strings
+/// live as long as the interpreter).
+inline PyObject *interned(const char *s) { return PyUnicode_InternFromString(s); }
+
 /// An int handle attribute of a dpcore Python object, or 0 when absent.
-inline uintptr_t handle_attr(py::handle obj, const char *name) {
-    PyObject *v = PyObject_GetAttrString(obj.ptr(), name);
+inline uintptr_t handle_attr(py::handle obj, PyObject *name) {
+    PyObject *v = PyObject_GetAttr(obj.ptr(), name);
     if (!v) {
         PyErr_Clear();
         return 0;
@@ -208,7 +218,23 @@ inline uintptr_t handle_attr(py::handle obj, const char *name) {
 }
 
 /// The protocols a Python type speaks, remembered per type.
-enum class kind : int { none = 0, dpcore = 1, suai = 2, dlpack = 3 };
+enum class kind : int { none = 0, dpcore = 1, suai = 2, dlpack = 3, tensor = 4, dpnp = 5 };
+
+/// Whether `t` is the usm_ndarray of the tensor library dpnp and dpctl
+/// share (dpnp.tensor, formerly dpctl.tensor), or dpnp's ndarray around one.
+inline kind tensor_kind(PyTypeObject *t) {
+    std::string name = t->tp_name;
+    if (name == "dpnp.tensor._usmarray.usm_ndarray" || name == "dpctl.tensor._usmarray.usm_ndarray")
+        return kind::tensor;
+    if (name == "dpnp_array") {
+        PyObject *mod = PyObject_GetAttrString(reinterpret_cast<PyObject *>(t), "__module__");
+        bool dpnp = mod && PyUnicode_Check(mod) && std::string(PyUnicode_AsUTF8(mod)) == "dpnp.dpnp_array";
+        Py_XDECREF(mod);
+        PyErr_Clear();
+        if (dpnp) return kind::dpnp;
+    }
+    return kind::none;
+}
 
 inline kind kind_of(py::handle obj) {
     PyTypeObject *t = Py_TYPE(obj.ptr());
@@ -221,9 +247,10 @@ inline kind kind_of(py::handle obj) {
     static std::size_t next = 0;
     for (const entry &e : seen)
         if (e.type == t) return e.k;
-    kind k = kind::none;
+    kind k = tensor_kind(t);
     PyObject *tp = reinterpret_cast<PyObject *>(t);
-    if (PyObject_HasAttrString(tp, "_dpc_array"))
+    if (k != kind::none) {
+    } else if (PyObject_HasAttrString(tp, "_dpc_array"))
         k = kind::dpcore;
     else if (PyObject_HasAttrString(tp, "__sycl_usm_array_interface__"))
         k = kind::suai;
@@ -279,7 +306,8 @@ inline queue cached_queue(py::handle obj) {
 /// Convert a Python queue object. False when `obj` is none of the kinds;
 /// throws py::type_error when it is one but cannot be taken.
 inline bool to_queue(py::handle obj, queue &out) {
-    if (uintptr_t h = handle_attr(obj, "_dpc_queue")) {
+    static PyObject *key = interned("_dpc_queue");
+    if (uintptr_t h = handle_attr(obj, key)) {
         dpc_queue q = reinterpret_cast<dpc_queue>(h);
         if (dpc_queue_retain(q) != DPC_SUCCESS)
             throw py::type_error("the dpcore.Queue's handle is not valid: " + last_error_message());
@@ -324,11 +352,16 @@ inline queue queue_for_pointer(void *ptr) {
 }
 
 inline usm_ndarray from_suai(py::handle obj) {
-    py::object iface = obj.attr("__sycl_usm_array_interface__");
+    static PyObject *k_iface = interned("__sycl_usm_array_interface__"), *k_data = interned("data"),
+                    *k_shape = interned("shape"), *k_strides = interned("strides"), *k_typestr = interned("typestr"),
+                    *k_offset = interned("offset"), *k_syclobj = interned("syclobj");
+    PyObject *raw = PyObject_GetAttr(obj.ptr(), k_iface);
+    if (!raw) throw py::error_already_set();
+    py::object iface = py::reinterpret_steal<py::object>(raw);
     PyObject *d = iface.ptr();
     if (!PyDict_Check(d)) conversion_failed(obj, "__sycl_usm_array_interface__ is not a dict");
-    auto item = [&](const char *k) -> PyObject * { return PyDict_GetItemString(d, k); };
-    PyObject *data = item("data"), *shape = item("shape"), *strides = item("strides"), *typestr = item("typestr");
+    PyObject *data = PyDict_GetItem(d, k_data), *shape = PyDict_GetItem(d, k_shape),
+             *strides = PyDict_GetItem(d, k_strides), *typestr = PyDict_GetItem(d, k_typestr);
     if (!data || !PyTuple_Check(data) || PyTuple_GET_SIZE(data) != 2 || !shape || !PyTuple_Check(shape) ||
         !typestr || !PyUnicode_Check(typestr))
         conversion_failed(obj, "its __sycl_usm_array_interface__ lacks data, shape or typestr");
@@ -348,11 +381,11 @@ inline usm_ndarray from_suai(py::handle obj) {
         for (std::size_t i = 0; i < st.size(); ++i) st[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(strides, i));
     }
     int64_t offset = 0;
-    if (PyObject *o = item("offset")) offset = PyLong_AsLongLong(o);
+    if (PyObject *o = PyDict_GetItem(d, k_offset)) offset = PyLong_AsLongLong(o);
     if (PyErr_Occurred()) throw py::error_already_set();
     void *ptr = reinterpret_cast<void *>(base + static_cast<uintptr_t>(offset * (dt.bits / 8)));
     queue q;
-    PyObject *syclobj = item("syclobj");
+    PyObject *syclobj = PyDict_GetItem(d, k_syclobj);
     if (syclobj && syclobj != Py_None) q = cached_queue(syclobj);
     if (!q) q = queue_for_pointer(ptr);
     if (!q) conversion_failed(obj, "its memory is not USM of any device dpcore knows");
@@ -362,8 +395,72 @@ inline usm_ndarray from_suai(py::handle obj) {
                                       st.empty() ? nullptr : st.data(), ptr, read_only ? 0u : DPC_ARRAY_WRITABLE,
                                       release_pyobject, obj.ptr(), &a);
     if (s != DPC_SUCCESS) conversion_failed(obj, last_error_message());
-    usm_ndarray out(array::adopt(a), origin::sycl_usm_array_interface);
+    usm_ndarray out(array::adopt(a), origin::sycl_usm_array_interface, q);
     if (syclobj && syclobj != Py_None) out.set_producer_queue(py::reinterpret_borrow<py::object>(syclobj));
+    return out;
+}
+
+/// The tensor library's usm_ndarray read through its attributes rather than
+/// __sycl_usm_array_interface__ (whose dict costs about 2 us because it
+/// waits for the array's queue; dpcore orders work with barriers instead).
+/// Falls back to the interface when an attribute is missing. `owner` is the
+/// object to keep alive (the dpnp.ndarray, or the usm_ndarray itself).
+inline usm_ndarray from_tensor(py::handle owner, py::handle t) {
+    static PyObject *k_pointer = interned("_pointer"), *k_shape = interned("shape"), *k_strides = interned("strides"),
+                    *k_queue = interned("sycl_queue"), *k_dtype = interned("dtype"), *k_str = interned("str"),
+                    *k_flags = interned("flags"), *k_writable = interned("writable");
+    auto get = [&](PyObject *o, PyObject *k) -> py::object {
+        PyObject *v = PyObject_GetAttr(o, k);
+        if (!v) PyErr_Clear();
+        return py::reinterpret_steal<py::object>(v);
+    };
+    py::object ptr = get(t.ptr(), k_pointer), shape = get(t.ptr(), k_shape), strides = get(t.ptr(), k_strides),
+               pq = get(t.ptr(), k_queue), dtype = get(t.ptr(), k_dtype), flags = get(t.ptr(), k_flags);
+    py::object wr = flags ? get(flags.ptr(), k_writable) : py::object();
+    if (!ptr || !shape || !PyTuple_Check(shape.ptr()) || !strides || !PyTuple_Check(strides.ptr()) || !pq ||
+        !dtype || !wr)
+        return from_suai(owner);
+    // numpy's dtypes of the builtin types are singletons: remember what each
+    // one means (the cache holds a reference, so an entry cannot go stale).
+    struct dt_entry {
+        py::object dtype;
+        dpc_dlpack_dtype dt;
+    };
+    static std::vector<dt_entry> *dts = new std::vector<dt_entry>();  // never destroyed
+    dpc_dlpack_dtype dt{};
+    bool known = false;
+    for (const dt_entry &e : *dts)
+        if (e.dtype.ptr() == dtype.ptr()) {
+            dt = e.dt;
+            known = true;
+            break;
+        }
+    if (!known) {
+        py::object ts = get(dtype.ptr(), k_str);
+        if (!ts || !PyUnicode_Check(ts.ptr())) return from_suai(owner);
+        std::string tstr = PyUnicode_AsUTF8(ts.ptr());
+        if (!dtype_from_typestr(tstr, dt)) conversion_failed(owner, "unsupported data type '" + tstr + "'");
+        if (dts->size() < 32) dts->push_back({dtype, dt});
+    }
+    std::size_t nd = static_cast<std::size_t>(PyTuple_GET_SIZE(shape.ptr()));
+    if (static_cast<std::size_t>(PyTuple_GET_SIZE(strides.ptr())) != nd) return from_suai(owner);
+    std::vector<int64_t> sh(nd), st(nd);
+    for (std::size_t i = 0; i < nd; ++i) {
+        sh[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(shape.ptr(), i));
+        st[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(strides.ptr(), i));
+    }
+    void *p = reinterpret_cast<void *>(static_cast<uintptr_t>(PyLong_AsUnsignedLongLong(ptr.ptr())));
+    if (PyErr_Occurred()) throw py::error_already_set();
+    queue q = cached_queue(pq);
+    if (!q) return from_suai(owner);
+    Py_INCREF(owner.ptr());  // given back by release_pyobject, exactly once
+    dpc_array a = nullptr;
+    dpc_status s = dpc_array_from_usm(q.get(), dt, static_cast<int32_t>(nd), sh.data(), st.data(), p,
+                                      PyObject_IsTrue(wr.ptr()) == 1 ? DPC_ARRAY_WRITABLE : 0u, release_pyobject,
+                                      owner.ptr(), &a);
+    if (s != DPC_SUCCESS) conversion_failed(owner, last_error_message());
+    usm_ndarray out(array::adopt(a), origin::usm_ndarray_attributes, q);
+    out.set_producer_queue(pq);
     return out;
 }
 
@@ -409,7 +506,8 @@ inline usm_ndarray from_dlpack(py::handle obj) {
 inline bool to_array(py::handle obj, usm_ndarray &out) {
     switch (kind_of(obj)) {
     case kind::dpcore: {
-        uintptr_t h = handle_attr(obj, "_dpc_array");
+        static PyObject *key = interned("_dpc_array");
+        uintptr_t h = handle_attr(obj, key);
         if (!h) return false;
         dpc_array a = reinterpret_cast<dpc_array>(h);
         if (dpc_array_retain(a) != DPC_SUCCESS) conversion_failed(obj, last_error_message());
@@ -417,6 +515,19 @@ inline bool to_array(py::handle obj, usm_ndarray &out) {
         return true;
     }
     case kind::suai: out = from_suai(obj); return true;
+    case kind::tensor: out = from_tensor(obj, obj); return true;
+    case kind::dpnp: {
+        static PyObject *k_inner = interned("_array_obj");
+        PyObject *inner = PyObject_GetAttr(obj.ptr(), k_inner);
+        if (!inner) {
+            PyErr_Clear();
+            out = from_suai(obj);
+            return true;
+        }
+        py::object t = py::reinterpret_steal<py::object>(inner);
+        out = from_tensor(obj, t);
+        return true;
+    }
     case kind::dlpack: out = from_dlpack(obj); return true;
     default: return false;
     }

@@ -14,6 +14,7 @@ static const char *origin_name(dpcore::origin o) {
     case dpcore::origin::dlpack: return "dlpack";
     case dpcore::origin::dlpack_legacy: return "dlpack_legacy";
     case dpcore::origin::copy: return "copy";
+    case dpcore::origin::usm_ndarray_attributes: return "tensor";
     }
     return "?";
 }
