@@ -56,6 +56,10 @@ examples: build
 demo: build
 	$(ENV) && dpcore-info
 	$(ENV) && bash scripts/run-c.sh --examples-only --run
+	$(ENV) && bash examples-fortran/build.sh --run
+	$(ENV) && bash examples-pybind11/onemkl_gemv/build.sh && cd examples-pybind11/onemkl_gemv && python -c \
+	  'import dpnp, onemkl_gemv; A = dpnp.ones((4, 3), dtype="f4"); x = dpnp.arange(3, dtype="f4"); \
+	   print("onemkl_gemv (pybind11 + oneMKL):", dpnp.asnumpy(dpnp.from_dlpack(onemkl_gemv.matmul(A, x))))'
 
 test-rust: build
 	$(ENV) && DPCORE_SYCL_PLUGIN=$(REL)/libdpcore_sycl.so cargo test --release --workspace
