@@ -87,6 +87,16 @@ module dpcore
   ! The most dimensions an array may have.
   integer(c_int), parameter :: DPC_ARRAY_MAX_NDIM = 64_c_int
 
+  ! `dpc_array_from_usm` flag: the caller vouches that the memory is device USM of the queue's
+  ! context (dpcore skips asking the runtime).
+  integer(c_int), parameter :: DPC_ARRAY_TRUST_DEVICE = 256_c_int
+
+  ! `dpc_array_from_usm` flag: the caller vouches for shared USM.
+  integer(c_int), parameter :: DPC_ARRAY_TRUST_SHARED = 512_c_int
+
+  ! `dpc_array_from_usm` flag: the caller vouches for host USM.
+  integer(c_int), parameter :: DPC_ARRAY_TRUST_HOST = 768_c_int
+
   ! "Not given" for a start or stop of `dpc_array_slice` (like `None` in a Python slice).
   integer(c_int64_t), parameter :: DPC_SLICE_NONE = -9223372036854775807_c_int64_t - 1_c_int64_t  ! INT64_MIN
 

@@ -38,6 +38,22 @@
 #define DPC_ARRAY_MAX_NDIM 64
 
 /**
+ * `dpc_array_from_usm` flag: the caller vouches that the memory is device
+ * USM of the queue's context (dpcore skips asking the runtime).
+ */
+#define DPC_ARRAY_TRUST_DEVICE (1 << 8)
+
+/**
+ * `dpc_array_from_usm` flag: the caller vouches for shared USM.
+ */
+#define DPC_ARRAY_TRUST_SHARED (2 << 8)
+
+/**
+ * `dpc_array_from_usm` flag: the caller vouches for host USM.
+ */
+#define DPC_ARRAY_TRUST_HOST (3 << 8)
+
+/**
  * "Not given" for a start or stop of `dpc_array_slice` (like `None` in a
  * Python slice).
  */
@@ -1077,7 +1093,12 @@ dpc_status dpc_array_from_dlpack_versioned(struct dpc_dlpack_managed_tensor_vers
  * address of element (0, …, 0), `strides` are in elements (NULL:
  * C-contiguous; negative and zero allowed), on `queue`, whose context the
  * memory must belong to (checked with the runtime). `flags` may hold
- * `DPC_ARRAY_WRITABLE`; without it the array is read-only. When `release`
+ * `DPC_ARRAY_WRITABLE`; without it the array is read-only. It may also hold
+ * one of `DPC_ARRAY_TRUST_DEVICE`, `_SHARED` or `_HOST`: the caller vouches
+ * that the memory is USM of that kind in the queue's context (because its
+ * producer guarantees it, as dpnp's arrays do), and dpcore skips asking the
+ * runtime, which costs about 2 µs for memory another library allocated.
+ * Vouching wrongly is undefined behaviour, as passing a bad pointer is. When `release`
  * is non-NULL, `release(release_ctx)` runs exactly once: when the last
  * view of the memory (and the last DLPack export of it) is gone, or before
  * this function returns if it fails. This is how a binding lends memory it

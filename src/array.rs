@@ -38,6 +38,14 @@ pub const DPC_ARRAY_C_CONTIGUOUS: u32 = 2;
 pub const DPC_ARRAY_F_CONTIGUOUS: u32 = 4;
 /// The most dimensions an array may have.
 pub const DPC_ARRAY_MAX_NDIM: i32 = 64;
+/// `dpc_array_from_usm` flag: the caller vouches that the memory is device
+/// USM of the queue's context (dpcore skips asking the runtime).
+pub const DPC_ARRAY_TRUST_DEVICE: u32 = 1 << 8;
+/// `dpc_array_from_usm` flag: the caller vouches for shared USM.
+pub const DPC_ARRAY_TRUST_SHARED: u32 = 2 << 8;
+/// `dpc_array_from_usm` flag: the caller vouches for host USM.
+pub const DPC_ARRAY_TRUST_HOST: u32 = 3 << 8;
+const TRUST_MASK: u32 = 3 << 8;
 /// "Not given" for a start or stop of `dpc_array_slice` (like `None` in a
 /// Python slice).
 pub const DPC_SLICE_NONE: i64 = i64::MIN;
@@ -1545,7 +1553,12 @@ unsafe impl Send for ReleaseCall {}
 /// address of element (0, …, 0), `strides` are in elements (NULL:
 /// C-contiguous; negative and zero allowed), on `queue`, whose context the
 /// memory must belong to (checked with the runtime). `flags` may hold
-/// `DPC_ARRAY_WRITABLE`; without it the array is read-only. When `release`
+/// `DPC_ARRAY_WRITABLE`; without it the array is read-only. It may also hold
+/// one of `DPC_ARRAY_TRUST_DEVICE`, `_SHARED` or `_HOST`: the caller vouches
+/// that the memory is USM of that kind in the queue's context (because its
+/// producer guarantees it, as dpnp's arrays do), and dpcore skips asking the
+/// runtime, which costs about 2 µs for memory another library allocated.
+/// Vouching wrongly is undefined behaviour, as passing a bad pointer is. When `release`
 /// is non-NULL, `release(release_ctx)` runs exactly once: when the last
 /// view of the memory (and the last DLPack export of it) is gone, or before
 /// this function returns if it fails. This is how a binding lends memory it
@@ -1587,9 +1600,9 @@ pub unsafe extern "C" fn dpc_array_from_usm(
         check_ptr("dpc_array_from_usm", "array_out", array_out)?;
         let shape = check_shape("dpc_array_from_usm", ndim, shape)?;
         element_size(dtype)?;
-        if flags & !DPC_ARRAY_WRITABLE != 0 {
+        if flags & !(DPC_ARRAY_WRITABLE | TRUST_MASK) != 0 {
             return Err(Error::invalid_arg(format!(
-                "dpc_array_from_usm: flags {flags:#x} has bits other than DPC_ARRAY_WRITABLE"
+                "dpc_array_from_usm: flags {flags:#x} has bits other than DPC_ARRAY_WRITABLE and DPC_ARRAY_TRUST_*"
             )));
         }
         let q = queue::get("queue", queue)?;
@@ -1599,7 +1612,11 @@ pub unsafe extern "C" fn dpc_array_from_usm(
             std::slice::from_raw_parts(strides, ndim as usize).to_vec()
         };
         let mut kind = abi::usm_kind::DEVICE;
-        if count(&shape) > 0 {
+        let trusted = ((flags & TRUST_MASK) >> 8) as i32;
+        if count(&shape) > 0 && trusted != 0 {
+            check_ptr("dpc_array_from_usm", "data", data)?;
+            kind = trusted;
+        } else if count(&shape) > 0 {
             check_ptr("dpc_array_from_usm", "data", data)?;
             kind = usm::pointer_kind(&q.context, data as usize)?;
             if kind == abi::usm_kind::UNKNOWN {

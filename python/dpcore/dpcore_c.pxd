@@ -41,6 +41,16 @@ cdef extern from "dpcore.h" nogil:
     # The most dimensions an array may have.
     enum: DPC_ARRAY_MAX_NDIM = 64
 
+    # `dpc_array_from_usm` flag: the caller vouches that the memory is device USM of the
+    # queue's context (dpcore skips asking the runtime).
+    enum: DPC_ARRAY_TRUST_DEVICE = 256
+
+    # `dpc_array_from_usm` flag: the caller vouches for shared USM.
+    enum: DPC_ARRAY_TRUST_SHARED = 512
+
+    # `dpc_array_from_usm` flag: the caller vouches for host USM.
+    enum: DPC_ARRAY_TRUST_HOST = 768
+
     # "Not given" for a start or stop of `dpc_array_slice` (like `None` in a Python
     # slice).
     const int64_t DPC_SLICE_NONE  # INT64_MIN

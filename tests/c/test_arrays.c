@@ -515,6 +515,16 @@ static void from_usm(void) {
     CHECK_ST(dpc_array_release(a), DPC_SUCCESS);
     CHECK(released == 1);
 
+    /* Vouched for: no runtime query, the kind as given. */
+    released = 0;
+    CHECK_ST(dpc_array_from_usm(q, (dpc_dlpack_dtype){DPC_DL_INT, 32, 1}, 2, shape, NULL, mem,
+                                DPC_ARRAY_WRITABLE | DPC_ARRAY_TRUST_SHARED, count_release, &ctx_count, &a),
+             DPC_SUCCESS);
+    CHECK_ST(dpc_array_get_usm_kind(a, &kind), DPC_SUCCESS);
+    CHECK(kind == DPC_USM_SHARED);
+    CHECK_ST(dpc_array_release(a), DPC_SUCCESS);
+    CHECK(released == 1);
+
     /* Failures: released at once, exactly once, and nothing written. */
     int32_t host_mem[6];
     dpc_array never = NULL;
