@@ -369,6 +369,8 @@ PYBIND11_MODULE(_dpcore, m) {
             py::gil_scoped_release nogil;
             e.e.wait();
         })
+        .def_property_readonly("complete", [](const PyEvent &e) { return e.e.complete(); },
+                               "Whether the event's command has completed.")
         .def_property_readonly("_dpc_event", [](const PyEvent &e) { return reinterpret_cast<uintptr_t>(e.e.get()); })
         .def_static("_from_handle",
                     [](uintptr_t h) { return PyEvent{event::adopt(reinterpret_cast<dpc_event>(h))}; });

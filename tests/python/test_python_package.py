@@ -358,3 +358,18 @@ def test_work_is_recorded_with_dpnps_order_manager(probe, monkeypatch):
     comp_ev.wait()  # dpctl's copy of dpcore's event works on its own
     probe.record(dpcore.asarray([1.0]))  # no producer queue: nothing to record
     assert len(calls) == 1
+
+
+def test_events_and_named_compute_follows_data(probe):
+    a = dpcore.asarray([1.0, 2.0])
+    e = probe.barrier_of(a)
+    assert isinstance(e, dpcore.Event)
+    assert probe.event_done(e) and e.complete
+    with pytest.raises(TypeError):
+        probe.event_done(a)
+    x = dpnp.ones(2)  # dpnp's own (out-of-order) queue
+    y = dpnp.ones(2, sycl_queue=dpctl.SyclQueue(x.sycl_device))  # another runtime queue, same context
+    assert probe.pending_count(x, y) == 2 and probe.pending_count(x, x) == 1
+    assert probe.common_named(x, y) is not None
+    with pytest.raises(ValueError, match=r"array 0 \(A\).*array 1 \(x\)"):
+        probe.common_named(a, dpnp.ones(1, sycl_queue=sub_device_queue()))

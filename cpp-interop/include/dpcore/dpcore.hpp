@@ -191,6 +191,12 @@ public:
         return adopt(h);
     }
     void wait() const { check(dpc_event_wait(h_), "dpc_event_wait"); }
+    /// Whether the event's command has completed.
+    bool complete() const {
+        dpc_event_status st = DPC_EVENT_SUBMITTED;
+        check(dpc_event_get_status(h_, &st), "dpc_event_get_status");
+        return st == DPC_EVENT_COMPLETE;
+    }
 
 private:
     using ref::ref;
@@ -244,7 +250,10 @@ public:
         check(dpc_queue_barrier(h_, hs.empty() ? nullptr : hs.data(), hs.size(), &ev), "dpc_queue_barrier");
         return event::adopt(ev);
     }
-    /// Whether both share one runtime queue.
+    /// Whether the two are equivalent: the same device, context and
+    /// properties (dpc_queue_equivalent). Two distinct runtime queues with
+    /// those in common compare equal: to order work across queues use
+    /// barriers on each (dpcore::depends_on_pending takes the arrays).
     bool operator==(const queue &o) const {
         bool eq = false;
         check(dpc_queue_equivalent(h_, o.h_, &eq), "dpc_queue_equivalent");

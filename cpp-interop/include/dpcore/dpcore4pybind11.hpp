@@ -158,6 +158,24 @@ private:
 /// to `q` (the producer's pending work): a barrier event.
 inline std::vector<event> depends_on_pending(const queue &q) { return {q.barrier()}; }
 
+/// The same for `q` and for the queue of each of `inputs` (arrays from
+/// different runtime queues of one context, which dpcore::common_queue
+/// accepts): one barrier per distinct runtime queue.
+inline std::vector<event> depends_on_pending(const queue &q, std::initializer_list<const usm_ndarray *> inputs) {
+    std::vector<event> out{q.barrier()};
+    std::vector<void *> seen{q.native()};
+    for (const usm_ndarray *a : inputs) {
+        if (!a || a->is_host()) continue;
+        void *n = a->get_queue().native();
+        bool dup = false;
+        for (void *s : seen) dup = dup || s == n;
+        if (dup) continue;
+        seen.push_back(n);
+        out.push_back(a->get_queue().barrier());
+    }
+    return out;
+}
+
 /// Keep `inputs` (and the Python objects behind them) alive until
 /// everything submitted to `q` so far has completed; returns at once.
 inline void keep_alive(const queue &q, std::initializer_list<const usm_ndarray *> inputs) {
@@ -562,6 +580,19 @@ inline py::object from_array(const array &a) {
     }
 }
 
+/// A dpcore.Event for `e`.
+inline py::object from_event(const event &e) {
+    if (!e) return py::none();
+    dpc_event h = e.get();
+    check(dpc_event_retain(h), "dpc_event_retain");
+    try {
+        return dpcore_module().attr("Event").attr("_from_handle")(reinterpret_cast<uintptr_t>(h));
+    } catch (...) {
+        (void)dpc_event_release(h);
+        throw;
+    }
+}
+
 /// A dpcore.Queue for `q`.
 inline py::object from_queue(const queue &q) {
     if (!q) return py::none();
@@ -623,6 +654,25 @@ inline void record_for_producers(std::initializer_list<const usm_ndarray *> inpu
     }
 }
 
+/// Compute follows data, naming the arguments: the queue all `arrays`
+/// share, or py::value_error with dpcore's list of every array's device,
+/// queue and context, where "array i" is followed by the argument's name.
+inline queue common_queue_named(const std::vector<std::pair<const char *, const usm_ndarray *>> &named) {
+    std::vector<dpc_array> hs;
+    for (const auto &p : named) hs.push_back(p.second->get_array().get());
+    dpc_queue q = nullptr;
+    if (dpc_array_common_queue(hs.data(), hs.size(), &q) != DPC_SUCCESS) {
+        std::string m = last_error_message();
+        for (std::size_t i = named.size(); i-- > 0;) {
+            std::string key = "array " + std::to_string(i);
+            std::size_t at = m.find(key + ":");
+            if (at != std::string::npos) m.replace(at, key.size(), key + " (" + named[i].first + ")");
+        }
+        throw py::value_error(m);
+    }
+    return queue::adopt(q);
+}
+
 /// Compute follows data: the queue all `arrays` share, or py::value_error
 /// listing every array's device, queue and context.
 inline queue common_queue(const std::vector<const usm_ndarray *> &arrays) {
@@ -662,6 +712,23 @@ struct type_caster<dpcore::array> {
     }
     static handle cast(const dpcore::array &a, return_value_policy, handle) {
         return dpcore::python::from_array(a).release();
+    }
+};
+
+template <>
+struct type_caster<dpcore::event> {
+    PYBIND11_TYPE_CASTER(dpcore::event, const_name("dpcore.Event"));
+    bool load(handle src, bool) {
+        static PyObject *key = dpcore::python::interned("_dpc_event");
+        uintptr_t h = dpcore::python::handle_attr(src, key);
+        if (!h) return false;
+        dpc_event e = reinterpret_cast<dpc_event>(h);
+        if (dpc_event_retain(e) != DPC_SUCCESS) return false;
+        value = dpcore::event::adopt(e);
+        return true;
+    }
+    static handle cast(const dpcore::event &e, return_value_policy, handle) {
+        return dpcore::python::from_event(e).release();
     }
 };
 

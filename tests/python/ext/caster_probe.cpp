@@ -71,6 +71,17 @@ PYBIND11_MODULE(caster_probe, m) {
         dpcore::python::record_for_producers({&a}, e);
         return e.get() != nullptr;
     });
+    m.def("barrier_of", [](const dpcore::usm_ndarray &a) { return a.get_queue().barrier(); });
+    m.def("event_done", [](const dpcore::event &e) {
+        e.wait();
+        return e.complete();
+    });
+    m.def("pending_count", [](const dpcore::usm_ndarray &a, const dpcore::usm_ndarray &b) {
+        return dpcore::depends_on_pending(a.get_queue(), {&a, &b}).size();
+    });
+    m.def("common_named", [](const dpcore::usm_ndarray &a, const dpcore::usm_ndarray &b) {
+        return dpcore::python::common_queue_named({{"A", &a}, {"x", &b}});
+    });
     m.def("common", [](const dpcore::usm_ndarray &a, const dpcore::usm_ndarray &b) {
         return dpcore::python::common_queue({&a, &b});
     });
