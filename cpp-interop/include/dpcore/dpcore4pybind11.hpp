@@ -281,6 +281,10 @@ inline kind kind_of(py::handle obj) {
         if (PyObject_HasAttrString(obj.ptr(), "__dlpack__")) return kind::dlpack;
         return kind::none;
     }
+    // The cache keeps the type alive, so its address cannot be reused by
+    // another type while it is remembered.
+    Py_INCREF(reinterpret_cast<PyObject *>(t));
+    if (seen[next].type) Py_DECREF(reinterpret_cast<PyObject *>(seen[next].type));
     seen[next] = {t, k};
     next = (next + 1) % seen.size();
     return k;
