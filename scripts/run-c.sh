@@ -32,6 +32,26 @@ passed=0 failed=0 failures=()
 ok() { passed=$((passed + 1)); echo "PASS $1"; }
 bad() { failed=$((failed + 1)); failures+=("$1"); echo "FAIL $1"; }
 
+# run_program NAME VARIANT EXE SHOW: run a built test or example with the
+# sanitizer settings (LeakSanitizer on; tests/c/lsan.supp names only the
+# SYCL/OpenCL runtime libraries, whose process-lifetime allocations it would
+# report); SHOW=1 prints its output.
+run_program() {
+  local name=$1 v=$2 exe=$3 show=$4 log="$out/$1.$2.log" asan_env=() rc
+  if [ "$v" = asan ]; then asan_env=(DPCORE_TEST_ASAN=1); fi
+  if env "${asan_env[@]}" ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
+     LSAN_OPTIONS=suppressions="$root/tests/c/lsan.supp":print_suppressions=0 \
+     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+     timeout 300 "$exe" >"$log" 2>&1; then
+    ok "$name [$v]"
+    if [ "$show" = 1 ]; then sed 's/^/    /' "$log"; fi
+  else
+    rc=$?
+    bad "$name [$v] (exit $rc)"
+    sed 's/^/    | /' "$log" | tail -n 60
+  fi
+}
+
 # The header alone, in every language mode, with gcc and clang.
 if [ "$examples_only" = 0 ]; then
   printf '#include "dpcore.h"\nint main(void) { return dpc_version() == 0xffffffffu; }\n' > "$out/header_alone.c"
@@ -102,22 +122,9 @@ for src in "${programs[@]}"; do
       bad "$name [$v]: AddressSanitizer is not linked in"; continue
     fi
     [ "$run" = 1 ] || { ok "$name [$v]: build"; continue; }
-    log="$out/$name.$v.log"
-    # LeakSanitizer is on; tests/c/lsan.supp names only the SYCL/OpenCL
-    # runtime libraries, whose process-lifetime allocations it would report.
-    asan_env=()
-    if [ "$v" = asan ]; then asan_env=(DPCORE_TEST_ASAN=1); fi
-    if env "${asan_env[@]}" ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
-       LSAN_OPTIONS=suppressions="$root/tests/c/lsan.supp":print_suppressions=0 \
-       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-       timeout 300 "$exe" >"$log" 2>&1; then
-      ok "$name [$v]"
-      if [ "$examples_only" = 1 ] || [[ "$src" == examples-c/* ]]; then sed 's/^/    /' "$log"; fi
-    else
-      rc=$?
-      bad "$name [$v] (exit $rc)"
-      sed 's/^/    | /' "$log" | tail -n 60
-    fi
+    show=0
+    if [ "$examples_only" = 1 ] || [[ "$src" == examples-c/* ]]; then show=1; fi
+    run_program "$name" "$v" "$exe" "$show"
   done
 done
 
@@ -136,17 +143,7 @@ if [ "$examples_only" = 0 ]; then
         bad "$name [$v]: build"; continue
       fi
       [ "$run" = 1 ] || { ok "$name [$v]: build"; continue; }
-      log="$out/$name.$v.log"
-      if ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
-         LSAN_OPTIONS=suppressions="$root/tests/c/lsan.supp":print_suppressions=0 \
-         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-         timeout 300 "$exe" >"$log" 2>&1; then
-        ok "$name [$v]"
-      else
-        rc=$?
-        bad "$name [$v] (exit $rc)"
-        sed 's/^/    | /' "$log" | tail -n 60
-      fi
+      run_program "$name" "$v" "$exe" 0
     done
   done
 fi

@@ -1,6 +1,7 @@
 /* Tiny assertion helpers shared by the C tests. */
 #ifndef DPCORE_TEST_CHECK_H
 #define DPCORE_TEST_CHECK_H
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "dpcore.h"
@@ -47,6 +48,23 @@ static const char *last_msg(void) {
                     __FILE__, __LINE__, (needle), m_);                           \
         }                                                                        \
     } while (0)
+
+/* The number of elements of a shape. */
+static inline int64_t count_of(int nd, const int64_t *shape) {
+    int64_t n = 1;
+    for (int i = 0; i < nd; ++i) n *= shape[i];
+    return n;
+}
+
+/* The offset (elements) of C-order index i in a layout with `strides`. */
+static inline int64_t offset_of_c_index(int nd, const int64_t *shape, const int64_t *strides, int64_t i) {
+    int64_t off = 0;
+    for (int d = nd - 1; d >= 0; --d) {
+        off += (i % shape[d]) * strides[d];
+        i /= shape[d];
+    }
+    return off;
+}
 
 static int check_report(const char *name) {
     printf("%s: %d checks, %d failed\n", name, check_count, check_failures);

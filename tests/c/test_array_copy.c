@@ -177,22 +177,6 @@ static void all_pairs(void) {
     CHECK(bad_pairs == 0);
 }
 
-static int64_t count_of(int nd, const int64_t *shape) {
-    int64_t n = 1;
-    for (int i = 0; i < nd; ++i) n *= shape[i];
-    return n;
-}
-
-/* Offset (elements) of C-order index i in a layout. */
-static int64_t offset_of(int nd, const int64_t *shape, const int64_t *strides, int64_t i) {
-    int64_t off = 0;
-    for (int d = nd - 1; d >= 0; --d) {
-        off += (i % shape[d]) * strides[d];
-        i /= shape[d];
-    }
-    return off;
-}
-
 /* For ndim 0..8 and 10: a reversed-and-transposed source copied into a
  * strided destination view, same type (bit moves) and float64 -> int32. */
 static void ndim_sweep(void) {
@@ -243,7 +227,7 @@ static void ndim_sweep(void) {
                     tj += c * mul;
                     mul *= tshape[d];
                 }
-                double want = odd ? 0 : host[(n - 1) + offset_of(nd, tshape, tstr, tj)];
+                double want = odd ? 0 : host[(n - 1) + offset_of_c_index(nd, tshape, tstr, tj)];
                 double got = pass == 0 ? wd[j] : (double)wi[j];
                 if (pass == 1) want = (double)(int32_t)want;
                 bad += got != want;

@@ -9,22 +9,6 @@
 static const dpc_dlpack_dtype F64 = {DPC_DL_FLOAT, 64, 1};
 static const dpc_dlpack_dtype I32 = {DPC_DL_INT, 32, 1};
 
-static int64_t count_of(int nd, const int64_t *shape) {
-    int64_t n = 1;
-    for (int i = 0; i < nd; ++i) n *= shape[i];
-    return n;
-}
-
-/* Element i (C order) of a host array with `strides` (elements). */
-static int64_t offset_of_c_index(int nd, const int64_t *shape, const int64_t *strides, int64_t i) {
-    int64_t off = 0;
-    for (int d = nd - 1; d >= 0; --d) {
-        off += (i % shape[d]) * strides[d];
-        i /= shape[d];
-    }
-    return off;
-}
-
 /* Round trip and views for every ndim 0..8. */
 static void ndim_sweep(void) {
     for (int nd = 0; nd <= 8; ++nd) {
