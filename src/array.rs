@@ -303,6 +303,25 @@ pub(crate) fn with_q_handle<R>(q: &Arc<Queue>, f: impl FnOnce(dpc_queue) -> R) -
     Ok(r)
 }
 
+/// Enqueue a copy of `bytes` bytes on `q` (through `dpc_usm_memcpy`, which
+/// stages between contexts); does not wait.
+///
+/// # Safety
+/// `dst` and `src` are valid for `bytes` bytes until the copy completes.
+pub(crate) unsafe fn memcpy(q: &Arc<Queue>, dst: usize, src: usize, bytes: usize) -> Result<()> {
+    with_q_handle(q, |qh| {
+        status(usm::dpc_usm_memcpy(
+            qh,
+            dst as *mut c_void,
+            src as *const c_void,
+            bytes,
+            std::ptr::null(),
+            0,
+            std::ptr::null_mut(),
+        ))
+    })?
+}
+
 pub(crate) fn status(st: dpc_status) -> Result<()> {
     if st == DPC_SUCCESS {
         Ok(())
@@ -482,18 +501,8 @@ pub unsafe extern "C" fn dpc_array_from_host(
                     es,
                 );
             });
-            with_q_handle(&q, |qh| {
-                status(usm::dpc_usm_memcpy(
-                    qh,
-                    a.data as *mut c_void,
-                    packed.as_ptr() as *const c_void,
-                    packed.len(),
-                    std::ptr::null(),
-                    0,
-                    std::ptr::null_mut(),
-                ))?;
-                status(queue::dpc_queue_wait(qh))
-            })??;
+            memcpy(&q, a.data, packed.as_ptr() as usize, packed.len())?;
+            q.wait()?;
         }
         let h = handle::insert(Arc::new(a), false)?;
         write_out(
@@ -549,26 +558,16 @@ pub(crate) unsafe fn to_host(a: &Array, host: *mut u8, host_strides: &[i64]) -> 
     let span = (hi - lo) as usize;
     let mut staged = vec![0u8; span];
     let origin = (a.data as i64 + lo) as usize;
-    if let Some(q) = &a.queue {
-        // On an out-of-order queue (dpnp's, dpctl's) the copy would not wait
-        // for the work already submitted that writes the array.
-        if !q.in_order() {
+    match &a.queue {
+        Some(q) => {
+            // On an out-of-order queue (dpnp's, dpctl's) the copy would not
+            // wait for the work already submitted that writes the array.
+            if !q.in_order() {
+                q.wait()?;
+            }
+            memcpy(q, staged.as_mut_ptr() as usize, origin, span)?;
             q.wait()?;
         }
-    }
-    match &a.queue {
-        Some(q) => with_q_handle(q, |qh| {
-            status(usm::dpc_usm_memcpy(
-                qh,
-                staged.as_mut_ptr() as *mut c_void,
-                origin as *const c_void,
-                span,
-                std::ptr::null(),
-                0,
-                std::ptr::null_mut(),
-            ))?;
-            status(queue::dpc_queue_wait(qh))
-        })??,
         None => std::ptr::copy_nonoverlapping(origin as *const u8, staged.as_mut_ptr(), span),
     }
     let src_bytes: Vec<i64> = a.strides.iter().map(|x| x * es as i64).collect();
@@ -1589,14 +1588,18 @@ pub unsafe extern "C" fn dpc_array_from_usm(
         f,
         ctx: release_ctx,
     });
-    let give_back: Box<dyn FnOnce() + Send> = Box::new(move || {
-        if let Some(c) = call {
-            // SAFETY: the lender's function, called once as promised.
-            unsafe { (c.f)(c.ctx) }
-        }
+    // The base owns the release from the start: it runs when the last view
+    // goes, or when the base is dropped because a check below failed (or
+    // panicked).
+    let base = Arc::new(Base {
+        owner: Owner::Foreign(Mutex::new(Some(Box::new(move || {
+            if let Some(c) = call {
+                // SAFETY: the lender's function, called once as promised.
+                unsafe { (c.f)(c.ctx) }
+            }
+        })))),
     });
-    let slot = Mutex::new(Some(give_back));
-    let st = boundary("dpc_array_from_usm", || {
+    boundary("dpc_array_from_usm", move || {
         check_ptr("dpc_array_from_usm", "array_out", array_out)?;
         let shape = check_shape("dpc_array_from_usm", ndim, shape)?;
         element_size(dtype)?;
@@ -1612,13 +1615,12 @@ pub unsafe extern "C" fn dpc_array_from_usm(
             std::slice::from_raw_parts(strides, ndim as usize).to_vec()
         };
         let mut kind = abi::usm_kind::DEVICE;
-        let trusted = ((flags & TRUST_MASK) >> 8) as i32;
-        if count(&shape) > 0 && trusted != 0 {
+        if count(&shape) > 0 {
             check_ptr("dpc_array_from_usm", "data", data)?;
-            kind = trusted;
-        } else if count(&shape) > 0 {
-            check_ptr("dpc_array_from_usm", "data", data)?;
-            kind = usm::pointer_kind(&q.context, data as usize)?;
+            kind = match ((flags & TRUST_MASK) >> 8) as i32 {
+                0 => usm::pointer_kind(&q.context, data as usize)?,
+                trusted => trusted,
+            };
             if kind == abi::usm_kind::UNKNOWN {
                 return Err(Error::new(
                     DPC_ERROR_INVALID_POINTER,
@@ -1629,15 +1631,8 @@ pub unsafe extern "C" fn dpc_array_from_usm(
                 ));
             }
         }
-        let release = slot
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-            .ok_or_else(|| Error::new(DPC_ERROR_INTERNAL, "release taken twice"))?;
         let a = Array {
-            base: Arc::new(Base {
-                owner: Owner::Foreign(Mutex::new(Some(release))),
-            }),
+            base,
             data: data as usize,
             dtype,
             shape,
@@ -1648,13 +1643,7 @@ pub unsafe extern "C" fn dpc_array_from_usm(
         };
         let h = handle::insert(Arc::new(a), false)?;
         write_out("dpc_array_from_usm", "array_out", array_out, h as dpc_array)
-    });
-    // On failure before the array took it, give the memory back now.
-    let left = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-    if let Some(f) = left {
-        f();
-    }
-    st
+    })
 }
 
 /// Import a legacy `DLManagedTensor` (layout of `dpc_dlpack_managed_tensor`)

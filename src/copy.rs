@@ -24,7 +24,6 @@ use crate::handle;
 use crate::kernel::{self, Kernel};
 use crate::queue::Queue;
 use crate::strings::{check_ptr, write_out};
-use crate::usm;
 
 static PACK: &[u8] = include_bytes!("../kernels/lib/copy_cast.pack");
 
@@ -320,20 +319,6 @@ unsafe fn launch(
     kernel::enqueue_unchecked(q, &k.copyn, &[n as usize], &args)
 }
 
-unsafe fn memcpy(q: &Arc<Queue>, dst: usize, src: usize, bytes: usize) -> Result<()> {
-    array::with_q_handle(q, |qh| {
-        array::status(usm::dpc_usm_memcpy(
-            qh,
-            dst as *mut c_void,
-            src as *const c_void,
-            bytes,
-            std::ptr::null(),
-            0,
-            std::ptr::null_mut(),
-        ))
-    })?
-}
-
 /// Copy `src` to `dst` (same shape) on `q`, whose context holds both
 /// allocations; submits and does not wait.
 unsafe fn device_copy(q: &Arc<Queue>, src: &Array, dst: &Array) -> Result<()> {
@@ -344,7 +329,7 @@ unsafe fn device_copy(q: &Arc<Queue>, src: &Array, dst: &Array) -> Result<()> {
     let same = same_dtype(src.dtype, dst.dtype);
     let es = src.elsize();
     if same && (sh.is_empty() || (sh.len() == 1 && ss[0] == 1 && ds[0] == 1)) {
-        return memcpy(q, dst.data, src.data, dst.size() as usize * es);
+        return array::memcpy(q, dst.data, src.data, dst.size() as usize * es);
     }
     let module = if same {
         format!("m{es}")
@@ -373,7 +358,7 @@ unsafe fn stage(q: &Arc<Queue>, src: &Array) -> Result<Array> {
     if bytes > 0 {
         let mut packed = vec![0u8; bytes];
         array::to_host(src, packed.as_mut_ptr(), &c_strides(&src.shape))?;
-        memcpy(q, t.data, packed.as_ptr() as usize, bytes)?;
+        array::memcpy(q, t.data, packed.as_ptr() as usize, bytes)?;
         q.wait()?;
     }
     Ok(t)
@@ -404,6 +389,15 @@ fn broadcast_strides(function: &str, src: &Array, shape: &[i64]) -> Result<Vec<i
     Ok(out)
 }
 
+/// A view of `src` broadcast to `shape` (sharing its memory).
+fn broadcast(function: &str, src: &Array, shape: &[i64]) -> Result<Array> {
+    Ok(src.view(
+        src.data,
+        shape.to_vec(),
+        broadcast_strides(function, src, shape)?,
+    ))
+}
+
 fn overlaps(a: &Array, b: &Array) -> bool {
     if a.size() == 0 || b.size() == 0 {
         return false;
@@ -423,9 +417,9 @@ pub(crate) unsafe fn copy_into(function: &str, src: &Array, dst: &Array) -> Resu
              or imported from a read-only DLPack tensor)"
         )));
     }
-    broadcast_strides(function, src, &dst.shape)?;
-    tag(src.dtype)?;
-    tag(dst.dtype)?;
+    // Arrays only ever hold supported data types, so only the shapes need
+    // checking here.
+    let src_view = broadcast(function, src, &dst.shape)?;
     if dst.size() == 0 {
         return Ok(());
     }
@@ -441,12 +435,7 @@ pub(crate) unsafe fn copy_into(function: &str, src: &Array, dst: &Array) -> Resu
     let host_dst = dst.queue.is_none();
     if host_dst && same_dtype(src.dtype, dst.dtype) {
         // Straight to host memory, through one staging buffer.
-        let view = src.view(
-            src.data,
-            dst.shape.clone(),
-            broadcast_strides(function, src, &dst.shape)?,
-        );
-        return array::to_host(&view, dst.data as *mut u8, &dst.strides);
+        return array::to_host(&src_view, dst.data as *mut u8, &dst.strides);
     }
     // The source, as memory the execution queue's context can reach.
     let src_direct = match &src.queue {
@@ -458,23 +447,18 @@ pub(crate) unsafe fn copy_into(function: &str, src: &Array, dst: &Array) -> Resu
         }
         _ => false,
     };
-    let staged;
-    let mut s: &Array = src;
-    if !src_direct {
-        staged = stage(&exec, src)?;
-        s = &staged;
+    // A staged or temporary copy has the source's own shape; broadcast it
+    // again.
+    let sview = if !src_direct {
+        broadcast(function, &stage(&exec, src)?, &dst.shape)?
     } else if !host_dst && overlaps(src, dst) {
         let t = array::alloc(&exec, src.dtype, src.shape.clone(), abi::usm_kind::DEVICE)?;
         device_copy(&exec, src, &t)?;
         exec.wait()?;
-        staged = t;
-        s = &staged;
-    }
-    let sview = s.view(
-        s.data,
-        dst.shape.clone(),
-        broadcast_strides(function, s, &dst.shape)?,
-    );
+        broadcast(function, &t, &dst.shape)?
+    } else {
+        src_view
+    };
     if host_dst {
         let t = array::alloc(&exec, dst.dtype, dst.shape.clone(), abi::usm_kind::DEVICE)?;
         device_copy(&exec, &sview, &t)?;

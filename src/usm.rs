@@ -197,16 +197,8 @@ fn reaper_loop(r: &'static Reaper) {
             });
         batch = waiting;
         for job in ready {
-            match job.what {
-                Deferred::Free(a) => {
-                    if let Err(e) = release_now(&a) {
-                        crate::log::error(&format!(
-                            "deferred free of {:#x} failed: {}",
-                            a.base, e.message
-                        ));
-                    }
-                }
-                Deferred::Drop(obj) => drop(obj),
+            if let Err(e) = job.what.finish() {
+                crate::log::error(&format!("deferred free failed: {}", e.message));
             }
         }
         let freed = before - batch.len();
@@ -228,50 +220,55 @@ fn reaper_loop(r: &'static Reaper) {
     }
 }
 
-/// Hand `obj` to the deferred-free thread, to be dropped there once
-/// `events` are complete. When the thread cannot start, wait for the events
-/// and drop it now.
-pub(crate) fn defer_drop(obj: Box<dyn Send>, events: Vec<Arc<Event>>) -> Result<()> {
-    let r = match reaper() {
-        Ok(r) => r,
-        Err(e) => {
-            crate::log::error(&format!("{}; releasing synchronously", e.message));
-            for ev in &events {
-                ev.wait()?;
+impl Deferred {
+    /// Give it back now: free the allocation, or drop the object.
+    fn finish(self) -> Result<()> {
+        match self {
+            Deferred::Free(a) => release_now(&a).map_err(|mut e| {
+                e.message = format!("{:#x}: {}", a.base, e.message);
+                e
+            }),
+            Deferred::Drop(obj) => {
+                drop(obj);
+                Ok(())
             }
-            drop(obj);
-            return Ok(());
         }
-    };
-    *r.pending.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-    r.jobs.lock().unwrap_or_else(|e| e.into_inner()).push(Job {
-        what: Deferred::Drop(obj),
-        events,
-    });
-    r.wake.notify_one();
-    Ok(())
+    }
 }
 
-/// Hand `a` to the deferred-free thread, to be freed once `events` are
-/// complete. When the thread cannot start, wait for the events and free now.
-fn defer_free(a: Alloc, events: Vec<Arc<Event>>) -> Result<()> {
-    let r = match reaper() {
-        Ok(r) => r,
+/// Queue a job on the deferred-free thread.
+fn push_job(r: &Reaper, what: Deferred, events: Vec<Arc<Event>>) {
+    *r.pending.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+    r.jobs
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(Job { what, events });
+    r.wake.notify_one();
+}
+
+/// Hand `what` to the deferred-free thread, to be given back once `events`
+/// are complete. When the thread cannot start, wait for the events and give
+/// it back now.
+fn defer(what: Deferred, events: Vec<Arc<Event>>) -> Result<()> {
+    match reaper() {
+        Ok(r) => {
+            push_job(r, what, events);
+            Ok(())
+        }
         Err(e) => {
-            crate::log::error(&format!("{}; freeing synchronously", e.message));
+            crate::log::error(&format!("{}; giving back synchronously", e.message));
             for ev in &events {
                 ev.wait()?;
             }
-            return release_now(&a);
+            what.finish()
         }
-    };
-    *r.pending.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-    r.jobs.lock().unwrap_or_else(|e| e.into_inner()).push(Job {
-        what: Deferred::Free(a),
-        events,
-    });
-    r.wake.notify_one();
-    Ok(())
+    }
+}
+
+/// Drop `obj` on the deferred-free thread once `events` are complete (for
+/// an array keeping foreign memory alive, `dpc_array_release_after`).
+pub(crate) fn defer_drop(obj: Box<dyn Send>, events: Vec<Arc<Event>>) -> Result<()> {
+    defer(Deferred::Drop(obj), events)
 }
 
 // ---------------------------------------------------------------- commands
@@ -459,7 +456,7 @@ fn fill(
             return Err(e);
         }
     };
-    defer_free(seed_alloc, vec![seed_event.clone()])?;
+    defer(Deferred::Free(seed_alloc), vec![seed_event.clone()])?;
     let mut prev = seed_event;
     let mut done = seed_len;
     while done < total {
@@ -652,12 +649,7 @@ pub unsafe extern "C" fn dpc_usm_free_after(
                 return Err(e);
             }
         };
-        *r.pending.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        r.jobs.lock().unwrap_or_else(|e| e.into_inner()).push(Job {
-            what: Deferred::Free(a),
-            events: d.events,
-        });
-        r.wake.notify_one();
+        push_job(r, Deferred::Free(a), d.events);
         Ok(())
     })
 }

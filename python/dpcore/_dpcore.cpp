@@ -104,6 +104,18 @@ queue queue_arg(py::handle obj) {
 
 PyArray wrap(array a) { return PyArray{std::move(a)}; }
 
+std::vector<int32_t> reversed_axes(int nd) {
+    std::vector<int32_t> ax(static_cast<std::size_t>(nd));
+    for (int i = 0; i < nd; ++i) ax[i] = nd - 1 - i;
+    return ax;
+}
+
+array permute(const array &a, const std::vector<int32_t> &axes) {
+    dpc_array v = nullptr;
+    check(dpc_array_permute(a.get(), axes.data(), &v), "dpc_array_permute");
+    return array::adopt(v);
+}
+
 /// A device's filter string, or its name for a sub-device (which has none).
 std::string label(const device &d) {
     try {
@@ -291,23 +303,9 @@ py::dict suai(const array &a) {
     return d;
 }
 
-/// The capsule dpctl.SyclQueue() takes: our sycl::queue*, borrowed; the
-/// capsule holds a reference to the dpcore queue (dpctl copies the queue).
-py::capsule queue_capsule(const queue &q) {
-    dpc_queue h = q.get();
-    check(dpc_queue_retain(h), "dpc_queue_retain");
-    void *native = q.native();
-    PyObject *cap = PyCapsule_New(native, "SyclQueueRef", [](PyObject *c) {
-        auto h = static_cast<dpc_queue>(PyCapsule_GetContext(c));
-        if (h) (void)dpc_queue_release(h);
-    });
-    if (!cap) {
-        (void)dpc_queue_release(h);
-        throw py::error_already_set();
-    }
-    PyCapsule_SetContext(cap, h);
-    return py::reinterpret_steal<py::capsule>(cap);
-}
+/// The capsule dpctl.SyclQueue() takes: our sycl::queue*, borrowed (dpctl
+/// copies the queue).
+py::capsule queue_capsule(const queue &q) { return python::borrowed_capsule(q, q.native(), "SyclQueueRef"); }
 
 py::object queue_to_dpctl(const queue &q) {
     try {
@@ -489,28 +487,14 @@ PYBIND11_MODULE(_dpcore, m) {
             "transpose",
             [](const PyArray &a, py::args axes) {
                 int nd = a.a.ndim();
-                std::vector<int32_t> ax(static_cast<std::size_t>(nd));
-                if (axes.size() == 0) {
-                    for (int i = 0; i < nd; ++i) ax[i] = nd - 1 - i;
-                } else {
-                    py::object seq = axes.size() == 1 && !PyLong_Check(axes[0].ptr()) ? py::object(axes[0])
-                                                                                        : py::object(axes);
-                    ax = seq.cast<std::vector<int32_t>>();
-                    if (static_cast<int>(ax.size()) != nd) throw py::value_error("axes don't match array");
-                }
-                dpc_array v = nullptr;
-                check(dpc_array_permute(a.a.get(), ax.data(), &v), "dpc_array_permute");
-                return wrap(array::adopt(v));
+                if (axes.size() == 0) return wrap(permute(a.a, reversed_axes(nd)));
+                py::object seq =
+                    axes.size() == 1 && !PyLong_Check(axes[0].ptr()) ? py::object(axes[0]) : py::object(axes);
+                std::vector<int32_t> ax = seq.cast<std::vector<int32_t>>();
+                if (static_cast<int>(ax.size()) != nd) throw py::value_error("axes don't match array");
+                return wrap(permute(a.a, ax));
             })
-        .def_property_readonly("T",
-                               [](const PyArray &a) {
-                                   int nd = a.a.ndim();
-                                   std::vector<int32_t> ax(static_cast<std::size_t>(nd));
-                                   for (int i = 0; i < nd; ++i) ax[i] = nd - 1 - i;
-                                   dpc_array v = nullptr;
-                                   check(dpc_array_permute(a.a.get(), ax.data(), &v), "dpc_array_permute");
-                                   return wrap(array::adopt(v));
-                               })
+        .def_property_readonly("T", [](const PyArray &a) { return wrap(permute(a.a, reversed_axes(a.a.ndim()))); })
         .def("reshape",
              [](const PyArray &a, py::args shape) {
                  std::vector<int64_t> s = shape.size() == 1 ? to_shape(shape[0]) : to_shape(shape);

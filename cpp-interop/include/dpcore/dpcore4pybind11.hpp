@@ -571,63 +571,43 @@ inline py::object dpcore_module() {
     return *m;
 }
 
+/// `w` (a dpcore wrapper: array, queue, event) as an object of the dpcore
+/// Python class `cls`, which takes over a new reference through its
+/// `_from_handle`; None for an empty wrapper.
+template <class W>
+py::object to_python(const W &w, const char *cls) {
+    if (!w) return py::none();
+    W ref = w;  // a new reference, handed to Python below
+    auto h = ref.get();
+    py::object out = dpcore_module().attr(cls).attr("_from_handle")(reinterpret_cast<uintptr_t>(h));
+    (void)ref.release();  // Python's now
+    return out;
+}
+
 /// A dpcore.Array for `a` (a new reference to the same view).
-inline py::object from_array(const array &a) {
-    if (!a) return py::none();
-    dpc_array h = a.get();
-    check(dpc_array_retain(h), "dpc_array_retain");
-    try {
-        return dpcore_module().attr("Array").attr("_from_handle")(reinterpret_cast<uintptr_t>(h));
-    } catch (...) {
-        (void)dpc_array_release(h);
-        throw;
-    }
-}
-
+inline py::object from_array(const array &a) { return to_python(a, "Array"); }
 /// A dpcore.Event for `e`.
-inline py::object from_event(const event &e) {
-    if (!e) return py::none();
-    dpc_event h = e.get();
-    check(dpc_event_retain(h), "dpc_event_retain");
-    try {
-        return dpcore_module().attr("Event").attr("_from_handle")(reinterpret_cast<uintptr_t>(h));
-    } catch (...) {
-        (void)dpc_event_release(h);
-        throw;
-    }
-}
-
+inline py::object from_event(const event &e) { return to_python(e, "Event"); }
 /// A dpcore.Queue for `q`.
-inline py::object from_queue(const queue &q) {
-    if (!q) return py::none();
-    dpc_queue h = q.get();
-    check(dpc_queue_retain(h), "dpc_queue_retain");
-    try {
-        return dpcore_module().attr("Queue").attr("_from_handle")(reinterpret_cast<uintptr_t>(h));
-    } catch (...) {
-        (void)dpc_queue_release(h);
-        throw;
-    }
+inline py::object from_queue(const queue &q) { return to_python(q, "Queue"); }
+
+/// A capsule named `name` holding `native` (the runtime object behind `w`,
+/// e.g. a sycl::queue* for "SyclQueueRef"), borrowed: the capsule keeps a
+/// reference to `w` until it is destroyed. dpctl copies the runtime object
+/// out of such capsules.
+template <class W>
+py::capsule borrowed_capsule(const W &w, void *native, const char *name) {
+    PyObject *cap = PyCapsule_New(native, name, [](PyObject *c) { delete static_cast<W *>(PyCapsule_GetContext(c)); });
+    if (!cap) throw py::error_already_set();
+    PyCapsule_SetContext(cap, new W(w));
+    return py::reinterpret_steal<py::capsule>(cap);
 }
 
-/// A dpctl.SyclEvent sharing `e` (dpctl copies the event from the capsule,
-/// which holds a reference to the dpcore event meanwhile).
+/// A dpctl.SyclEvent sharing `e`.
 inline py::object to_dpctl_event(const event &e) {
     void *native = nullptr;
     check(dpc_event_get_native(e.get(), &native), "dpc_event_get_native");
-    dpc_event h = e.get();
-    check(dpc_event_retain(h), "dpc_event_retain");
-    PyObject *cap = PyCapsule_New(native, "SyclEventRef", [](PyObject *c) {
-        auto held = static_cast<dpc_event>(PyCapsule_GetContext(c));
-        if (held) (void)dpc_event_release(held);
-    });
-    if (!cap) {
-        (void)dpc_event_release(h);
-        throw py::error_already_set();
-    }
-    PyCapsule_SetContext(cap, h);
-    py::object capsule = py::reinterpret_steal<py::object>(cap);
-    return py::module_::import("dpctl").attr("SyclEvent")(capsule);
+    return py::module_::import("dpctl").attr("SyclEvent")(borrowed_capsule(e, native, "SyclEventRef"));
 }
 
 /// Tell the producers of `inputs` about work submitted on their arrays, so
