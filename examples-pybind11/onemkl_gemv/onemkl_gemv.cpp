@@ -200,23 +200,12 @@ void check_output(const char *fn, const std::vector<arg> &args) {
 
 /// Barriers on every queue the arrays came from: the work waits for all
 /// pending work of their producers, not only on the queue it runs on
-/// (arrays of one device and context may come from different queues, e.g.
-/// two dpctl.SyclQueue objects; dpcore's queue == calls those equal, so the
-/// runtime queues are compared instead).
+/// (arrays of one device and context may come from different queues).
 std::vector<sycl::event> pending(const dpcore::queue &q, const std::vector<arg> &args) {
-    std::vector<dpcore::event> evs = dpcore::depends_on_pending(q);
-    std::vector<sycl::queue> seen{dpcore::sycl_queue(q)};
-    for (const arg &x : args) {
-        const dpcore::queue &xq = x.a->get_queue();
-        if (!xq || x.a->copied()) continue;
-        const sycl::queue &sq = dpcore::sycl_queue(xq);
-        if (std::none_of(seen.begin(), seen.end(), [&](const sycl::queue &s) { return s == sq; })) {
-            seen.push_back(sq);
-            evs.push_back(xq.barrier());
-        }
-    }
+    std::vector<const usm_ndarray *> inputs;
+    for (const arg &x : args) inputs.push_back(x.a);
     std::vector<sycl::event> deps;
-    for (const dpcore::event &e : evs) deps.push_back(dpcore::sycl_event(e));
+    for (const dpcore::event &e : dpcore::depends_on_pending(q, inputs)) deps.push_back(dpcore::sycl_event(e));
     return deps;
 }
 

@@ -161,7 +161,7 @@ inline std::vector<event> depends_on_pending(const queue &q) { return {q.barrier
 /// The same for `q` and for the queue of each of `inputs` (arrays from
 /// different runtime queues of one context, which dpcore::common_queue
 /// accepts): one barrier per distinct runtime queue.
-inline std::vector<event> depends_on_pending(const queue &q, std::initializer_list<const usm_ndarray *> inputs) {
+inline std::vector<event> depends_on_pending(const queue &q, const std::vector<const usm_ndarray *> &inputs) {
     std::vector<event> out{q.barrier()};
     std::vector<void *> seen{q.native()};
     for (const usm_ndarray *a : inputs) {
@@ -638,25 +638,6 @@ inline void record_for_producers(std::initializer_list<const usm_ndarray *> inpu
     }
 }
 
-/// Compute follows data, naming the arguments: the queue all `arrays`
-/// share, or py::value_error with dpcore's list of every array's device,
-/// queue and context, where "array i" is followed by the argument's name.
-inline queue common_queue_named(const std::vector<std::pair<const char *, const usm_ndarray *>> &named) {
-    std::vector<dpc_array> hs;
-    for (const auto &p : named) hs.push_back(p.second->get_array().get());
-    dpc_queue q = nullptr;
-    if (dpc_array_common_queue(hs.data(), hs.size(), &q) != DPC_SUCCESS) {
-        std::string m = last_error_message();
-        for (std::size_t i = named.size(); i-- > 0;) {
-            std::string key = "array " + std::to_string(i);
-            std::size_t at = m.find(key + ":");
-            if (at != std::string::npos) m.replace(at, key.size(), key + " (" + named[i].first + ")");
-        }
-        throw py::value_error(m);
-    }
-    return queue::adopt(q);
-}
-
 /// Compute follows data: the queue all `arrays` share, or py::value_error
 /// listing every array's device, queue and context.
 inline queue common_queue(const std::vector<const usm_ndarray *> &arrays) {
@@ -665,6 +646,24 @@ inline queue common_queue(const std::vector<const usm_ndarray *> &arrays) {
     dpc_queue q = nullptr;
     if (dpc_array_common_queue(hs.data(), hs.size(), &q) != DPC_SUCCESS) throw py::value_error(last_error_message());
     return queue::adopt(q);
+}
+
+/// The same, naming the arguments: in the error, "array i" is followed by
+/// the argument's name.
+inline queue common_queue_named(const std::vector<std::pair<const char *, const usm_ndarray *>> &named) {
+    std::vector<const usm_ndarray *> arrays;
+    for (const auto &p : named) arrays.push_back(p.second);
+    try {
+        return common_queue(arrays);
+    } catch (py::value_error &e) {
+        std::string m = e.what();
+        for (std::size_t i = named.size(); i-- > 0;) {
+            std::string key = "array " + std::to_string(i);
+            std::size_t at = m.find(key + ":");
+            if (at != std::string::npos) m.replace(at, key.size(), key + " (" + named[i].first + ")");
+        }
+        throw py::value_error(m);
+    }
 }
 
 }  // namespace python
