@@ -373,6 +373,29 @@ inline queue queue_for_pointer(void *ptr) {
     return queue();
 }
 
+/// The ints of a tuple.
+inline std::vector<int64_t> int64_tuple(PyObject *tup) {
+    std::vector<int64_t> v(static_cast<std::size_t>(PyTuple_GET_SIZE(tup)));
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(tup, i));
+    if (PyErr_Occurred()) throw py::error_already_set();
+    return v;
+}
+
+/// A dpcore array over memory `owner` lends (dpc_array_from_usm; the
+/// reference taken here is given back by release_pyobject, exactly once).
+inline usm_ndarray lend(py::handle owner, const queue &q, dpc_dlpack_dtype dt, const std::vector<int64_t> &sh,
+                        const std::vector<int64_t> &st, void *ptr, uint32_t flags, origin o, py::handle producer_queue) {
+    Py_INCREF(owner.ptr());
+    dpc_array a = nullptr;
+    dpc_status s = dpc_array_from_usm(q.get(), dt, static_cast<int32_t>(sh.size()), sh.data(),
+                                      st.empty() ? nullptr : st.data(), ptr, flags, release_pyobject, owner.ptr(), &a);
+    if (s != DPC_SUCCESS) conversion_failed(owner, last_error_message());
+    usm_ndarray out(array::adopt(a), o, q);
+    if (producer_queue && producer_queue.ptr() != Py_None)
+        out.set_producer_queue(py::reinterpret_borrow<py::object>(producer_queue));
+    return out;
+}
+
 inline usm_ndarray from_suai(py::handle obj) {
     static PyObject *k_iface = interned("__sycl_usm_array_interface__"), *k_data = interned("data"),
                     *k_shape = interned("shape"), *k_strides = interned("strides"), *k_typestr = interned("typestr"),
@@ -393,14 +416,11 @@ inline usm_ndarray from_suai(py::handle obj) {
     uintptr_t base = static_cast<uintptr_t>(PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(data, 0)));
     if (PyErr_Occurred()) throw py::error_already_set();
     bool read_only = PyObject_IsTrue(PyTuple_GET_ITEM(data, 1)) == 1;
-    std::vector<int64_t> sh(static_cast<std::size_t>(PyTuple_GET_SIZE(shape)));
-    for (std::size_t i = 0; i < sh.size(); ++i) sh[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(shape, i));
-    std::vector<int64_t> st;
+    std::vector<int64_t> sh = int64_tuple(shape), st;
     if (strides && strides != Py_None) {
         if (!PyTuple_Check(strides) || static_cast<std::size_t>(PyTuple_GET_SIZE(strides)) != sh.size())
             conversion_failed(obj, "its strides do not match its shape");
-        st.resize(sh.size());
-        for (std::size_t i = 0; i < st.size(); ++i) st[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(strides, i));
+        st = int64_tuple(strides);
     }
     int64_t offset = 0;
     if (PyObject *o = PyDict_GetItem(d, k_offset)) offset = PyLong_AsLongLong(o);
@@ -411,15 +431,8 @@ inline usm_ndarray from_suai(py::handle obj) {
     if (syclobj && syclobj != Py_None) q = cached_queue(syclobj);
     if (!q) q = queue_for_pointer(ptr);
     if (!q) conversion_failed(obj, "its memory is not USM of any device dpcore knows");
-    Py_INCREF(obj.ptr());  // given back by release_pyobject, exactly once
-    dpc_array a = nullptr;
-    dpc_status s = dpc_array_from_usm(q.get(), dt, static_cast<int32_t>(sh.size()), sh.data(),
-                                      st.empty() ? nullptr : st.data(), ptr, read_only ? 0u : DPC_ARRAY_WRITABLE,
-                                      release_pyobject, obj.ptr(), &a);
-    if (s != DPC_SUCCESS) conversion_failed(obj, last_error_message());
-    usm_ndarray out(array::adopt(a), origin::sycl_usm_array_interface, q);
-    if (syclobj && syclobj != Py_None) out.set_producer_queue(py::reinterpret_borrow<py::object>(syclobj));
-    return out;
+    return lend(obj, q, dt, sh, st, ptr, read_only ? 0u : DPC_ARRAY_WRITABLE, origin::sycl_usm_array_interface,
+                syclobj);
 }
 
 /// The tensor library's usm_ndarray read through its attributes rather than
@@ -438,8 +451,8 @@ inline usm_ndarray from_tensor(py::handle owner, py::handle t) {
         return py::reinterpret_steal<py::object>(v);
     };
     py::object ptr = get(t.ptr(), k_pointer), shape = get(t.ptr(), k_shape), strides = get(t.ptr(), k_strides),
-               pq = get(t.ptr(), k_queue), dtype = get(t.ptr(), k_dtype), flags = get(t.ptr(), k_flags);
-    py::object wr = flags ? get(flags.ptr(), k_writable) : py::object();
+               pq = get(t.ptr(), k_queue), dtype = get(t.ptr(), k_dtype), pyflags = get(t.ptr(), k_flags);
+    py::object wr = pyflags ? get(pyflags.ptr(), k_writable) : py::object();
     if (!ptr || !shape || !PyTuple_Check(shape.ptr()) || !strides || !PyTuple_Check(strides.ptr()) || !pq ||
         !dtype || !wr)
         return from_suai(owner);
@@ -465,13 +478,8 @@ inline usm_ndarray from_tensor(py::handle owner, py::handle t) {
         if (!dtype_from_typestr(tstr, dt)) conversion_failed(owner, "unsupported data type '" + tstr + "'");
         if (dts->size() < 32) dts->push_back({dtype, dt});
     }
-    std::size_t nd = static_cast<std::size_t>(PyTuple_GET_SIZE(shape.ptr()));
-    if (static_cast<std::size_t>(PyTuple_GET_SIZE(strides.ptr())) != nd) return from_suai(owner);
-    std::vector<int64_t> sh(nd), st(nd);
-    for (std::size_t i = 0; i < nd; ++i) {
-        sh[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(shape.ptr(), i));
-        st[i] = PyLong_AsLongLong(PyTuple_GET_ITEM(strides.ptr(), i));
-    }
+    std::vector<int64_t> sh = int64_tuple(shape.ptr()), st = int64_tuple(strides.ptr());
+    if (st.size() != sh.size()) return from_suai(owner);
     void *p = reinterpret_cast<void *>(static_cast<uintptr_t>(PyLong_AsUnsignedLongLong(ptr.ptr())));
     if (PyErr_Occurred()) throw py::error_already_set();
     queue q = cached_queue(pq);
@@ -479,21 +487,14 @@ inline usm_ndarray from_tensor(py::handle owner, py::handle t) {
     // The tensor library only makes arrays over USM of their queue's
     // context, of the kind usm_type names: vouch for it, which spares the
     // runtime's pointer query (about 2 us for memory dpcore did not allocate).
-    uint32_t lend = PyObject_IsTrue(wr.ptr()) == 1 ? DPC_ARRAY_WRITABLE : 0u;
+    uint32_t flags = PyObject_IsTrue(wr.ptr()) == 1 ? DPC_ARRAY_WRITABLE : 0u;
     py::object ut = get(t.ptr(), k_usm_type);
     if (ut && PyUnicode_Check(ut.ptr())) {
-        if (PyUnicode_CompareWithASCIIString(ut.ptr(), "device") == 0) lend |= DPC_ARRAY_TRUST_DEVICE;
-        else if (PyUnicode_CompareWithASCIIString(ut.ptr(), "shared") == 0) lend |= DPC_ARRAY_TRUST_SHARED;
-        else if (PyUnicode_CompareWithASCIIString(ut.ptr(), "host") == 0) lend |= DPC_ARRAY_TRUST_HOST;
+        if (PyUnicode_CompareWithASCIIString(ut.ptr(), "device") == 0) flags |= DPC_ARRAY_TRUST_DEVICE;
+        else if (PyUnicode_CompareWithASCIIString(ut.ptr(), "shared") == 0) flags |= DPC_ARRAY_TRUST_SHARED;
+        else if (PyUnicode_CompareWithASCIIString(ut.ptr(), "host") == 0) flags |= DPC_ARRAY_TRUST_HOST;
     }
-    Py_INCREF(owner.ptr());  // given back by release_pyobject, exactly once
-    dpc_array a = nullptr;
-    dpc_status s = dpc_array_from_usm(q.get(), dt, static_cast<int32_t>(nd), sh.data(), st.data(), p, lend,
-                                      release_pyobject, owner.ptr(), &a);
-    if (s != DPC_SUCCESS) conversion_failed(owner, last_error_message());
-    usm_ndarray out(array::adopt(a), origin::usm_ndarray_attributes, q);
-    out.set_producer_queue(pq);
-    return out;
+    return lend(owner, q, dt, sh, st, p, flags, origin::usm_ndarray_attributes, pq);
 }
 
 inline usm_ndarray from_dlpack(py::handle obj) {
