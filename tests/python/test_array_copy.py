@@ -18,9 +18,9 @@ from ctypes import POINTER, byref, c_int32, c_int64
 
 import pytest
 
-np = pytest.importorskip("numpy")
-dpnp = pytest.importorskip("dpnp")
-pytest.importorskip("dpctl")
+import dpctl  # noqa: F401  (required: dpnp needs it; conftest.py imports every required package)
+import dpnp
+import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # also under --import-mode=importlib

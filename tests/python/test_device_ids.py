@@ -9,8 +9,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 LIB = ROOT / "target" / "release" / "libdpcore.so"
 
-dpctl = pytest.importorskip("dpctl")
-dpnp = pytest.importorskip("dpnp")
+import dpctl
+import dpnp
 
 
 @pytest.fixture(scope="module")

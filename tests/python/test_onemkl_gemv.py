@@ -14,11 +14,11 @@ import weakref
 
 import pytest
 
-np = pytest.importorskip("numpy")
-dpnp = pytest.importorskip("dpnp")
-dpctl = pytest.importorskip("dpctl")
-dpctl_memory = pytest.importorskip("dpctl.memory")
-dpcore = pytest.importorskip("dpcore")
+import dpctl
+import dpctl.memory as dpctl_memory
+import dpcore
+import dpnp
+import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples-pybind11" / "onemkl_gemv"

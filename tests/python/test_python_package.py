@@ -15,10 +15,10 @@ import weakref
 
 import pytest
 
-np = pytest.importorskip("numpy")
-dpnp = pytest.importorskip("dpnp")
-dpctl = pytest.importorskip("dpctl")
+import dpctl
 import dpctl.memory  # noqa: E402
+import dpnp
+import numpy as np
 
 import dpcore  # noqa: E402
 

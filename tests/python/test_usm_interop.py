@@ -6,9 +6,9 @@ import pytest
 
 from dpcore_ctypes import P, PP, SZ, check, load
 
-dpctl = pytest.importorskip("dpctl")
-dpnp = pytest.importorskip("dpnp")
-np = pytest.importorskip("numpy")
+import dpctl
+import dpnp
+import numpy as np
 
 DEVICE, SHARED, HOST = 1, 2, 3
 
