@@ -319,6 +319,29 @@ module dpcore
   integer(c_int32_t), parameter :: DPC_KERNEL_INFO_COMPILE_SUB_GROUP_SIZE = 8_c_int32_t
   integer(c_int32_t), parameter :: DPC_KERNEL_INFO_COMPILE_NUM_SUB_GROUPS = 9_c_int32_t
 
+  ! ---- enum dpc_handle_kind (int32_t; arguments of this type are integer(c_int32_t))
+  ! What `dpc_census_live_handles` counts: one kind of handle, or all.
+  ! Every kind.
+  integer(c_int32_t), parameter :: DPC_HANDLE_ALL = 0_c_int32_t
+  ! `dpc_device` (sub-devices; root devices are immortal).
+  integer(c_int32_t), parameter :: DPC_HANDLE_DEVICE = 1_c_int32_t
+  ! `dpc_selector`.
+  integer(c_int32_t), parameter :: DPC_HANDLE_SELECTOR = 2_c_int32_t
+  ! `dpc_platform`.
+  integer(c_int32_t), parameter :: DPC_HANDLE_PLATFORM = 3_c_int32_t
+  ! `dpc_context`.
+  integer(c_int32_t), parameter :: DPC_HANDLE_CONTEXT = 4_c_int32_t
+  ! `dpc_queue`.
+  integer(c_int32_t), parameter :: DPC_HANDLE_QUEUE = 5_c_int32_t
+  ! `dpc_event`.
+  integer(c_int32_t), parameter :: DPC_HANDLE_EVENT = 6_c_int32_t
+  ! `dpc_bundle`.
+  integer(c_int32_t), parameter :: DPC_HANDLE_BUNDLE = 7_c_int32_t
+  ! `dpc_kernel`.
+  integer(c_int32_t), parameter :: DPC_HANDLE_KERNEL = 8_c_int32_t
+  ! `dpc_array`.
+  integer(c_int32_t), parameter :: DPC_HANDLE_ARRAY = 9_c_int32_t
+
   ! ---- struct dpc_dlpack_dtype
   ! `DLDataType` of dlpack.h (same layout): `code` is a `DPC_DL_*` type code, `bits` the element
   ! width, `lanes` 1 for scalars.
@@ -514,6 +537,19 @@ module dpcore
       type(c_ptr), value :: host_strides  ! const int64_t *, may be NULL
     end function dpc_array_to_host
 
+    ! Copy `array` out to the caller's host buffer `buf` of `capacity` bytes, laid out by
+    ! `buf_strides` (elements, one per dimension, any sign; NULL: C-contiguous).
+    function dpc_array_copy_to_host(array, buf, capacity, buf_strides, size_out) &
+        bind(c, name="dpc_array_copy_to_host")
+      import
+      integer(c_int32_t) :: dpc_array_copy_to_host  ! dpc_status
+      type(c_ptr), value :: array  ! dpc_array
+      type(c_ptr), value :: buf  ! void *
+      integer(c_size_t), value :: capacity  ! size_t
+      integer(c_int64_t), dimension(*), intent(in) :: buf_strides  ! const int64_t *
+      integer(c_size_t), intent(out) :: size_out  ! size_t *
+    end function dpc_array_copy_to_host
+
     ! Add a reference to `array`.
     function dpc_array_retain(array) bind(c, name="dpc_array_retain")
       import
@@ -562,6 +598,28 @@ module dpcore
       type(c_ptr), value :: array  ! dpc_array
       integer(c_int64_t), dimension(*), intent(out) :: strides_out  ! int64_t *
     end function dpc_array_get_strides
+
+    ! The shape of `array` into `buf`, which holds `capacity` values.
+    function dpc_array_copy_shape(array, buf, capacity, ndim_out) &
+        bind(c, name="dpc_array_copy_shape")
+      import
+      integer(c_int32_t) :: dpc_array_copy_shape  ! dpc_status
+      type(c_ptr), value :: array  ! dpc_array
+      type(c_ptr), value :: buf  ! int64_t *, may be NULL
+      integer(c_size_t), value :: capacity  ! size_t
+      integer(c_size_t), intent(out) :: ndim_out  ! size_t *
+    end function dpc_array_copy_shape
+
+    ! The strides of `array`, in elements, into `buf`, which holds `capacity` values.
+    function dpc_array_copy_strides(array, buf, capacity, ndim_out) &
+        bind(c, name="dpc_array_copy_strides")
+      import
+      integer(c_int32_t) :: dpc_array_copy_strides  ! dpc_status
+      type(c_ptr), value :: array  ! dpc_array
+      type(c_ptr), value :: buf  ! int64_t *, may be NULL
+      integer(c_size_t), value :: capacity  ! size_t
+      integer(c_size_t), intent(out) :: ndim_out  ! size_t *
+    end function dpc_array_copy_strides
 
     ! The data type of `array`.
     function dpc_array_get_dtype(array, dtype_out) bind(c, name="dpc_array_get_dtype")
@@ -772,9 +830,39 @@ module dpcore
       integer(c_size_t), intent(out) :: size_out  ! size_t *
     end function dpc_backend_get_runtime
 
+    ! The number of live handles of `kind` (`DPC_HANDLE_ALL`: of every kind) that the program must
+    ! still release.
+    function dpc_census_live_handles(kind, count_out) bind(c, name="dpc_census_live_handles")
+      import
+      integer(c_int32_t) :: dpc_census_live_handles  ! dpc_status
+      integer(c_int32_t), value :: kind  ! int32_t
+      integer(c_int64_t), intent(out) :: count_out  ! uint64_t *
+    end function dpc_census_live_handles
+
+    ! The USM that dpcore allocated for the program and that is not freed yet (memory waiting in a
+    ! deferred free included), over every context.
+    function dpc_census_live_usm(allocations_out, bytes_out) bind(c, name="dpc_census_live_usm")
+      import
+      integer(c_int32_t) :: dpc_census_live_usm  ! dpc_status
+      integer(c_int64_t), intent(out) :: allocations_out  ! uint64_t *
+      integer(c_int64_t), intent(out) :: bytes_out  ! uint64_t *
+    end function dpc_census_live_usm
+
+    ! The census as text (what `DPCORE_LEAK_CHECK=1` prints at exit): a first line `dpcore leak
+    ! census: H live handles, B bytes of USM in N allocations, D deferred releases pending`, then
+    ! one line per kind of handle and per context that still holds something.
+    function dpc_census_report(buf, capacity, size_out) bind(c, name="dpc_census_report")
+      import
+      integer(c_int32_t) :: dpc_census_report  ! dpc_status
+      type(c_ptr), value :: buf  ! char *
+      integer(c_size_t), value :: capacity  ! size_t
+      integer(c_size_t), intent(out) :: size_out  ! size_t *
+    end function dpc_census_report
+
     ! The default context of `device`: for a root device, its platform's default context (the one
     ! dpnp, dpctl and torch allocate in, so USM pointers pass between them without copies); for a
-    ! sub-device, a context over that sub-device alone.
+    ! sub-device, a context over that sub-device alone, shared while anything uses it (a queue, an
+    ! allocation, a handle) and freed after the last user.
     function dpc_context_default(device, context_out) bind(c, name="dpc_context_default")
       import
       integer(c_int32_t) :: dpc_context_default  ! dpc_status

@@ -559,6 +559,63 @@ typedef int32_t dpc_kernel_info;
 #endif // __cplusplus
 
 /**
+ * What `dpc_census_live_handles` counts: one kind of handle, or all.
+ */
+enum dpc_handle_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Every kind.
+   */
+  DPC_HANDLE_ALL = 0,
+  /**
+   * `dpc_device` (sub-devices; root devices are immortal).
+   */
+  DPC_HANDLE_DEVICE = 1,
+  /**
+   * `dpc_selector`.
+   */
+  DPC_HANDLE_SELECTOR = 2,
+  /**
+   * `dpc_platform`.
+   */
+  DPC_HANDLE_PLATFORM = 3,
+  /**
+   * `dpc_context`.
+   */
+  DPC_HANDLE_CONTEXT = 4,
+  /**
+   * `dpc_queue`.
+   */
+  DPC_HANDLE_QUEUE = 5,
+  /**
+   * `dpc_event`.
+   */
+  DPC_HANDLE_EVENT = 6,
+  /**
+   * `dpc_bundle`.
+   */
+  DPC_HANDLE_BUNDLE = 7,
+  /**
+   * `dpc_kernel`.
+   */
+  DPC_HANDLE_KERNEL = 8,
+  /**
+   * `dpc_array`.
+   */
+  DPC_HANDLE_ARRAY = 9,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum dpc_handle_kind dpc_handle_kind;
+#else
+typedef int32_t dpc_handle_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Opaque array type of the C API.
  */
 typedef struct dpc_array_s dpc_array_s;
@@ -604,9 +661,9 @@ typedef struct dpc_queue_s dpc_queue_s;
 typedef struct dpc_selector_s dpc_selector_s;
 
 /**
- * A queue handle. The canonical queue of a device (`dpc_queue_default`)
- * is valid for the life of the process; other queues are reference
- * counted.
+ * A queue handle. The canonical queue of a root device
+ * (`dpc_queue_default`) is valid for the life of the process; other queues
+ * are reference counted.
  */
 typedef struct dpc_queue_s *dpc_queue;
 
@@ -846,10 +903,37 @@ dpc_status dpc_array_from_host(dpc_queue queue,
  * is done, after the work already submitted to the array's queue (an
  * out-of-order queue is waited for first).
  *
+ * Deprecated: the host buffer's size cannot be checked, so a short buffer
+ * is overwritten; use `dpc_array_copy_to_host`. Kept for the ABI.
+ *
  * Ownership: `host` is the caller's. Errors: `DPC_ERROR_INVALID_HANDLE`,
  * `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_BACKEND`. Thread safety: any thread.
  */
 dpc_status dpc_array_to_host(dpc_array array, void *host, const int64_t *host_strides);
+
+/**
+ * Copy `array` out to the caller's host buffer `buf` of `capacity` bytes,
+ * laid out by `buf_strides` (elements, one per dimension, any sign; NULL:
+ * C-contiguous). The layout is placed from the start of `buf`: its lowest
+ * byte is `buf[0]`, so with negative strides element (0, …, 0) is not at
+ * `buf`. Returns when the copy is done, after the work already submitted
+ * to the array's queue.
+ *
+ * Two-call pattern: `*size_out` (required) always receives the bytes the
+ * layout spans; with `buf` NULL only that is reported; with `capacity`
+ * smaller, `DPC_ERROR_BUFFER_TOO_SMALL` and nothing is written. An array
+ * of 0 elements needs 0 bytes.
+ * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`
+ * (`size_out`), `DPC_ERROR_BUFFER_TOO_SMALL`, `DPC_ERROR_INVALID_ARGUMENT`
+ * (strides whose span overflows), `DPC_ERROR_OUT_OF_HOST_MEMORY`,
+ * `DPC_ERROR_BACKEND`. Ownership: `buf` is the caller's. Thread safety:
+ * any thread.
+ */
+dpc_status dpc_array_copy_to_host(dpc_array array,
+                                  void *buf,
+                                  size_t capacity,
+                                  const int64_t *buf_strides,
+                                  size_t *size_out);
 
 /**
  * Add a reference to `array`.
@@ -893,6 +977,8 @@ dpc_status dpc_array_get_ndim(dpc_array array, int32_t *ndim_out);
 /**
  * The shape of `array` into `shape_out` (room for `ndim` values).
  *
+ * Deprecated: the buffer's size cannot be checked, so a short buffer is
+ * overwritten; use `dpc_array_copy_shape`. Kept for the ABI.
  * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER` (unless ndim is 0).
  * Thread safety: any thread.
  */
@@ -902,10 +988,31 @@ dpc_status dpc_array_get_shape(dpc_array array, int64_t *shape_out);
  * The strides of `array`, in elements, into `strides_out` (room for
  * `ndim` values).
  *
+ * Deprecated: the buffer's size cannot be checked, so a short buffer is
+ * overwritten; use `dpc_array_copy_strides`. Kept for the ABI.
  * Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER` (unless ndim is 0).
  * Thread safety: any thread.
  */
 dpc_status dpc_array_get_strides(dpc_array array, int64_t *strides_out);
+
+/**
+ * The shape of `array` into `buf`, which holds `capacity` values.
+ *
+ * Two-call pattern: `*ndim_out` (required) always receives the number of
+ * dimensions; with `buf` NULL only that is reported; with `capacity`
+ * smaller than it `DPC_ERROR_BUFFER_TOO_SMALL` and nothing is written to
+ * `buf`. Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`
+ * (`ndim_out`), `DPC_ERROR_BUFFER_TOO_SMALL`. Ownership: `buf` is the
+ * caller's. Thread safety: any thread.
+ */
+dpc_status dpc_array_copy_shape(dpc_array array, int64_t *buf, size_t capacity, size_t *ndim_out);
+
+/**
+ * The strides of `array`, in elements, into `buf`, which holds `capacity`
+ * values. Two-call pattern, errors, ownership and thread safety as
+ * `dpc_array_copy_shape`.
+ */
+dpc_status dpc_array_copy_strides(dpc_array array, int64_t *buf, size_t capacity, size_t *ndim_out);
 
 /**
  * The data type of `array`.
@@ -1168,10 +1275,46 @@ dpc_status dpc_backend_get_plugin_path(char *buf, size_t capacity, size_t *size_
 dpc_status dpc_backend_get_runtime(char *buf, size_t capacity, size_t *size_out);
 
 /**
+ * The number of live handles of `kind` (`DPC_HANDLE_ALL`: of every kind)
+ * that the program must still release. Immortal handles (root devices,
+ * platform default contexts, root devices' canonical queues) are not
+ * counted.
+ *
+ * Errors: `DPC_ERROR_NULL_POINTER` (`count_out`), `DPC_ERROR_INVALID_ARGUMENT`
+ * (`kind` not a `dpc_handle_kind`). Thread safety: any thread; the count
+ * is a snapshot.
+ */
+dpc_status dpc_census_live_handles(int32_t kind, uint64_t *count_out);
+
+/**
+ * The USM that dpcore allocated for the program and that is not freed yet
+ * (memory waiting in a deferred free included), over every context.
+ * Either pointer may be NULL.
+ *
+ * Errors: none besides `DPC_ERROR_INTERNAL`. Thread safety: any thread;
+ * a snapshot.
+ */
+dpc_status dpc_census_live_usm(uint64_t *allocations_out, uint64_t *bytes_out);
+
+/**
+ * The census as text (what `DPCORE_LEAK_CHECK=1` prints at exit): a first
+ * line `dpcore leak census: H live handles, B bytes of USM in N
+ * allocations, D deferred releases pending`, then one line per kind of
+ * handle and per context that still holds something.
+ *
+ * Two-call pattern: `*size_out` (required) receives the size needed, NUL
+ * included; `buf` NULL asks for the size only. Errors:
+ * `DPC_ERROR_NULL_POINTER` (`size_out`), `DPC_ERROR_BUFFER_TOO_SMALL`.
+ * Ownership: `buf` is the caller's. Thread safety: any thread.
+ */
+dpc_status dpc_census_report(char *buf, size_t capacity, size_t *size_out);
+
+/**
  * The default context of `device`: for a root device, its platform's
  * default context (the one dpnp, dpctl and torch allocate in, so USM
  * pointers pass between them without copies); for a sub-device, a context
- * over that sub-device alone. Made at first use and then cached.
+ * over that sub-device alone, shared while anything uses it (a queue, an
+ * allocation, a handle) and freed after the last user.
  *
  * Ownership: for a root device the handle is valid for the life of the
  * process (release is allowed and does nothing); for a sub-device it is a
@@ -2028,8 +2171,11 @@ dpc_status dpc_queue_create_from_filter(const char *filter, uint32_t flags, dpc_
  * context, one per device, made at first use and then cached (a call
  * costs a handle lookup).
  *
- * Ownership: valid for the life of the process; release is allowed and
- * does nothing. Errors: `DPC_ERROR_INVALID_HANDLE`,
+ * Ownership: for a root device the handle is valid for the life of the
+ * process, and release is allowed and does nothing. For a sub-device it
+ * is a new reference the caller releases: the queue is shared while
+ * anything uses it and freed, with the sub-device's default context, after
+ * the last user (so always releasing is right for both). Errors: `DPC_ERROR_INVALID_HANDLE`,
  * `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_BACKEND`. Thread safety: any
  * thread; every thread gets the same queue.
  */

@@ -17,6 +17,7 @@ use crate::context;
 use crate::device;
 use crate::dlpack::*;
 use crate::error::{boundary, dpc_status, dpc_status::*, Error, Result};
+use crate::event::Deps;
 use crate::handle::{self, HandleType, Kind};
 use crate::queue::{self, dpc_queue, Queue};
 use crate::strings::{check_ptr, write_out};
@@ -66,7 +67,9 @@ impl Drop for Base {
     fn drop(&mut self) {
         match &self.owner {
             Owner::Dpcore(p) => {
-                let _ = crate::usm::dpc_usm_free(*p as *mut c_void);
+                if let Err(e) = usm::free("array release", *p) {
+                    crate::log::error(&e.message);
+                }
             }
             Owner::Foreign(f) => {
                 if let Some(f) = f.lock().unwrap_or_else(|e| e.into_inner()).take() {
@@ -250,8 +253,7 @@ pub(crate) fn queue_or_default(function: &str, q: dpc_queue) -> Result<Arc<Queue
             format!("{function}: queue is NULL and {}", e.message),
         )
     })?;
-    let h = queue::default_queue_handle(&d)?;
-    handle::get::<Queue>("queue", h)
+    queue::default_queue(&d)
 }
 
 /// A new C-contiguous array's memory on `q`.
@@ -271,11 +273,7 @@ pub(crate) fn alloc(
     let bytes = n
         .checked_mul(es)
         .ok_or_else(|| Error::invalid_arg("array size overflows"))?;
-    let mut p: *mut c_void = std::ptr::null_mut();
-    let st = unsafe { usm::dpc_usm_alloc(q_handle(q)?, kind, bytes.max(1), 0, &mut p) };
-    if st != DPC_SUCCESS {
-        return Err(crate::error::last_error());
-    }
+    let p = usm::alloc(q, kind, bytes.max(1), 0)?;
     Ok(Array {
         base: Arc::new(Base {
             owner: Owner::Dpcore(p as usize),
@@ -290,44 +288,14 @@ pub(crate) fn alloc(
     })
 }
 
-/// A handle for a queue object (an existing one isn't kept; make a new
-/// reference for internal calls through the C API functions).
-fn q_handle(q: &Arc<Queue>) -> Result<dpc_queue> {
-    Ok(handle::insert(q.clone(), false)? as dpc_queue)
-}
-
-pub(crate) fn with_q_handle<R>(q: &Arc<Queue>, f: impl FnOnce(dpc_queue) -> R) -> Result<R> {
-    let h = q_handle(q)?;
-    let r = f(h);
-    let _ = handle::release(Kind::Queue, "queue", h as usize);
-    Ok(r)
-}
-
-/// Enqueue a copy of `bytes` bytes on `q` (through `dpc_usm_memcpy`, which
-/// stages between contexts); does not wait.
+/// Enqueue a copy of `bytes` bytes on `q` (staged between contexts); does
+/// not wait.
 ///
 /// # Safety
 /// `dst` and `src` are valid for `bytes` bytes until the copy completes.
 pub(crate) unsafe fn memcpy(q: &Arc<Queue>, dst: usize, src: usize, bytes: usize) -> Result<()> {
-    with_q_handle(q, |qh| {
-        status(usm::dpc_usm_memcpy(
-            qh,
-            dst as *mut c_void,
-            src as *const c_void,
-            bytes,
-            std::ptr::null(),
-            0,
-            std::ptr::null_mut(),
-        ))
-    })?
-}
-
-pub(crate) fn status(st: dpc_status) -> Result<()> {
-    if st == DPC_SUCCESS {
-        Ok(())
-    } else {
-        Err(crate::error::last_error())
-    }
+    // SAFETY: forwarded caller contract.
+    unsafe { usm::memcpy(q, dst, src, bytes, &Deps::none(), false) }.map(drop)
 }
 
 // ---------------------------------------------------------------- exports
@@ -354,19 +322,21 @@ unsafe fn create_filled(
     let a = alloc(&q, dtype, s, usm_kind)?;
     let bytes = a.size() as usize * a.elsize();
     if let (Some(v), true) = (fill, bytes > 0) {
-        with_q_handle(&q, |qh| {
-            status(usm::dpc_usm_fill(
-                qh,
-                a.data as *mut c_void,
-                v.as_ptr() as *const c_void,
+        let count = bytes / v.len();
+        // SAFETY: a's memory is ours and holds `bytes` bytes.
+        unsafe {
+            usm::fill_checked(
+                function,
+                &q,
+                a.data,
                 v.len(),
-                bytes / v.len(),
-                std::ptr::null(),
-                0,
-                std::ptr::null_mut(),
-            ))?;
-            status(queue::dpc_queue_wait(qh))
-        })??;
+                v,
+                count,
+                &Deps::none(),
+                false,
+            )
+        }?;
+        q.wait()?;
     }
     let h = handle::insert(Arc::new(a), false)?;
     write_out(function, "array_out", array_out, h as dpc_array)
@@ -519,6 +489,9 @@ pub unsafe extern "C" fn dpc_array_from_host(
 /// is done, after the work already submitted to the array's queue (an
 /// out-of-order queue is waited for first).
 ///
+/// Deprecated: the host buffer's size cannot be checked, so a short buffer
+/// is overwritten; use `dpc_array_copy_to_host`. Kept for the ABI.
+///
 /// Ownership: `host` is the caller's. Errors: `DPC_ERROR_INVALID_HANDLE`,
 /// `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_BACKEND`. Thread safety: any thread.
 #[no_mangle]
@@ -540,6 +513,80 @@ pub unsafe extern "C" fn dpc_array_to_host(
         };
         to_host(&a, host as *mut u8, &hs)
     })
+}
+
+/// Copy `array` out to the caller's host buffer `buf` of `capacity` bytes,
+/// laid out by `buf_strides` (elements, one per dimension, any sign; NULL:
+/// C-contiguous). The layout is placed from the start of `buf`: its lowest
+/// byte is `buf[0]`, so with negative strides element (0, …, 0) is not at
+/// `buf`. Returns when the copy is done, after the work already submitted
+/// to the array's queue.
+///
+/// Two-call pattern: `*size_out` (required) always receives the bytes the
+/// layout spans; with `buf` NULL only that is reported; with `capacity`
+/// smaller, `DPC_ERROR_BUFFER_TOO_SMALL` and nothing is written. An array
+/// of 0 elements needs 0 bytes.
+/// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`
+/// (`size_out`), `DPC_ERROR_BUFFER_TOO_SMALL`, `DPC_ERROR_INVALID_ARGUMENT`
+/// (strides whose span overflows), `DPC_ERROR_OUT_OF_HOST_MEMORY`,
+/// `DPC_ERROR_BACKEND`. Ownership: `buf` is the caller's. Thread safety:
+/// any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_copy_to_host(
+    array: dpc_array,
+    buf: *mut c_void,
+    capacity: usize,
+    buf_strides: *const i64,
+    size_out: *mut usize,
+) -> dpc_status {
+    boundary("dpc_array_copy_to_host", || {
+        check_ptr("dpc_array_copy_to_host", "size_out", size_out)?;
+        let a = handle::get::<Array>("array", array as usize)?;
+        let hs: Vec<i64> = if buf_strides.is_null() {
+            c_strides(&a.shape)
+        } else {
+            // SAFETY: the caller provides one stride per dimension.
+            unsafe { std::slice::from_raw_parts(buf_strides, a.shape.len()) }.to_vec()
+        };
+        let (lo, hi) = span_bytes(&a.shape, &hs, a.elsize()).ok_or_else(|| {
+            Error::invalid_arg(format!(
+                "dpc_array_copy_to_host: strides {hs:?} over shape {:?} span more bytes than memory holds",
+                a.shape
+            ))
+        })?;
+        let need = (hi - lo) as usize;
+        // SAFETY: checked non-NULL; the caller provides a writable slot.
+        unsafe { size_out.write(need) };
+        if buf.is_null() || need == 0 {
+            return Ok(());
+        }
+        if capacity < need {
+            return Err(Error::new(
+                DPC_ERROR_BUFFER_TOO_SMALL,
+                format!("dpc_array_copy_to_host: the copy needs {need} bytes but the buffer holds {capacity}"),
+            ));
+        }
+        // SAFETY: every element lands in buf[0..need), which the caller owns.
+        unsafe { to_host(&a, (buf as *mut u8).offset(-lo as isize), &hs) }
+    })
+}
+
+/// The lowest and one-past-highest byte offsets, from element (0, …, 0),
+/// that a layout reaches; None when the sums overflow.
+fn span_bytes(shape: &[i64], strides: &[i64], es: usize) -> Option<(i64, i64)> {
+    if count(shape) == 0 {
+        return Some((0, 0));
+    }
+    let (mut lo, mut hi) = (0i64, 0i64);
+    for (n, s) in shape.iter().zip(strides) {
+        let span = (n - 1).checked_mul(*s)?.checked_mul(es as i64)?;
+        if span < 0 {
+            lo = lo.checked_add(span)?;
+        } else {
+            hi = hi.checked_add(span)?;
+        }
+    }
+    Some((lo, hi.checked_add(es as i64)?))
 }
 
 /// Copy the elements of `a` into host memory at `host` laid out by
@@ -649,6 +696,8 @@ pub unsafe extern "C" fn dpc_array_get_ndim(array: dpc_array, ndim_out: *mut i32
 
 /// The shape of `array` into `shape_out` (room for `ndim` values).
 ///
+/// Deprecated: the buffer's size cannot be checked, so a short buffer is
+/// overwritten; use `dpc_array_copy_shape`. Kept for the ABI.
 /// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER` (unless ndim is 0).
 /// Thread safety: any thread.
 #[no_mangle]
@@ -666,6 +715,8 @@ pub unsafe extern "C" fn dpc_array_get_shape(array: dpc_array, shape_out: *mut i
 /// The strides of `array`, in elements, into `strides_out` (room for
 /// `ndim` values).
 ///
+/// Deprecated: the buffer's size cannot be checked, so a short buffer is
+/// overwritten; use `dpc_array_copy_strides`. Kept for the ABI.
 /// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER` (unless ndim is 0).
 /// Thread safety: any thread.
 #[no_mangle]
@@ -680,6 +731,77 @@ pub unsafe extern "C" fn dpc_array_get_strides(
             std::ptr::copy_nonoverlapping(a.strides.as_ptr(), strides_out, a.strides.len());
         }
         Ok(())
+    })
+}
+
+/// Copy `values` (one per dimension) into the caller's `buf` of `capacity`
+/// values (the two-call pattern of `dpc_array_copy_shape`).
+///
+/// # Safety
+/// `buf` is NULL or valid for `capacity` writes; `n_out` as `check_ptr`.
+unsafe fn copy_dims(
+    function: &str,
+    values: &[i64],
+    buf: *mut i64,
+    capacity: usize,
+    n_out: *mut usize,
+) -> Result<()> {
+    check_ptr(function, "ndim_out", n_out)?;
+    // SAFETY: checked non-NULL; the caller provides a writable slot.
+    unsafe { n_out.write(values.len()) };
+    if buf.is_null() {
+        return Ok(());
+    }
+    if capacity < values.len() {
+        return Err(Error::new(
+            DPC_ERROR_BUFFER_TOO_SMALL,
+            format!(
+                "{function}: the array has {} dimensions but the buffer holds {capacity}",
+                values.len()
+            ),
+        ));
+    }
+    // SAFETY: buf holds at least values.len() i64 (checked above).
+    unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), buf, values.len()) };
+    Ok(())
+}
+
+/// The shape of `array` into `buf`, which holds `capacity` values.
+///
+/// Two-call pattern: `*ndim_out` (required) always receives the number of
+/// dimensions; with `buf` NULL only that is reported; with `capacity`
+/// smaller than it `DPC_ERROR_BUFFER_TOO_SMALL` and nothing is written to
+/// `buf`. Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`
+/// (`ndim_out`), `DPC_ERROR_BUFFER_TOO_SMALL`. Ownership: `buf` is the
+/// caller's. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_copy_shape(
+    array: dpc_array,
+    buf: *mut i64,
+    capacity: usize,
+    ndim_out: *mut usize,
+) -> dpc_status {
+    boundary("dpc_array_copy_shape", || {
+        let a = handle::get::<Array>("array", array as usize)?;
+        // SAFETY: the caller's buffer contract, forwarded.
+        unsafe { copy_dims("dpc_array_copy_shape", &a.shape, buf, capacity, ndim_out) }
+    })
+}
+
+/// The strides of `array`, in elements, into `buf`, which holds `capacity`
+/// values. Two-call pattern, errors, ownership and thread safety as
+/// `dpc_array_copy_shape`.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_array_copy_strides(
+    array: dpc_array,
+    buf: *mut i64,
+    capacity: usize,
+    ndim_out: *mut usize,
+) -> dpc_status {
+    boundary("dpc_array_copy_strides", || {
+        let a = handle::get::<Array>("array", array as usize)?;
+        // SAFETY: the caller's buffer contract, forwarded.
+        unsafe { copy_dims("dpc_array_copy_strides", &a.strides, buf, capacity, ndim_out) }
     })
 }
 
@@ -789,15 +911,7 @@ pub unsafe extern "C" fn dpc_array_get_queue(
         let a = handle::get::<Array>("array", array as usize)?;
         let h = match &a.queue {
             None => std::ptr::null_mut(),
-            Some(q) => match q.device.default_queue.get() {
-                Some(dh)
-                    if handle::with::<Queue, _>("queue", *dh, |d| Arc::ptr_eq(d, q))
-                        .unwrap_or(false) =>
-                {
-                    *dh as dpc_queue
-                }
-                _ => q_handle(q)?,
-            },
+            Some(q) => queue::handle_for(q)?,
         };
         write_out("dpc_array_get_queue", "queue_out", queue_out, h)
     })
@@ -1167,15 +1281,7 @@ pub unsafe extern "C" fn dpc_array_common_queue(
             list.push(handle::get::<Array>(&format!("arrays[{i}]"), *h as usize)?);
         }
         let q = common_queue(&list)?;
-        let h = match q.device.default_queue.get() {
-            Some(dh)
-                if handle::with::<Queue, _>("queue", *dh, |d| Arc::ptr_eq(d, &q))
-                    .unwrap_or(false) =>
-            {
-                *dh as dpc_queue
-            }
-            _ => q_handle(&q)?,
-        };
+        let h = queue::handle_for(&q)?;
         write_out("dpc_array_common_queue", "queue_out", queue_out, h)
     })
 }
@@ -1447,11 +1553,7 @@ fn import(
                     );
                 }
             }
-            let qh = match queue::default_queue_handle(&dev) {
-                Ok(h) => h,
-                Err(e) => return fail(e, release),
-            };
-            match handle::get::<Queue>("queue", qh) {
+            match queue::default_queue(&dev) {
                 Ok(q) => (Some(q), if kind == 0 { abi::usm_kind::DEVICE } else { kind }),
                 Err(e) => return fail(e, release),
             }

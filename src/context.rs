@@ -110,48 +110,55 @@ impl Context {
 static DEFAULT_INIT: Mutex<()> = Mutex::new(());
 
 /// The default context of `dev`: for a root device the platform default
-/// context (shared by every root device of the platform); for a
-/// sub-device a context over that sub-device alone. Made once.
+/// context (shared by every root device of the platform, made once and
+/// kept); for a sub-device a context over that sub-device alone, shared by
+/// everything that uses it and freed with the last user.
 pub fn default_context(dev: &Arc<Device>) -> Result<Arc<Context>> {
     if let Some(c) = dev.default_context.get() {
         return Ok(c.clone());
+    }
+    if dev.root_index.is_none() {
+        let mut sub = dev.sub_defaults.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = sub.context.upgrade() {
+            return Ok(c);
+        }
+        let c = create(std::slice::from_ref(dev))?;
+        sub.context = Arc::downgrade(&c);
+        return Ok(c);
     }
     let _guard = DEFAULT_INIT.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(c) = dev.default_context.get() {
         return Ok(c.clone());
     }
     let b = dev.backend();
-    let ctx = if dev.root_index.is_some() {
-        let reg = device::registry();
-        let same_platform = |d: &Arc<Device>| d.info.platform_index == dev.info.platform_index;
-        // A sibling on the same platform may already hold it.
-        let shared = reg
-            .devices
-            .iter()
-            .filter(|d| same_platform(d))
-            .find_map(|d| d.default_context.get().cloned());
-        match shared {
-            Some(c) => c,
-            None => {
-                let mut obj: abi::Obj = std::ptr::null_mut();
-                backend::check(
-                    unsafe { (b.table.context_default)(dev.obj(), &mut obj) },
-                    "context_default",
-                )?;
-                let devices = reg
-                    .devices
-                    .iter()
-                    .filter(|d| same_platform(d))
-                    .cloned()
-                    .collect();
-                let c = Arc::new(Context::from_obj(b, obj, devices));
-                let h = handle::insert(c.clone(), true)?;
-                let _ = c.immortal_handle.set(h);
-                c
-            }
+    let reg = device::registry();
+    let same_platform = |d: &Arc<Device>| d.info.platform_index == dev.info.platform_index;
+    // A sibling on the same platform may already hold it.
+    let shared = reg
+        .devices
+        .iter()
+        .filter(|d| same_platform(d))
+        .find_map(|d| d.default_context.get().cloned());
+    let ctx = match shared {
+        Some(c) => c,
+        None => {
+            let mut obj: abi::Obj = std::ptr::null_mut();
+            backend::check(
+                // SAFETY: dev is a live device of backend b; obj is writable.
+                unsafe { (b.table.context_default)(dev.obj(), &mut obj) },
+                "context_default",
+            )?;
+            let devices = reg
+                .devices
+                .iter()
+                .filter(|d| same_platform(d))
+                .cloned()
+                .collect();
+            let c = Arc::new(Context::from_obj(b, obj, devices));
+            let h = handle::insert(c.clone(), true)?;
+            let _ = c.immortal_handle.set(h);
+            c
         }
-    } else {
-        create(std::slice::from_ref(dev))?
     };
     let _ = dev.default_context.set(ctx.clone());
     Ok(ctx)
@@ -214,7 +221,8 @@ pub unsafe fn backend_handle(
 /// The default context of `device`: for a root device, its platform's
 /// default context (the one dpnp, dpctl and torch allocate in, so USM
 /// pointers pass between them without copies); for a sub-device, a context
-/// over that sub-device alone. Made at first use and then cached.
+/// over that sub-device alone, shared while anything uses it (a queue, an
+/// allocation, a handle) and freed after the last user.
 ///
 /// Ownership: for a root device the handle is valid for the life of the
 /// process (release is allowed and does nothing); for a sub-device it is a

@@ -142,10 +142,23 @@ pub struct Device {
     pub filter: Option<String>,
     /// The device this one was partitioned from.
     pub parent: Option<Arc<Device>>,
-    /// The device's default context, made at first use.
+    /// A root device's default context (the platform's), made at first use
+    /// and kept for the life of the process.
     pub default_context: OnceLock<Arc<crate::context::Context>>,
-    /// The immortal handle of the device's canonical queue, made at first use.
-    pub default_queue: OnceLock<usize>,
+    /// A root device's canonical queue and its immortal handle, made at
+    /// first use.
+    pub default_queue: OnceLock<(Arc<crate::queue::Queue>, usize)>,
+    /// A sub-device's default context and canonical queue, while something
+    /// uses them. Weak: both hold the sub-device, so strong references here
+    /// would keep all three alive forever.
+    pub sub_defaults: std::sync::Mutex<SubDefaults>,
+}
+
+/// A sub-device's default context and queue, cached while alive.
+#[derive(Default)]
+pub struct SubDefaults {
+    pub context: std::sync::Weak<crate::context::Context>,
+    pub queue: std::sync::Weak<crate::queue::Queue>,
 }
 
 // SAFETY: the plugin's device objects may be used from any thread (the
@@ -183,6 +196,7 @@ impl Device {
             parent: None,
             default_context: OnceLock::new(),
             default_queue: OnceLock::new(),
+            sub_defaults: std::sync::Mutex::new(SubDefaults::default()),
         })
     }
 

@@ -300,6 +300,8 @@ where
 /// Called once per process before the first export does any work.
 pub fn init_once() {
     install_quiet_panic_hook();
+    static CENSUS: std::sync::Once = std::sync::Once::new();
+    CENSUS.call_once(crate::census::arm_from_env);
 }
 
 // ---------------------------------------------------------------- exports

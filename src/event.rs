@@ -135,31 +135,56 @@ pub unsafe fn deps(function: &str, events: *const dpc_event, n: usize) -> Result
 }
 
 /// Run an enqueue through the plugin: `f` gets the event slot to fill
-/// (NULL when the caller wants no event); on success a new event handle
-/// goes to `event_out` when it is non-NULL.
+/// (NULL when no event is wanted). Returns the new event when `want`.
+///
+/// # Safety
+/// `f` must call a plugin enqueue of backend `b` with the slot it is given.
+pub unsafe fn submit(
+    b: &'static Backend,
+    what: &str,
+    want: bool,
+    f: impl FnOnce(*mut abi::Obj) -> i32,
+) -> Result<Option<Arc<Event>>> {
+    let mut ev: abi::Obj = std::ptr::null_mut();
+    let slot = if want {
+        &mut ev as *mut abi::Obj
+    } else {
+        std::ptr::null_mut()
+    };
+    backend::check(f(slot), what)?;
+    Ok(want.then(|| Event::from_obj(b, ev)))
+}
+
+/// Give `ev` to the C caller as a new handle in `*event_out` (nothing when
+/// `event_out` is NULL or there is no event).
 ///
 /// # Safety
 /// `event_out` is NULL or valid for a write.
+pub unsafe fn write_event(event_out: *mut dpc_event, ev: Option<Arc<Event>>) -> Result<()> {
+    if let (false, Some(e)) = (event_out.is_null(), ev) {
+        let h = handle::insert(e, false)?;
+        // SAFETY: non-NULL and valid for a write (the caller's contract).
+        unsafe { event_out.write(h as dpc_event) };
+    }
+    Ok(())
+}
+
+/// [`submit`] for an export: the event, when `event_out` is non-NULL, goes
+/// there as a new handle.
+///
+/// # Safety
+/// `event_out` is NULL or valid for a write; `f` as for [`submit`].
 pub unsafe fn enqueue(
     b: &'static Backend,
     what: &str,
     event_out: *mut dpc_event,
     f: impl FnOnce(*mut abi::Obj) -> i32,
 ) -> Result<Option<Arc<Event>>> {
-    let mut ev: abi::Obj = std::ptr::null_mut();
-    let slot = if event_out.is_null() {
-        std::ptr::null_mut()
-    } else {
-        &mut ev as *mut abi::Obj
-    };
-    backend::check(f(slot), what)?;
-    if event_out.is_null() {
-        return Ok(None);
-    }
-    let e = Event::from_obj(b, ev);
-    let h = handle::insert(e.clone(), false)?;
-    event_out.write(h as dpc_event);
-    Ok(Some(e))
+    // SAFETY: forwarded caller contract.
+    let ev = unsafe { submit(b, what, !event_out.is_null(), f) }?;
+    // SAFETY: forwarded caller contract.
+    unsafe { write_event(event_out, ev.clone()) }?;
+    Ok(ev)
 }
 
 // ---------------------------------------------------------------- exports

@@ -18,6 +18,7 @@
 
 use std::any::Any;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use crate::error::{dpc_status::*, Error, Result};
@@ -97,6 +98,31 @@ struct FreeList {
     next: u32,
 }
 
+/// Live handles that the caller must release, per kind (immortal handles
+/// are not counted): the leak census (`crate::census`).
+static LIVE: [AtomicU64; 16] = [const { AtomicU64::new(0) }; 16];
+
+/// Live releasable handles of `kind` (all kinds with `None`).
+pub fn live_count(kind: Option<Kind>) -> u64 {
+    match kind {
+        Some(k) => LIVE[k as usize].load(Ordering::Relaxed),
+        None => LIVE.iter().map(|c| c.load(Ordering::Relaxed)).sum(),
+    }
+}
+
+/// Every kind, in numeric order.
+pub(crate) const ALL_KINDS: [Kind; 9] = [
+    Kind::Device,
+    Kind::Selector,
+    Kind::Platform,
+    Kind::Context,
+    Kind::Queue,
+    Kind::Event,
+    Kind::Bundle,
+    Kind::Kernel,
+    Kind::Array,
+];
+
 static FREE: Mutex<FreeList> = Mutex::new(FreeList {
     free: VecDeque::new(),
     next: 0,
@@ -173,6 +199,9 @@ pub fn insert<T: HandleType>(obj: Arc<T>, immortal: bool) -> Result<usize> {
     g.immortal = immortal;
     g.kind = T::KIND as u8;
     g.obj = Some(Box::new(obj));
+    if !immortal {
+        LIVE[T::KIND as usize].fetch_add(1, Ordering::Relaxed);
+    }
     Ok(encode(T::KIND, g.gen, index))
 }
 
@@ -274,6 +303,7 @@ pub fn release(kind: Kind, arg: &str, h: usize) -> Result<()> {
         }
         g.gen = ((g.gen as u64 + 1) & GEN_MASK).max(1) as u32;
         g.kind = 0;
+        LIVE[kind as usize].fetch_sub(1, Ordering::Relaxed);
         g.obj.take()
     };
     // The object's destructor runs outside the slot lock: it may call into

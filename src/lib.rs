@@ -17,6 +17,7 @@ compile_error!("dpcore handles are 64-bit values; only 64-bit targets are suppor
 
 pub mod array;
 pub mod backend;
+pub mod census;
 pub mod context;
 pub mod copy;
 pub mod device;

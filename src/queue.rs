@@ -21,9 +21,9 @@ pub struct dpc_queue_s {
     _private: (),
 }
 
-/// A queue handle. The canonical queue of a device (`dpc_queue_default`)
-/// is valid for the life of the process; other queues are reference
-/// counted.
+/// A queue handle. The canonical queue of a root device
+/// (`dpc_queue_default`) is valid for the life of the process; other queues
+/// are reference counted.
 pub type dpc_queue = *mut dpc_queue_s;
 
 /// Queue property: commands run in submission order.
@@ -124,18 +124,50 @@ pub fn create(ctx: &Arc<Context>, dev: &Arc<Device>, flags: u32) -> Result<Arc<Q
     }))
 }
 
-/// The canonical queue of `dev` (in-order, default context) as its
-/// immortal handle, made at first use.
-pub fn default_queue_handle(dev: &Arc<Device>) -> Result<usize> {
-    if let Some(h) = dev.default_queue.get() {
-        return Ok(*h);
+static DEFAULT_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The canonical queue of `dev` (in-order, in its default context), made at
+/// first use. A root device keeps it, with an immortal handle, for the life
+/// of the process; a sub-device shares it while something uses it.
+pub fn default_queue(dev: &Arc<Device>) -> Result<Arc<Queue>> {
+    if let Some((q, _)) = dev.default_queue.get() {
+        return Ok(q.clone());
+    }
+    if dev.root_index.is_none() {
+        let sub = dev.sub_defaults.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(q) = sub.queue.upgrade() {
+            return Ok(q);
+        }
+        drop(sub);
+        let ctx = context::default_context(dev)?;
+        let q = create(&ctx, dev, DPC_QUEUE_IN_ORDER)?;
+        let mut sub = dev.sub_defaults.lock().unwrap_or_else(|p| p.into_inner());
+        // Another thread may have made one meanwhile: use the first.
+        if let Some(first) = sub.queue.upgrade() {
+            return Ok(first);
+        }
+        sub.queue = Arc::downgrade(&q);
+        return Ok(q);
+    }
+    // One maker at a time, so that no thread makes a queue that loses.
+    let _guard = DEFAULT_INIT.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((q, _)) = dev.default_queue.get() {
+        return Ok(q.clone());
     }
     let ctx = context::default_context(dev)?;
     let q = create(&ctx, dev, DPC_QUEUE_IN_ORDER)?;
-    // Two threads may race here; the loser's queue is dropped and its
-    // handle stays valid (immortal) but unused.
-    let h = handle::insert(q, true)?;
-    Ok(*dev.default_queue.get_or_init(|| h))
+    let h = handle::insert(q.clone(), true)?;
+    let _ = dev.default_queue.set((q.clone(), h));
+    Ok(q)
+}
+
+/// The handle to give the C caller for `q`: the immortal one when `q` is a
+/// root device's canonical queue, else a new reference the caller releases.
+pub fn handle_for(q: &Arc<Queue>) -> Result<dpc_queue> {
+    match q.device.default_queue.get() {
+        Some((dq, h)) if Arc::ptr_eq(dq, q) => Ok(*h as dpc_queue),
+        _ => Ok(handle::insert(q.clone(), false)? as dpc_queue),
+    }
 }
 
 pub fn get(arg: &str, h: dpc_queue) -> Result<Arc<Queue>> {
@@ -228,8 +260,11 @@ pub unsafe extern "C" fn dpc_queue_create_from_filter(
 /// context, one per device, made at first use and then cached (a call
 /// costs a handle lookup).
 ///
-/// Ownership: valid for the life of the process; release is allowed and
-/// does nothing. Errors: `DPC_ERROR_INVALID_HANDLE`,
+/// Ownership: for a root device the handle is valid for the life of the
+/// process, and release is allowed and does nothing. For a sub-device it
+/// is a new reference the caller releases: the queue is shared while
+/// anything uses it and freed, with the sub-device's default context, after
+/// the last user (so always releasing is right for both). Errors: `DPC_ERROR_INVALID_HANDLE`,
 /// `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_BACKEND`. Thread safety: any
 /// thread; every thread gets the same queue.
 #[no_mangle]
@@ -240,13 +275,13 @@ pub unsafe extern "C" fn dpc_queue_default(
     boundary("dpc_queue_default", || {
         check_ptr("dpc_queue_default", "queue_out", queue_out)?;
         let cached = handle::with::<Device, _>("device", device as usize, |d| {
-            d.default_queue.get().copied()
+            d.default_queue.get().map(|(_, h)| *h)
         })?;
         let h = match cached {
-            Some(h) => h,
-            None => default_queue_handle(&device::get("device", device)?)?,
+            Some(h) => h as dpc_queue,
+            None => handle_for(&default_queue(&device::get("device", device)?)?)?,
         };
-        write_out("dpc_queue_default", "queue_out", queue_out, h as dpc_queue)
+        write_out("dpc_queue_default", "queue_out", queue_out, h)
     })
 }
 

@@ -20,7 +20,7 @@ use crate::context::{self, dpc_context, Context};
 use crate::device::{self, dpc_device, Device};
 use crate::error::{boundary, dpc_status, dpc_status::*, Error, Result};
 use crate::event::{self, dpc_event, Deps, Event};
-use crate::handle;
+
 use crate::queue::{self, dpc_queue, Queue};
 use crate::strings::{check_ptr, write_out};
 
@@ -277,8 +277,7 @@ pub(crate) fn defer_drop(obj: Box<dyn Send>, events: Vec<Arc<Event>>) -> Result<
 fn queue_for(a: &Alloc) -> Result<Arc<Queue>> {
     let default = context::default_context(&a.device)?;
     if default.same_as(&a.context) {
-        let h = queue::default_queue_handle(&a.device)?;
-        return handle::get::<Queue>("queue", h);
+        return queue::default_queue(&a.device);
     }
     queue::create(&a.context, &a.device, queue::DPC_QUEUE_IN_ORDER)
 }
@@ -358,14 +357,15 @@ fn fill(
     pattern: &[u8],
     count: usize,
     deps: &Deps,
-    event_out: *mut dpc_event,
-) -> Result<()> {
+    want: bool,
+) -> Result<Option<Arc<Event>>> {
     let b = q.backend();
     let t = b.table;
     let total = pattern.len() * count;
     if pattern.iter().all(|x| *x == pattern[0]) {
-        unsafe {
-            event::enqueue(b, "enqueue_memset", event_out, |ev| {
+        // SAFETY: q is live; the caller vouches for `total` bytes at p.
+        return unsafe {
+            event::submit(b, "enqueue_memset", want, |ev| {
                 (t.enqueue_memset)(
                     q.obj(),
                     p as *mut c_void,
@@ -375,13 +375,13 @@ fn fill(
                     deps.len(),
                     ev,
                 )
-            })?;
-        }
-        return Ok(());
+            })
+        };
     }
     if !q.device.has_aspect(abi::aspect::USM_HOST_ALLOCATIONS) {
-        unsafe {
-            event::enqueue(b, "enqueue_fill", event_out, |ev| {
+        // SAFETY: as above; the runtime copies the pattern during the call.
+        return unsafe {
+            event::submit(b, "enqueue_fill", want, |ev| {
                 (t.enqueue_fill)(
                     q.obj(),
                     p as *mut c_void,
@@ -392,9 +392,8 @@ fn fill(
                     deps.len(),
                     ev,
                 )
-            })?;
-        }
-        return Ok(());
+            })
+        };
     }
     // The seed: whole patterns, at most FILL_SEED bytes.
     let seed_len = total.min(FILL_SEED - FILL_SEED % pattern.len());
@@ -461,36 +460,198 @@ fn fill(
     let mut done = seed_len;
     while done < total {
         let n = done.min(total - done);
-        let want = if done + n >= total {
-            !event_out.is_null()
-        } else {
-            !in_order
-        };
+        let step_want = if done + n >= total { want } else { !in_order };
         // An in-order queue orders the steps itself (the dependencies were
         // satisfied before the seed copy, which precedes them).
         let after = (!in_order).then_some(&prev);
-        if let Some(e) = submit(p + done, p, n, after, want)? {
+        if let Some(e) = submit(p + done, p, n, after, step_want)? {
             prev = e;
         }
         done += n;
     }
-    if !event_out.is_null() {
-        // The last step's event (the seed copy's when it did everything).
-        let h = handle::insert(prev, false)?;
-        unsafe { event_out.write(h as dpc_event) };
-    }
-    Ok(())
+    // The last step's event (the seed copy's when it did everything).
+    Ok(want.then_some(prev))
 }
 
 /// For a command of 0 bytes: an event that completes after `deps` (a
-/// barrier), or nothing when no event is wanted.
-unsafe fn empty_command(q: &Queue, deps: &Deps, event_out: *mut dpc_event) -> Result<()> {
-    if !event_out.is_null() {
-        event::enqueue(q.backend(), "enqueue_barrier", event_out, |ev| {
-            (q.backend().table.enqueue_barrier)(q.obj(), deps.ptr(), deps.len(), ev)
-        })?;
+/// barrier) when one is wanted, else nothing.
+pub(crate) fn barrier(q: &Queue, deps: &Deps, want: bool) -> Result<Option<Arc<Event>>> {
+    if !want {
+        return Ok(None);
     }
-    Ok(())
+    // SAFETY: q is live; deps keeps its events alive for the call.
+    unsafe {
+        event::submit(q.backend(), "enqueue_barrier", true, |ev| {
+            (q.backend().table.enqueue_barrier)(q.obj(), deps.ptr(), deps.len(), ev)
+        })
+    }
+}
+
+/// Copy `n` bytes from `src` to `dst` on `q` after `deps` (the body of
+/// `dpc_usm_memcpy`): staged through the host, and complete on return,
+/// when either side is dpcore memory of another context.
+///
+/// # Safety
+/// `dst` and `src` are valid for `n` bytes until the copy completes.
+pub(crate) unsafe fn memcpy(
+    q: &Arc<Queue>,
+    dst: usize,
+    src: usize,
+    n: usize,
+    deps: &Deps,
+    want: bool,
+) -> Result<Option<Arc<Event>>> {
+    if n == 0 {
+        return barrier(q, deps, want);
+    }
+    if foreign_context(q, dst).is_some() || foreign_context(q, src).is_some() {
+        staged_copy(q, dst, src, n, deps)?;
+        return barrier(q, &Deps::none(), want);
+    }
+    // SAFETY: q is live; the caller vouches for the memory.
+    unsafe {
+        event::submit(q.backend(), "enqueue_memcpy", want, |ev| {
+            (q.backend().table.enqueue_memcpy)(
+                q.obj(),
+                dst as *mut c_void,
+                src as *const c_void,
+                n,
+                deps.ptr(),
+                deps.len(),
+                ev,
+            )
+        })
+    }
+}
+
+/// Fill `count` elements of the `ps`-byte `pattern` at `p` on `q` after
+/// `deps`, checked (the body of `dpc_usm_fill`; `pattern` may be empty when
+/// `count` is 0 or `ps` is invalid, and is read only otherwise).
+///
+/// # Safety
+/// `p` is valid for `pattern.len() * count` bytes until the fill completes.
+#[allow(clippy::too_many_arguments)] // the C signature's arguments, resolved
+pub(crate) unsafe fn fill_checked(
+    function: &str,
+    q: &Arc<Queue>,
+    p: usize,
+    ps: usize,
+    pattern: &[u8],
+    count: usize,
+    deps: &Deps,
+    want: bool,
+) -> Result<Option<Arc<Event>>> {
+    if !matches!(ps, 1 | 2 | 4 | 8 | 16) {
+        return Err(Error::invalid_arg(format!(
+            "{function}: pattern_size {ps} is not 1, 2, 4, 8 or 16"
+        )));
+    }
+    if count == 0 {
+        return barrier(q, deps, want);
+    }
+    if p == 0 {
+        return Err(Error::null(function, "ptr"));
+    }
+    if p % ps != 0 {
+        return Err(Error::invalid_arg(format!(
+            "{function}: ptr {p:#x} is not aligned to the {ps}-byte pattern"
+        )));
+    }
+    ps.checked_mul(count).ok_or_else(|| {
+        Error::invalid_arg(format!(
+            "{function}: {count} elements of {ps} bytes overflow"
+        ))
+    })?;
+    fill(q, p, pattern, count, deps, want)
+}
+
+// ---------------------------------------------------------------- operations
+
+/// Allocate `size` bytes of USM of `kind` on `q` and record it (the body
+/// of `dpc_usm_alloc`; errors as documented there).
+pub(crate) fn alloc(q: &Arc<Queue>, kind: i32, size: usize, alignment: usize) -> Result<usize> {
+    if !(1..=3).contains(&kind) {
+        return Err(Error::invalid_arg(format!(
+            "dpc_usm_alloc: kind {kind} is not DPC_USM_DEVICE (1), DPC_USM_SHARED (2) or DPC_USM_HOST (3)"
+        )));
+    }
+    if size == 0 {
+        return Err(Error::invalid_arg(
+            "dpc_usm_alloc: size is 0; allocations need at least 1 byte",
+        ));
+    }
+    if alignment != 0 && !alignment.is_power_of_two() {
+        return Err(Error::invalid_arg(format!(
+            "dpc_usm_alloc: alignment {alignment} is not a power of two (or 0 for the default)"
+        )));
+    }
+    let d = &q.device;
+    let aspect = match kind {
+        abi::usm_kind::DEVICE => abi::aspect::USM_DEVICE_ALLOCATIONS,
+        abi::usm_kind::SHARED => abi::aspect::USM_SHARED_ALLOCATIONS,
+        _ => abi::aspect::USM_HOST_ALLOCATIONS,
+    };
+    if !d.has_aspect(aspect) {
+        return Err(Error::new(
+            DPC_ERROR_UNSUPPORTED,
+            format!("{} cannot allocate {} USM", d.describe(), kind_name(kind)),
+        ));
+    }
+    let limits = || {
+        format!(
+            "{} bytes of {} USM requested on {}; its largest single allocation is {} bytes and its global memory {} bytes",
+            size,
+            kind_name(kind),
+            d.describe(),
+            d.info.max_mem_alloc_size,
+            d.info.global_mem_size
+        )
+    };
+    if kind != abi::usm_kind::HOST && size as u64 > d.info.global_mem_size {
+        return Err(Error::new(
+            DPC_ERROR_OUT_OF_DEVICE_MEMORY,
+            format!("cannot allocate: {}", limits()),
+        ));
+    }
+    let t = q.backend().table;
+    let mut p: *mut c_void = std::ptr::null_mut();
+    // SAFETY: q is a live queue of this backend; p is writable.
+    let st = unsafe { (t.usm_alloc)(q.obj(), kind, size, alignment, &mut p) };
+    backend::check(st, "usm_alloc").map_err(|e| {
+        if e.status == DPC_ERROR_OUT_OF_DEVICE_MEMORY {
+            Error::new(
+                DPC_ERROR_OUT_OF_DEVICE_MEMORY,
+                format!("allocation failed: {}", limits()),
+            )
+            .with_backend_code(e.backend_code)
+        } else {
+            e
+        }
+    })?;
+    let a = Alloc {
+        base: p as usize,
+        size,
+        kind,
+        context: q.context.clone(),
+        device: q.device.clone(),
+        internal: false,
+    };
+    q.context.stats.add(size as u64);
+    LIVE_TOTAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ALLOCS
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(a.base, a);
+    Ok(p as usize)
+}
+
+/// Free dpcore's allocation at `p` now (the body of `dpc_usm_free`).
+pub(crate) fn free(function: &str, p: usize) -> Result<()> {
+    if p == 0 {
+        return Ok(());
+    }
+    let a = take_exact(function, p)?;
+    release_now(&a)
 }
 
 // ---------------------------------------------------------------- exports
@@ -518,78 +679,9 @@ pub unsafe extern "C" fn dpc_usm_alloc(
     boundary("dpc_usm_alloc", || {
         check_ptr("dpc_usm_alloc", "ptr_out", ptr_out)?;
         let q = queue::get("queue", queue)?;
-        if !(1..=3).contains(&kind) {
-            return Err(Error::invalid_arg(format!(
-                "dpc_usm_alloc: kind {kind} is not DPC_USM_DEVICE (1), DPC_USM_SHARED (2) or DPC_USM_HOST (3)"
-            )));
-        }
-        if size == 0 {
-            return Err(Error::invalid_arg(
-                "dpc_usm_alloc: size is 0; allocations need at least 1 byte",
-            ));
-        }
-        if alignment != 0 && !alignment.is_power_of_two() {
-            return Err(Error::invalid_arg(format!(
-                "dpc_usm_alloc: alignment {alignment} is not a power of two (or 0 for the default)"
-            )));
-        }
-        let d = &q.device;
-        let aspect = match kind {
-            abi::usm_kind::DEVICE => abi::aspect::USM_DEVICE_ALLOCATIONS,
-            abi::usm_kind::SHARED => abi::aspect::USM_SHARED_ALLOCATIONS,
-            _ => abi::aspect::USM_HOST_ALLOCATIONS,
-        };
-        if !d.has_aspect(aspect) {
-            return Err(Error::new(
-                DPC_ERROR_UNSUPPORTED,
-                format!("{} cannot allocate {} USM", d.describe(), kind_name(kind)),
-            ));
-        }
-        let limits = || {
-            format!(
-                "{} bytes of {} USM requested on {}; its largest single allocation is {} bytes and its global memory {} bytes",
-                size,
-                kind_name(kind),
-                d.describe(),
-                d.info.max_mem_alloc_size,
-                d.info.global_mem_size
-            )
-        };
-        if kind != abi::usm_kind::HOST && size as u64 > d.info.global_mem_size {
-            return Err(Error::new(
-                DPC_ERROR_OUT_OF_DEVICE_MEMORY,
-                format!("cannot allocate: {}", limits()),
-            ));
-        }
-        let t = q.backend().table;
-        let mut p: *mut c_void = std::ptr::null_mut();
-        let st = (t.usm_alloc)(q.obj(), kind, size, alignment, &mut p);
-        backend::check(st, "usm_alloc").map_err(|e| {
-            if e.status == DPC_ERROR_OUT_OF_DEVICE_MEMORY {
-                Error::new(
-                    DPC_ERROR_OUT_OF_DEVICE_MEMORY,
-                    format!("allocation failed: {}", limits()),
-                )
-                .with_backend_code(e.backend_code)
-            } else {
-                e
-            }
-        })?;
-        let a = Alloc {
-            base: p as usize,
-            size,
-            kind,
-            context: q.context.clone(),
-            device: q.device.clone(),
-            internal: false,
-        };
-        q.context.stats.add(size as u64);
-        LIVE_TOTAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        ALLOCS
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(a.base, a);
-        ptr_out.write(p);
+        let p = alloc(&q, kind, size, alignment)?;
+        // SAFETY: checked non-NULL; the caller provides a writable slot.
+        unsafe { ptr_out.write(p as *mut c_void) };
         Ok(())
     })
 }
@@ -602,13 +694,7 @@ pub unsafe extern "C" fn dpc_usm_alloc(
 /// `DPC_ERROR_BACKEND`. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_usm_free(ptr: *mut c_void) -> dpc_status {
-    boundary("dpc_usm_free", || {
-        if ptr.is_null() {
-            return Ok(());
-        }
-        let a = take_exact("dpc_usm_free", ptr as usize)?;
-        release_now(&a)
-    })
+    boundary("dpc_usm_free", || free("dpc_usm_free", ptr as usize))
 }
 
 /// Free memory from `dpc_usm_alloc` once the `n_events` events have
@@ -925,21 +1011,14 @@ pub unsafe extern "C" fn dpc_usm_memcpy(
     boundary("dpc_usm_memcpy", || {
         let q = queue::get("queue", queue)?;
         let d = event::deps("dpc_usm_memcpy", events, n_events)?;
-        if n == 0 {
-            return empty_command(&q, &d, event_out);
+        if n > 0 {
+            check_ptr("dpc_usm_memcpy", "dst", dst)?;
+            check_ptr("dpc_usm_memcpy", "src", src)?;
         }
-        check_ptr("dpc_usm_memcpy", "dst", dst)?;
-        check_ptr("dpc_usm_memcpy", "src", src)?;
-        if foreign_context(&q, dst as usize).is_some()
-            || foreign_context(&q, src as usize).is_some()
-        {
-            staged_copy(&q, dst as usize, src as usize, n, &d)?;
-            return empty_command(&q, &Deps::none(), event_out);
-        }
-        event::enqueue(q.backend(), "enqueue_memcpy", event_out, |ev| {
-            (q.backend().table.enqueue_memcpy)(q.obj(), dst, src, n, d.ptr(), d.len(), ev)
-        })?;
-        Ok(())
+        // SAFETY: the caller vouches for the memory (the export's contract).
+        let ev = unsafe { memcpy(&q, dst as usize, src as usize, n, &d, !event_out.is_null()) }?;
+        // SAFETY: event_out is NULL or writable (the export's contract).
+        unsafe { event::write_event(event_out, ev) }
     })
 }
 
@@ -961,7 +1040,8 @@ pub unsafe extern "C" fn dpc_usm_memset(
         let q = queue::get("queue", queue)?;
         let d = event::deps("dpc_usm_memset", events, n_events)?;
         if n == 0 {
-            return empty_command(&q, &d, event_out);
+            let ev = barrier(&q, &d, !event_out.is_null())?;
+            return event::write_event(event_out, ev);
         }
         check_ptr("dpc_usm_memset", "ptr", ptr)?;
         event::enqueue(q.backend(), "enqueue_memset", event_out, |ev| {
@@ -994,29 +1074,32 @@ pub unsafe extern "C" fn dpc_usm_fill(
 ) -> dpc_status {
     boundary("dpc_usm_fill", || {
         let q = queue::get("queue", queue)?;
-        if !matches!(pattern_size, 1 | 2 | 4 | 8 | 16) {
-            return Err(Error::invalid_arg(format!(
-                "dpc_usm_fill: pattern_size {pattern_size} is not 1, 2, 4, 8 or 16"
-            )));
-        }
         let d = event::deps("dpc_usm_fill", events, n_events)?;
-        if count == 0 {
-            return empty_command(&q, &d, event_out);
+        if count > 0 {
+            check_ptr("dpc_usm_fill", "pattern", pattern)?;
         }
-        check_ptr("dpc_usm_fill", "ptr", ptr)?;
-        check_ptr("dpc_usm_fill", "pattern", pattern)?;
-        if (ptr as usize) % pattern_size != 0 {
-            return Err(Error::invalid_arg(format!(
-                "dpc_usm_fill: ptr {ptr:p} is not aligned to the {pattern_size}-byte pattern"
-            )));
-        }
-        pattern_size.checked_mul(count).ok_or_else(|| {
-            Error::invalid_arg(format!(
-                "dpc_usm_fill: {count} elements of {pattern_size} bytes overflow"
-            ))
-        })?;
-        let pat = std::slice::from_raw_parts(pattern as *const u8, pattern_size);
-        fill(&q, ptr as usize, pat, count, &d, event_out)
+        let pat: &[u8] = if count == 0 || !matches!(pattern_size, 1 | 2 | 4 | 8 | 16) {
+            &[] // not read
+        } else {
+            // SAFETY: checked non-NULL; the caller provides pattern_size bytes.
+            unsafe { std::slice::from_raw_parts(pattern as *const u8, pattern_size) }
+        };
+        let want = !event_out.is_null();
+        // SAFETY: the caller vouches for the memory (the export's contract).
+        let ev = unsafe {
+            fill_checked(
+                "dpc_usm_fill",
+                &q,
+                ptr as usize,
+                pattern_size,
+                pat,
+                count,
+                &d,
+                want,
+            )
+        }?;
+        // SAFETY: event_out is NULL or writable (the export's contract).
+        unsafe { event::write_event(event_out, ev) }
     })
 }
 
@@ -1037,7 +1120,8 @@ pub unsafe extern "C" fn dpc_usm_prefetch(
         let q = queue::get("queue", queue)?;
         let d = event::deps("dpc_usm_prefetch", events, n_events)?;
         if n == 0 {
-            return empty_command(&q, &d, event_out);
+            let ev = barrier(&q, &d, !event_out.is_null())?;
+            return event::write_event(event_out, ev);
         }
         check_ptr("dpc_usm_prefetch", "ptr", ptr)?;
         event::enqueue(q.backend(), "enqueue_prefetch", event_out, |ev| {
@@ -1066,7 +1150,8 @@ pub unsafe extern "C" fn dpc_usm_mem_advise(
         let q = queue::get("queue", queue)?;
         let d = event::deps("dpc_usm_mem_advise", events, n_events)?;
         if n == 0 {
-            return empty_command(&q, &d, event_out);
+            let ev = barrier(&q, &d, !event_out.is_null())?;
+            return event::write_event(event_out, ev);
         }
         check_ptr("dpc_usm_mem_advise", "ptr", ptr)?;
         event::enqueue(q.backend(), "enqueue_mem_advise", event_out, |ev| {
@@ -1074,4 +1159,44 @@ pub unsafe extern "C" fn dpc_usm_mem_advise(
         })?;
         Ok(())
     })
+}
+
+// ---------------------------------------------------------------- census
+
+/// Live user allocations, per context: (context description, allocations,
+/// bytes), in context order. Memory waiting in a deferred free counts.
+pub(crate) fn live_by_context() -> Vec<(String, u64, u64)> {
+    let map = ALLOCS.read().unwrap_or_else(|e| e.into_inner());
+    let mut out: BTreeMap<u64, (String, u64, u64)> = BTreeMap::new();
+    for a in map.values() {
+        let e = out
+            .entry(a.context.id)
+            .or_insert_with(|| (a.context.describe(), 0, 0));
+        e.1 += 1;
+        e.2 += a.size as u64;
+    }
+    drop(map);
+    // Deferred frees have left the map but not the memory.
+    if let Some(r) = REAPER.get() {
+        for job in r.jobs.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            if let Deferred::Free(a) = &job.what {
+                if !a.internal {
+                    let e = out
+                        .entry(a.context.id)
+                        .or_insert_with(|| (a.context.describe(), 0, 0));
+                    e.1 += 1;
+                    e.2 += a.size as u64;
+                }
+            }
+        }
+    }
+    out.into_values().collect()
+}
+
+/// Jobs (frees and drops) still waiting on dpcore's deferred-release thread.
+pub(crate) fn pending_deferred() -> u64 {
+    REAPER
+        .get()
+        .map(|r| *r.pending.lock().unwrap_or_else(|e| e.into_inner()) as u64)
+        .unwrap_or(0)
 }

@@ -289,6 +289,30 @@ cdef extern from "dpcore.h" nogil:
         DPC_KERNEL_INFO_COMPILE_SUB_GROUP_SIZE = 8
         DPC_KERNEL_INFO_COMPILE_NUM_SUB_GROUPS = 9
 
+    # What `dpc_census_live_handles` counts: one kind of handle, or all.
+    # `int32_t` in C; `enum dpc_handle_kind : int32_t` in C++ and C23.
+    ctypedef enum dpc_handle_kind:
+        # Every kind.
+        DPC_HANDLE_ALL = 0
+        # `dpc_device` (sub-devices; root devices are immortal).
+        DPC_HANDLE_DEVICE = 1
+        # `dpc_selector`.
+        DPC_HANDLE_SELECTOR = 2
+        # `dpc_platform`.
+        DPC_HANDLE_PLATFORM = 3
+        # `dpc_context`.
+        DPC_HANDLE_CONTEXT = 4
+        # `dpc_queue`.
+        DPC_HANDLE_QUEUE = 5
+        # `dpc_event`.
+        DPC_HANDLE_EVENT = 6
+        # `dpc_bundle`.
+        DPC_HANDLE_BUNDLE = 7
+        # `dpc_kernel`.
+        DPC_HANDLE_KERNEL = 8
+        # `dpc_array`.
+        DPC_HANDLE_ARRAY = 9
+
     # Opaque array type of the C API.
     ctypedef struct dpc_array_s
 
@@ -447,6 +471,11 @@ cdef extern from "dpcore.h" nogil:
     dpc_status dpc_array_to_host(dpc_array array, void *host,
                                  const int64_t *host_strides)
 
+    # Copy `array` out to the caller's host buffer `buf` of `capacity` bytes, laid out
+    # by `buf_strides` (elements, one per dimension, any sign; NULL: C-contiguous).
+    dpc_status dpc_array_copy_to_host(dpc_array array, void *buf, size_t capacity,
+                                      const int64_t *buf_strides, size_t *size_out)
+
     # Add a reference to `array`.
     dpc_status dpc_array_retain(dpc_array array)
 
@@ -466,6 +495,14 @@ cdef extern from "dpcore.h" nogil:
 
     # The strides of `array`, in elements, into `strides_out` (room for `ndim` values).
     dpc_status dpc_array_get_strides(dpc_array array, int64_t *strides_out)
+
+    # The shape of `array` into `buf`, which holds `capacity` values.
+    dpc_status dpc_array_copy_shape(dpc_array array, int64_t *buf, size_t capacity,
+                                    size_t *ndim_out)
+
+    # The strides of `array`, in elements, into `buf`, which holds `capacity` values.
+    dpc_status dpc_array_copy_strides(dpc_array array, int64_t *buf, size_t capacity,
+                                      size_t *ndim_out)
 
     # The data type of `array`.
     dpc_status dpc_array_get_dtype(dpc_array array, dpc_dlpack_dtype *dtype_out)
@@ -565,9 +602,25 @@ cdef extern from "dpcore.h" nogil:
     # libsycl.so.9 (...)"`.
     dpc_status dpc_backend_get_runtime(char *buf, size_t capacity, size_t *size_out)
 
+    # The number of live handles of `kind` (`DPC_HANDLE_ALL`: of every kind) that the
+    # program must still release.
+    dpc_status dpc_census_live_handles(int32_t kind, uint64_t *count_out)
+
+    # The USM that dpcore allocated for the program and that is not freed yet (memory
+    # waiting in a deferred free included), over every context.
+    dpc_status dpc_census_live_usm(uint64_t *allocations_out, uint64_t *bytes_out)
+
+    # The census as text (what `DPCORE_LEAK_CHECK=1` prints at exit): a first line
+    # `dpcore leak census: H live handles, B bytes of USM in N allocations, D deferred
+    # releases pending`, then one line per kind of handle and per context that still
+    # holds something.
+    dpc_status dpc_census_report(char *buf, size_t capacity, size_t *size_out)
+
     # The default context of `device`: for a root device, its platform's default context
     # (the one dpnp, dpctl and torch allocate in, so USM pointers pass between them
-    # without copies); for a sub-device, a context over that sub-device alone.
+    # without copies); for a sub-device, a context over that sub-device alone, shared
+    # while anything uses it (a queue, an allocation, a handle) and freed after the last
+    # user.
     dpc_status dpc_context_default(dpc_device device, dpc_context *context_out)
 
     # A new context over `n_devices` devices of one platform.

@@ -178,6 +178,11 @@ static void array_calls(dpc_array h, dpc_status want) {
     CHECK_ST(dpc_array_get_ndim(h, &nd), want);
     CHECK_ST(dpc_array_get_shape(h, buf), want);
     CHECK_ST(dpc_array_get_strides(h, buf), want);
+    size_t nd_out = 77, host_need = 77;
+    CHECK_ST(dpc_array_copy_shape(h, buf, 1, &nd_out), want);
+    CHECK_ST(dpc_array_copy_strides(h, buf, 1, &nd_out), want);
+    CHECK_ST(dpc_array_copy_to_host(h, buf, sizeof buf, NULL, &host_need), want);
+    CHECK(nd_out == 77 && host_need == 77);
     CHECK_ST(dpc_array_get_dtype(h, &t), want);
     CHECK_ST(dpc_array_get_data(h, &data), want);
     CHECK_ST(dpc_array_get_flags(h, &flags), want);
@@ -450,6 +455,12 @@ int main(void) {
         CHECK_ST(dpc_array_get_queue(a, NULL), DPC_ERROR_NULL_POINTER);
         CHECK_ST(dpc_array_get_usm_kind(a, NULL), DPC_ERROR_NULL_POINTER);
         CHECK_ST(dpc_array_to_host(a, NULL, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_copy_shape(a, NULL, 0, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_copy_strides(a, NULL, 0, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_array_copy_to_host(a, host, sizeof host, NULL, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_census_live_handles(DPC_HANDLE_ARRAY, NULL), DPC_ERROR_NULL_POINTER);
+        CHECK_ST(dpc_census_live_usm(NULL, NULL), DPC_SUCCESS);
+        CHECK_ST(dpc_census_report(NULL, 0, NULL), DPC_ERROR_NULL_POINTER);
         CHECK_ST(dpc_array_slice(a, NULL, NULL, NULL, NULL), DPC_ERROR_NULL_POINTER);
         CHECK_ST(dpc_array_permute(a, NULL, &v), DPC_ERROR_NULL_POINTER);
         CHECK_ST(dpc_array_reshape(a, 1, NULL, &v), DPC_ERROR_NULL_POINTER);

@@ -1,0 +1,175 @@
+//! The leak census: what the program still holds — releasable handles by
+//! kind, USM by context, deferred releases not yet done — read through the
+//! C API at any time, and printed at exit when `DPCORE_LEAK_CHECK=1` (as
+//! Level Zero's validation layer does for its objects).
+
+use std::ffi::c_char;
+
+use crate::error::{boundary, dpc_status, Error, Result};
+use crate::handle::{self, Kind};
+use crate::strings::{check_ptr, write_out, write_out_str};
+use crate::usm;
+
+/// What `dpc_census_live_handles` counts: one kind of handle, or all.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum dpc_handle_kind {
+    /// Every kind.
+    DPC_HANDLE_ALL = 0,
+    /// `dpc_device` (sub-devices; root devices are immortal).
+    DPC_HANDLE_DEVICE = 1,
+    /// `dpc_selector`.
+    DPC_HANDLE_SELECTOR = 2,
+    /// `dpc_platform`.
+    DPC_HANDLE_PLATFORM = 3,
+    /// `dpc_context`.
+    DPC_HANDLE_CONTEXT = 4,
+    /// `dpc_queue`.
+    DPC_HANDLE_QUEUE = 5,
+    /// `dpc_event`.
+    DPC_HANDLE_EVENT = 6,
+    /// `dpc_bundle`.
+    DPC_HANDLE_BUNDLE = 7,
+    /// `dpc_kernel`.
+    DPC_HANDLE_KERNEL = 8,
+    /// `dpc_array`.
+    DPC_HANDLE_ARRAY = 9,
+}
+
+fn kind_from(k: i32) -> Result<Option<Kind>> {
+    if k == 0 {
+        return Ok(None);
+    }
+    handle::ALL_KINDS
+        .iter()
+        .copied()
+        .find(|x| *x as i32 == k)
+        .map(Some)
+        .ok_or_else(|| {
+            Error::invalid_arg(format!(
+                "kind {k} is not a dpc_handle_kind (0 for all, 1..=9 for one kind)"
+            ))
+        })
+}
+
+/// The census as text: one summary line, then a line per kind of handle
+/// and per context that still holds something.
+pub fn report() -> String {
+    let handles = handle::live_count(None);
+    let usm = usm::live_by_context();
+    let (allocs, bytes) = usm
+        .iter()
+        .fold((0, 0), |(n, b), (_, n1, b1)| (n + n1, b + b1));
+    let pending = usm::pending_deferred();
+    let mut s = format!(
+        "dpcore leak census: {handles} live handles, {bytes} bytes of USM in {allocs} allocations, \
+         {pending} deferred releases pending\n"
+    );
+    for k in handle::ALL_KINDS {
+        let n = handle::live_count(Some(k));
+        if n > 0 {
+            s.push_str(&format!("  {}: {n} live\n", k.c_name()));
+        }
+    }
+    for (ctx, n, b) in &usm {
+        s.push_str(&format!("  {ctx}: {b} bytes in {n} allocations\n"));
+    }
+    s
+}
+
+extern "C" fn report_at_exit() {
+    let r = report();
+    // SAFETY: fd 2 and a buffer of r.len() bytes; a short write is ignored.
+    unsafe {
+        libc::write(2, r.as_ptr().cast(), r.len());
+    }
+}
+
+/// With `DPCORE_LEAK_CHECK` set to anything but `0` or empty, print the
+/// census to standard error when the process exits. Called once.
+pub(crate) fn arm_from_env() {
+    let on = std::env::var("DPCORE_LEAK_CHECK")
+        .map(|v| !v.is_empty() && v != "0")
+        .unwrap_or(false);
+    if on {
+        // SAFETY: registers a plain function with no captured state; it
+        // reads only dpcore's own counters and maps.
+        unsafe {
+            libc::atexit(report_at_exit);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- exports
+
+/// The number of live handles of `kind` (`DPC_HANDLE_ALL`: of every kind)
+/// that the program must still release. Immortal handles (root devices,
+/// platform default contexts, root devices' canonical queues) are not
+/// counted.
+///
+/// Errors: `DPC_ERROR_NULL_POINTER` (`count_out`), `DPC_ERROR_INVALID_ARGUMENT`
+/// (`kind` not a `dpc_handle_kind`). Thread safety: any thread; the count
+/// is a snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_census_live_handles(kind: i32, count_out: *mut u64) -> dpc_status {
+    boundary("dpc_census_live_handles", || {
+        check_ptr("dpc_census_live_handles", "count_out", count_out)?;
+        let k = kind_from(kind)?;
+        write_out(
+            "dpc_census_live_handles",
+            "count_out",
+            count_out,
+            handle::live_count(k),
+        )
+    })
+}
+
+/// The USM that dpcore allocated for the program and that is not freed yet
+/// (memory waiting in a deferred free included), over every context.
+/// Either pointer may be NULL.
+///
+/// Errors: none besides `DPC_ERROR_INTERNAL`. Thread safety: any thread;
+/// a snapshot.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_census_live_usm(
+    allocations_out: *mut u64,
+    bytes_out: *mut u64,
+) -> dpc_status {
+    boundary("dpc_census_live_usm", || {
+        let (n, b) = usm::live_by_context()
+            .iter()
+            .fold((0, 0), |(n, b), (_, n1, b1)| (n + n1, b + b1));
+        if !allocations_out.is_null() {
+            // SAFETY: non-NULL; the caller provides a writable u64.
+            unsafe { allocations_out.write(n) };
+        }
+        if !bytes_out.is_null() {
+            // SAFETY: as above.
+            unsafe { bytes_out.write(b) };
+        }
+        Ok(())
+    })
+}
+
+/// The census as text (what `DPCORE_LEAK_CHECK=1` prints at exit): a first
+/// line `dpcore leak census: H live handles, B bytes of USM in N
+/// allocations, D deferred releases pending`, then one line per kind of
+/// handle and per context that still holds something.
+///
+/// Two-call pattern: `*size_out` (required) receives the size needed, NUL
+/// included; `buf` NULL asks for the size only. Errors:
+/// `DPC_ERROR_NULL_POINTER` (`size_out`), `DPC_ERROR_BUFFER_TOO_SMALL`.
+/// Ownership: `buf` is the caller's. Thread safety: any thread.
+#[no_mangle]
+pub unsafe extern "C" fn dpc_census_report(
+    buf: *mut c_char,
+    capacity: usize,
+    size_out: *mut usize,
+) -> dpc_status {
+    boundary("dpc_census_report", || {
+        check_ptr("dpc_census_report", "size_out", size_out)?;
+        // SAFETY: size_out checked; buf is NULL or valid for capacity bytes.
+        unsafe { write_out_str(&report(), buf, capacity, size_out) }
+    })
+}
