@@ -801,7 +801,15 @@ pub unsafe extern "C" fn dpc_array_copy_strides(
     boundary("dpc_array_copy_strides", || {
         let a = handle::get::<Array>("array", array as usize)?;
         // SAFETY: the caller's buffer contract, forwarded.
-        unsafe { copy_dims("dpc_array_copy_strides", &a.strides, buf, capacity, ndim_out) }
+        unsafe {
+            copy_dims(
+                "dpc_array_copy_strides",
+                &a.strides,
+                buf,
+                capacity,
+                ndim_out,
+            )
+        }
     })
 }
 

@@ -168,6 +168,34 @@ py::object export_dlpack(const array &a, py::handle max_version) {
     return py::reinterpret_steal<py::object>(cap);
 }
 
+/// Mark a DLPack 1.x capsule's tensor as a copy (DLPACK_FLAG_BITMASK_IS_COPIED);
+/// legacy capsules have no flags.
+py::object mark_copied(py::object cap) {
+    if (PyCapsule_IsValid(cap.ptr(), "dltensor_versioned")) {
+        auto *t = static_cast<dpc_dlpack_managed_tensor_versioned *>(
+            PyCapsule_GetPointer(cap.ptr(), "dltensor_versioned"));
+        t->flags |= DPC_DLPACK_FLAG_IS_COPIED;
+    }
+    return cap;
+}
+
+/// The producer's half of the DLPack stream contract: work already
+/// submitted on `src`'s queue completes before anything the consumer
+/// submits to `stream` (a dpctl.SyclQueue, dpcore.Queue or SyclQueueRef
+/// capsule) after this call. None: the consumer asked for no ordering.
+void order_for_consumer(const array &src, py::handle stream) {
+    if (stream.is_none()) return;
+    queue mine = src.get_queue();
+    queue theirs;
+    if (!python::to_queue(stream, theirs))
+        throw py::type_error(std::string("__dlpack__: stream must be None, a dpctl.SyclQueue, a dpcore.Queue or a "
+                                         "'SyclQueueRef' capsule for a oneAPI array, not ") +
+                             Py_TYPE(stream.ptr())->tp_name);
+    if (!mine) return;  // host memory: nothing pending
+    event pending = mine.barrier();
+    (void)theirs.barrier({pending});
+}
+
 py::tuple dlpack_device(const array &a) {
     queue q = a.get_queue();
     if (!q) return py::make_tuple(DPC_DL_CPU, 0);
@@ -274,8 +302,10 @@ array from_python(py::handle obj, py::handle dtype, py::handle queue_obj, const 
         return a;
     }
     if (no_copy) throw py::value_error("making a dpcore array from a Python sequence needs a copy and copy=False");
-    py::object host = numpy().attr("ascontiguousarray")(obj, dtype.is_none() ? py::object(py::none())
-                                                                             : py::reinterpret_borrow<py::object>(dtype));
+    // numpy.asarray with order "C" keeps a scalar 0-d (ascontiguousarray
+    // would make it shape (1,)).
+    py::object host = numpy().attr("asarray")(
+        obj, dtype.is_none() ? py::object(py::none()) : py::reinterpret_borrow<py::object>(dtype), "C");
     dpc_dlpack_dtype dt = to_dtype(host.attr("dtype"));
     std::vector<int64_t> shape = host.attr("shape").cast<std::vector<int64_t>>();
     void *p = reinterpret_cast<void *>(host.attr("ctypes").attr("data").cast<uintptr_t>());
@@ -436,19 +466,25 @@ PYBIND11_MODULE(_dpcore, m) {
         .def(
             "__dlpack__",
             [](const PyArray &a, py::object stream, py::object max_version, py::object dl_device, py::object copy) {
-                (void)stream;  // dpcore's array calls complete before returning
                 array src = a.a;
                 if (!dl_device.is_none()) {
                     auto want = dl_device.cast<std::pair<int, int>>();
                     auto have = dlpack_device(src).cast<std::pair<int, int>>();
                     if (want != have) {
                         if (want.first == DPC_DL_CPU && !(copy.is_none() == false && !copy.cast<bool>()))
-                            return asnumpy(src).attr("__dlpack__")(py::arg("max_version") = max_version);
+                            // asnumpy waits for the array's pending work; the
+                            // host copy needs no stream.
+                            return mark_copied(asnumpy(src).attr("__dlpack__")(py::arg("max_version") = max_version));
                         throw py::buffer_error("cannot export to DLPack device (" + std::to_string(want.first) + ", " +
                                                std::to_string(want.second) + ")");
                     }
                 }
-                if (!copy.is_none() && copy.cast<bool>()) src = src.to_device(src.get_queue(), src.usm_kind());
+                if (!copy.is_none() && copy.cast<bool>()) {
+                    src = src.to_device(src.get_queue(), src.usm_kind());
+                    order_for_consumer(src, stream);
+                    return mark_copied(export_dlpack(src, max_version));
+                }
+                order_for_consumer(src, stream);
                 return export_dlpack(src, max_version);
             },
             py::kw_only(), py::arg("stream") = py::none(), py::arg("max_version") = py::none(),

@@ -36,7 +36,9 @@
 #include <pybind11/pybind11.h>
 
 #include <array>
+#include <atomic>
 #include <cstring>
+#include <thread>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -198,18 +200,111 @@ constexpr const char *array_kinds =
     "or an object with __dlpack__ such as a numpy array or torch tensor)";
 constexpr const char *queue_kinds = "dpcore.Queue | dpctl.SyclQueue | PyCapsule('SyclQueueRef')";
 
-/// Release function for memory lent by a Python object: drops the reference,
-/// taking the GIL (this may run on dpcore's deferred-release thread). At
-/// interpreter exit the reference is left alone.
+/// A capsule named `name` holding `native` (the runtime object behind `w`,
+/// e.g. a sycl::queue* for "SyclQueueRef"), borrowed: the capsule keeps a
+/// reference to `w` until it is destroyed. dpctl copies the runtime object
+/// out of such capsules.
+template <class W>
+py::capsule borrowed_capsule(const W &w, void *native, const char *name) {
+    PyObject *cap = PyCapsule_New(native, name, [](PyObject *c) { delete static_cast<W *>(PyCapsule_GetContext(c)); });
+    if (!cap) throw py::error_already_set();
+    PyCapsule_SetContext(cap, new W(w));
+    return py::reinterpret_steal<py::capsule>(cap);
+}
+
+// ---------------------------------------------------------------- interpreter exit
+//
+// dpcore gives back what it holds for Python (references lent through
+// dpc_array_from_usm, producers' DLPack deleters, keep-alives) on whichever
+// thread drops the last view, often dpcore's deferred-release thread. That
+// thread must never take the GIL once the interpreter finalizes: CPython
+// ends such a thread with a forced unwind, which cannot cross dpcore's C
+// ABI, and the process aborts. So every entry into Python from a release
+// goes through `with_python`, and a Python `atexit` hook (armed at the
+// first hand-off, runs before finalization starts) drains dpcore's pending
+// releases while Python still works, then closes the gate and waits for
+// releases already inside. After that a release leaves its Python object
+// alone (the interpreter is going away with it).
+namespace detail {
+struct python_gate {
+    std::atomic<int> inflight{0};
+    std::atomic<bool> closing{false};
+    std::atomic<bool> armed{false};
+};
+/// One per extension module; never destroyed (releases may run after
+/// static destructors).
+inline python_gate &gate() {
+    static python_gate *g = new python_gate();
+    return *g;
+}
+}  // namespace detail
+
+/// Run `f` holding the GIL, from any thread, unless the interpreter is
+/// exiting; false when `f` was not run.
+template <class F>
+bool with_python(F &&f) {
+    detail::python_gate &g = detail::gate();
+    g.inflight.fetch_add(1);
+    if (g.closing.load() || !Py_IsInitialized()) {
+        g.inflight.fetch_sub(1);
+        return false;
+    }
+    PyGILState_STATE st = PyGILState_Ensure();
+    f();
+    PyGILState_Release(st);
+    g.inflight.fetch_sub(1);
+    return true;
+}
+
+/// The atexit hook (called with the GIL): let dpcore finish its deferred
+/// releases while Python is alive, then close the gate.
+inline void drain_at_exit() {
+    detail::python_gate &g = detail::gate();
+    PyThreadState *ts = PyEval_SaveThread();  // the releases take the GIL
+    (void)dpc_usm_wait_deferred_frees();
+    g.closing.store(true);
+    while (g.inflight.load() != 0) std::this_thread::yield();
+    PyEval_RestoreThread(ts);
+}
+
+/// Arm the exit hook once (call with the GIL, before handing dpcore
+/// anything whose release enters Python).
+inline void arm_exit_hook() {
+    detail::python_gate &g = detail::gate();
+    if (g.armed.load()) return;
+    py::module_::import("atexit").attr("register")(py::cpp_function(&drain_at_exit));
+    g.armed.store(true);
+}
+
+/// Release function for memory lent by a Python object: drops the
+/// reference, taking the GIL (this may run on dpcore's deferred-release
+/// thread); once the interpreter is exiting the reference is left alone.
 inline void release_pyobject(void *obj) {
-#if PY_VERSION_HEX >= 0x030D0000
-    if (!Py_IsInitialized() || Py_IsFinalizing()) return;
-#else
-    if (!Py_IsInitialized() || _Py_IsFinalizing()) return;
-#endif
-    PyGILState_STATE g = PyGILState_Ensure();
-    Py_DECREF(static_cast<PyObject *>(obj));
-    PyGILState_Release(g);
+    with_python([&] { Py_DECREF(static_cast<PyObject *>(obj)); });
+}
+
+/// A producer's DLPack deleter, routed through the exit gate: dpcore calls
+/// `gated_dlpack_deleter`, which restores the producer's own context and
+/// runs its deleter (these take the GIL themselves) unless the interpreter
+/// is exiting.
+template <class T>
+struct gated_dlpack {
+    void *manager_ctx;
+    void (*deleter)(T *);
+};
+template <class T>
+void gated_dlpack_deleter(T *t) {
+    auto *g = static_cast<gated_dlpack<T> *>(t->manager_ctx);
+    t->manager_ctx = g->manager_ctx;
+    void (*d)(T *) = g->deleter;
+    delete g;
+    if (d) with_python([&] { d(t); });
+}
+template <class T>
+void gate_dlpack(T *t) {
+    if (!t || !t->deleter) return;
+    t->manager_ctx = new gated_dlpack<T>{t->manager_ctx, t->deleter};
+    t->deleter = &gated_dlpack_deleter<T>;
 }
 
 [[noreturn]] inline void conversion_failed(py::handle obj, std::string why) {
@@ -385,6 +480,7 @@ inline std::vector<int64_t> int64_tuple(PyObject *tup) {
 /// reference taken here is given back by release_pyobject, exactly once).
 inline usm_ndarray lend(py::handle owner, const queue &q, dpc_dlpack_dtype dt, const std::vector<int64_t> &sh,
                         const std::vector<int64_t> &st, void *ptr, uint32_t flags, origin o, py::handle producer_queue) {
+    arm_exit_hook();
     Py_INCREF(owner.ptr());
     dpc_array a = nullptr;
     dpc_status s = dpc_array_from_usm(q.get(), dt, static_cast<int32_t>(sh.size()), sh.data(),
@@ -497,22 +593,90 @@ inline usm_ndarray from_tensor(py::handle owner, py::handle t) {
     return lend(owner, q, dt, sh, st, p, flags, origin::usm_ndarray_attributes, pq);
 }
 
-inline usm_ndarray from_dlpack(py::handle obj) {
-    py::object cap;
-    bool versioned = true;
-    try {
-        cap = obj.attr("__dlpack__")(py::arg("max_version") = py::make_tuple(1, 0));
-    } catch (py::error_already_set &e) {
-        if (!e.matches(PyExc_TypeError)) conversion_failed(obj, std::string("__dlpack__ failed: ") + e.what());
-        versioned = false;
+/// The `stream` argument for `obj.__dlpack__`, by the DLPack / array API
+/// contract: the consumer names the queue it will use and the producer
+/// orders its pending work before it. For a kDLOneAPI array that is a
+/// dpctl.SyclQueue over the canonical queue of the array's device, the
+/// queue the imported array joins (made once per device). None for host
+/// (kDLCPU) memory, which is ready when __dlpack__ returns, and for devices
+/// dpcore does not import from. `oneapi` tells whether the producer said
+/// kDLOneAPI.
+inline py::object dlpack_stream(py::handle obj, bool &oneapi) {
+    oneapi = false;
+    PyObject *dev = PyObject_CallMethod(obj.ptr(), "__dlpack_device__", nullptr);
+    if (!dev) {
+        PyErr_Clear();
+        return py::none();
     }
-    if (!versioned) {
+    py::object d = py::reinterpret_steal<py::object>(dev);
+    if (!PyTuple_Check(dev) || PyTuple_GET_SIZE(dev) != 2) return py::none();
+    long type = PyLong_AsLong(PyTuple_GET_ITEM(dev, 0)), id = PyLong_AsLong(PyTuple_GET_ITEM(dev, 1));
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return py::none();
+    }
+    if (type != 14 /* kDLOneAPI */) return py::none();
+    oneapi = true;
+    struct entry {
+        long id;
+        py::object stream;
+    };
+    static std::vector<entry> *streams = new std::vector<entry>();  // never destroyed
+    for (const entry &e : *streams)
+        if (e.id == id) return e.stream;
+    py::object dpctl;
+    try {
+        dpctl = py::module_::import("dpctl");
+    } catch (py::error_already_set &) {
+        return py::none();  // no dpctl: no dpctl-based producer either
+    }
+    queue q = queue::default_for(device::from_dlpack_id(static_cast<int32_t>(id)));
+    py::object stream = dpctl.attr("SyclQueue")(borrowed_capsule(q, q.native(), "SyclQueueRef"));
+    streams->push_back({id, stream});
+    return stream;
+}
+
+/// Call `obj.__dlpack__` as a consumer must: DLPack 1.x first, the legacy
+/// protocol as a fallback, with the stream the producer orders its work
+/// on. A producer that takes no stream is waited for through its
+/// `sycl_queue`; a kDLOneAPI producer that allows neither is refused
+/// (reading its memory could see stale data).
+inline py::object call_dlpack(py::handle obj) {
+    bool oneapi = false;
+    py::object stream = dlpack_stream(obj, oneapi);
+    auto attempt = [&](bool with_stream, bool versioned, py::object &out) -> bool {
         try {
-            cap = obj.attr("__dlpack__")();
+            py::dict kw;
+            if (with_stream && !stream.is_none()) kw["stream"] = stream;
+            if (versioned) kw["max_version"] = py::make_tuple(1, 0);
+            out = obj.attr("__dlpack__")(**kw);
+            return true;
         } catch (py::error_already_set &e) {
-            conversion_failed(obj, std::string("__dlpack__ failed: ") + e.what());
+            if (!e.matches(PyExc_TypeError)) conversion_failed(obj, std::string("__dlpack__ failed: ") + e.what());
+            return false;
+        }
+    };
+    py::object cap;
+    if (attempt(true, true, cap) || attempt(true, false, cap)) return cap;
+    // A producer that takes no stream: order by waiting for its queue.
+    bool ordered = !oneapi;
+    if (oneapi && PyObject_HasAttrString(obj.ptr(), "sycl_queue")) {
+        try {
+            obj.attr("sycl_queue").attr("wait")();
+            ordered = true;
+        } catch (py::error_already_set &) {
         }
     }
+    if (!ordered)
+        conversion_failed(obj, "its __dlpack__ takes no stream and it has no sycl_queue to wait for, so its pending "
+                               "work cannot be ordered before dpcore reads the memory");
+    if (attempt(false, true, cap) || attempt(false, false, cap)) return cap;
+    conversion_failed(obj, "__dlpack__ refused every call (with and without max_version)");
+}
+
+inline usm_ndarray from_dlpack(py::handle obj) {
+    arm_exit_hook();
+    py::object cap = call_dlpack(obj);
     dpc_array a = nullptr;
     dpc_status s;
     origin o;
@@ -520,11 +684,13 @@ inline usm_ndarray from_dlpack(py::handle obj) {
         auto *t = static_cast<dpc_dlpack_managed_tensor_versioned *>(
             PyCapsule_GetPointer(cap.ptr(), "dltensor_versioned"));
         PyCapsule_SetName(cap.ptr(), "used_dltensor_versioned");  // dpcore owns it now, even on failure
+        gate_dlpack(t);
         s = dpc_array_from_dlpack_versioned(t, &a);
         o = origin::dlpack;
     } else if (PyCapsule_IsValid(cap.ptr(), "dltensor")) {
         auto *t = static_cast<dpc_dlpack_managed_tensor *>(PyCapsule_GetPointer(cap.ptr(), "dltensor"));
         PyCapsule_SetName(cap.ptr(), "used_dltensor");
+        gate_dlpack(t);
         s = dpc_array_from_dlpack(t, &a);
         o = origin::dlpack_legacy;
     } else {
@@ -591,18 +757,6 @@ inline py::object from_array(const array &a) { return to_python(a, "Array"); }
 inline py::object from_event(const event &e) { return to_python(e, "Event"); }
 /// A dpcore.Queue for `q`.
 inline py::object from_queue(const queue &q) { return to_python(q, "Queue"); }
-
-/// A capsule named `name` holding `native` (the runtime object behind `w`,
-/// e.g. a sycl::queue* for "SyclQueueRef"), borrowed: the capsule keeps a
-/// reference to `w` until it is destroyed. dpctl copies the runtime object
-/// out of such capsules.
-template <class W>
-py::capsule borrowed_capsule(const W &w, void *native, const char *name) {
-    PyObject *cap = PyCapsule_New(native, name, [](PyObject *c) { delete static_cast<W *>(PyCapsule_GetContext(c)); });
-    if (!cap) throw py::error_already_set();
-    PyCapsule_SetContext(cap, new W(w));
-    return py::reinterpret_steal<py::capsule>(cap);
-}
 
 /// A dpctl.SyclEvent sharing `e`.
 inline py::object to_dpctl_event(const event &e) {
