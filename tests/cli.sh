@@ -15,9 +15,20 @@ n=0
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { n=$((n + 1)); echo "ok: $*"; }
 
+# Every device dpcore finds is listed with its DLPack id (its index); none is
+# a failure. The OpenCL CPU device is on every machine (scripts/setup.sh
+# installs Intel's OpenCL CPU runtime), so it must be among them.
+"$info" --json > "$tmp/devices.json"
+mapfile -t devs < <("$py" -c 'import json, sys
+for d in json.load(open(sys.argv[1]))["devices"]: print(d["index"], d["filter_string"])' "$tmp/devices.json")
+((${#devs[@]})) || fail "dpcore-info finds no device: $("$info" --diagnose)"
 out=$("$info")
-grep -q '^\[0\] opencl:cpu:0 .*kDLOneAPI:0' <<<"$out" || fail "listing: $out"
-pass "dpcore-info lists opencl:cpu:0 with its DLPack id"
+for d in "${devs[@]}"; do
+  i=${d%% *} f=${d#* }
+  grep -q "^\[$i\] $f .*kDLOneAPI:$i" <<<"$out" || fail "listing lacks [$i] $f: $out"
+done
+grep -q '^\[[0-9]*\] opencl:cpu:0 .*kDLOneAPI:[0-9]' <<<"$out" || fail "listing lacks opencl:cpu:0: $out"
+pass "dpcore-info lists every device (${#devs[@]}: ${devs[*]}) with its DLPack id"
 
 out=$("$info" --verbose)
 for f in backend device_type vendor driver_version max_compute_units global_mem_size local_mem_size \
@@ -31,14 +42,16 @@ pass "dpcore-info --verbose prints every info field"
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["backend"]["loaded"] is True, d
-dev = d["devices"][0]
-assert dev["filter_string"] == "opencl:cpu:0", dev
-assert dev["dlpack_device"] == [14, 0], dev
-assert dev["max_compute_units"] > 0 and dev["sub_group_sizes"], dev
-plat = d["platforms"][dev["platform_index"]]
-assert plat["name"] == dev["platform"] and plat["devices"] >= 1, (plat, dev)
+assert d["devices"], "no devices"
+assert "opencl:cpu:0" in [dev["filter_string"] for dev in d["devices"]], d["devices"]
+for i, dev in enumerate(d["devices"]):
+    assert dev["index"] == i, dev
+    assert dev["dlpack_device"] == [14, i], dev
+    assert dev["max_compute_units"] > 0 and dev["sub_group_sizes"], dev
+    plat = d["platforms"][dev["platform_index"]]
+    assert plat["name"] == dev["platform"] and plat["devices"] >= 1, (plat, dev)
 PY
-pass "dpcore-info --json is valid JSON with the device"
+pass "dpcore-info --json is valid JSON with every device"
 
 grep -q -- --diagnose <<<"$("$info" --help)" || fail "--help"
 if "$info" --bogus 2>/dev/null; then fail "an unknown option must fail"; fi

@@ -14,13 +14,21 @@ use dpcore::queue::*;
 use dpcore::selector::dpc_device_select;
 use dpcore::usm::*;
 
-fn setup() -> dpc_device {
-    common::use_workspace_plugin();
-    let f = CString::new("opencl:cpu:0").unwrap();
-    let mut d: dpc_device = null_mut();
-    let st = unsafe { dpc_device_select(f.as_ptr(), &mut d) };
-    assert_eq!(st, DPC_SUCCESS, "{}", dpcore::error::last_error().message);
-    d
+/// Every device dpcore finds (each test runs on all of them), selected
+/// through its filter string as a user would; none is a failure.
+fn devices() -> Vec<dpc_device> {
+    common::all_devices()
+        .into_iter()
+        .map(|(d, filter)| {
+            let f = CString::new(filter.as_str()).unwrap();
+            let mut s: dpc_device = null_mut();
+            let st = unsafe { dpc_device_select(f.as_ptr(), &mut s) };
+            assert_eq!(st, DPC_SUCCESS, "{}", dpcore::error::last_error().message);
+            assert_eq!(s, d, "{filter} selects another device");
+            eprintln!("device {filter}");
+            s
+        })
+        .collect()
 }
 
 fn queue(dev: dpc_device, flags: u32) -> dpc_queue {
@@ -34,7 +42,12 @@ fn queue(dev: dpc_device, flags: u32) -> dpc_queue {
 
 #[test]
 fn fill_is_exact_for_every_pattern_size_and_awkward_lengths() {
-    let dev = setup();
+    for dev in devices() {
+        fill_is_exact_for_every_pattern_size_and_awkward_lengths_on(dev);
+    }
+}
+
+fn fill_is_exact_for_every_pattern_size_and_awkward_lengths_on(dev: dpc_device) {
     for flags in [DPC_QUEUE_IN_ORDER, 0] {
         let q = queue(dev, flags);
         let cap = 3 * 1024 * 1024 + 64;
@@ -113,7 +126,12 @@ fn fill_is_exact_for_every_pattern_size_and_awkward_lengths() {
 
 #[test]
 fn deferred_frees_all_happen_and_stats_return() {
-    let dev = setup();
+    for dev in devices() {
+        deferred_frees_all_happen_and_stats_return_on(dev);
+    }
+}
+
+fn deferred_frees_all_happen_and_stats_return_on(dev: dpc_device) {
     // A context of its own, so the statistics are this test's alone.
     let mut ctx: dpc_context = null_mut();
     assert_eq!(

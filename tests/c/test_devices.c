@@ -1,5 +1,6 @@
 /* Device enumeration, info, selection, DLPack ids and sub-devices on the
- * real device(s) of this machine (the OpenCL CPU device at least). */
+ * real devices of this machine: every device dpcore finds (the OpenCL CPU
+ * device at least); no device is a failure. */
 #include <stdint.h>
 #include <stdlib.h>
 #include "check.h"
@@ -10,19 +11,96 @@ static void str_info(dpc_device d, int key, char *buf, size_t cap) {
     CHECK(n == strlen(buf) + 1);
 }
 
+/* Sub-devices of a root device, where it supports partitioning. */
+static void partitions(dpc_device dev, const char *filter) {
+    size_t n = 0;
+    uint64_t maxsub = 0, cus = 0;
+    CHECK_ST(dpc_device_get_info_u64(dev, DPC_DEVICE_INFO_PARTITION_MAX_SUB_DEVICES, &maxsub), DPC_SUCCESS);
+    CHECK_ST(dpc_device_get_info_u64(dev, DPC_DEVICE_INFO_MAX_COMPUTE_UNITS, &cus), DPC_SUCCESS);
+    size_t nsub = 0;
+    dpc_status pst = dpc_device_partition_equally(dev, 1, NULL, 0, &nsub);
+    if (maxsub >= 2 && pst == DPC_SUCCESS) {
+        CHECK(nsub == cus);
+        dpc_device subs[64];
+        size_t got = 0;
+        CHECK_ST(dpc_device_partition_equally(dev, 1, subs, nsub > 0 ? nsub - 1 : 0, &got), DPC_ERROR_BUFFER_TOO_SMALL);
+        CHECK_ST(dpc_device_partition_equally(dev, 1, subs, 64, &got), DPC_SUCCESS);
+        CHECK(got == nsub);
+        for (size_t i = 0; i < got; ++i) {
+            uint64_t is_sub = 0, scu = 0;
+            CHECK_ST(dpc_device_get_info_u64(subs[i], DPC_DEVICE_INFO_IS_SUB_DEVICE, &is_sub), DPC_SUCCESS);
+            CHECK(is_sub == 1);
+            CHECK_ST(dpc_device_get_info_u64(subs[i], DPC_DEVICE_INFO_MAX_COMPUTE_UNITS, &scu), DPC_SUCCESS);
+            CHECK(scu == 1);
+            dpc_device p = NULL;
+            CHECK_ST(dpc_device_get_parent(subs[i], &p), DPC_SUCCESS);
+            CHECK(p == dev);
+            int32_t id = -1;
+            CHECK_ST(dpc_device_get_dlpack_id(subs[i], &id), DPC_SUCCESS);
+            int32_t root_id = -2;
+            dpc_device_get_dlpack_id(dev, &root_id);
+            CHECK(id == root_id);
+            bool eq = true;
+            CHECK_ST(dpc_device_equal(subs[i], dev, &eq), DPC_SUCCESS);
+            CHECK(!eq);
+            CHECK_ST(dpc_device_get_info_string(subs[i], DPC_DEVICE_INFO_FILTER_STRING, NULL, 0, &n), DPC_ERROR_UNSUPPORTED);
+            CHECK_ST(dpc_device_retain(subs[i]), DPC_SUCCESS);
+            CHECK_ST(dpc_device_release(subs[i]), DPC_SUCCESS);
+            CHECK_ST(dpc_device_release(subs[i]), DPC_SUCCESS);
+            /* Released: now an error, not a crash. */
+            CHECK_ST(dpc_device_get_info_u64(subs[i], DPC_DEVICE_INFO_IS_SUB_DEVICE, &is_sub), DPC_ERROR_INVALID_HANDLE);
+            CHECK_MSG_HAS("released");
+        }
+        size_t counts[2] = {1, 1};
+        CHECK_ST(dpc_device_partition_by_counts(dev, counts, 2, subs, 64, &got), DPC_SUCCESS);
+        CHECK(got == 2);
+        for (size_t i = 0; i < got; ++i) CHECK_ST(dpc_device_release(subs[i]), DPC_SUCCESS);
+        size_t zero[1] = {0};
+        CHECK_ST(dpc_device_partition_by_counts(dev, zero, 1, subs, 64, &got), DPC_ERROR_INVALID_ARGUMENT);
+    } else {
+        /* The C API does not say which partition kinds a device supports, so
+         * elsewhere this is a note; Intel's OpenCL CPU runtime (installed by
+         * setup) supports partitioning equally, so there it is a failure. */
+        if (test_is_opencl_cpu(dev)) CHECK(0 && "the OpenCL CPU device partitions equally");
+        printf("note: %s cannot be partitioned equally (maxsub %llu, %s)\n", filter, (unsigned long long)maxsub,
+               dpc_status_name(pst));
+    }
+    /* Affinity partitioning is either supported or a clear UNSUPPORTED. */
+    dpc_status ast = dpc_device_partition_by_affinity(dev, DPC_AFFINITY_NUMA, NULL, 0, &nsub);
+    CHECK(ast == DPC_SUCCESS || ast == DPC_ERROR_UNSUPPORTED);
+    if (ast == DPC_ERROR_UNSUPPORTED) CHECK_MSG_HAS("affinity");
+    CHECK_ST(dpc_device_partition_by_affinity(dev, 42, NULL, 0, &nsub), DPC_ERROR_INVALID_ARGUMENT);
+    CHECK_ST(dpc_device_partition_equally(dev, 0, NULL, 0, &nsub), DPC_ERROR_INVALID_ARGUMENT);
+}
+
+/* The device's platform agrees with the device. */
+static void device_platform(dpc_device dev) {
+    dpc_platform cp = NULL;
+    CHECK_ST(dpc_device_get_platform(dev, &cp), DPC_SUCCESS);
+    char pname[256], dpname[256];
+    size_t pn;
+    CHECK_ST(dpc_platform_get_info_string(cp, DPC_PLATFORM_INFO_NAME, pname, sizeof pname, &pn), DPC_SUCCESS);
+    CHECK_ST(dpc_device_get_info_string(dev, DPC_DEVICE_INFO_PLATFORM_NAME, dpname, sizeof dpname, &pn), DPC_SUCCESS);
+    CHECK(strcmp(pname, dpname) == 0);
+    dpc_backend pb, db;
+    dpc_platform_get_backend(cp, &pb);
+    dpc_device_get_backend(dev, &db);
+    CHECK(pb == db);
+}
+
 int main(void) {
     CHECK(dpc_version() == ((DPC_VERSION_MAJOR << 16) | (DPC_VERSION_MINOR << 8) | DPC_VERSION_PATCH));
     CHECK_ST(dpc_backend_load(), DPC_SUCCESS);
 
     size_t count = 0;
     CHECK_ST(dpc_device_count(&count), DPC_SUCCESS);
-    if (count == 0) {
-        fprintf(stderr, "no devices: source scripts/env.sh (OCL_ICD_FILENAMES) first\n");
-        return 1;
-    }
+    dpc_device all[TEST_MAX_DEVICES];
+    size_t ndev = test_devices("test_devices", all, TEST_MAX_DEVICES);
+    if (ndev == 0) return 1;
 
+    static char filters[TEST_MAX_DEVICES][64];
     int found_cpu = 0;
-    for (size_t i = 0; i < count; ++i) {
+    for (size_t i = 0; i < ndev; ++i) {
         dpc_device d = NULL, again = NULL;
         CHECK_ST(dpc_device_get(i, &d), DPC_SUCCESS);
         CHECK_ST(dpc_device_get(i, &again), DPC_SUCCESS);
@@ -33,6 +111,8 @@ int main(void) {
         str_info(d, DPC_DEVICE_INFO_VENDOR, vendor, sizeof vendor);
         str_info(d, DPC_DEVICE_INFO_DRIVER_VERSION, driver, sizeof driver);
         str_info(d, DPC_DEVICE_INFO_FILTER_STRING, filter, sizeof filter);
+        snprintf(filters[i], sizeof filters[i], "%s", filter);
+        printf("device %zu: %s (%s)\n", i, filter, name);
         CHECK(strlen(name) > 0);
         CHECK(strlen(driver) > 0);
 
@@ -110,9 +190,13 @@ int main(void) {
         CHECK_ST(dpc_device_get_native(d, &native), DPC_SUCCESS);
         CHECK(native != NULL);
     }
+    /* The OpenCL CPU device is on every machine (scripts/setup.sh installs
+     * Intel's OpenCL CPU runtime); the selection tests below need it. */
     CHECK(found_cpu);
 
-    /* Selection. */
+    /* Selection. The filter grammar is checked against one device it names,
+     * the OpenCL CPU device ("cpu", "opencl:cpu", "*" must find it); every
+     * device's own filter string is checked in the loop above. */
     dpc_device cpu = NULL, d = NULL;
     CHECK_ST(dpc_device_select("opencl:cpu:0", &cpu), DPC_SUCCESS);
     CHECK_ST(dpc_device_select("cpu", &d), DPC_SUCCESS);
@@ -129,7 +213,7 @@ int main(void) {
     CHECK(untouched == (dpc_device)0x1); /* outputs written only on success */
     CHECK_ST(dpc_device_select("level_zero:gpu:7", &untouched), DPC_ERROR_DEVICE_NOT_FOUND);
     CHECK_MSG_HAS("level_zero:gpu:7");
-    CHECK_MSG_HAS("opencl:cpu:0"); /* lists what exists */
+    for (size_t i = 0; i < ndev; ++i) CHECK_MSG_HAS(filters[i]); /* lists what exists (opencl:cpu:0 too) */
     CHECK_ST(dpc_device_select("opencl:cpu:99", &untouched), DPC_ERROR_DEVICE_NOT_FOUND);
     CHECK(untouched == (dpc_device)0x1);
 
@@ -159,59 +243,11 @@ int main(void) {
     CHECK_ST(dpc_device_from_dlpack_id(-1, &untouched), DPC_ERROR_DEVICE_NOT_FOUND);
     CHECK_ST(dpc_device_get(count, &untouched), DPC_ERROR_OUT_OF_RANGE);
 
-    /* Sub-devices where the device supports partitioning. */
-    uint64_t maxsub = 0, cus = 0;
-    CHECK_ST(dpc_device_get_info_u64(cpu, DPC_DEVICE_INFO_PARTITION_MAX_SUB_DEVICES, &maxsub), DPC_SUCCESS);
-    CHECK_ST(dpc_device_get_info_u64(cpu, DPC_DEVICE_INFO_MAX_COMPUTE_UNITS, &cus), DPC_SUCCESS);
-    size_t nsub = 0;
-    dpc_status pst = dpc_device_partition_equally(cpu, 1, NULL, 0, &nsub);
-    if (maxsub >= 2 && pst == DPC_SUCCESS) {
-        CHECK(nsub == cus);
-        dpc_device subs[64];
-        size_t got = 0;
-        CHECK_ST(dpc_device_partition_equally(cpu, 1, subs, nsub > 0 ? nsub - 1 : 0, &got), DPC_ERROR_BUFFER_TOO_SMALL);
-        CHECK_ST(dpc_device_partition_equally(cpu, 1, subs, 64, &got), DPC_SUCCESS);
-        CHECK(got == nsub);
-        for (size_t i = 0; i < got; ++i) {
-            uint64_t is_sub = 0, scu = 0;
-            CHECK_ST(dpc_device_get_info_u64(subs[i], DPC_DEVICE_INFO_IS_SUB_DEVICE, &is_sub), DPC_SUCCESS);
-            CHECK(is_sub == 1);
-            CHECK_ST(dpc_device_get_info_u64(subs[i], DPC_DEVICE_INFO_MAX_COMPUTE_UNITS, &scu), DPC_SUCCESS);
-            CHECK(scu == 1);
-            dpc_device p = NULL;
-            CHECK_ST(dpc_device_get_parent(subs[i], &p), DPC_SUCCESS);
-            CHECK(p == cpu);
-            int32_t id = -1;
-            CHECK_ST(dpc_device_get_dlpack_id(subs[i], &id), DPC_SUCCESS);
-            int32_t root_id = -2;
-            dpc_device_get_dlpack_id(cpu, &root_id);
-            CHECK(id == root_id);
-            bool eq = true;
-            CHECK_ST(dpc_device_equal(subs[i], cpu, &eq), DPC_SUCCESS);
-            CHECK(!eq);
-            CHECK_ST(dpc_device_get_info_string(subs[i], DPC_DEVICE_INFO_FILTER_STRING, NULL, 0, &n), DPC_ERROR_UNSUPPORTED);
-            CHECK_ST(dpc_device_retain(subs[i]), DPC_SUCCESS);
-            CHECK_ST(dpc_device_release(subs[i]), DPC_SUCCESS);
-            CHECK_ST(dpc_device_release(subs[i]), DPC_SUCCESS);
-            /* Released: now an error, not a crash. */
-            CHECK_ST(dpc_device_get_info_u64(subs[i], DPC_DEVICE_INFO_IS_SUB_DEVICE, &is_sub), DPC_ERROR_INVALID_HANDLE);
-            CHECK_MSG_HAS("released");
-        }
-        size_t counts[2] = {1, 1};
-        CHECK_ST(dpc_device_partition_by_counts(cpu, counts, 2, subs, 64, &got), DPC_SUCCESS);
-        CHECK(got == 2);
-        for (size_t i = 0; i < got; ++i) CHECK_ST(dpc_device_release(subs[i]), DPC_SUCCESS);
-        size_t zero[1] = {0};
-        CHECK_ST(dpc_device_partition_by_counts(cpu, zero, 1, subs, 64, &got), DPC_ERROR_INVALID_ARGUMENT);
-    } else {
-        printf("note: %s cannot be partitioned equally (%s)\n", "opencl:cpu:0", dpc_status_name(pst));
+    /* Sub-devices and each device's platform, on every device. */
+    for (size_t i = 0; i < ndev; ++i) {
+        partitions(all[i], filters[i]);
+        device_platform(all[i]);
     }
-    /* Affinity partitioning is either supported or a clear UNSUPPORTED. */
-    dpc_status ast = dpc_device_partition_by_affinity(cpu, DPC_AFFINITY_NUMA, NULL, 0, &nsub);
-    CHECK(ast == DPC_SUCCESS || ast == DPC_ERROR_UNSUPPORTED);
-    if (ast == DPC_ERROR_UNSUPPORTED) CHECK_MSG_HAS("affinity");
-    CHECK_ST(dpc_device_partition_by_affinity(cpu, 42, NULL, 0, &nsub), DPC_ERROR_INVALID_ARGUMENT);
-    CHECK_ST(dpc_device_partition_equally(cpu, 0, NULL, 0, &nsub), DPC_ERROR_INVALID_ARGUMENT);
 
     /* Platforms: every device's platform is in the list and counts it. */
     size_t nplat = 0;
@@ -239,20 +275,6 @@ int main(void) {
     }
     CHECK(devices_in_platforms == count);
     CHECK_ST(dpc_platform_get(nplat, &(dpc_platform){NULL}), DPC_ERROR_OUT_OF_RANGE);
-    {
-        dpc_platform cp = NULL;
-        CHECK_ST(dpc_device_get_platform(cpu, &cp), DPC_SUCCESS);
-        char pname[256], dpname[256];
-        size_t pn;
-        CHECK_ST(dpc_platform_get_info_string(cp, DPC_PLATFORM_INFO_NAME, pname, sizeof pname, &pn), DPC_SUCCESS);
-        CHECK_ST(dpc_device_get_info_string(cpu, DPC_DEVICE_INFO_PLATFORM_NAME, dpname, sizeof dpname, &pn), DPC_SUCCESS);
-        CHECK(strcmp(pname, dpname) == 0);
-        dpc_backend pb, db;
-        dpc_platform_get_backend(cp, &pb);
-        dpc_device_get_backend(cpu, &db);
-        CHECK(pb == db);
-    }
-
     /* Diagnostics text. */
     size_t need = 0;
     CHECK_ST(dpc_diagnostics(NULL, 0, &need), DPC_SUCCESS);

@@ -1,4 +1,4 @@
-/* Contexts, queues, events and USM on the real device: every function's
+/* Contexts, queues, events and USM on every real device: every function's
  * success case and documented errors, ref-count walks, deferred free,
  * pointer queries, and 8 threads sharing one queue. */
 #include <pthread.h>
@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include "check.h"
 
-static dpc_device dev;
+static dpc_device dev;     /* the device under test: each in turn */
+static char dev_filter[64]; /* its filter string, e.g. "opencl:cpu:0" */
 static dpc_queue shared_q;
 
 static void stats(dpc_context c, uint64_t *bytes, uint64_t *count) {
@@ -75,7 +76,7 @@ static void contexts_and_queues(void) {
     /* Equivalence and ids. */
     dpc_queue a = NULL, b = NULL, c = NULL;
     CHECK_ST(dpc_queue_create_for_device(dev, DPC_QUEUE_IN_ORDER, &a), DPC_SUCCESS);
-    CHECK_ST(dpc_queue_create_from_filter("opencl:cpu:0", DPC_QUEUE_IN_ORDER, &b), DPC_SUCCESS);
+    CHECK_ST(dpc_queue_create_from_filter(dev_filter, DPC_QUEUE_IN_ORDER, &b), DPC_SUCCESS);
     CHECK_ST(dpc_queue_create_for_device(dev, 0, &c), DPC_SUCCESS);
     CHECK_ST(dpc_queue_equivalent(a, b, &eq), DPC_SUCCESS);
     CHECK(eq);
@@ -434,11 +435,17 @@ static void threads(void) {
 }
 
 int main(void) {
-    CHECK_ST(dpc_device_select("opencl:cpu:0", &dev), DPC_SUCCESS);
-    if (check_failures) return check_report("test_usm");
-    contexts_and_queues();
-    events();
-    usm();
-    threads();
+    /* Every test below runs on every device dpcore finds. */
+    dpc_device all[TEST_MAX_DEVICES];
+    size_t ndev = test_devices("test_usm", all, TEST_MAX_DEVICES);
+    if (ndev == 0 || check_failures) return check_report("test_usm") | 1;
+    for (size_t i = 0; i < ndev; ++i) {
+        dev = all[i];
+        printf("device %s\n", test_filter_of(dev, dev_filter, sizeof dev_filter));
+        contexts_and_queues();
+        events();
+        usm();
+        threads();
+    }
     return check_report("test_usm");
 }

@@ -21,3 +21,51 @@ pub fn use_workspace_plugin() {
         }
     });
 }
+
+/// Every root device dpcore finds, in `dpc_device_get` order, with its
+/// filter string. Device tests run on each; finding none fails the test
+/// (loudly, with dpcore's diagnostics), it is never a skip.
+#[allow(dead_code)] // not every test crate that includes this module uses it
+pub fn all_devices() -> Vec<(dpcore::device::dpc_device, String)> {
+    use dpcore::device::*;
+    use dpcore::error::dpc_status::DPC_SUCCESS;
+    use std::ffi::{c_char, CStr};
+    use_workspace_plugin();
+    let mut n = 0usize;
+    assert_eq!(
+        unsafe { dpc_device_count(&mut n) },
+        DPC_SUCCESS,
+        "{}",
+        dpcore::error::last_error().message
+    );
+    if n == 0 {
+        let mut buf = vec![0 as c_char; 1 << 16];
+        let mut need = 0usize;
+        unsafe { dpcore::diagnostics::dpc_diagnostics(buf.as_mut_ptr(), buf.len(), &mut need) };
+        let diag = unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy();
+        panic!(
+            "dpcore finds no device, so the device tests cannot run (a failure, not a skip): \
+             source scripts/env.sh (OCL_ICD_FILENAMES), check ONEAPI_DEVICE_SELECTOR and \
+             DPCORE_SYCL_PLUGIN. dpc_diagnostics says:\n{diag}"
+        );
+    }
+    (0..n)
+        .map(|i| {
+            let mut d: dpc_device = std::ptr::null_mut();
+            assert_eq!(unsafe { dpc_device_get(i, &mut d) }, DPC_SUCCESS);
+            let mut buf = [0 as c_char; 256];
+            let mut len = 0usize;
+            let key = dpc_device_info::DPC_DEVICE_INFO_FILTER_STRING as i32;
+            assert_eq!(
+                unsafe {
+                    dpc_device_get_info_string(d, key, buf.as_mut_ptr(), buf.len(), &mut len)
+                },
+                DPC_SUCCESS
+            );
+            let f = unsafe { CStr::from_ptr(buf.as_ptr()) }
+                .to_string_lossy()
+                .into_owned();
+            (d, f)
+        })
+        .collect()
+}

@@ -19,3 +19,57 @@ for _name in REQUIRED:
             f"required package {_name!r} cannot be imported ({e}); scripts/setup.sh installs it "
             "(requirements.txt into .venv; dpcore by `make build`): run `make build` and "
             "`. scripts/env.sh`") from e
+
+
+# ---------------------------------------------------------------- devices
+# The devices dpcore finds (through the C API, like any binding). Device
+# tests take the `device_filter` fixture and run once per device; a session
+# that finds no device fails at once (it does not skip the device tests).
+
+import ctypes  # noqa: E402
+
+import pytest  # noqa: E402
+
+from dpcore_ctypes import SZ, check, load  # noqa: E402
+
+DPC_DEVICE_INFO_FILTER_STRING = 7
+
+
+def _device_filters():
+    lib = load()
+    lib.dpc_diagnostics.argtypes = [ctypes.c_char_p, SZ, ctypes.POINTER(SZ)]
+    n = SZ()
+    check(lib, lib.dpc_device_count(ctypes.byref(n)))
+    filters = []
+    for i in range(n.value):
+        d = ctypes.c_void_p()
+        check(lib, lib.dpc_device_get(i, ctypes.byref(d)))
+        buf = ctypes.create_string_buffer(256)
+        size = SZ()
+        check(lib, lib.dpc_device_get_info_string(d, DPC_DEVICE_INFO_FILTER_STRING, buf, 256, ctypes.byref(size)))
+        filters.append(buf.value.decode())
+    diag = ctypes.create_string_buffer(1 << 16)
+    lib.dpc_diagnostics(diag, 1 << 16, ctypes.byref(SZ()))
+    return filters, diag.value.decode(errors="replace")
+
+
+DEVICES, _DIAGNOSTICS = _device_filters()
+
+
+def pytest_report_header(config):
+    return f"dpcore devices: {', '.join(DEVICES) or 'NONE'}"
+
+
+def pytest_sessionstart(session):
+    if not DEVICES:
+        pytest.exit(
+            "dpcore finds no SYCL device, so no device test can run: this is a failure, not a skip.\n"
+            "Source scripts/env.sh (it sets OCL_ICD_FILENAMES for the OpenCL CPU runtime in .venv) and "
+            "check ONEAPI_DEVICE_SELECTOR and DPCORE_SYCL_PLUGIN. dpc_diagnostics says:\n" + _DIAGNOSTICS,
+            returncode=1)
+
+
+@pytest.fixture(scope="session", params=DEVICES)
+def device_filter(request):
+    """The filter string of each device dpcore finds (e.g. opencl:cpu:0), one run per device."""
+    return request.param

@@ -28,7 +28,6 @@ if str(HERE) not in sys.path:  # also under --import-mode=importlib
 
 import test_dlpack as T  # noqa: E402
 from test_dlpack import (  # noqa: E402
-    DEVICE_FILTER,
     DL_BOOL,
     DL_FLOAT,
     DLDataType,
@@ -405,9 +404,9 @@ def test_copy_broadcast_into_strided_view(arrays):
     assert_same(to_host(dst), expected)
 
 
-def test_copy_zero_stride_source(arrays):
+def test_copy_zero_stride_source(arrays, device_filter):
     """A dpnp broadcast view (strides 0 on the device) as the source."""
-    x = dpnp.broadcast_to(dpnp.arange(4, dtype="int32", device=DEVICE_FILTER) - 1, (3, 4))
+    x = dpnp.broadcast_to(dpnp.arange(4, dtype="int32", device=device_filter) - 1, (3, 4))
     src = arrays.imported(x)
     assert T.strides_of(src) == (0, 1)
     dst = arrays.zeros((3, 4), "float32")
@@ -418,10 +417,12 @@ def test_copy_zero_stride_source(arrays):
 
 
 # ================================================================ 4. dpnp and numpy memory
+# dpnp memory on each device dpcore finds (conftest.py's device_filter); dpcore's
+# own arrays (from_host, zeros) on the default device.
 
 
-def test_dpnp_source_zero_copy(arrays):
-    x = (dpnp.arange(24, dtype="f4", device=DEVICE_FILTER) * 0.75 - 7).reshape(4, 6)[::-1, ::2]
+def test_dpnp_source_zero_copy(arrays, device_filter):
+    x = (dpnp.arange(24, dtype="f4", device=device_filter) * 0.75 - 7).reshape(4, 6)[::-1, ::2]
     expected = dpnp.asnumpy(x)
     assert expected.shape == (4, 3)
     src = arrays.imported(x)
@@ -439,8 +440,8 @@ def test_dpnp_source_zero_copy(arrays):
     assert_same(to_host(dst), dst_host)
 
 
-def test_copy_into_dpnp_memory(arrays):
-    y = dpnp.zeros((5, 8), dtype="f8", device=DEVICE_FILTER)
+def test_copy_into_dpnp_memory(arrays, device_filter):
+    y = dpnp.zeros((5, 8), dtype="f8", device=device_filter)
     yv = y[1:4, ::-2]
     dst = arrays.imported(yv)
     assert flags_of(dst) & DPC_ARRAY_WRITABLE
@@ -453,7 +454,7 @@ def test_copy_into_dpnp_memory(arrays):
     assert_same(dpnp.asnumpy(y), expected)
 
     # dpnp to dpnp: a broadcast dpnp source into the same dpnp array.
-    x = dpnp.asarray(np.array([0.5, -1.5, 2.5, -3.5], dtype="f4"), device=DEVICE_FILTER)
+    x = dpnp.asarray(np.array([0.5, -1.5, 2.5, -3.5], dtype="f4"), device=device_filter)
     copy(arrays.imported(x), arrays.imported(y[::2, :4]))
     expected[::2, :4] = np.array([0.5, -1.5, 2.5, -3.5])
     assert_same(dpnp.asnumpy(y), expected)

@@ -24,6 +24,13 @@ import dpctl  # noqa: F401  (required, like numpy and dpnp: a missing one fails 
 import dpnp
 import numpy as np
 
+# Device: this module runs on the one device named by DEVICE_FILTER below
+# (opencl:cpu:0, the device every machine of the project has); its fixtures
+# (cpu, dl_id, ctx) and the dpnp arrays it compares with are built on it.
+# The kDLOneAPI id of every device found is checked against dpnp's in
+# test_device_ids.py, and dpnp memory on every device in test_usm_interop.py
+# and test_array_copy.py (conftest.py's device_filter).
+
 from ctypes import (  # noqa: E402
     POINTER,
     byref,

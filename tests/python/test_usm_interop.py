@@ -18,10 +18,11 @@ def lib():
     return load()
 
 
-@pytest.fixture(scope="module")
-def cpu(lib):
+@pytest.fixture
+def dev(lib, device_filter):
+    """Each device dpcore finds (conftest.py's device_filter), as a dpcore handle."""
     d = P()
-    check(lib, lib.dpc_device_select(b"opencl:cpu:0", ctypes.byref(d)))
+    check(lib, lib.dpc_device_select(device_filter.encode(), ctypes.byref(d)))
     return d
 
 
@@ -37,17 +38,17 @@ def ctx_of(lib, q):
     return c
 
 
-def test_dpnp_memory_is_usm_of_dpcore_default_context(lib, cpu):
-    x = dpnp.arange(1000, dtype="float32", device="opencl:cpu:0")
+def test_dpnp_memory_is_usm_of_dpcore_default_context(lib, dev, device_filter):
+    x = dpnp.arange(1000, dtype="float32", device=device_filter)
     ptr = x.__sycl_usm_array_interface__["data"][0]
-    q = default_queue(lib, cpu)
+    q = default_queue(lib, dev)
     ctx = ctx_of(lib, q)
     kind = ctypes.c_int32(-1)
     check(lib, lib.dpc_usm_get_pointer_kind(ctx, P(ptr), ctypes.byref(kind)))
     assert kind.value == DEVICE
-    dev = P()
-    check(lib, lib.dpc_usm_get_pointer_device(ctx, P(ptr), ctypes.byref(dev)))
-    assert dev.value == cpu.value
+    owner_dev = P()
+    check(lib, lib.dpc_usm_get_pointer_device(ctx, P(ptr), ctypes.byref(owner_dev)))
+    assert owner_dev.value == dev.value
     owner = P()
     check(lib, lib.dpc_usm_get_pointer_context(P(ptr), ctypes.byref(owner)))
     same = ctypes.c_bool(False)
@@ -77,8 +78,8 @@ class _View:
         }
 
 
-def test_dpcore_memory_is_usm_for_dpctl(lib, cpu):
-    q = default_queue(lib, cpu)
+def test_dpcore_memory_is_usm_for_dpctl(lib, dev, device_filter):
+    q = default_queue(lib, dev)
     for kind, name in [(DEVICE, "device"), (SHARED, "shared"), (HOST, "host")]:
         p = P()
         check(lib, lib.dpc_usm_alloc(q, kind, 4096, 0, ctypes.byref(p)))
@@ -87,7 +88,7 @@ def test_dpcore_memory_is_usm_for_dpctl(lib, cpu):
             check(lib, lib.dpc_usm_fill(q, p, ctypes.byref(pat), 4, 1024, None, 0, None))
             check(lib, lib.dpc_queue_wait(q))
             # dpctl checks the pointer against its default queue's context.
-            mem = dpctl.memory.as_usm_memory(_View(p.value, 4096, dpctl.SyclQueue("opencl:cpu:0")))
+            mem = dpctl.memory.as_usm_memory(_View(p.value, 4096, dpctl.SyclQueue(device_filter)))
             assert mem.get_usm_type() == name
             host = np.frombuffer(mem.copy_to_host(), dtype="uint32")
             assert (host == 0x01020304).all()
@@ -95,10 +96,10 @@ def test_dpcore_memory_is_usm_for_dpctl(lib, cpu):
             check(lib, lib.dpc_usm_free(p))
 
 
-def test_adopt_dpctl_queue(lib, cpu):
+def test_adopt_dpctl_queue(lib, dev, device_filter):
     import ctypes as C
 
-    dq = dpctl.SyclQueue("opencl:cpu:0", property="in_order")
+    dq = dpctl.SyclQueue(device_filter, property="in_order")
     cap = dq._get_capsule()
     get_ptr = C.pythonapi.PyCapsule_GetPointer
     get_ptr.restype = C.c_void_p
@@ -110,13 +111,13 @@ def test_adopt_dpctl_queue(lib, cpu):
         flags = C.c_uint32()
         check(lib, lib.dpc_queue_get_flags(q, C.byref(flags)))
         assert flags.value & 1  # in order
-        dev = P()
-        check(lib, lib.dpc_queue_get_device(q, C.byref(dev)))
-        assert dev.value == cpu.value
+        qdev = P()
+        check(lib, lib.dpc_queue_get_device(q, C.byref(qdev)))
+        assert qdev.value == dev.value
         # dpctl's queue lives in the platform default context, which is
         # dpcore's default context for the device.
         dctx = P()
-        check(lib, lib.dpc_context_default(cpu, C.byref(dctx)))
+        check(lib, lib.dpc_context_default(dev, C.byref(dctx)))
         eq = C.c_bool(False)
         check(lib, lib.dpc_context_equal(ctx_of(lib, q), dctx, C.byref(eq)))
         assert eq.value
