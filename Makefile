@@ -78,6 +78,12 @@ test-cli: build
 test-fortran: build
 	$(ENV) && bash tests/fortran/test_fortran.sh
 
+# The committed SPIR-V (kernels/*.spv, kernels/lib/copy_cast.pack) is its
+# source compiled: rebuilt into a temporary directory, any difference fails.
+.PHONY: test-kernels
+test-kernels: setup
+	bash tests/kernels.sh
+
 # make install into a temporary prefix; pkg-config and CMake builds against it.
 test-install: build
 	$(ENV) && bash tests/install.sh
@@ -91,6 +97,7 @@ abi-baseline: setup
 	python3 scripts/abi.py update
 
 test: setup lint check-header build check-deps test-abi test-rust test-c test-python test-fortran test-cli test-install
+test: test-kernels
 	@echo "make test: all checks passed"
 
 # Install libraries, headers, tools, pkg-config and CMake files under PREFIX.

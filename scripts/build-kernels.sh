@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Regenerate the SPIR-V test kernels in kernels/ from their OpenCL C sources.
 #
-#   scripts/build-kernels.sh
+#   scripts/build-kernels.sh             # in place: kernels/
+#   scripts/build-kernels.sh --out DIR   # into DIR (DIR/*.spv, DIR/many_args.cl,
+#                                        # DIR/lib/copy_cast.pack); kernels/ is
+#                                        # only read (tests/kernels.sh compares)
+#
+# The output is byte-for-byte reproducible: clang-15 and llvm-spirv-15 write
+# no timestamps or paths into the SPIR-V, the flags are fixed here, and the
+# pack is sorted by module name.
 #
 # For every kernels/*.cl except bad.cl (which must not compile):
 #   clang-15 -cl-std=CL2.0 -target spir64 -emit-llvm -c K.cl -o K.bc
@@ -15,7 +22,16 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-kdir="$root/kernels"
+kdir="$root/kernels"   # the sources
+odir="$kdir"           # where the outputs go
+case "${1:-}" in
+    "") ;;
+    --out)
+        [[ -n "${2:-}" ]] || { echo "usage: build-kernels.sh [--out DIR]" >&2; exit 2; }
+        mkdir -p "$2/lib"
+        odir="$(cd "$2" && pwd)" ;;
+    *) echo "usage: build-kernels.sh [--out DIR]" >&2; exit 2 ;;
+esac
 
 missing=()
 command -v clang-15 >/dev/null 2>&1 || missing+=("clang-15 (Debian package: clang-15)")
@@ -49,8 +65,8 @@ __kernel void sum64(__global long* out${params})
 }
 EOT
 }
-gen_many_args > "$kdir/many_args.cl.tmp"
-mv "$kdir/many_args.cl.tmp" "$kdir/many_args.cl"
+gen_many_args > "$odir/many_args.cl.tmp"
+mv "$odir/many_args.cl.tmp" "$odir/many_args.cl"
 
 shopt -s nullglob
 built=0
@@ -60,15 +76,17 @@ for cl in "$kdir"/*.cl; do
         echo "skip    kernels/bad.cl (deliberate compile error)"
         continue
     fi
-    bc="$kdir/$name.bc"
-    spv="$kdir/$name.spv"
+    # many_args.cl is the one just generated (the same file in place).
+    if [[ "$name" == many_args ]]; then cl="$odir/many_args.cl"; fi
+    bc="$odir/$name.bc"
+    spv="$odir/$name.spv"
     clang-15 -cl-std=CL2.0 -target spir64 -emit-llvm -c "$cl" -o "$bc"
     llvm-spirv-15 "$bc" -o "$spv"
     rm -f "$bc"
-    echo "built   kernels/$name.spv"
+    echo "built   $spv"
     built=$((built + 1))
 done
-echo "$built SPIR-V module(s) in kernels/"
+echo "$built SPIR-V module(s) in $odir/"
 
 # --- kernels/lib/copy_cast.pack ------------------------------------------------
 # Format (little-endian): "DPCKPACK", u32 version (1), u32 count, then per
@@ -98,7 +116,7 @@ for s in "${types[@]}"; do
 done
 for w in 1 2 4 8 16; do compile "m$w" -DDPC_MOVE="$w"; n=$((n + 1)); done
 wait
-python3 - "$tmp" "$lib/copy_cast.pack" <<'PY'
+python3 - "$tmp" "$odir/lib/copy_cast.pack" <<'PY'
 import os, struct, sys
 src, out = sys.argv[1], sys.argv[2]
 names = sorted(f[:-4] for f in os.listdir(src) if f.endswith(".spv"))
@@ -110,4 +128,4 @@ for name in names:
     blob += struct.pack("<I", len(name)) + name.encode() + struct.pack("<I", len(data)) + data
 open(out, "wb").write(blob)
 PY
-echo "packed  kernels/lib/copy_cast.pack ($n modules)"
+echo "packed  $odir/lib/copy_cast.pack ($n modules)"

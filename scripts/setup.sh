@@ -24,7 +24,8 @@ command -v python3 >/dev/null || need_pkgs+=(python3 python3-venv)
 command -v pkg-config >/dev/null || need_pkgs+=(pkg-config)
 command -v cmake >/dev/null || need_pkgs+=(cmake)                 # the out-of-tree CMake build test
 command -v abidiff >/dev/null || need_pkgs+=(abigail-tools)       # the ABI baseline check
-command -v clang-15 >/dev/null || need_pkgs+=(clang-15)           # the header compile matrix
+command -v clang-15 >/dev/null || need_pkgs+=(clang-15)           # the header compile matrix, kernels/
+command -v llvm-spirv-15 >/dev/null || need_pkgs+=(llvm-spirv-15) # kernels/*.spv (tests/kernels.sh rebuilds them)
 command -v gfortran >/dev/null || need_pkgs+=(gfortran)           # the Fortran module and example
 # AddressSanitizer runtime for the C tests.
 if ! printf 'int main(void){return 0;}' | gcc -x c -fsanitize=address -o /dev/null - 2>/dev/null; then

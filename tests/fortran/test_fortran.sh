@@ -13,11 +13,11 @@
 #   - every function and callback passes the same arguments as the header at
 #     the ABI level (gfortran's own view: -fc-prototypes and the calls in
 #     -fdump-tree-original, compared by gen-fortran.py --check-abi);
-#   - kernels/saxpy.spv is kernels/saxpy.cl compiled (when clang-15 and
-#     llvm-spirv-15 are installed);
+#   - kernels/saxpy.spv is kernels/saxpy.cl compiled (clang-15 and
+#     llvm-spirv-15 are required; tests/kernels.sh checks every kernel);
 #   - the example builds, runs and prints "saxpy on N floats: ok", and fails
 #     with dpcore's message on a bad device filter.
-# Prints PASS/FAIL (or SKIP) per check and "N passed, N failed"; exits 1 on
+# Prints PASS/FAIL per check and "N passed, N failed"; exits 1 on
 # any failure. Needs gfortran (Debian package: gfortran), gcc and a built
 # target/release/libdpcore.so (make build); sources scripts/env.sh when
 # DPCORE_ROOT is not set.
@@ -43,7 +43,6 @@ bad() {
   failed=$((failed + 1)); failures+=("$1"); echo "FAIL $1"
   if [[ -n ${2:-} && -s $2 ]]; then sed 's/^/    /' "$2" | head -40; fi
 }
-skip() { echo "SKIP $1"; }
 
 if ! command -v "$FC" >/dev/null 2>&1; then
   bad "$FC is installed (Debian package: gfortran)"
@@ -107,7 +106,7 @@ if command -v clang-15 >/dev/null 2>&1 && command -v llvm-spirv-15 >/dev/null 2>
      && cmp kernels/saxpy.spv "$out/saxpy.spv" >>"$out/spv.log" 2>&1; then
     ok "kernels/saxpy.spv is kernels/saxpy.cl compiled"
   else bad "kernels/saxpy.spv is kernels/saxpy.cl compiled (run scripts/build-kernels.sh)" "$out/spv.log"; fi
-else skip "kernels/saxpy.spv is kernels/saxpy.cl compiled (clang-15 or llvm-spirv-15 not installed)"; fi
+else bad "kernels/saxpy.spv is kernels/saxpy.cl compiled (clang-15 or llvm-spirv-15 is missing: scripts/setup.sh installs both)"; fi
 
 # 7. The helpers and the argument conventions at run time: outputs of every
 #    kind by reference, arrays, an optional event_out through c_loc, a
