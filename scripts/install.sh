@@ -32,6 +32,10 @@ install -m 755 "$rel/libdpcore.so" "$dest/lib/libdpcore.so.$version"
 ln -sfn "libdpcore.so.$version" "$dest/lib/libdpcore.so.$major"
 ln -sfn "libdpcore.so.$major" "$dest/lib/libdpcore.so"
 install -m 755 "$rel/libdpcore_sycl.so" "$dest/lib/libdpcore_sycl.so"
+# The build gives the plugin a RUNPATH into the build's venv; the installed
+# one carries none: libdpcore finds the SYCL runtime where its users have it
+# (src/runtime.rs) and dpcore-info --diagnose says where.
+python3 scripts/set-runpath.py "$dest/lib/libdpcore_sycl.so" '$ORIGIN' >/dev/null
 install -m 644 include/dpcore.h "$dest/include/dpcore.h"
 install -m 644 cpp-interop/include/dpcore/*.hpp "$dest/include/dpcore/"
 install -m 644 python/dpcore/dpcore_c.pxd "$dest/include/dpcore/dpcore_c.pxd"
@@ -102,6 +106,10 @@ if [ -x "$py" ] && ls python/dpcore/_dpcore*.so >/dev/null 2>&1; then
   install -d "$dest/$site/dpcore"
   install -m 644 python/dpcore/__init__.py python/dpcore/dpcore_c.pxd "$dest/$site/dpcore/"
   install -m 755 python/dpcore/_dpcore*.so "$dest/$site/dpcore/"
+  # Its RUNPATH reaches PREFIX/lib from site-packages/dpcore only.
+  for so in "$dest/$site"/dpcore/_dpcore*.so; do
+    python3 scripts/set-runpath.py "$so" '$ORIGIN/../../..' >/dev/null
+  done
   say "Python package in $prefix/$site (add it to PYTHONPATH)"
 fi
 say "dpcore $version installed in $prefix"

@@ -32,6 +32,8 @@ pub struct Backend {
     pub table: &'static abi::BackendV1,
     pub path: PathBuf,
     pub runtime: abi::RuntimeInfoV1,
+    /// The runtime libraries found for it, and how (`crate::runtime`).
+    pub found: Vec<crate::runtime::Found>,
 }
 
 // SAFETY: the table is immutable and its functions are thread-safe by the
@@ -178,10 +180,11 @@ fn candidates(core: Option<&Path>) -> Vec<PathBuf> {
     v
 }
 
-fn try_load(path: &Path) -> std::result::Result<Backend, String> {
+fn try_load(path: &Path, core_dir: Option<&Path>) -> std::result::Result<Backend, String> {
     if !path.exists() {
         return Err("no such file".into());
     }
+    let found = crate::runtime::provide_for_plugin(path, core_dir)?;
     let c = CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| "path contains a NUL byte".to_string())?;
     // SAFETY: loading a shared object runs its initialisers; that is the
@@ -245,6 +248,7 @@ fn try_load(path: &Path) -> std::result::Result<Backend, String> {
         table,
         path: path.to_path_buf(),
         runtime,
+        found,
     })
 }
 
@@ -253,7 +257,7 @@ fn load() -> LoadReport {
     let mut attempts = Vec::new();
     let mut backend = None;
     for p in candidates(core_path.as_deref()) {
-        match try_load(&p) {
+        match try_load(&p, core_path.as_deref().and_then(|c| c.parent())) {
             Ok(b) => {
                 crate::log::info(&format!("loaded backend plugin {}", p.display()));
                 attempts.push(Attempt {

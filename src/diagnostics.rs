@@ -16,6 +16,13 @@ pub const ENV_VARS: &[&str] = &[
     "DPCORE_SYCL_PLUGIN",
     "DPCORE_LOG",
     "DPCORE_BUNDLE_CACHE",
+    "DPCORE_SYCL_RUNTIME",
+    "DPCORE_PYTHON_PREFIX",
+    "DPCORE_LEAK_CHECK",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "CMPLR_ROOT",
+    "ONEAPI_ROOT",
     "ONEAPI_DEVICE_SELECTOR",
     "SYCL_DEVICE_FILTER",
     "SYCL_UR_TRACE",
@@ -172,6 +179,18 @@ pub fn report() -> String {
             if !rp.is_empty() {
                 let _ = writeln!(out, "  loaded from {rp}");
             }
+            for f in &b.found {
+                let _ = writeln!(
+                    out,
+                    "  {} found through {}{}",
+                    f.soname,
+                    f.how,
+                    f.path
+                        .as_ref()
+                        .map(|p| format!(" ({})", p.display()))
+                        .unwrap_or_default()
+                );
+            }
             let _ = writeln!(
                 out,
                 "  built for libsycl.so.{}; {} platform(s)",
@@ -195,11 +214,12 @@ pub fn report() -> String {
                 .iter()
                 .any(|a| a.error.as_deref().is_some_and(|e| e.contains("libsycl")))
             {
-                advice.push(
+                advice.push(format!(
                     "the plugin was found but the SYCL runtime it needs (libsycl.so) was not: \
-                     add the runtime's lib directory to LD_LIBRARY_PATH (`source scripts/env.sh`)"
-                        .into(),
-                );
+                     activate the Python environment that has intel-sycl-rt, add the runtime's lib \
+                     directory to LD_LIBRARY_PATH, or set {} to it",
+                    crate::runtime::RUNTIME_ENV
+                ));
             } else {
                 advice.push(e.message.clone());
             }

@@ -30,6 +30,7 @@ pub mod kernel;
 pub mod log;
 pub mod platform;
 pub mod queue;
+pub mod runtime;
 pub mod selector;
 pub mod spirv;
 pub mod strings;

@@ -72,5 +72,44 @@ if out=$("${run_env[@]}" PYTHONPATH="$site" OCL_ICD_FILENAMES="${OCL_ICD_FILENAM
   ok "installed Python package works from $site"
 else bad "installed Python package: $out"; fi
 
+# Relocatable: the installed tree names nothing of the checkout, and finds
+# the SYCL runtime the way its users have it, with no LD_LIBRARY_PATH.
+venv="${DPCORE_VENV:-$root/.venv}"
+if readelf -d "$prefix/lib/libdpcore_sycl.so" "$prefix/lib/libdpcore.so.0" "$site"/dpcore/_dpcore*.so |
+   grep -E "RUNPATH|RPATH" | grep -q "$root"; then
+  bad "an installed library's RUNPATH names the checkout: $(readelf -d "$prefix/lib/libdpcore_sycl.so" | grep RUNPATH)"
+else ok "no installed library's RUNPATH names the checkout"; fi
+clean=(env -i PATH=/usr/bin:/bin HOME="${HOME:-/tmp}" OCL_ICD_FILENAMES="${OCL_ICD_FILENAMES:-}")
+found_through() { # found_through WHAT ENV...: dpcore-info finds a device, --diagnose says WHAT
+  local what=$1; shift
+  local diag
+  diag=$("${clean[@]}" "$@" "$prefix/bin/dpcore-info" --diagnose 2>&1)
+  if "${clean[@]}" "$@" "$prefix/bin/dpcore-info" | grep -q "opencl:cpu:0" &&
+     grep -q "libsycl.so.[0-9]* found through $what" <<<"$diag"; then
+    ok "installed dpcore-info finds the SYCL runtime through $what"
+  else bad "installed dpcore-info with $*: $(grep -E 'found through|SYCL runtime' <<<"$diag")"; fi
+}
+found_through '\$VIRTUAL_ENV/lib' VIRTUAL_ENV="$venv"
+found_through 'LD_LIBRARY_PATH' LD_LIBRARY_PATH="$venv/lib"
+found_through 'DPCORE_SYCL_RUNTIME' DPCORE_SYCL_RUNTIME="$venv/lib"
+found_through '\$CONDA_PREFIX/lib' CONDA_PREFIX="$venv"
+diag=$("${clean[@]}" "$prefix/bin/dpcore-info" --diagnose 2>&1 || true)
+if grep -q "libsycl.so.[0-9]* (the SYCL runtime) was not found; looked in: LD_LIBRARY_PATH" <<<"$diag" &&
+   grep -q "DPCORE_SYCL_RUNTIME" <<<"$diag"; then
+  ok "with no SYCL runtime in reach, --diagnose names the places tried and what to set"
+else bad "no runtime in reach: $diag"; fi
+if out=$("${clean[@]}" VIRTUAL_ENV="$venv" "$tmp/usm_copy_pc") && grep -q ": ok$" <<<"$out"; then
+  ok "the pkg-config example runs with no LD_LIBRARY_PATH ($out)"
+else bad "the pkg-config example with no LD_LIBRARY_PATH: $out"; fi
+if out=$("${clean[@]}" PYTHONPATH="$site" "$venv/bin/python" -c \
+         'import dpcore; print(dpcore.asarray([1.0, 2.0]).asnumpy().sum())') && [ "$out" = "3.0" ]; then
+  ok "the installed Python package finds the runtime of its interpreter's environment (not activated)"
+else bad "installed Python package, venv not activated: $out"; fi
+mv "$prefix" "$tmp/moved"
+if "${clean[@]}" VIRTUAL_ENV="$venv" "$tmp/moved/bin/dpcore-info" | grep -q "opencl:cpu:0"; then
+  ok "a moved prefix still finds its plugin and the runtime"
+else bad "a moved prefix: $("${clean[@]}" VIRTUAL_ENV="$venv" "$tmp/moved/bin/dpcore-info" 2>&1 | head -3)"; fi
+mv "$tmp/moved" "$prefix"
+
 echo "install tests: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -13,6 +13,11 @@ objects, as well as dpnp, dpctl, numpy and torch arrays.
 ``scripts/dpcore-config --includes --libs`` gives the full flags.
 """
 import os as _os
+import sys as _sys
+
+# Where dpcore looks for the SYCL runtime when nothing has loaded it yet:
+# this interpreter's environment (a venv need not be activated to be used).
+_os.environ.setdefault("DPCORE_PYTHON_PREFIX", _sys.prefix)
 
 from ._dpcore import (  # noqa: F401
     Array,
