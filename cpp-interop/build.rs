@@ -15,13 +15,54 @@ use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// C++ sources of the bridge (besides the `#[cxx::bridge]` module itself).
-const CXX_SOURCES: &[&str] = &[
-    "src/bridge.cpp",
-    "src/bridge.h",
-    "src/test_support.cpp",
-    "src/test_support.h",
+/// The plugin's `#[cxx::bridge]` modules, one per concept.
+const BRIDGES: &[&str] = &[
+    "src/error.rs",
+    "src/platform.rs",
+    "src/device.rs",
+    "src/context.rs",
+    "src/queue.rs",
+    "src/event.rs",
+    "src/enqueue.rs",
+    "src/usm.rs",
+    "src/native_handle.rs",
+    "src/kernel.rs",
 ];
+
+/// The C++ half of the plugin: one source file per bridge (`common.cpp` for
+/// `error.rs` and what every part shares).
+const CXX_SOURCES: &[&str] = &[
+    "src/bridge/common.cpp",
+    "src/bridge/platform.cpp",
+    "src/bridge/device.cpp",
+    "src/bridge/context.cpp",
+    "src/bridge/queue.cpp",
+    "src/bridge/event.cpp",
+    "src/bridge/enqueue.cpp",
+    "src/bridge/usm.cpp",
+    "src/bridge/native_handle.cpp",
+    "src/bridge/kernel.cpp",
+];
+
+/// Their headers.
+const CXX_HEADERS: &[&str] = &[
+    "src/bridge/common.h",
+    "src/bridge/platform.h",
+    "src/bridge/device.h",
+    "src/bridge/context.h",
+    "src/bridge/queue.h",
+    "src/bridge/event.h",
+    "src/bridge/enqueue.h",
+    "src/bridge/usm.h",
+    "src/bridge/native_handle.h",
+    "src/bridge/kernel.h",
+];
+
+/// The test-only helpers (see `src/test_support.rs`): their bridge, C++
+/// source and header.
+const TEST_BRIDGE: &str = "src/test_support.rs";
+const TEST_SOURCE: &str = "src/test_support.cpp";
+const TEST_HEADER: &str = "src/test_support.h";
 
 /// One place where SYCL may be installed, and how it was found.
 struct Candidate {
@@ -36,9 +77,12 @@ struct Candidate {
 fn main() {
     println!("cargo:rerun-if-env-changed=SYCL_ROOT");
     println!("cargo:rerun-if-env-changed=CMPLR_ROOT");
-    println!("cargo:rerun-if-changed=src/lib.rs");
-    println!("cargo:rerun-if-changed=src/test_support.rs");
-    for src in CXX_SOURCES {
+    for src in BRIDGES
+        .iter()
+        .chain(CXX_SOURCES)
+        .chain(CXX_HEADERS)
+        .chain(&[TEST_BRIDGE, TEST_SOURCE, TEST_HEADER])
+    {
         println!("cargo:rerun-if-changed={src}");
     }
 
@@ -111,9 +155,9 @@ fn main() {
     let abi_major_str = abi_major.to_string();
     // The settings every C++ file of the crate is compiled with.
     macro_rules! cxx_library {
-        ($bridge:expr, $source:expr, $name:expr) => {
-            cxx_build::bridge($bridge)
-                .file($source)
+        ($bridges:expr, $sources:expr, $name:expr) => {
+            cxx_build::bridges($bridges)
+                .files($sources)
                 .std("c++17")
                 .include(&include_dir)
                 .include("src")
@@ -124,15 +168,11 @@ fn main() {
                 .compile($name)
         };
     }
-    cxx_library!("src/lib.rs", "src/bridge.cpp", "dpcore_sycl_bridge");
+    cxx_library!(BRIDGES, CXX_SOURCES, "dpcore_sycl_bridge");
     // Test-only helpers (src/test_support.rs): a static library of their own,
     // which only the unit-test binary refers to, so the linker leaves it out
     // of libdpcore_sycl.so.
-    cxx_library!(
-        "src/test_support.rs",
-        "src/test_support.cpp",
-        "dpcore_sycl_test_support"
-    );
+    cxx_library!([TEST_BRIDGE], [TEST_SOURCE], "dpcore_sycl_test_support");
 
     println!("cargo:rustc-link-search=native={}", lib_dir.display());
     println!("cargo:rustc-link-lib=dylib=sycl");

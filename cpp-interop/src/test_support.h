@@ -2,7 +2,9 @@
 
 #pragma once
 
-#include "dpcore-sycl/src/bridge.h"
+#include "dpcore-sycl/src/bridge/event.h"
+#include "dpcore-sycl/src/bridge/kernel.h"
+#include "dpcore-sycl/src/bridge/queue.h"
 
 #include <memory>
 

@@ -7,9 +7,9 @@ pub(crate) mod ffi {
     unsafe extern "C++" {
         include!("dpcore-sycl/src/test_support.h");
 
-        type Queue = crate::ffi::Queue;
-        type Event = crate::ffi::Event;
-        type Kernel = crate::ffi::Kernel;
+        type Queue = crate::queue::ffi::Queue;
+        type Event = crate::event::ffi::Event;
+        type Kernel = crate::kernel::ffi::Kernel;
 
         /// Submit to `q` a host task that throws (a `sycl::exception` with
         /// `errc::runtime` when `sycl_error`, else a `std::runtime_error`)
