@@ -8,6 +8,7 @@
 //! to a reference-counted base: a dpcore allocation, or foreign memory with
 //! the deleter it came with (run exactly once, when the last view goes).
 
+use crate::export;
 use std::ffi::c_void;
 use std::sync::{Arc, Mutex};
 
@@ -16,7 +17,7 @@ use dpcore_backend_abi as abi;
 use crate::context;
 use crate::device;
 use crate::dlpack::*;
-use crate::error::{boundary, dpc_status, dpc_status::*, Error, Result};
+use crate::error::{dpc_status, dpc_status::*, Error, Result};
 use crate::event::Deps;
 use crate::handle::{self, HandleType, Kind};
 use crate::queue::{self, dpc_queue, Queue};
@@ -67,7 +68,7 @@ impl Drop for Base {
     fn drop(&mut self) {
         match &self.owner {
             Owner::Dpcore(p) => {
-                if let Err(e) = usm::free("array release", *p) {
+                if let Err(e) = usm::free(*p) {
                     crate::log::error(&e.message);
                 }
             }
@@ -220,14 +221,15 @@ fn for_each_offset(shape: &[i64], strides_bytes: &[i64], mut f: impl FnMut(usize
     }
 }
 
-fn check_shape(function: &str, ndim: i32, shape: *const i64) -> Result<Vec<i64>> {
+fn check_shape(ndim: i32, shape: *const i64) -> Result<Vec<i64>> {
+    let function = crate::error::current_export();
     if !(0..=DPC_ARRAY_MAX_NDIM).contains(&ndim) {
         return Err(Error::invalid_arg(format!(
             "{function}: ndim {ndim} is outside 0..={DPC_ARRAY_MAX_NDIM}"
         )));
     }
     if ndim > 0 {
-        check_ptr(function, "shape", shape)?;
+        check_ptr("shape", shape)?;
     }
     let s = if ndim == 0 {
         Vec::new()
@@ -243,7 +245,8 @@ fn check_shape(function: &str, ndim: i32, shape: *const i64) -> Result<Vec<i64>>
     Ok(s)
 }
 
-pub(crate) fn queue_or_default(function: &str, q: dpc_queue) -> Result<Arc<Queue>> {
+pub(crate) fn queue_or_default(q: dpc_queue) -> Result<Arc<Queue>> {
+    let function = crate::error::current_export();
     if !q.is_null() {
         return queue::get("queue", q);
     }
@@ -302,7 +305,6 @@ pub(crate) unsafe fn memcpy(q: &Arc<Queue>, dst: usize, src: usize, bytes: usize
 
 #[allow(clippy::too_many_arguments)] // mirrors the C signature plus the fill value
 unsafe fn create_filled(
-    function: &str,
     queue: dpc_queue,
     dtype: dpc_dlpack_dtype,
     ndim: i32,
@@ -311,9 +313,10 @@ unsafe fn create_filled(
     fill: Option<&[u8]>,
     array_out: *mut dpc_array,
 ) -> Result<()> {
-    check_ptr(function, "array_out", array_out)?;
-    let s = check_shape(function, ndim, shape)?;
-    let q = queue_or_default(function, queue)?;
+    let function = crate::error::current_export();
+    check_ptr("array_out", array_out)?;
+    let s = check_shape(ndim, shape)?;
+    let q = queue_or_default(queue)?;
     if !(0..=3).contains(&usm_kind) {
         return Err(Error::invalid_arg(format!(
             "{function}: usm_kind {usm_kind} is not a dpc_usm_kind"
@@ -324,22 +327,11 @@ unsafe fn create_filled(
     if let (Some(v), true) = (fill, bytes > 0) {
         let count = bytes / v.len();
         // SAFETY: a's memory is ours and holds `bytes` bytes.
-        unsafe {
-            usm::fill_checked(
-                function,
-                &q,
-                a.data,
-                v.len(),
-                v,
-                count,
-                &Deps::none(),
-                false,
-            )
-        }?;
+        unsafe { usm::fill_checked(&q, a.data, v.len(), v, count, &Deps::none(), false) }?;
         q.wait()?;
     }
     let h = handle::insert(Arc::new(a), false)?;
-    write_out(function, "array_out", array_out, h as dpc_array)
+    write_out("array_out", array_out, h as dpc_array)
 }
 
 /// A new C-contiguous array of `ndim` dimensions of `shape` and data type
@@ -359,18 +351,7 @@ pub unsafe extern "C" fn dpc_array_empty(
     usm_kind: i32,
     array_out: *mut dpc_array,
 ) -> dpc_status {
-    boundary("dpc_array_empty", || {
-        create_filled(
-            "dpc_array_empty",
-            queue,
-            dtype,
-            ndim,
-            shape,
-            usm_kind,
-            None,
-            array_out,
-        )
-    })
+    export!(|| { create_filled(queue, dtype, ndim, shape, usm_kind, None, array_out,) })
 }
 
 /// As `dpc_array_empty`, with every element zero. Returns when the memory
@@ -384,18 +365,7 @@ pub unsafe extern "C" fn dpc_array_zeros(
     usm_kind: i32,
     array_out: *mut dpc_array,
 ) -> dpc_status {
-    boundary("dpc_array_zeros", || {
-        create_filled(
-            "dpc_array_zeros",
-            queue,
-            dtype,
-            ndim,
-            shape,
-            usm_kind,
-            Some(&[0u8]),
-            array_out,
-        )
-    })
+    export!(|| { create_filled(queue, dtype, ndim, shape, usm_kind, Some(&[0u8]), array_out,) })
 }
 
 /// As `dpc_array_empty`, with every element equal to the scalar at `value`
@@ -412,20 +382,11 @@ pub unsafe extern "C" fn dpc_array_full(
     value: *const c_void,
     array_out: *mut dpc_array,
 ) -> dpc_status {
-    boundary("dpc_array_full", || {
-        check_ptr("dpc_array_full", "value", value)?;
+    export!(|| {
+        check_ptr("value", value)?;
         let es = element_size(dtype)?;
         let v = std::slice::from_raw_parts(value as *const u8, es);
-        create_filled(
-            "dpc_array_full",
-            queue,
-            dtype,
-            ndim,
-            shape,
-            usm_kind,
-            Some(v),
-            array_out,
-        )
+        create_filled(queue, dtype, ndim, shape, usm_kind, Some(v), array_out)
     })
 }
 
@@ -447,15 +408,15 @@ pub unsafe extern "C" fn dpc_array_from_host(
     usm_kind: i32,
     array_out: *mut dpc_array,
 ) -> dpc_status {
-    boundary("dpc_array_from_host", || {
-        check_ptr("dpc_array_from_host", "array_out", array_out)?;
-        let s = check_shape("dpc_array_from_host", ndim, shape)?;
-        let q = queue_or_default("dpc_array_from_host", queue)?;
+    export!(|| {
+        check_ptr("array_out", array_out)?;
+        let s = check_shape(ndim, shape)?;
+        let q = queue_or_default(queue)?;
         let a = alloc(&q, dtype, s, usm_kind)?;
         let es = a.elsize();
         let n = a.size() as usize;
         if n > 0 {
-            check_ptr("dpc_array_from_host", "host", host)?;
+            check_ptr("host", host)?;
             let hs: Vec<i64> = if host_strides.is_null() {
                 a.strides.clone()
             } else {
@@ -475,12 +436,7 @@ pub unsafe extern "C" fn dpc_array_from_host(
             q.wait()?;
         }
         let h = handle::insert(Arc::new(a), false)?;
-        write_out(
-            "dpc_array_from_host",
-            "array_out",
-            array_out,
-            h as dpc_array,
-        )
+        write_out("array_out", array_out, h as dpc_array)
     })
 }
 
@@ -500,12 +456,12 @@ pub unsafe extern "C" fn dpc_array_to_host(
     host: *mut c_void,
     host_strides: *const i64,
 ) -> dpc_status {
-    boundary("dpc_array_to_host", || {
+    export!(|| {
         let a = handle::get::<Array>("array", array as usize)?;
         if a.size() == 0 {
             return Ok(());
         }
-        check_ptr("dpc_array_to_host", "host", host)?;
+        check_ptr("host", host)?;
         let hs: Vec<i64> = if host_strides.is_null() {
             c_strides(&a.shape)
         } else {
@@ -539,8 +495,8 @@ pub unsafe extern "C" fn dpc_array_copy_to_host(
     buf_strides: *const i64,
     size_out: *mut usize,
 ) -> dpc_status {
-    boundary("dpc_array_copy_to_host", || {
-        check_ptr("dpc_array_copy_to_host", "size_out", size_out)?;
+    export!(|| {
+        check_ptr("size_out", size_out)?;
         let a = handle::get::<Array>("array", array as usize)?;
         let hs: Vec<i64> = if buf_strides.is_null() {
             c_strides(&a.shape)
@@ -636,9 +592,7 @@ pub(crate) unsafe fn to_host(a: &Array, host: *mut u8, host_strides: &[i64]) -> 
 /// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_array_retain(array: dpc_array) -> dpc_status {
-    boundary("dpc_array_retain", || {
-        handle::retain(Kind::Array, "array", array as usize)
-    })
+    export!(|| { handle::retain(Kind::Array, "array", array as usize) })
 }
 
 /// Drop a reference to `array`; NULL is a no-op. The memory is freed (or
@@ -648,9 +602,7 @@ pub extern "C" fn dpc_array_retain(array: dpc_array) -> dpc_status {
 /// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_array_release(array: dpc_array) -> dpc_status {
-    boundary("dpc_array_release", || {
-        handle::release(Kind::Array, "array", array as usize)
-    })
+    export!(|| { handle::release(Kind::Array, "array", array as usize) })
 }
 
 /// Drop a reference to `array` once the `n_events` events are complete:
@@ -671,9 +623,9 @@ pub unsafe extern "C" fn dpc_array_release_after(
     events: *const crate::event::dpc_event,
     n_events: usize,
 ) -> dpc_status {
-    boundary("dpc_array_release_after", || {
+    export!(|| {
         let a = handle::get::<Array>("array", array as usize)?;
-        let d = crate::event::deps("dpc_array_release_after", events, n_events)?;
+        let d = crate::event::deps(events, n_events)?;
         handle::release(Kind::Array, "array", array as usize)?;
         if d.events.is_empty() {
             return Ok(());
@@ -687,10 +639,10 @@ pub unsafe extern "C" fn dpc_array_release_after(
 /// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn dpc_array_get_ndim(array: dpc_array, ndim_out: *mut i32) -> dpc_status {
-    boundary("dpc_array_get_ndim", || {
-        check_ptr("dpc_array_get_ndim", "ndim_out", ndim_out)?;
+    export!(|| {
+        check_ptr("ndim_out", ndim_out)?;
         let n = handle::with::<Array, _>("array", array as usize, |a| a.shape.len() as i32)?;
-        write_out("dpc_array_get_ndim", "ndim_out", ndim_out, n)
+        write_out("ndim_out", ndim_out, n)
     })
 }
 
@@ -702,10 +654,10 @@ pub unsafe extern "C" fn dpc_array_get_ndim(array: dpc_array, ndim_out: *mut i32
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn dpc_array_get_shape(array: dpc_array, shape_out: *mut i64) -> dpc_status {
-    boundary("dpc_array_get_shape", || {
+    export!(|| {
         let a = handle::get::<Array>("array", array as usize)?;
         if !a.shape.is_empty() {
-            check_ptr("dpc_array_get_shape", "shape_out", shape_out)?;
+            check_ptr("shape_out", shape_out)?;
             std::ptr::copy_nonoverlapping(a.shape.as_ptr(), shape_out, a.shape.len());
         }
         Ok(())
@@ -724,10 +676,10 @@ pub unsafe extern "C" fn dpc_array_get_strides(
     array: dpc_array,
     strides_out: *mut i64,
 ) -> dpc_status {
-    boundary("dpc_array_get_strides", || {
+    export!(|| {
         let a = handle::get::<Array>("array", array as usize)?;
         if !a.strides.is_empty() {
-            check_ptr("dpc_array_get_strides", "strides_out", strides_out)?;
+            check_ptr("strides_out", strides_out)?;
             std::ptr::copy_nonoverlapping(a.strides.as_ptr(), strides_out, a.strides.len());
         }
         Ok(())
@@ -740,13 +692,13 @@ pub unsafe extern "C" fn dpc_array_get_strides(
 /// # Safety
 /// `buf` is NULL or valid for `capacity` writes; `n_out` as `check_ptr`.
 unsafe fn copy_dims(
-    function: &str,
     values: &[i64],
     buf: *mut i64,
     capacity: usize,
     n_out: *mut usize,
 ) -> Result<()> {
-    check_ptr(function, "ndim_out", n_out)?;
+    let function = crate::error::current_export();
+    check_ptr("ndim_out", n_out)?;
     // SAFETY: checked non-NULL; the caller provides a writable slot.
     unsafe { n_out.write(values.len()) };
     if buf.is_null() {
@@ -781,10 +733,10 @@ pub unsafe extern "C" fn dpc_array_copy_shape(
     capacity: usize,
     ndim_out: *mut usize,
 ) -> dpc_status {
-    boundary("dpc_array_copy_shape", || {
+    export!(|| {
         let a = handle::get::<Array>("array", array as usize)?;
         // SAFETY: the caller's buffer contract, forwarded.
-        unsafe { copy_dims("dpc_array_copy_shape", &a.shape, buf, capacity, ndim_out) }
+        unsafe { copy_dims(&a.shape, buf, capacity, ndim_out) }
     })
 }
 
@@ -798,18 +750,10 @@ pub unsafe extern "C" fn dpc_array_copy_strides(
     capacity: usize,
     ndim_out: *mut usize,
 ) -> dpc_status {
-    boundary("dpc_array_copy_strides", || {
+    export!(|| {
         let a = handle::get::<Array>("array", array as usize)?;
         // SAFETY: the caller's buffer contract, forwarded.
-        unsafe {
-            copy_dims(
-                "dpc_array_copy_strides",
-                &a.strides,
-                buf,
-                capacity,
-                ndim_out,
-            )
-        }
+        unsafe { copy_dims(&a.strides, buf, capacity, ndim_out) }
     })
 }
 
@@ -821,10 +765,10 @@ pub unsafe extern "C" fn dpc_array_get_dtype(
     array: dpc_array,
     dtype_out: *mut dpc_dlpack_dtype,
 ) -> dpc_status {
-    boundary("dpc_array_get_dtype", || {
-        check_ptr("dpc_array_get_dtype", "dtype_out", dtype_out)?;
+    export!(|| {
+        check_ptr("dtype_out", dtype_out)?;
         let t = handle::with::<Array, _>("array", array as usize, |a| a.dtype)?;
-        write_out("dpc_array_get_dtype", "dtype_out", dtype_out, t)
+        write_out("dtype_out", dtype_out, t)
     })
 }
 
@@ -838,10 +782,10 @@ pub unsafe extern "C" fn dpc_array_get_data(
     array: dpc_array,
     data_out: *mut *mut c_void,
 ) -> dpc_status {
-    boundary("dpc_array_get_data", || {
-        check_ptr("dpc_array_get_data", "data_out", data_out)?;
+    export!(|| {
+        check_ptr("data_out", data_out)?;
         let p = handle::with::<Array, _>("array", array as usize, |a| a.data as *mut c_void)?;
-        write_out("dpc_array_get_data", "data_out", data_out, p)
+        write_out("data_out", data_out, p)
     })
 }
 
@@ -876,8 +820,8 @@ pub unsafe extern "C" fn dpc_array_get_layout(
     array: dpc_array,
     layout_out: *mut dpc_array_layout,
 ) -> dpc_status {
-    boundary("dpc_array_get_layout", || {
-        check_ptr("dpc_array_get_layout", "layout_out", layout_out)?;
+    export!(|| {
+        check_ptr("layout_out", layout_out)?;
         let l = handle::with::<Array, _>("array", array as usize, |a| dpc_array_layout {
             ndim: a.shape.len() as i32,
             usm_kind: a.usm_kind,
@@ -887,7 +831,7 @@ pub unsafe extern "C" fn dpc_array_get_layout(
             shape: a.shape.as_ptr(),
             strides: a.strides.as_ptr(),
         })?;
-        write_out("dpc_array_get_layout", "layout_out", layout_out, l)
+        write_out("layout_out", layout_out, l)
     })
 }
 
@@ -896,10 +840,10 @@ pub unsafe extern "C" fn dpc_array_get_layout(
 /// Errors: `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn dpc_array_get_flags(array: dpc_array, flags_out: *mut u32) -> dpc_status {
-    boundary("dpc_array_get_flags", || {
-        check_ptr("dpc_array_get_flags", "flags_out", flags_out)?;
+    export!(|| {
+        check_ptr("flags_out", flags_out)?;
         let f = handle::with::<Array, _>("array", array as usize, |a| a.flags())?;
-        write_out("dpc_array_get_flags", "flags_out", flags_out, f)
+        write_out("flags_out", flags_out, f)
     })
 }
 
@@ -914,14 +858,14 @@ pub unsafe extern "C" fn dpc_array_get_queue(
     array: dpc_array,
     queue_out: *mut dpc_queue,
 ) -> dpc_status {
-    boundary("dpc_array_get_queue", || {
-        check_ptr("dpc_array_get_queue", "queue_out", queue_out)?;
+    export!(|| {
+        check_ptr("queue_out", queue_out)?;
         let a = handle::get::<Array>("array", array as usize)?;
         let h = match &a.queue {
             None => std::ptr::null_mut(),
             Some(q) => queue::handle_for(q)?,
         };
-        write_out("dpc_array_get_queue", "queue_out", queue_out, h)
+        write_out("queue_out", queue_out, h)
     })
 }
 
@@ -933,10 +877,10 @@ pub unsafe extern "C" fn dpc_array_get_usm_kind(
     array: dpc_array,
     kind_out: *mut i32,
 ) -> dpc_status {
-    boundary("dpc_array_get_usm_kind", || {
-        check_ptr("dpc_array_get_usm_kind", "kind_out", kind_out)?;
+    export!(|| {
+        check_ptr("kind_out", kind_out)?;
         let k = handle::with::<Array, _>("array", array as usize, |a| a.usm_kind)?;
-        write_out("dpc_array_get_usm_kind", "kind_out", kind_out, k)
+        write_out("kind_out", kind_out, k)
     })
 }
 
@@ -983,8 +927,8 @@ pub unsafe extern "C" fn dpc_array_slice(
     steps: *const i64,
     view_out: *mut dpc_array,
 ) -> dpc_status {
-    boundary("dpc_array_slice", || {
-        check_ptr("dpc_array_slice", "view_out", view_out)?;
+    export!(|| {
+        check_ptr("view_out", view_out)?;
         let a = handle::get::<Array>("array", array as usize)?;
         let nd = a.shape.len();
         let get = |p: *const i64, i: usize, d: i64| if p.is_null() { d } else { *p.add(i) };
@@ -1011,7 +955,7 @@ pub unsafe extern "C" fn dpc_array_slice(
         }
         let v = a.view(data as usize, shape, strides);
         let h = handle::insert(Arc::new(v), false)?;
-        write_out("dpc_array_slice", "view_out", view_out, h as dpc_array)
+        write_out("view_out", view_out, h as dpc_array)
     })
 }
 
@@ -1027,12 +971,12 @@ pub unsafe extern "C" fn dpc_array_permute(
     axes: *const i32,
     view_out: *mut dpc_array,
 ) -> dpc_status {
-    boundary("dpc_array_permute", || {
-        check_ptr("dpc_array_permute", "view_out", view_out)?;
+    export!(|| {
+        check_ptr("view_out", view_out)?;
         let a = handle::get::<Array>("array", array as usize)?;
         let nd = a.shape.len();
         if nd > 0 {
-            check_ptr("dpc_array_permute", "axes", axes)?;
+            check_ptr("axes", axes)?;
         }
         let ax = if nd == 0 {
             &[][..]
@@ -1054,7 +998,7 @@ pub unsafe extern "C" fn dpc_array_permute(
             ax.iter().map(|&x| a.strides[x as usize]).collect(),
         );
         let h = handle::insert(Arc::new(v), false)?;
-        write_out("dpc_array_permute", "view_out", view_out, h as dpc_array)
+        write_out("view_out", view_out, h as dpc_array)
     })
 }
 
@@ -1129,9 +1073,9 @@ pub unsafe extern "C" fn dpc_array_reshape(
     shape: *const i64,
     view_out: *mut dpc_array,
 ) -> dpc_status {
-    boundary("dpc_array_reshape", || {
-        check_ptr("dpc_array_reshape", "view_out", view_out)?;
-        let new = check_shape("dpc_array_reshape", ndim, shape)?;
+    export!(|| {
+        check_ptr("view_out", view_out)?;
+        let new = check_shape(ndim, shape)?;
         let a = handle::get::<Array>("array", array as usize)?;
         if count(&new) != a.size() {
             return Err(Error::invalid_arg(format!(
@@ -1149,7 +1093,7 @@ pub unsafe extern "C" fn dpc_array_reshape(
         })?;
         let v = a.view(a.data, new, st);
         let h = handle::insert(Arc::new(v), false)?;
-        write_out("dpc_array_reshape", "view_out", view_out, h as dpc_array)
+        write_out("view_out", view_out, h as dpc_array)
     })
 }
 
@@ -1163,18 +1107,13 @@ pub unsafe extern "C" fn dpc_array_as_read_only(
     array: dpc_array,
     view_out: *mut dpc_array,
 ) -> dpc_status {
-    boundary("dpc_array_as_read_only", || {
-        check_ptr("dpc_array_as_read_only", "view_out", view_out)?;
+    export!(|| {
+        check_ptr("view_out", view_out)?;
         let a = handle::get::<Array>("array", array as usize)?;
         let mut v = a.view(a.data, a.shape.clone(), a.strides.clone());
         v.writable = false;
         let h = handle::insert(Arc::new(v), false)?;
-        write_out(
-            "dpc_array_as_read_only",
-            "view_out",
-            view_out,
-            h as dpc_array,
-        )
+        write_out("view_out", view_out, h as dpc_array)
     })
 }
 
@@ -1196,10 +1135,10 @@ pub unsafe extern "C" fn dpc_array_to_device(
     usm_kind: i32,
     array_out: *mut dpc_array,
 ) -> dpc_status {
-    boundary("dpc_array_to_device", || {
-        check_ptr("dpc_array_to_device", "array_out", array_out)?;
+    export!(|| {
+        check_ptr("array_out", array_out)?;
         let a = handle::get::<Array>("array", array as usize)?;
-        let q = queue_or_default("dpc_array_to_device", queue)?;
+        let q = queue_or_default(queue)?;
         if !(0..=3).contains(&usm_kind) {
             return Err(Error::invalid_arg(format!(
                 "dpc_array_to_device: usm_kind {usm_kind} is not a dpc_usm_kind"
@@ -1207,12 +1146,7 @@ pub unsafe extern "C" fn dpc_array_to_device(
         }
         let out = crate::copy::to_device(&a, &q, usm_kind)?;
         let h = handle::insert(Arc::new(out), false)?;
-        write_out(
-            "dpc_array_to_device",
-            "array_out",
-            array_out,
-            h as dpc_array,
-        )
+        write_out("array_out", array_out, h as dpc_array)
     })
 }
 
@@ -1274,10 +1208,10 @@ pub unsafe extern "C" fn dpc_array_common_queue(
     n_arrays: usize,
     queue_out: *mut dpc_queue,
 ) -> dpc_status {
-    boundary("dpc_array_common_queue", || {
-        check_ptr("dpc_array_common_queue", "queue_out", queue_out)?;
+    export!(|| {
+        check_ptr("queue_out", queue_out)?;
         if n_arrays > 0 {
-            check_ptr("dpc_array_common_queue", "arrays", arrays)?;
+            check_ptr("arrays", arrays)?;
         }
         let hs = if n_arrays == 0 {
             &[][..]
@@ -1290,7 +1224,7 @@ pub unsafe extern "C" fn dpc_array_common_queue(
         }
         let q = common_queue(&list)?;
         let h = queue::handle_for(&q)?;
-        write_out("dpc_array_common_queue", "queue_out", queue_out, h)
+        write_out("queue_out", queue_out, h)
     })
 }
 
@@ -1384,8 +1318,8 @@ pub unsafe extern "C" fn dpc_array_to_dlpack_versioned(
     max_minor: u32,
     tensor_out: *mut *mut dpc_dlpack_managed_tensor_versioned,
 ) -> dpc_status {
-    boundary("dpc_array_to_dlpack_versioned", || {
-        check_ptr("dpc_array_to_dlpack_versioned", "tensor_out", tensor_out)?;
+    export!(|| {
+        check_ptr("tensor_out", tensor_out)?;
         let a = handle::get::<Array>("array", array as usize)?;
         if max_major < DPC_DLPACK_MAJOR_VERSION {
             return Err(Error::new(
@@ -1446,8 +1380,8 @@ pub unsafe extern "C" fn dpc_array_to_dlpack(
     array: dpc_array,
     tensor_out: *mut *mut dpc_dlpack_managed_tensor,
 ) -> dpc_status {
-    boundary("dpc_array_to_dlpack", || {
-        check_ptr("dpc_array_to_dlpack", "tensor_out", tensor_out)?;
+    export!(|| {
+        check_ptr("tensor_out", tensor_out)?;
         let a = handle::get::<Array>("array", array as usize)?;
         if !a.writable {
             return Err(Error::invalid_arg(
@@ -1609,8 +1543,8 @@ pub unsafe extern "C" fn dpc_array_from_dlpack_versioned(
     tensor: *mut dpc_dlpack_managed_tensor_versioned,
     array_out: *mut dpc_array,
 ) -> dpc_status {
-    boundary("dpc_array_from_dlpack_versioned", || {
-        check_ptr("dpc_array_from_dlpack_versioned", "tensor", tensor)?;
+    export!(|| {
+        check_ptr("tensor", tensor)?;
         let t = tensor as usize;
         let release: Box<dyn FnOnce() + Send> = Box::new(move || {
             let p = t as *mut dpc_dlpack_managed_tensor_versioned;
@@ -1620,7 +1554,7 @@ pub unsafe extern "C" fn dpc_array_from_dlpack_versioned(
         });
         if array_out.is_null() {
             release();
-            return Err(Error::null("dpc_array_from_dlpack_versioned", "array_out"));
+            return Err(Error::null("array_out"));
         }
         let m = &*tensor;
         if m.version.major > DPC_DLPACK_MAJOR_VERSION {
@@ -1637,12 +1571,7 @@ pub unsafe extern "C" fn dpc_array_from_dlpack_versioned(
         let writable = m.flags & DPC_DLPACK_FLAG_READ_ONLY == 0;
         let a = import(&m.dl_tensor, writable, release)?;
         let h = handle::insert(Arc::new(a), false)?;
-        write_out(
-            "dpc_array_from_dlpack_versioned",
-            "array_out",
-            array_out,
-            h as dpc_array,
-        )
+        write_out("array_out", array_out, h as dpc_array)
     })
 }
 
@@ -1709,9 +1638,9 @@ pub unsafe extern "C" fn dpc_array_from_usm(
             }
         })))),
     });
-    boundary("dpc_array_from_usm", move || {
-        check_ptr("dpc_array_from_usm", "array_out", array_out)?;
-        let shape = check_shape("dpc_array_from_usm", ndim, shape)?;
+    export!(move || {
+        check_ptr("array_out", array_out)?;
+        let shape = check_shape(ndim, shape)?;
         element_size(dtype)?;
         if flags & !(DPC_ARRAY_WRITABLE | TRUST_MASK) != 0 {
             return Err(Error::invalid_arg(format!(
@@ -1726,7 +1655,7 @@ pub unsafe extern "C" fn dpc_array_from_usm(
         };
         let mut kind = abi::usm_kind::DEVICE;
         if count(&shape) > 0 {
-            check_ptr("dpc_array_from_usm", "data", data)?;
+            check_ptr("data", data)?;
             kind = match ((flags & TRUST_MASK) >> 8) as i32 {
                 0 => usm::pointer_kind(&q.context, data as usize)?,
                 trusted => trusted,
@@ -1752,7 +1681,7 @@ pub unsafe extern "C" fn dpc_array_from_usm(
             writable: flags & DPC_ARRAY_WRITABLE != 0,
         };
         let h = handle::insert(Arc::new(a), false)?;
-        write_out("dpc_array_from_usm", "array_out", array_out, h as dpc_array)
+        write_out("array_out", array_out, h as dpc_array)
     })
 }
 
@@ -1767,8 +1696,8 @@ pub unsafe extern "C" fn dpc_array_from_dlpack(
     tensor: *mut dpc_dlpack_managed_tensor,
     array_out: *mut dpc_array,
 ) -> dpc_status {
-    boundary("dpc_array_from_dlpack", || {
-        check_ptr("dpc_array_from_dlpack", "tensor", tensor)?;
+    export!(|| {
+        check_ptr("tensor", tensor)?;
         let t = tensor as usize;
         let release: Box<dyn FnOnce() + Send> = Box::new(move || {
             let p = t as *mut dpc_dlpack_managed_tensor;
@@ -1778,16 +1707,11 @@ pub unsafe extern "C" fn dpc_array_from_dlpack(
         });
         if array_out.is_null() {
             release();
-            return Err(Error::null("dpc_array_from_dlpack", "array_out"));
+            return Err(Error::null("array_out"));
         }
         let a = import(&(*tensor).dl_tensor, true, release)?;
         let h = handle::insert(Arc::new(a), false)?;
-        write_out(
-            "dpc_array_from_dlpack",
-            "array_out",
-            array_out,
-            h as dpc_array,
-        )
+        write_out("array_out", array_out, h as dpc_array)
     })
 }
 

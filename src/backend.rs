@@ -12,6 +12,7 @@
 //! the `dlerror` text, the interface version check, and the runtime found.
 //! When no plugin loads, dpcore still works and reports 0 devices.
 
+use crate::export;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::path::{Path, PathBuf};
@@ -349,7 +350,7 @@ pub fn field(s: &[c_char]) -> String {
 /// 0 devices. Thread safety: any thread; concurrent first calls load once.
 #[no_mangle]
 pub extern "C" fn dpc_backend_load() -> dpc_status {
-    crate::error::boundary("dpc_backend_load", || backend().map(|_| ()))
+    export!(|| backend().map(|_| ()))
 }
 
 /// The path of the loaded backend plugin.
@@ -365,8 +366,8 @@ pub unsafe extern "C" fn dpc_backend_get_plugin_path(
     capacity: usize,
     size_out: *mut usize,
 ) -> dpc_status {
-    crate::error::boundary("dpc_backend_get_plugin_path", || {
-        crate::strings::check_ptr("dpc_backend_get_plugin_path", "size_out", size_out)?;
+    export!(|| {
+        crate::strings::check_ptr("size_out", size_out)?;
         let b = backend()?;
         crate::strings::write_out_str(&b.path.to_string_lossy(), buf, capacity, size_out)
     })
@@ -383,8 +384,8 @@ pub unsafe extern "C" fn dpc_backend_get_runtime(
     capacity: usize,
     size_out: *mut usize,
 ) -> dpc_status {
-    crate::error::boundary("dpc_backend_get_runtime", || {
-        crate::strings::check_ptr("dpc_backend_get_runtime", "size_out", size_out)?;
+    export!(|| {
+        crate::strings::check_ptr("size_out", size_out)?;
         let b = backend()?;
         crate::strings::write_out_str(&field(&b.runtime.runtime), buf, capacity, size_out)
     })

@@ -3,9 +3,10 @@
 //! C API at any time, and printed at exit when `DPCORE_LEAK_CHECK=1` (as
 //! Level Zero's validation layer does for its objects).
 
+use crate::export;
 use std::ffi::c_char;
 
-use crate::error::{boundary, dpc_status, Error, Result};
+use crate::error::{dpc_status, Error, Result};
 use crate::handle::{self, Kind};
 use crate::strings::{check_ptr, write_out, write_out_str};
 use crate::usm;
@@ -113,15 +114,10 @@ pub(crate) fn arm_from_env() {
 /// is a snapshot.
 #[no_mangle]
 pub unsafe extern "C" fn dpc_census_live_handles(kind: i32, count_out: *mut u64) -> dpc_status {
-    boundary("dpc_census_live_handles", || {
-        check_ptr("dpc_census_live_handles", "count_out", count_out)?;
+    export!(|| {
+        check_ptr("count_out", count_out)?;
         let k = kind_from(kind)?;
-        write_out(
-            "dpc_census_live_handles",
-            "count_out",
-            count_out,
-            handle::live_count(k),
-        )
+        write_out("count_out", count_out, handle::live_count(k))
     })
 }
 
@@ -136,7 +132,7 @@ pub unsafe extern "C" fn dpc_census_live_usm(
     allocations_out: *mut u64,
     bytes_out: *mut u64,
 ) -> dpc_status {
-    boundary("dpc_census_live_usm", || {
+    export!(|| {
         let (n, b) = usm::live_by_context()
             .iter()
             .fold((0, 0), |(n, b), (_, n1, b1)| (n + n1, b + b1));
@@ -167,8 +163,8 @@ pub unsafe extern "C" fn dpc_census_report(
     capacity: usize,
     size_out: *mut usize,
 ) -> dpc_status {
-    boundary("dpc_census_report", || {
-        check_ptr("dpc_census_report", "size_out", size_out)?;
+    export!(|| {
+        check_ptr("size_out", size_out)?;
         // SAFETY: size_out checked; buf is NULL or valid for capacity bytes.
         unsafe { write_out_str(&report(), buf, capacity, size_out) }
     })

@@ -2,6 +2,7 @@
 //! dpctl and torch use, explicit contexts over a set of devices, and the
 //! USM allocation statistics kept per context.
 
+use crate::export;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -10,7 +11,7 @@ use dpcore_backend_abi as abi;
 
 use crate::backend::{self, Backend};
 use crate::device::{self, dpc_backend, dpc_device, Device};
-use crate::error::{boundary, dpc_status, dpc_status::*, Error, Result};
+use crate::error::{dpc_status, dpc_status::*, Error, Result};
 use crate::handle::{self, HandleType, Kind};
 use crate::strings::{check_ptr, write_out};
 
@@ -233,16 +234,11 @@ pub unsafe extern "C" fn dpc_context_default(
     device: dpc_device,
     context_out: *mut dpc_context,
 ) -> dpc_status {
-    boundary("dpc_context_default", || {
-        check_ptr("dpc_context_default", "context_out", context_out)?;
+    export!(|| {
+        check_ptr("context_out", context_out)?;
         let d = device::get("device", device)?;
         let c = default_context(&d)?;
-        write_out(
-            "dpc_context_default",
-            "context_out",
-            context_out,
-            handle_for(&c)?,
-        )
+        write_out("context_out", context_out, handle_for(&c)?)
     })
 }
 
@@ -259,9 +255,9 @@ pub unsafe extern "C" fn dpc_context_create(
     n_devices: usize,
     context_out: *mut dpc_context,
 ) -> dpc_status {
-    boundary("dpc_context_create", || {
-        check_ptr("dpc_context_create", "devices", devices)?;
-        check_ptr("dpc_context_create", "context_out", context_out)?;
+    export!(|| {
+        check_ptr("devices", devices)?;
+        check_ptr("context_out", context_out)?;
         if n_devices == 0 {
             return Err(Error::invalid_arg(
                 "dpc_context_create: n_devices must be at least 1",
@@ -274,12 +270,7 @@ pub unsafe extern "C" fn dpc_context_create(
         }
         let c = create(&devs)?;
         let h = handle::insert(c, false)?;
-        write_out(
-            "dpc_context_create",
-            "context_out",
-            context_out,
-            h as dpc_context,
-        )
+        write_out("context_out", context_out, h as dpc_context)
     })
 }
 
@@ -288,9 +279,7 @@ pub unsafe extern "C" fn dpc_context_create(
 /// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_context_retain(context: dpc_context) -> dpc_status {
-    boundary("dpc_context_retain", || {
-        handle::retain(Kind::Context, "context", context as usize)
-    })
+    export!(|| { handle::retain(Kind::Context, "context", context as usize) })
 }
 
 /// Drop a reference to `context`; NULL is a no-op. The context lives on
@@ -299,9 +288,7 @@ pub extern "C" fn dpc_context_retain(context: dpc_context) -> dpc_status {
 /// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_context_release(context: dpc_context) -> dpc_status {
-    boundary("dpc_context_release", || {
-        handle::release(Kind::Context, "context", context as usize)
-    })
+    export!(|| { handle::release(Kind::Context, "context", context as usize) })
 }
 
 /// The number of devices in `context`.
@@ -313,10 +300,10 @@ pub unsafe extern "C" fn dpc_context_get_device_count(
     context: dpc_context,
     count_out: *mut usize,
 ) -> dpc_status {
-    boundary("dpc_context_get_device_count", || {
-        check_ptr("dpc_context_get_device_count", "count_out", count_out)?;
+    export!(|| {
+        check_ptr("count_out", count_out)?;
         let n = handle::with::<Context, _>("context", context as usize, |c| c.devices.len())?;
-        write_out("dpc_context_get_device_count", "count_out", count_out, n)
+        write_out("count_out", count_out, n)
     })
 }
 
@@ -332,8 +319,8 @@ pub unsafe extern "C" fn dpc_context_get_device(
     index: usize,
     device_out: *mut dpc_device,
 ) -> dpc_status {
-    boundary("dpc_context_get_device", || {
-        check_ptr("dpc_context_get_device", "device_out", device_out)?;
+    export!(|| {
+        check_ptr("device_out", device_out)?;
         let c = get("context", context)?;
         let d = c.devices.get(index).ok_or_else(|| {
             Error::new(
@@ -344,12 +331,7 @@ pub unsafe extern "C" fn dpc_context_get_device(
                 ),
             )
         })?;
-        write_out(
-            "dpc_context_get_device",
-            "device_out",
-            device_out,
-            device::handle_for(d)?,
-        )
+        write_out("device_out", device_out, device::handle_for(d)?)
     })
 }
 
@@ -363,11 +345,11 @@ pub unsafe extern "C" fn dpc_context_equal(
     b: dpc_context,
     equal_out: *mut bool,
 ) -> dpc_status {
-    boundary("dpc_context_equal", || {
-        check_ptr("dpc_context_equal", "equal_out", equal_out)?;
+    export!(|| {
+        check_ptr("equal_out", equal_out)?;
         let ca = get("a", a)?;
         let cb = get("b", b)?;
-        write_out("dpc_context_equal", "equal_out", equal_out, ca.same_as(&cb))
+        write_out("equal_out", equal_out, ca.same_as(&cb))
     })
 }
 
@@ -384,22 +366,10 @@ pub unsafe extern "C" fn dpc_context_get_usm_stats(
     live_count_out: *mut u64,
     peak_bytes_out: *mut u64,
 ) -> dpc_status {
-    boundary("dpc_context_get_usm_stats", || {
-        check_ptr(
-            "dpc_context_get_usm_stats",
-            "live_bytes_out",
-            live_bytes_out,
-        )?;
-        check_ptr(
-            "dpc_context_get_usm_stats",
-            "live_count_out",
-            live_count_out,
-        )?;
-        check_ptr(
-            "dpc_context_get_usm_stats",
-            "peak_bytes_out",
-            peak_bytes_out,
-        )?;
+    export!(|| {
+        check_ptr("live_bytes_out", live_bytes_out)?;
+        check_ptr("live_count_out", live_count_out)?;
+        check_ptr("peak_bytes_out", peak_bytes_out)?;
         let (b, n, p) = handle::with::<Context, _>("context", context as usize, |c| {
             (
                 c.stats.live_bytes.load(Ordering::Relaxed),
@@ -425,12 +395,12 @@ pub unsafe extern "C" fn dpc_context_get_native(
     context: dpc_context,
     native_out: *mut *mut c_void,
 ) -> dpc_status {
-    boundary("dpc_context_get_native", || {
-        check_ptr("dpc_context_get_native", "native_out", native_out)?;
+    export!(|| {
+        check_ptr("native_out", native_out)?;
         let p = handle::with::<Context, _>("context", context as usize, |c| unsafe {
             (c.backend.table.context_native)(c.obj)
         })?;
-        write_out("dpc_context_get_native", "native_out", native_out, p)
+        write_out("native_out", native_out, p)
     })
 }
 
@@ -447,9 +417,9 @@ pub unsafe extern "C" fn dpc_context_get_backend_handle(
     backend_out: *mut dpc_backend,
     handle_out: *mut *mut c_void,
 ) -> dpc_status {
-    boundary("dpc_context_get_backend_handle", || {
-        check_ptr("dpc_context_get_backend_handle", "backend_out", backend_out)?;
-        check_ptr("dpc_context_get_backend_handle", "handle_out", handle_out)?;
+    export!(|| {
+        check_ptr("backend_out", backend_out)?;
+        check_ptr("handle_out", handle_out)?;
         let c = get("context", context)?;
         backend_handle(
             c.backend,
@@ -473,9 +443,9 @@ pub unsafe extern "C" fn dpc_device_get_backend_handle(
     backend_out: *mut dpc_backend,
     handle_out: *mut *mut c_void,
 ) -> dpc_status {
-    boundary("dpc_device_get_backend_handle", || {
-        check_ptr("dpc_device_get_backend_handle", "backend_out", backend_out)?;
-        check_ptr("dpc_device_get_backend_handle", "handle_out", handle_out)?;
+    export!(|| {
+        check_ptr("backend_out", backend_out)?;
+        check_ptr("handle_out", handle_out)?;
         let d = device::get("device", device)?;
         backend_handle(
             d.backend(),

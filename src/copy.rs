@@ -11,6 +11,7 @@
 //! device) and kept in a small cache of built modules per context and
 //! device.
 
+use crate::export;
 use std::collections::HashMap;
 use std::ffi::c_void;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -19,7 +20,7 @@ use dpcore_backend_abi as abi;
 
 use crate::array::{self, c_strides, count, dpc_array, Array};
 use crate::dlpack::*;
-use crate::error::{boundary, dpc_status, dpc_status::*, Error, Result};
+use crate::error::{dpc_status, dpc_status::*, Error, Result};
 use crate::handle;
 use crate::kernel::{self, Kernel};
 use crate::queue::Queue;
@@ -366,7 +367,8 @@ unsafe fn stage(q: &Arc<Queue>, src: &Array) -> Result<Array> {
 
 /// The strides of `src` broadcast to `shape` (numpy's rules: trailing axes
 /// line up; an extent of 1 repeats), or an error naming both shapes.
-fn broadcast_strides(function: &str, src: &Array, shape: &[i64]) -> Result<Vec<i64>> {
+fn broadcast_strides(src: &Array, shape: &[i64]) -> Result<Vec<i64>> {
+    let function = crate::error::current_export();
     let bad = || {
         Error::invalid_arg(format!(
             "{function}: the source's shape {:?} does not broadcast to the destination's shape {shape:?}",
@@ -390,12 +392,8 @@ fn broadcast_strides(function: &str, src: &Array, shape: &[i64]) -> Result<Vec<i
 }
 
 /// A view of `src` broadcast to `shape` (sharing its memory).
-fn broadcast(function: &str, src: &Array, shape: &[i64]) -> Result<Array> {
-    Ok(src.view(
-        src.data,
-        shape.to_vec(),
-        broadcast_strides(function, src, shape)?,
-    ))
+fn broadcast(src: &Array, shape: &[i64]) -> Result<Array> {
+    Ok(src.view(src.data, shape.to_vec(), broadcast_strides(src, shape)?))
 }
 
 fn overlaps(a: &Array, b: &Array) -> bool {
@@ -410,7 +408,8 @@ fn overlaps(a: &Array, b: &Array) -> bool {
 }
 
 /// Copy `src` into `dst` with conversion; see `dpc_array_copy`.
-pub(crate) unsafe fn copy_into(function: &str, src: &Array, dst: &Array) -> Result<()> {
+pub(crate) unsafe fn copy_into(src: &Array, dst: &Array) -> Result<()> {
+    let function = crate::error::current_export();
     if !dst.writable {
         return Err(Error::invalid_arg(format!(
             "{function}: the destination array is read-only (a view made by dpc_array_as_read_only, \
@@ -419,7 +418,7 @@ pub(crate) unsafe fn copy_into(function: &str, src: &Array, dst: &Array) -> Resu
     }
     // Arrays only ever hold supported data types, so only the shapes need
     // checking here.
-    let src_view = broadcast(function, src, &dst.shape)?;
+    let src_view = broadcast(src, &dst.shape)?;
     if dst.size() == 0 {
         return Ok(());
     }
@@ -427,7 +426,7 @@ pub(crate) unsafe fn copy_into(function: &str, src: &Array, dst: &Array) -> Resu
     // else the default device's canonical queue.
     let exec = match (&dst.queue, &src.queue) {
         (Some(q), _) | (None, Some(q)) => q.clone(),
-        (None, None) => array::queue_or_default(function, std::ptr::null_mut())?,
+        (None, None) => array::queue_or_default(std::ptr::null_mut())?,
     };
     if !exec.in_order() {
         exec.wait()?;
@@ -450,12 +449,12 @@ pub(crate) unsafe fn copy_into(function: &str, src: &Array, dst: &Array) -> Resu
     // A staged or temporary copy has the source's own shape; broadcast it
     // again.
     let sview = if !src_direct {
-        broadcast(function, &stage(&exec, src)?, &dst.shape)?
+        broadcast(&stage(&exec, src)?, &dst.shape)?
     } else if !host_dst && overlaps(src, dst) {
         let t = array::alloc(&exec, src.dtype, src.shape.clone(), abi::usm_kind::DEVICE)?;
         device_copy(&exec, src, &t)?;
         exec.wait()?;
-        broadcast(function, &t, &dst.shape)?
+        broadcast(&t, &dst.shape)?
     } else {
         src_view
     };
@@ -497,10 +496,10 @@ pub(crate) unsafe fn copy_into(function: &str, src: &Array, dst: &Array) -> Resu
 /// are the caller's race.
 #[no_mangle]
 pub unsafe extern "C" fn dpc_array_copy(src: dpc_array, dst: dpc_array) -> dpc_status {
-    boundary("dpc_array_copy", || {
+    export!(|| {
         let s = handle::get::<Array>("src", src as usize)?;
         let d = handle::get::<Array>("dst", dst as usize)?;
-        copy_into("dpc_array_copy", &s, &d)
+        copy_into(&s, &d)
     })
 }
 
@@ -520,8 +519,8 @@ pub unsafe extern "C" fn dpc_array_astype(
     dtype: dpc_dlpack_dtype,
     array_out: *mut dpc_array,
 ) -> dpc_status {
-    boundary("dpc_array_astype", || {
-        check_ptr("dpc_array_astype", "array_out", array_out)?;
+    export!(|| {
+        check_ptr("array_out", array_out)?;
         let a = handle::get::<Array>("array", array as usize)?;
         array::element_size(dtype)?;
         let q = a.queue.clone().ok_or_else(|| {
@@ -536,16 +535,16 @@ pub unsafe extern "C" fn dpc_array_astype(
             abi::usm_kind::DEVICE
         };
         let out = array::alloc(&q, dtype, a.shape.clone(), kind)?;
-        copy_into("dpc_array_astype", &a, &out)?;
+        copy_into(&a, &out)?;
         let h = handle::insert(Arc::new(out), false)?;
-        write_out("dpc_array_astype", "array_out", array_out, h as dpc_array)
+        write_out("array_out", array_out, h as dpc_array)
     })
 }
 
 /// Used by `dpc_array_to_device`: a C-contiguous copy of `a` on `q`.
 pub(crate) unsafe fn to_device(a: &Array, q: &Arc<Queue>, usm_kind: i32) -> Result<Array> {
     let out = array::alloc(q, a.dtype, a.shape.clone(), usm_kind)?;
-    copy_into("dpc_array_to_device", a, &out)?;
+    copy_into(a, &out)?;
     Ok(out)
 }
 

@@ -1,13 +1,14 @@
 //! Devices: enumeration in `sycl::device::get_devices()` order, cached
 //! info, filter strings, DLPack ids and sub-devices (`dpc_device_*`).
 
+use crate::export;
 use std::ffi::c_char;
 use std::sync::{Arc, OnceLock};
 
 use dpcore_backend_abi as abi;
 
 use crate::backend::{self, field, Backend};
-use crate::error::{boundary, dpc_status, dpc_status::*, Error, Result};
+use crate::error::{dpc_status, dpc_status::*, Error, Result};
 use crate::handle::{self, HandleType, Kind};
 use crate::strings::{check_ptr, write_out, write_out_slice, write_out_str};
 
@@ -574,14 +575,9 @@ pub fn get(arg: &str, h: dpc_device) -> Result<Arc<Device>> {
 /// is fixed at first use.
 #[no_mangle]
 pub unsafe extern "C" fn dpc_device_count(count_out: *mut usize) -> dpc_status {
-    boundary("dpc_device_count", || {
-        check_ptr("dpc_device_count", "count_out", count_out)?;
-        write_out(
-            "dpc_device_count",
-            "count_out",
-            count_out,
-            registry().devices.len(),
-        )
+    export!(|| {
+        check_ptr("count_out", count_out)?;
+        write_out("count_out", count_out, registry().devices.len())
     })
 }
 
@@ -593,11 +589,11 @@ pub unsafe extern "C" fn dpc_device_count(count_out: *mut usize) -> dpc_status {
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn dpc_device_get(index: usize, device_out: *mut dpc_device) -> dpc_status {
-    boundary("dpc_device_get", || {
-        check_ptr("dpc_device_get", "device_out", device_out)?;
+    export!(|| {
+        check_ptr("device_out", device_out)?;
         let r = registry();
         match r.handles.get(index) {
-            Some(h) => write_out("dpc_device_get", "device_out", device_out, *h as dpc_device),
+            Some(h) => write_out("device_out", device_out, *h as dpc_device),
             None => Err(Error::new(
                 DPC_ERROR_OUT_OF_RANGE,
                 format!(
@@ -615,9 +611,7 @@ pub unsafe extern "C" fn dpc_device_get(index: usize, device_out: *mut dpc_devic
 /// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_device_retain(device: dpc_device) -> dpc_status {
-    boundary("dpc_device_retain", || {
-        handle::retain(Kind::Device, "device", device as usize)
-    })
+    export!(|| { handle::retain(Kind::Device, "device", device as usize) })
 }
 
 /// Drop a reference to `device`; NULL is a no-op. Root devices are never
@@ -627,9 +621,7 @@ pub extern "C" fn dpc_device_retain(device: dpc_device) -> dpc_status {
 /// Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_device_release(device: dpc_device) -> dpc_status {
-    boundary("dpc_device_release", || {
-        handle::release(Kind::Device, "device", device as usize)
-    })
+    export!(|| { handle::release(Kind::Device, "device", device as usize) })
 }
 
 /// The backend of `device`.
@@ -641,10 +633,10 @@ pub unsafe extern "C" fn dpc_device_get_backend(
     device: dpc_device,
     backend_out: *mut dpc_backend,
 ) -> dpc_status {
-    boundary("dpc_device_get_backend", || {
-        check_ptr("dpc_device_get_backend", "backend_out", backend_out)?;
+    export!(|| {
+        check_ptr("backend_out", backend_out)?;
         let b = handle::with::<Device, _>("device", device as usize, |d| d.backend_kind())?;
-        write_out("dpc_device_get_backend", "backend_out", backend_out, b)
+        write_out("backend_out", backend_out, b)
     })
 }
 
@@ -657,10 +649,10 @@ pub unsafe extern "C" fn dpc_device_get_type(
     device: dpc_device,
     type_out: *mut dpc_device_type,
 ) -> dpc_status {
-    boundary("dpc_device_get_type", || {
-        check_ptr("dpc_device_get_type", "type_out", type_out)?;
+    export!(|| {
+        check_ptr("type_out", type_out)?;
         let t = handle::with::<Device, _>("device", device as usize, |d| d.device_type())?;
-        write_out("dpc_device_get_type", "type_out", type_out, t)
+        write_out("type_out", type_out, t)
     })
 }
 
@@ -682,8 +674,8 @@ pub unsafe extern "C" fn dpc_device_get_info_string(
     capacity: usize,
     size_out: *mut usize,
 ) -> dpc_status {
-    boundary("dpc_device_get_info_string", || {
-        check_ptr("dpc_device_get_info_string", "size_out", size_out)?;
+    export!(|| {
+        check_ptr("size_out", size_out)?;
         handle::with::<Device, _>("device", device as usize, |d| {
             let s = d.string_info(key)?;
             write_out_str(&s, buf, capacity, size_out)
@@ -704,10 +696,10 @@ pub unsafe extern "C" fn dpc_device_get_info_u64(
     key: i32,
     value_out: *mut u64,
 ) -> dpc_status {
-    boundary("dpc_device_get_info_u64", || {
-        check_ptr("dpc_device_get_info_u64", "value_out", value_out)?;
+    export!(|| {
+        check_ptr("value_out", value_out)?;
         let v = handle::with::<Device, _>("device", device as usize, |d| d.u64_info(key))??;
-        write_out("dpc_device_get_info_u64", "value_out", value_out, v)
+        write_out("value_out", value_out, v)
     })
 }
 
@@ -721,8 +713,8 @@ pub unsafe extern "C" fn dpc_device_has_aspect(
     aspect: i32,
     has_out: *mut bool,
 ) -> dpc_status {
-    boundary("dpc_device_has_aspect", || {
-        check_ptr("dpc_device_has_aspect", "has_out", has_out)?;
+    export!(|| {
+        check_ptr("has_out", has_out)?;
         if !(0..DPC_ASPECT_COUNT).contains(&aspect) {
             return Err(Error::invalid_arg(format!(
                 "dpc_device_has_aspect: {aspect} is not a dpc_aspect (0..{})",
@@ -731,7 +723,7 @@ pub unsafe extern "C" fn dpc_device_has_aspect(
         }
         let v =
             handle::with::<Device, _>("device", device as usize, |d| d.has_aspect(aspect as u32))?;
-        write_out("dpc_device_has_aspect", "has_out", has_out, v)
+        write_out("has_out", has_out, v)
     })
 }
 
@@ -746,8 +738,8 @@ pub unsafe extern "C" fn dpc_device_get_max_work_item_sizes(
     device: dpc_device,
     sizes_out: *mut u64,
 ) -> dpc_status {
-    boundary("dpc_device_get_max_work_item_sizes", || {
-        check_ptr("dpc_device_get_max_work_item_sizes", "sizes_out", sizes_out)?;
+    export!(|| {
+        check_ptr("sizes_out", sizes_out)?;
         let s =
             handle::with::<Device, _>("device", device as usize, |d| d.info.max_work_item_sizes)?;
         std::ptr::copy_nonoverlapping(s.as_ptr(), sizes_out, 3);
@@ -768,8 +760,8 @@ pub unsafe extern "C" fn dpc_device_get_sub_group_sizes(
     capacity: usize,
     count_out: *mut usize,
 ) -> dpc_status {
-    boundary("dpc_device_get_sub_group_sizes", || {
-        check_ptr("dpc_device_get_sub_group_sizes", "count_out", count_out)?;
+    export!(|| {
+        check_ptr("count_out", count_out)?;
         handle::with::<Device, _>("device", device as usize, |d| {
             write_out_slice(d.sub_group_sizes(), buf, capacity, count_out)
         })?
@@ -784,8 +776,8 @@ pub unsafe extern "C" fn dpc_device_get_sub_group_sizes(
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn dpc_device_get_uuid(device: dpc_device, uuid_out: *mut u8) -> dpc_status {
-    boundary("dpc_device_get_uuid", || {
-        check_ptr("dpc_device_get_uuid", "uuid_out", uuid_out)?;
+    export!(|| {
+        check_ptr("uuid_out", uuid_out)?;
         let (has, uuid, desc) = handle::with::<Device, _>("device", device as usize, |d| {
             (d.has_aspect(abi::aspect::UUID), d.info.uuid, d.describe())
         })?;
@@ -810,12 +802,12 @@ pub unsafe extern "C" fn dpc_device_equal(
     b: dpc_device,
     equal_out: *mut bool,
 ) -> dpc_status {
-    boundary("dpc_device_equal", || {
-        check_ptr("dpc_device_equal", "equal_out", equal_out)?;
+    export!(|| {
+        check_ptr("equal_out", equal_out)?;
         let da = get("a", a)?;
         let db = get("b", b)?;
         let eq = Arc::ptr_eq(&da, &db) || (da.backend.table.device_equal)(da.obj, db.obj);
-        write_out("dpc_device_equal", "equal_out", equal_out, eq)
+        write_out("equal_out", equal_out, eq)
     })
 }
 
@@ -830,11 +822,11 @@ pub unsafe extern "C" fn dpc_device_get_dlpack_id(
     device: dpc_device,
     id_out: *mut i32,
 ) -> dpc_status {
-    boundary("dpc_device_get_dlpack_id", || {
-        check_ptr("dpc_device_get_dlpack_id", "id_out", id_out)?;
+    export!(|| {
+        check_ptr("id_out", id_out)?;
         let d = get("device", device)?;
         match d.dlpack_id() {
-            Some(i) => write_out("dpc_device_get_dlpack_id", "id_out", id_out, i as i32),
+            Some(i) => write_out("id_out", id_out, i as i32),
             None => Err(Error::new(
                 DPC_ERROR_INTERNAL,
                 "device has no root device in the device list",
@@ -853,16 +845,11 @@ pub unsafe extern "C" fn dpc_device_from_dlpack_id(
     id: i32,
     device_out: *mut dpc_device,
 ) -> dpc_status {
-    boundary("dpc_device_from_dlpack_id", || {
-        check_ptr("dpc_device_from_dlpack_id", "device_out", device_out)?;
+    export!(|| {
+        check_ptr("device_out", device_out)?;
         let r = registry();
         match usize::try_from(id).ok().and_then(|i| r.handles.get(i)) {
-            Some(h) => write_out(
-                "dpc_device_from_dlpack_id",
-                "device_out",
-                device_out,
-                *h as dpc_device,
-            ),
+            Some(h) => write_out("device_out", device_out, *h as dpc_device),
             None => Err(Error::new(
                 DPC_ERROR_DEVICE_NOT_FOUND,
                 format!("no device has kDLOneAPI id {id}; {}", list_for_message()),
@@ -882,19 +869,18 @@ pub unsafe extern "C" fn dpc_device_get_parent(
     device: dpc_device,
     parent_out: *mut dpc_device,
 ) -> dpc_status {
-    boundary("dpc_device_get_parent", || {
-        check_ptr("dpc_device_get_parent", "parent_out", parent_out)?;
+    export!(|| {
+        check_ptr("parent_out", parent_out)?;
         let d = get("device", device)?;
         let h = match &d.parent {
             Some(p) => handle_for(p)?,
             None => std::ptr::null_mut(),
         };
-        write_out("dpc_device_get_parent", "parent_out", parent_out, h)
+        write_out("parent_out", parent_out, h)
     })
 }
 
 unsafe fn partition_out(
-    function: &str,
     device: dpc_device,
     kind: i32,
     params: &[usize],
@@ -902,7 +888,8 @@ unsafe fn partition_out(
     capacity: usize,
     count_out: *mut usize,
 ) -> Result<()> {
-    check_ptr(function, "count_out", count_out)?;
+    let function = crate::error::current_export();
+    check_ptr("count_out", count_out)?;
     let d = get("device", device)?;
     let subs = d.partition(kind, params)?;
     if !buf.is_null() && capacity < subs.len() {
@@ -955,14 +942,13 @@ pub unsafe extern "C" fn dpc_device_partition_equally(
     capacity: usize,
     count_out: *mut usize,
 ) -> dpc_status {
-    boundary("dpc_device_partition_equally", || {
+    export!(|| {
         if compute_units == 0 {
             return Err(Error::invalid_arg(
                 "dpc_device_partition_equally: compute_units must be at least 1",
             ));
         }
         partition_out(
-            "dpc_device_partition_equally",
             device,
             abi::partition_kind::EQUALLY,
             &[compute_units],
@@ -989,8 +975,8 @@ pub unsafe extern "C" fn dpc_device_partition_by_counts(
     capacity: usize,
     count_out: *mut usize,
 ) -> dpc_status {
-    boundary("dpc_device_partition_by_counts", || {
-        check_ptr("dpc_device_partition_by_counts", "counts", counts)?;
+    export!(|| {
+        check_ptr("counts", counts)?;
         if n_counts == 0 {
             return Err(Error::invalid_arg(
                 "dpc_device_partition_by_counts: n_counts must be at least 1",
@@ -1003,7 +989,6 @@ pub unsafe extern "C" fn dpc_device_partition_by_counts(
             )));
         }
         partition_out(
-            "dpc_device_partition_by_counts",
             device,
             abi::partition_kind::BY_COUNTS,
             c,
@@ -1028,14 +1013,13 @@ pub unsafe extern "C" fn dpc_device_partition_by_affinity(
     capacity: usize,
     count_out: *mut usize,
 ) -> dpc_status {
-    boundary("dpc_device_partition_by_affinity", || {
+    export!(|| {
         if !(0..=5).contains(&domain) {
             return Err(Error::invalid_arg(format!(
                 "dpc_device_partition_by_affinity: {domain} is not a dpc_affinity_domain (0..5)"
             )));
         }
         partition_out(
-            "dpc_device_partition_by_affinity",
             device,
             abi::partition_kind::BY_AFFINITY_DOMAIN,
             &[domain as usize],
@@ -1057,9 +1041,9 @@ pub unsafe extern "C" fn dpc_device_get_native(
     device: dpc_device,
     native_out: *mut *mut std::ffi::c_void,
 ) -> dpc_status {
-    boundary("dpc_device_get_native", || {
-        check_ptr("dpc_device_get_native", "native_out", native_out)?;
+    export!(|| {
+        check_ptr("native_out", native_out)?;
         let p = handle::with::<Device, _>("device", device as usize, |d| d.native())?;
-        write_out("dpc_device_get_native", "native_out", native_out, p)
+        write_out("native_out", native_out, p)
     })
 }

@@ -2,13 +2,14 @@
 //! backend and devices, with advice (`dpc_diagnostics`, and
 //! `dpcore-info --diagnose`).
 
+use crate::export;
 use std::ffi::{c_char, CString};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::backend::{self, field};
 use crate::device;
-use crate::error::{boundary, dpc_status};
+use crate::error::dpc_status;
 use crate::strings::{check_ptr, write_out_str};
 
 /// Environment variables that change what the runtime sees.
@@ -285,8 +286,8 @@ pub unsafe extern "C" fn dpc_diagnostics(
     capacity: usize,
     size_out: *mut usize,
 ) -> dpc_status {
-    boundary("dpc_diagnostics", || {
-        check_ptr("dpc_diagnostics", "size_out", size_out)?;
+    export!(|| {
+        check_ptr("size_out", size_out)?;
         write_out_str(&report(), buf, capacity, size_out)
     })
 }

@@ -158,10 +158,11 @@ impl Error {
         Error::new(DPC_ERROR_INVALID_ARGUMENT, message)
     }
 
-    pub fn null(function: &str, arg: &str) -> Error {
+    /// `arg` of the running export is NULL.
+    pub fn null(arg: &str) -> Error {
         Error::new(
             DPC_ERROR_NULL_POINTER,
-            format!("{function}: argument `{arg}` is NULL"),
+            format!("{}: argument `{arg}` is NULL", current_export()),
         )
     }
 }
@@ -191,6 +192,35 @@ thread_local! {
         build_log: String::new(),
     }) };
     static IN_BOUNDARY: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// The path of the export running on this thread (see `export!`).
+    static EXPORT: std::cell::Cell<&'static str> = const { std::cell::Cell::new("") };
+}
+
+/// The name of the export running on this thread (`"dpc_usm_alloc"`), for
+/// messages; `"dpcore"` outside any export.
+pub fn current_export() -> &'static str {
+    short_name(EXPORT.with(|e| e.get()))
+}
+
+/// `dpcore::usm::dpc_usm_alloc::f` (what `export!` records) → `dpc_usm_alloc`.
+fn short_name(path: &'static str) -> &'static str {
+    let p = path.strip_suffix("::f").unwrap_or(path);
+    match p.rsplit("::").next() {
+        Some(n) if !n.is_empty() => n,
+        _ => "dpcore",
+    }
+}
+
+/// The body of every fallible export: `export!(|| { ... })` runs the
+/// closure inside [`boundary`] under the export's own name, which the
+/// compiler supplies (the name is never restated by hand). Pointer and
+/// handle checks made inside name the export through [`current_export`].
+#[macro_export]
+macro_rules! export {
+    ($body:expr) => {{
+        fn f() {}
+        $crate::error::boundary(::std::any::type_name_of_val(&f), $body)
+    }};
 }
 
 /// Record `err` as the last failure on this thread.
@@ -254,16 +284,20 @@ fn install_quiet_panic_hook() {
     });
 }
 
-/// Run the body of export `name`: its error becomes the return status and
-/// the thread's last-error record; a panic becomes `DPC_ERROR_INTERNAL`.
+/// Run the body of export `name` (its path, as `export!` gives it): its
+/// error becomes the return status and the thread's last-error record; a
+/// panic becomes `DPC_ERROR_INTERNAL`. Use it through `export!`.
 #[inline]
 pub fn boundary<F>(name: &'static str, f: F) -> dpc_status
 where
     F: FnOnce() -> Result<()>,
 {
     IN_BOUNDARY.with(|b| b.set(b.get() + 1));
+    let outer = EXPORT.with(|e| e.replace(name));
     let r = catch_unwind(AssertUnwindSafe(f));
+    EXPORT.with(|e| e.set(outer));
     IN_BOUNDARY.with(|b| b.set(b.get() - 1));
+    let name = short_name(name);
     match r {
         Ok(Ok(())) => DPC_SUCCESS,
         Ok(Err(e)) => {
@@ -409,12 +443,30 @@ mod tests {
     #[test]
     fn panic_becomes_internal_status_with_message() {
         init_once();
-        let st = boundary("dpc_test_export", || panic!("boom {}", 42));
+        // export! names the function it is in: here, this test.
+        let st = export!(|| panic!("boom {}", 42));
         assert_eq!(st, DPC_ERROR_INTERNAL);
         let e = last_error();
         assert_eq!(e.status, DPC_ERROR_INTERNAL);
-        assert!(e.message.contains("dpc_test_export"), "{}", e.message);
+        assert!(
+            e.message
+                .starts_with("panic_becomes_internal_status_with_message: internal error"),
+            "{}",
+            e.message
+        );
         assert!(e.message.contains("boom 42"), "{}", e.message);
+    }
+
+    #[test]
+    fn null_pointer_messages_name_the_running_export() {
+        let st = export!(|| crate::strings::check_ptr("thing_out", std::ptr::null::<u8>()));
+        assert_eq!(st, DPC_ERROR_NULL_POINTER);
+        assert_eq!(
+            last_error().message,
+            "null_pointer_messages_name_the_running_export: argument `thing_out` is NULL"
+        );
+        // Outside any export the messages say "dpcore".
+        assert_eq!(current_export(), "dpcore");
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Events (`dpc_event_*`) and the dependency lists every enqueue takes.
 
+use crate::export;
 use std::ffi::c_void;
 use std::sync::Arc;
 
 use dpcore_backend_abi as abi;
 
 use crate::backend::{self, Backend};
-use crate::error::{boundary, dpc_status, dpc_status::*, Error, Result};
+use crate::error::{dpc_status, dpc_status::*, Error, Result};
 use crate::handle::{self, HandleType, Kind};
 use crate::strings::{check_ptr, write_out};
 
@@ -111,7 +112,8 @@ impl Deps {
 ///
 /// # Safety
 /// `events` is NULL or valid for `n` handles.
-pub unsafe fn deps(function: &str, events: *const dpc_event, n: usize) -> Result<Deps> {
+pub unsafe fn deps(events: *const dpc_event, n: usize) -> Result<Deps> {
+    let function = crate::error::current_export();
     if n == 0 {
         return Ok(Deps::none());
     }
@@ -196,7 +198,7 @@ pub unsafe fn enqueue(
 /// any thread; several threads may wait on one event.
 #[no_mangle]
 pub extern "C" fn dpc_event_wait(event: dpc_event) -> dpc_status {
-    boundary("dpc_event_wait", || {
+    export!(|| {
         let e = handle::get::<Event>("event", event as usize)?;
         e.wait()
     })
@@ -213,8 +215,8 @@ pub unsafe extern "C" fn dpc_event_wait_all(
     events: *const dpc_event,
     n_events: usize,
 ) -> dpc_status {
-    boundary("dpc_event_wait_all", || {
-        let d = deps("dpc_event_wait_all", events, n_events)?;
+    export!(|| {
+        let d = deps(events, n_events)?;
         match d.events.first() {
             None => Ok(()),
             Some(e) => backend::check((e.backend.table.event_wait)(d.ptr(), d.len()), "event_wait"),
@@ -231,15 +233,15 @@ pub unsafe extern "C" fn dpc_event_get_status(
     event: dpc_event,
     status_out: *mut dpc_event_status,
 ) -> dpc_status {
-    boundary("dpc_event_get_status", || {
-        check_ptr("dpc_event_get_status", "status_out", status_out)?;
+    export!(|| {
+        check_ptr("status_out", status_out)?;
         let st = handle::with::<Event, _>("event", event as usize, |e| e.status())??;
         let v = match st {
             abi::event_status::COMPLETE => dpc_event_status::DPC_EVENT_COMPLETE,
             abi::event_status::RUNNING => dpc_event_status::DPC_EVENT_RUNNING,
             _ => dpc_event_status::DPC_EVENT_SUBMITTED,
         };
-        write_out("dpc_event_get_status", "status_out", status_out, v)
+        write_out("status_out", status_out, v)
     })
 }
 
@@ -257,10 +259,10 @@ pub unsafe extern "C" fn dpc_event_get_profiling(
     start_ns_out: *mut u64,
     end_ns_out: *mut u64,
 ) -> dpc_status {
-    boundary("dpc_event_get_profiling", || {
-        check_ptr("dpc_event_get_profiling", "submit_ns_out", submit_ns_out)?;
-        check_ptr("dpc_event_get_profiling", "start_ns_out", start_ns_out)?;
-        check_ptr("dpc_event_get_profiling", "end_ns_out", end_ns_out)?;
+    export!(|| {
+        check_ptr("submit_ns_out", submit_ns_out)?;
+        check_ptr("start_ns_out", start_ns_out)?;
+        check_ptr("end_ns_out", end_ns_out)?;
         let e = handle::get::<Event>("event", event as usize)?;
         e.wait()?;
         let mut t = [0u64; 3];
@@ -280,9 +282,7 @@ pub unsafe extern "C" fn dpc_event_get_profiling(
 /// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_event_retain(event: dpc_event) -> dpc_status {
-    boundary("dpc_event_retain", || {
-        handle::retain(Kind::Event, "event", event as usize)
-    })
+    export!(|| { handle::retain(Kind::Event, "event", event as usize) })
 }
 
 /// Drop a reference to `event`; NULL is a no-op. Releasing an event does
@@ -291,9 +291,7 @@ pub extern "C" fn dpc_event_retain(event: dpc_event) -> dpc_status {
 /// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_event_release(event: dpc_event) -> dpc_status {
-    boundary("dpc_event_release", || {
-        handle::release(Kind::Event, "event", event as usize)
-    })
+    export!(|| { handle::release(Kind::Event, "event", event as usize) })
 }
 
 /// The runtime's own event object (`sycl::event*`), for C++ code in the
@@ -307,12 +305,12 @@ pub unsafe extern "C" fn dpc_event_get_native(
     event: dpc_event,
     native_out: *mut *mut c_void,
 ) -> dpc_status {
-    boundary("dpc_event_get_native", || {
-        check_ptr("dpc_event_get_native", "native_out", native_out)?;
+    export!(|| {
+        check_ptr("native_out", native_out)?;
         let p = handle::with::<Event, _>("event", event as usize, |e| unsafe {
             (e.backend.table.event_native)(e.obj)
         })?;
-        write_out("dpc_event_get_native", "native_out", native_out, p)
+        write_out("native_out", native_out, p)
     })
 }
 
@@ -333,14 +331,14 @@ pub unsafe extern "C" fn dpc_event_adopt(
     sycl_event: *mut c_void,
     event_out: *mut dpc_event,
 ) -> dpc_status {
-    boundary("dpc_event_adopt", || {
-        check_ptr("dpc_event_adopt", "sycl_event", sycl_event)?;
-        check_ptr("dpc_event_adopt", "event_out", event_out)?;
+    export!(|| {
+        check_ptr("sycl_event", sycl_event)?;
+        check_ptr("event_out", event_out)?;
         let b = backend::backend()?;
         let mut obj: abi::Obj = std::ptr::null_mut();
         backend::check((b.table.event_adopt)(sycl_event, &mut obj), "event_adopt")?;
         let e = Event::from_obj(b, obj);
         let h = handle::insert(e, false)?;
-        write_out("dpc_event_adopt", "event_out", event_out, h as dpc_event)
+        write_out("event_out", event_out, h as dpc_event)
     })
 }

@@ -2,6 +2,7 @@
 //! loaded at run time from SPIR-V, OpenCL C or SYCL source, cached, and
 //! launched with validated arguments.
 
+use crate::export;
 use std::ffi::{c_char, c_void, CString};
 use std::sync::{Arc, Mutex};
 
@@ -10,7 +11,7 @@ use dpcore_backend_abi as abi;
 use crate::backend::{self, field, Backend};
 use crate::context::{self, dpc_context, Context};
 use crate::device::{self, dpc_device, Device};
-use crate::error::{boundary, dpc_status, dpc_status::*, Error, Result};
+use crate::error::{dpc_status, dpc_status::*, Error, Result};
 use crate::event::{self, dpc_event};
 use crate::handle::{self, HandleType, Kind};
 use crate::queue::{self, dpc_queue};
@@ -517,7 +518,6 @@ fn validate(
 // ---------------------------------------------------------------- exports
 
 unsafe fn create(
-    function: &str,
     context: dpc_context,
     device: dpc_device,
     kind: i32,
@@ -525,17 +525,17 @@ unsafe fn create(
     options: *const c_char,
     bundle_out: *mut dpc_bundle,
 ) -> Result<()> {
-    check_ptr(function, "bundle_out", bundle_out)?;
+    check_ptr("bundle_out", bundle_out)?;
     let ctx = context::get("context", context)?;
     let dev = device::get("device", device)?;
     let opts = if options.is_null() {
         ""
     } else {
-        in_str(function, "options", options)?
+        in_str("options", options)?
     };
     let b = build(&ctx, &dev, kind, src, opts)?;
     let h = handle::insert(b, false)?;
-    write_out(function, "bundle_out", bundle_out, h as dpc_bundle)
+    write_out("bundle_out", bundle_out, h as dpc_bundle)
 }
 
 /// Build a bundle for `device` in `context` from a SPIR-V module of `size`
@@ -560,11 +560,10 @@ pub unsafe extern "C" fn dpc_bundle_create_from_spirv(
     options: *const c_char,
     bundle_out: *mut dpc_bundle,
 ) -> dpc_status {
-    boundary("dpc_bundle_create_from_spirv", || {
-        check_ptr("dpc_bundle_create_from_spirv", "spirv", spirv)?;
+    export!(|| {
+        check_ptr("spirv", spirv)?;
         let src = std::slice::from_raw_parts(spirv as *const u8, size);
         create(
-            "dpc_bundle_create_from_spirv",
             context,
             device,
             abi::source_kind::SPIRV,
@@ -589,8 +588,8 @@ pub unsafe extern "C" fn dpc_bundle_create_from_spirv_file(
     options: *const c_char,
     bundle_out: *mut dpc_bundle,
 ) -> dpc_status {
-    boundary("dpc_bundle_create_from_spirv_file", || {
-        let p = in_str("dpc_bundle_create_from_spirv_file", "path", path)?;
+    export!(|| {
+        let p = in_str("path", path)?;
         let bytes = std::fs::read(p).map_err(|e| {
             Error::new(
                 if e.kind() == std::io::ErrorKind::NotFound {
@@ -602,7 +601,6 @@ pub unsafe extern "C" fn dpc_bundle_create_from_spirv_file(
             )
         })?;
         create(
-            "dpc_bundle_create_from_spirv_file",
             context,
             device,
             abi::source_kind::SPIRV,
@@ -627,10 +625,9 @@ pub unsafe extern "C" fn dpc_bundle_create_from_opencl_c(
     options: *const c_char,
     bundle_out: *mut dpc_bundle,
 ) -> dpc_status {
-    boundary("dpc_bundle_create_from_opencl_c", || {
-        let s = in_str("dpc_bundle_create_from_opencl_c", "source", source)?;
+    export!(|| {
+        let s = in_str("source", source)?;
         create(
-            "dpc_bundle_create_from_opencl_c",
             context,
             device,
             abi::source_kind::OPENCL_C,
@@ -656,10 +653,9 @@ pub unsafe extern "C" fn dpc_bundle_create_from_sycl(
     options: *const c_char,
     bundle_out: *mut dpc_bundle,
 ) -> dpc_status {
-    boundary("dpc_bundle_create_from_sycl", || {
-        let s = in_str("dpc_bundle_create_from_sycl", "source", source)?;
+    export!(|| {
+        let s = in_str("source", source)?;
         create(
-            "dpc_bundle_create_from_sycl",
             context,
             device,
             abi::source_kind::SYCL,
@@ -675,9 +671,7 @@ pub unsafe extern "C" fn dpc_bundle_create_from_sycl(
 /// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_bundle_retain(bundle: dpc_bundle) -> dpc_status {
-    boundary("dpc_bundle_retain", || {
-        handle::retain(Kind::Bundle, "bundle", bundle as usize)
-    })
+    export!(|| { handle::retain(Kind::Bundle, "bundle", bundle as usize) })
 }
 
 /// Drop a reference to `bundle`; NULL is a no-op. The bundle lives on while
@@ -686,9 +680,7 @@ pub extern "C" fn dpc_bundle_retain(bundle: dpc_bundle) -> dpc_status {
 /// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_bundle_release(bundle: dpc_bundle) -> dpc_status {
-    boundary("dpc_bundle_release", || {
-        handle::release(Kind::Bundle, "bundle", bundle as usize)
-    })
+    export!(|| { handle::release(Kind::Bundle, "bundle", bundle as usize) })
 }
 
 /// The number of kernels in `bundle` (read from the SPIR-V module, or from
@@ -702,15 +694,10 @@ pub unsafe extern "C" fn dpc_bundle_get_kernel_count(
     bundle: dpc_bundle,
     count_out: *mut usize,
 ) -> dpc_status {
-    boundary("dpc_bundle_get_kernel_count", || {
-        check_ptr("dpc_bundle_get_kernel_count", "count_out", count_out)?;
+    export!(|| {
+        check_ptr("count_out", count_out)?;
         let b = handle::get::<Bundle>("bundle", bundle as usize)?;
-        write_out(
-            "dpc_bundle_get_kernel_count",
-            "count_out",
-            count_out,
-            b.names()?.len(),
-        )
+        write_out("count_out", count_out, b.names()?.len())
     })
 }
 
@@ -728,8 +715,8 @@ pub unsafe extern "C" fn dpc_bundle_get_kernel_name(
     capacity: usize,
     size_out: *mut usize,
 ) -> dpc_status {
-    boundary("dpc_bundle_get_kernel_name", || {
-        check_ptr("dpc_bundle_get_kernel_name", "size_out", size_out)?;
+    export!(|| {
+        check_ptr("size_out", size_out)?;
         let b = handle::get::<Bundle>("bundle", bundle as usize)?;
         let names = b.names()?;
         let n = names.get(index).ok_or_else(|| {
@@ -755,9 +742,9 @@ pub unsafe extern "C" fn dpc_bundle_has_kernel(
     name: *const c_char,
     has_out: *mut bool,
 ) -> dpc_status {
-    boundary("dpc_bundle_has_kernel", || {
-        check_ptr("dpc_bundle_has_kernel", "has_out", has_out)?;
-        let n = in_str("dpc_bundle_has_kernel", "name", name)?;
+    export!(|| {
+        check_ptr("has_out", has_out)?;
+        let n = in_str("name", name)?;
         let b = handle::get::<Bundle>("bundle", bundle as usize)?;
         let cname =
             CString::new(n).map_err(|_| Error::invalid_arg("kernel name contains a NUL byte"))?;
@@ -766,7 +753,7 @@ pub unsafe extern "C" fn dpc_bundle_has_kernel(
             (b.backend.table.bundle_has_kernel)(b.obj, cname.as_ptr(), &mut has),
             "bundle_has_kernel",
         )?;
-        write_out("dpc_bundle_has_kernel", "has_out", has_out, has)
+        write_out("has_out", has_out, has)
     })
 }
 
@@ -783,18 +770,13 @@ pub unsafe extern "C" fn dpc_bundle_get_kernel(
     name: *const c_char,
     kernel_out: *mut dpc_kernel,
 ) -> dpc_status {
-    boundary("dpc_bundle_get_kernel", || {
-        check_ptr("dpc_bundle_get_kernel", "kernel_out", kernel_out)?;
-        let n = in_str("dpc_bundle_get_kernel", "name", name)?;
+    export!(|| {
+        check_ptr("kernel_out", kernel_out)?;
+        let n = in_str("name", name)?;
         let b = handle::get::<Bundle>("bundle", bundle as usize)?;
         let k = get_kernel(&b, n)?;
         let h = handle::insert(k, false)?;
-        write_out(
-            "dpc_bundle_get_kernel",
-            "kernel_out",
-            kernel_out,
-            h as dpc_kernel,
-        )
+        write_out("kernel_out", kernel_out, h as dpc_kernel)
     })
 }
 
@@ -809,12 +791,12 @@ pub unsafe extern "C" fn dpc_bundle_get_native(
     bundle: dpc_bundle,
     native_out: *mut *mut c_void,
 ) -> dpc_status {
-    boundary("dpc_bundle_get_native", || {
-        check_ptr("dpc_bundle_get_native", "native_out", native_out)?;
+    export!(|| {
+        check_ptr("native_out", native_out)?;
         let p = handle::with::<Bundle, _>("bundle", bundle as usize, |b| unsafe {
             (b.backend.table.bundle_native)(b.obj)
         })?;
-        write_out("dpc_bundle_get_native", "native_out", native_out, p)
+        write_out("native_out", native_out, p)
     })
 }
 
@@ -823,9 +805,7 @@ pub unsafe extern "C" fn dpc_bundle_get_native(
 /// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_kernel_retain(kernel: dpc_kernel) -> dpc_status {
-    boundary("dpc_kernel_retain", || {
-        handle::retain(Kind::Kernel, "kernel", kernel as usize)
-    })
+    export!(|| { handle::retain(Kind::Kernel, "kernel", kernel as usize) })
 }
 
 /// Drop a reference to `kernel`; NULL is a no-op. Launches already
@@ -834,9 +814,7 @@ pub extern "C" fn dpc_kernel_retain(kernel: dpc_kernel) -> dpc_status {
 /// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_kernel_release(kernel: dpc_kernel) -> dpc_status {
-    boundary("dpc_kernel_release", || {
-        handle::release(Kind::Kernel, "kernel", kernel as usize)
-    })
+    export!(|| { handle::release(Kind::Kernel, "kernel", kernel as usize) })
 }
 
 /// The name of `kernel`.
@@ -851,8 +829,8 @@ pub unsafe extern "C" fn dpc_kernel_get_name(
     capacity: usize,
     size_out: *mut usize,
 ) -> dpc_status {
-    boundary("dpc_kernel_get_name", || {
-        check_ptr("dpc_kernel_get_name", "size_out", size_out)?;
+    export!(|| {
+        check_ptr("size_out", size_out)?;
         handle::with::<Kernel, _>("kernel", kernel as usize, |k| {
             write_out_str(&k.name, buf, capacity, size_out)
         })?
@@ -872,8 +850,8 @@ pub unsafe extern "C" fn dpc_kernel_get_info_u64(
     key: i32,
     value_out: *mut u64,
 ) -> dpc_status {
-    boundary("dpc_kernel_get_info_u64", || {
-        check_ptr("dpc_kernel_get_info_u64", "value_out", value_out)?;
+    export!(|| {
+        check_ptr("value_out", value_out)?;
         let v = handle::with::<Kernel, _>("kernel", kernel as usize, |k| {
             let i = &k.info;
             Ok(match key {
@@ -901,7 +879,7 @@ pub unsafe extern "C" fn dpc_kernel_get_info_u64(
                 }
             })
         })??;
-        write_out("dpc_kernel_get_info_u64", "value_out", value_out, v)
+        write_out("value_out", value_out, v)
     })
 }
 
@@ -915,12 +893,12 @@ pub unsafe extern "C" fn dpc_kernel_get_native(
     kernel: dpc_kernel,
     native_out: *mut *mut c_void,
 ) -> dpc_status {
-    boundary("dpc_kernel_get_native", || {
-        check_ptr("dpc_kernel_get_native", "native_out", native_out)?;
+    export!(|| {
+        check_ptr("native_out", native_out)?;
         let p = handle::with::<Kernel, _>("kernel", kernel as usize, |k| unsafe {
             (k.backend.table.kernel_native)(k.obj)
         })?;
-        write_out("dpc_kernel_get_native", "native_out", native_out, p)
+        write_out("native_out", native_out, p)
     })
 }
 
@@ -957,16 +935,16 @@ pub unsafe extern "C" fn dpc_kernel_launch(
     n_events: usize,
     event_out: *mut dpc_event,
 ) -> dpc_status {
-    boundary("dpc_kernel_launch", || {
+    export!(|| {
         let k = handle::get::<Kernel>("kernel", kernel as usize)?;
         if !(1..=3).contains(&dims) {
             return Err(Error::invalid_arg(format!(
                 "dpc_kernel_launch: dims is {dims}; it must be 1, 2 or 3"
             )));
         }
-        check_ptr("dpc_kernel_launch", "global", global)?;
+        check_ptr("global", global)?;
         if n_args > 0 {
-            check_ptr("dpc_kernel_launch", "args", args)?;
+            check_ptr("args", args)?;
         }
         let g = std::slice::from_raw_parts(global, dims as usize);
         let l = (!local.is_null()).then(|| std::slice::from_raw_parts(local, dims as usize));
@@ -1022,7 +1000,7 @@ pub unsafe extern "C" fn dpc_kernel_launch(
         }
         let a = &converted[..];
         validate(&k, &q, g, l, a)?;
-        let d = event::deps("dpc_kernel_launch", events, n_events)?;
+        let d = event::deps(events, n_events)?;
         // dpc_kernel_arg and KernelArgV1 have the same layout.
         let raw = a.as_ptr() as *const abi::KernelArgV1;
         event::enqueue(q.backend(), "enqueue_kernel", event_out, |ev| {

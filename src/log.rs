@@ -3,11 +3,12 @@
 //! (`error`, `warn`, `info` or `debug`: lines at that level and above go
 //! to standard error when no callback is set).
 
+use crate::export;
 use std::ffi::{c_char, c_void, CString};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use crate::error::{boundary, dpc_status, Error};
+use crate::error::{dpc_status, Error};
 
 /// Severity of a log line; lower is more severe.
 #[repr(i32)]
@@ -115,7 +116,7 @@ pub extern "C" fn dpc_set_logger(
     user_data: *mut c_void,
     max_level: i32,
 ) -> dpc_status {
-    boundary("dpc_set_logger", || {
+    export!(|| {
         if !(0..=3).contains(&max_level) {
             return Err(Error::invalid_arg(format!(
                 "dpc_set_logger: max_level {max_level} is not a dpc_log_level (0 = DPC_LOG_ERROR … 3 = DPC_LOG_DEBUG)"

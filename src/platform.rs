@@ -1,5 +1,6 @@
 //! Platforms, in `sycl::platform::get_platforms()` order (`dpc_platform_*`).
 
+use crate::export;
 use std::ffi::c_char;
 use std::sync::{Arc, OnceLock};
 
@@ -7,7 +8,7 @@ use dpcore_backend_abi as abi;
 
 use crate::backend::{self, field};
 use crate::device::{self, backend_from_abi, dpc_backend, dpc_device};
-use crate::error::{boundary, dpc_status, dpc_status::*, Error, Result};
+use crate::error::{dpc_status, dpc_status::*, Error, Result};
 use crate::handle::{self, HandleType, Kind};
 use crate::strings::{check_ptr, write_out, write_out_str};
 
@@ -104,14 +105,9 @@ pub fn platforms() -> &'static Platforms {
 /// Errors: `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn dpc_platform_count(count_out: *mut usize) -> dpc_status {
-    boundary("dpc_platform_count", || {
-        check_ptr("dpc_platform_count", "count_out", count_out)?;
-        write_out(
-            "dpc_platform_count",
-            "count_out",
-            count_out,
-            platforms().list.len(),
-        )
+    export!(|| {
+        check_ptr("count_out", count_out)?;
+        write_out("count_out", count_out, platforms().list.len())
     })
 }
 
@@ -125,16 +121,11 @@ pub unsafe extern "C" fn dpc_platform_get(
     index: usize,
     platform_out: *mut dpc_platform,
 ) -> dpc_status {
-    boundary("dpc_platform_get", || {
-        check_ptr("dpc_platform_get", "platform_out", platform_out)?;
+    export!(|| {
+        check_ptr("platform_out", platform_out)?;
         let p = platforms();
         match p.handles.get(index) {
-            Some(h) => write_out(
-                "dpc_platform_get",
-                "platform_out",
-                platform_out,
-                *h as dpc_platform,
-            ),
+            Some(h) => write_out("platform_out", platform_out, *h as dpc_platform),
             None => Err(Error::new(
                 DPC_ERROR_OUT_OF_RANGE,
                 format!(
@@ -152,9 +143,7 @@ pub unsafe extern "C" fn dpc_platform_get(
 /// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_platform_retain(platform: dpc_platform) -> dpc_status {
-    boundary("dpc_platform_retain", || {
-        handle::retain(Kind::Platform, "platform", platform as usize)
-    })
+    export!(|| { handle::retain(Kind::Platform, "platform", platform as usize) })
 }
 
 /// Drop a reference to `platform`; NULL is a no-op (platforms are never
@@ -163,9 +152,7 @@ pub extern "C" fn dpc_platform_retain(platform: dpc_platform) -> dpc_status {
 /// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_platform_release(platform: dpc_platform) -> dpc_status {
-    boundary("dpc_platform_release", || {
-        handle::release(Kind::Platform, "platform", platform as usize)
-    })
+    export!(|| { handle::release(Kind::Platform, "platform", platform as usize) })
 }
 
 /// The backend of `platform`.
@@ -177,10 +164,10 @@ pub unsafe extern "C" fn dpc_platform_get_backend(
     platform: dpc_platform,
     backend_out: *mut dpc_backend,
 ) -> dpc_status {
-    boundary("dpc_platform_get_backend", || {
-        check_ptr("dpc_platform_get_backend", "backend_out", backend_out)?;
+    export!(|| {
+        check_ptr("backend_out", backend_out)?;
         let b = handle::with::<Platform, _>("platform", platform as usize, |p| p.backend)?;
-        write_out("dpc_platform_get_backend", "backend_out", backend_out, b)
+        write_out("backend_out", backend_out, b)
     })
 }
 
@@ -193,15 +180,10 @@ pub unsafe extern "C" fn dpc_platform_get_device_count(
     platform: dpc_platform,
     count_out: *mut usize,
 ) -> dpc_status {
-    boundary("dpc_platform_get_device_count", || {
-        check_ptr("dpc_platform_get_device_count", "count_out", count_out)?;
+    export!(|| {
+        check_ptr("count_out", count_out)?;
         let n = handle::with::<Platform, _>("platform", platform as usize, |p| p.n_devices)?;
-        write_out(
-            "dpc_platform_get_device_count",
-            "count_out",
-            count_out,
-            n as usize,
-        )
+        write_out("count_out", count_out, n as usize)
     })
 }
 
@@ -221,8 +203,8 @@ pub unsafe extern "C" fn dpc_platform_get_info_string(
     capacity: usize,
     size_out: *mut usize,
 ) -> dpc_status {
-    boundary("dpc_platform_get_info_string", || {
-        check_ptr("dpc_platform_get_info_string", "size_out", size_out)?;
+    export!(|| {
+        check_ptr("size_out", size_out)?;
         handle::with::<Platform, _>("platform", platform as usize, |p| {
             use dpc_platform_info::*;
             let s = match key {
@@ -250,17 +232,12 @@ pub unsafe extern "C" fn dpc_device_get_platform(
     device: dpc_device,
     platform_out: *mut dpc_platform,
 ) -> dpc_status {
-    boundary("dpc_device_get_platform", || {
-        check_ptr("dpc_device_get_platform", "platform_out", platform_out)?;
+    export!(|| {
+        check_ptr("platform_out", platform_out)?;
         let d = device::get("device", device)?;
         let i = d.info.platform_index as usize;
         match platforms().handles.get(i) {
-            Some(h) => write_out(
-                "dpc_device_get_platform",
-                "platform_out",
-                platform_out,
-                *h as dpc_platform,
-            ),
+            Some(h) => write_out("platform_out", platform_out, *h as dpc_platform),
             None => Err(Error::new(
                 DPC_ERROR_BACKEND,
                 format!(

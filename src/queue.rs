@@ -2,6 +2,7 @@
 //! properties, the canonical per-device queue, foreign queues adopted, and
 //! waiting with asynchronous errors reported.
 
+use crate::export;
 use std::ffi::{c_char, c_void};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use dpcore_backend_abi as abi;
 use crate::backend::{self, Backend};
 use crate::context::{self, dpc_context, Context};
 use crate::device::{self, dpc_backend, dpc_device, Device};
-use crate::error::{boundary, dpc_status, Error, Result};
+use crate::error::{dpc_status, Error, Result};
 use crate::event::{self, dpc_event};
 use crate::handle::{self, HandleType, Kind};
 use crate::strings::{check_ptr, in_str, write_out};
@@ -88,7 +89,8 @@ impl Queue {
     }
 }
 
-fn check_flags(function: &str, flags: u32) -> Result<()> {
+fn check_flags(flags: u32) -> Result<()> {
+    let function = crate::error::current_export();
     if flags & !ALL_FLAGS != 0 {
         return Err(Error::invalid_arg(format!(
             "{function}: flags {flags:#x} has unknown bits; use DPC_QUEUE_IN_ORDER ({DPC_QUEUE_IN_ORDER}) \
@@ -192,14 +194,14 @@ pub unsafe extern "C" fn dpc_queue_create(
     flags: u32,
     queue_out: *mut dpc_queue,
 ) -> dpc_status {
-    boundary("dpc_queue_create", || {
-        check_ptr("dpc_queue_create", "queue_out", queue_out)?;
-        check_flags("dpc_queue_create", flags)?;
+    export!(|| {
+        check_ptr("queue_out", queue_out)?;
+        check_flags(flags)?;
         let c = context::get("context", context)?;
         let d = device::get("device", device)?;
         let q = create(&c, &d, flags)?;
         let h = handle::insert(q, false)?;
-        write_out("dpc_queue_create", "queue_out", queue_out, h as dpc_queue)
+        write_out("queue_out", queue_out, h as dpc_queue)
     })
 }
 
@@ -212,19 +214,14 @@ pub unsafe extern "C" fn dpc_queue_create_for_device(
     flags: u32,
     queue_out: *mut dpc_queue,
 ) -> dpc_status {
-    boundary("dpc_queue_create_for_device", || {
-        check_ptr("dpc_queue_create_for_device", "queue_out", queue_out)?;
-        check_flags("dpc_queue_create_for_device", flags)?;
+    export!(|| {
+        check_ptr("queue_out", queue_out)?;
+        check_flags(flags)?;
         let d = device::get("device", device)?;
         let c = context::default_context(&d)?;
         let q = create(&c, &d, flags)?;
         let h = handle::insert(q, false)?;
-        write_out(
-            "dpc_queue_create_for_device",
-            "queue_out",
-            queue_out,
-            h as dpc_queue,
-        )
+        write_out("queue_out", queue_out, h as dpc_queue)
     })
 }
 
@@ -239,20 +236,15 @@ pub unsafe extern "C" fn dpc_queue_create_from_filter(
     flags: u32,
     queue_out: *mut dpc_queue,
 ) -> dpc_status {
-    boundary("dpc_queue_create_from_filter", || {
-        check_ptr("dpc_queue_create_from_filter", "queue_out", queue_out)?;
-        check_flags("dpc_queue_create_from_filter", flags)?;
-        let text = in_str("dpc_queue_create_from_filter", "filter", filter)?;
+    export!(|| {
+        check_ptr("queue_out", queue_out)?;
+        check_flags(flags)?;
+        let text = in_str("filter", filter)?;
         let d = crate::selector::parse(text)?.select()?;
         let c = context::default_context(&d)?;
         let q = create(&c, &d, flags)?;
         let h = handle::insert(q, false)?;
-        write_out(
-            "dpc_queue_create_from_filter",
-            "queue_out",
-            queue_out,
-            h as dpc_queue,
-        )
+        write_out("queue_out", queue_out, h as dpc_queue)
     })
 }
 
@@ -272,8 +264,8 @@ pub unsafe extern "C" fn dpc_queue_default(
     device: dpc_device,
     queue_out: *mut dpc_queue,
 ) -> dpc_status {
-    boundary("dpc_queue_default", || {
-        check_ptr("dpc_queue_default", "queue_out", queue_out)?;
+    export!(|| {
+        check_ptr("queue_out", queue_out)?;
         let cached = handle::with::<Device, _>("device", device as usize, |d| {
             d.default_queue.get().map(|(_, h)| *h)
         })?;
@@ -281,7 +273,7 @@ pub unsafe extern "C" fn dpc_queue_default(
             Some(h) => h as dpc_queue,
             None => handle_for(&default_queue(&device::get("device", device)?)?)?,
         };
-        write_out("dpc_queue_default", "queue_out", queue_out, h)
+        write_out("queue_out", queue_out, h)
     })
 }
 
@@ -302,9 +294,9 @@ pub unsafe extern "C" fn dpc_queue_adopt(
     sycl_queue: *mut c_void,
     queue_out: *mut dpc_queue,
 ) -> dpc_status {
-    boundary("dpc_queue_adopt", || {
-        check_ptr("dpc_queue_adopt", "sycl_queue", sycl_queue)?;
-        check_ptr("dpc_queue_adopt", "queue_out", queue_out)?;
+    export!(|| {
+        check_ptr("sycl_queue", sycl_queue)?;
+        check_ptr("queue_out", queue_out)?;
         let b = backend::backend()?;
         let mut obj: abi::Obj = std::ptr::null_mut();
         let mut dev_obj: abi::Obj = std::ptr::null_mut();
@@ -340,7 +332,7 @@ pub unsafe extern "C" fn dpc_queue_adopt(
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         });
         let h = handle::insert(q, false)?;
-        write_out("dpc_queue_adopt", "queue_out", queue_out, h as dpc_queue)
+        write_out("queue_out", queue_out, h as dpc_queue)
     })
 }
 
@@ -349,9 +341,7 @@ pub unsafe extern "C" fn dpc_queue_adopt(
 /// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_queue_retain(queue: dpc_queue) -> dpc_status {
-    boundary("dpc_queue_retain", || {
-        handle::retain(Kind::Queue, "queue", queue as usize)
-    })
+    export!(|| { handle::retain(Kind::Queue, "queue", queue as usize) })
 }
 
 /// Drop a reference to `queue`; NULL is a no-op. Work already submitted
@@ -360,9 +350,7 @@ pub extern "C" fn dpc_queue_retain(queue: dpc_queue) -> dpc_status {
 /// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_queue_release(queue: dpc_queue) -> dpc_status {
-    boundary("dpc_queue_release", || {
-        handle::release(Kind::Queue, "queue", queue as usize)
-    })
+    export!(|| { handle::release(Kind::Queue, "queue", queue as usize) })
 }
 
 /// The device of `queue`.
@@ -376,15 +364,10 @@ pub unsafe extern "C" fn dpc_queue_get_device(
     queue: dpc_queue,
     device_out: *mut dpc_device,
 ) -> dpc_status {
-    boundary("dpc_queue_get_device", || {
-        check_ptr("dpc_queue_get_device", "device_out", device_out)?;
+    export!(|| {
+        check_ptr("device_out", device_out)?;
         let q = get("queue", queue)?;
-        write_out(
-            "dpc_queue_get_device",
-            "device_out",
-            device_out,
-            device::handle_for(&q.device)?,
-        )
+        write_out("device_out", device_out, device::handle_for(&q.device)?)
     })
 }
 
@@ -399,15 +382,10 @@ pub unsafe extern "C" fn dpc_queue_get_context(
     queue: dpc_queue,
     context_out: *mut dpc_context,
 ) -> dpc_status {
-    boundary("dpc_queue_get_context", || {
-        check_ptr("dpc_queue_get_context", "context_out", context_out)?;
+    export!(|| {
+        check_ptr("context_out", context_out)?;
         let q = get("queue", queue)?;
-        write_out(
-            "dpc_queue_get_context",
-            "context_out",
-            context_out,
-            context::handle_for(&q.context)?,
-        )
+        write_out("context_out", context_out, context::handle_for(&q.context)?)
     })
 }
 
@@ -417,10 +395,10 @@ pub unsafe extern "C" fn dpc_queue_get_context(
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn dpc_queue_get_flags(queue: dpc_queue, flags_out: *mut u32) -> dpc_status {
-    boundary("dpc_queue_get_flags", || {
-        check_ptr("dpc_queue_get_flags", "flags_out", flags_out)?;
+    export!(|| {
+        check_ptr("flags_out", flags_out)?;
         let f = handle::with::<Queue, _>("queue", queue as usize, |q| q.flags)?;
-        write_out("dpc_queue_get_flags", "flags_out", flags_out, f)
+        write_out("flags_out", flags_out, f)
     })
 }
 
@@ -431,10 +409,10 @@ pub unsafe extern "C" fn dpc_queue_get_flags(queue: dpc_queue, flags_out: *mut u
 /// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn dpc_queue_get_id(queue: dpc_queue, id_out: *mut u64) -> dpc_status {
-    boundary("dpc_queue_get_id", || {
-        check_ptr("dpc_queue_get_id", "id_out", id_out)?;
+    export!(|| {
+        check_ptr("id_out", id_out)?;
         let id = handle::with::<Queue, _>("queue", queue as usize, |q| q.id)?;
-        write_out("dpc_queue_get_id", "id_out", id_out, id)
+        write_out("id_out", id_out, id)
     })
 }
 
@@ -449,14 +427,14 @@ pub unsafe extern "C" fn dpc_queue_equivalent(
     b: dpc_queue,
     equivalent_out: *mut bool,
 ) -> dpc_status {
-    boundary("dpc_queue_equivalent", || {
-        check_ptr("dpc_queue_equivalent", "equivalent_out", equivalent_out)?;
+    export!(|| {
+        check_ptr("equivalent_out", equivalent_out)?;
         let qa = get("a", a)?;
         let qb = get("b", b)?;
         let same_dev = Arc::ptr_eq(&qa.device, &qb.device)
             || (qa.backend.table.device_equal)(qa.device.obj(), qb.device.obj());
         let eq = same_dev && qa.context.same_as(&qb.context) && qa.flags == qb.flags;
-        write_out("dpc_queue_equivalent", "equivalent_out", equivalent_out, eq)
+        write_out("equivalent_out", equivalent_out, eq)
     })
 }
 
@@ -469,7 +447,7 @@ pub unsafe extern "C" fn dpc_queue_equivalent(
 /// any thread.
 #[no_mangle]
 pub extern "C" fn dpc_queue_wait(queue: dpc_queue) -> dpc_status {
-    boundary("dpc_queue_wait", || get("queue", queue)?.wait())
+    export!(|| get("queue", queue)?.wait())
 }
 
 /// Enqueue a barrier: commands submitted to `queue` after it start only
@@ -488,9 +466,9 @@ pub unsafe extern "C" fn dpc_queue_barrier(
     n_events: usize,
     event_out: *mut dpc_event,
 ) -> dpc_status {
-    boundary("dpc_queue_barrier", || {
+    export!(|| {
         let q = get("queue", queue)?;
-        let d = event::deps("dpc_queue_barrier", events, n_events)?;
+        let d = event::deps(events, n_events)?;
         event::enqueue(q.backend, "enqueue_barrier", event_out, |ev| {
             (q.backend.table.enqueue_barrier)(q.obj, d.ptr(), d.len(), ev)
         })?;
@@ -509,12 +487,12 @@ pub unsafe extern "C" fn dpc_queue_get_native(
     queue: dpc_queue,
     native_out: *mut *mut c_void,
 ) -> dpc_status {
-    boundary("dpc_queue_get_native", || {
-        check_ptr("dpc_queue_get_native", "native_out", native_out)?;
+    export!(|| {
+        check_ptr("native_out", native_out)?;
         let p = handle::with::<Queue, _>("queue", queue as usize, |q| unsafe {
             (q.backend.table.queue_native)(q.obj)
         })?;
-        write_out("dpc_queue_get_native", "native_out", native_out, p)
+        write_out("native_out", native_out, p)
     })
 }
 
@@ -531,9 +509,9 @@ pub unsafe extern "C" fn dpc_queue_get_backend_handle(
     backend_out: *mut dpc_backend,
     handle_out: *mut *mut c_void,
 ) -> dpc_status {
-    boundary("dpc_queue_get_backend_handle", || {
-        check_ptr("dpc_queue_get_backend_handle", "backend_out", backend_out)?;
-        check_ptr("dpc_queue_get_backend_handle", "handle_out", handle_out)?;
+    export!(|| {
+        check_ptr("backend_out", backend_out)?;
+        check_ptr("handle_out", handle_out)?;
         let q = get("queue", queue)?;
         context::backend_handle(
             q.backend,

@@ -19,11 +19,12 @@
 //! selecting picks the best of that set (GPU, then accelerator, then CPU;
 //! Level Zero before other backends; then enumeration order).
 
+use crate::export;
 use std::ffi::c_char;
 use std::sync::{Arc, OnceLock};
 
 use crate::device::{self, dpc_backend, dpc_device, dpc_device_type, Device};
-use crate::error::{boundary, dpc_status, dpc_status::*, Error, Result};
+use crate::error::{dpc_status, dpc_status::*, Error, Result};
 use crate::handle::{self, HandleType, Kind};
 use crate::strings::{check_ptr, in_str, write_out, write_out_str};
 
@@ -281,17 +282,12 @@ pub unsafe extern "C" fn dpc_selector_create(
     filter: *const c_char,
     selector_out: *mut dpc_selector,
 ) -> dpc_status {
-    boundary("dpc_selector_create", || {
-        check_ptr("dpc_selector_create", "selector_out", selector_out)?;
-        let text = in_str("dpc_selector_create", "filter", filter)?;
+    export!(|| {
+        check_ptr("selector_out", selector_out)?;
+        let text = in_str("filter", filter)?;
         let sel = parse(text)?;
         let h = handle::insert(Arc::new(sel), false)?;
-        write_out(
-            "dpc_selector_create",
-            "selector_out",
-            selector_out,
-            h as dpc_selector,
-        )
+        write_out("selector_out", selector_out, h as dpc_selector)
     })
 }
 
@@ -300,9 +296,7 @@ pub unsafe extern "C" fn dpc_selector_create(
 /// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_selector_retain(selector: dpc_selector) -> dpc_status {
-    boundary("dpc_selector_retain", || {
-        handle::retain(Kind::Selector, "selector", selector as usize)
-    })
+    export!(|| { handle::retain(Kind::Selector, "selector", selector as usize) })
 }
 
 /// Drop a reference to `selector`; NULL is a no-op.
@@ -310,9 +304,7 @@ pub extern "C" fn dpc_selector_retain(selector: dpc_selector) -> dpc_status {
 /// Errors: `DPC_ERROR_INVALID_HANDLE`. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_selector_release(selector: dpc_selector) -> dpc_status {
-    boundary("dpc_selector_release", || {
-        handle::release(Kind::Selector, "selector", selector as usize)
-    })
+    export!(|| { handle::release(Kind::Selector, "selector", selector as usize) })
 }
 
 /// The best device matching `selector` (GPU, then accelerator, then CPU,
@@ -327,15 +319,10 @@ pub unsafe extern "C" fn dpc_selector_select(
     selector: dpc_selector,
     device_out: *mut dpc_device,
 ) -> dpc_status {
-    boundary("dpc_selector_select", || {
-        check_ptr("dpc_selector_select", "device_out", device_out)?;
+    export!(|| {
+        check_ptr("device_out", device_out)?;
         let d = handle::with::<Selector, _>("selector", selector as usize, |s| s.select())??;
-        write_out(
-            "dpc_selector_select",
-            "device_out",
-            device_out,
-            device::handle_for(&d)?,
-        )
+        write_out("device_out", device_out, device::handle_for(&d)?)
     })
 }
 
@@ -349,12 +336,12 @@ pub unsafe extern "C" fn dpc_selector_matches(
     device: dpc_device,
     matches_out: *mut bool,
 ) -> dpc_status {
-    boundary("dpc_selector_matches", || {
-        check_ptr("dpc_selector_matches", "matches_out", matches_out)?;
+    export!(|| {
+        check_ptr("matches_out", matches_out)?;
         let d = device::get("device", device)?;
         let m =
             handle::with::<Selector, _>("selector", selector as usize, |s| s.matches_device(&d))?;
-        write_out("dpc_selector_matches", "matches_out", matches_out, m)
+        write_out("matches_out", matches_out, m)
     })
 }
 
@@ -370,8 +357,8 @@ pub unsafe extern "C" fn dpc_selector_get_string(
     capacity: usize,
     size_out: *mut usize,
 ) -> dpc_status {
-    boundary("dpc_selector_get_string", || {
-        check_ptr("dpc_selector_get_string", "size_out", size_out)?;
+    export!(|| {
+        check_ptr("size_out", size_out)?;
         handle::with::<Selector, _>("selector", selector as usize, |s| {
             write_out_str(&s.text, buf, capacity, size_out)
         })?
@@ -391,16 +378,11 @@ pub unsafe extern "C" fn dpc_device_select(
     filter: *const c_char,
     device_out: *mut dpc_device,
 ) -> dpc_status {
-    boundary("dpc_device_select", || {
-        check_ptr("dpc_device_select", "device_out", device_out)?;
-        let text = in_str("dpc_device_select", "filter", filter)?;
+    export!(|| {
+        check_ptr("device_out", device_out)?;
+        let text = in_str("filter", filter)?;
         let d = parse(text)?.select()?;
-        write_out(
-            "dpc_device_select",
-            "device_out",
-            device_out,
-            device::handle_for(&d)?,
-        )
+        write_out("device_out", device_out, device::handle_for(&d)?)
     })
 }
 
@@ -413,15 +395,10 @@ pub unsafe extern "C" fn dpc_device_select(
 /// devices; the message says why). Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn dpc_device_default(device_out: *mut dpc_device) -> dpc_status {
-    boundary("dpc_device_default", || {
-        check_ptr("dpc_device_default", "device_out", device_out)?;
+    export!(|| {
+        check_ptr("device_out", device_out)?;
         let d = default_device()?;
-        write_out(
-            "dpc_device_default",
-            "device_out",
-            device_out,
-            device::handle_for(&d)?,
-        )
+        write_out("device_out", device_out, device::handle_for(&d)?)
     })
 }
 

@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, CStr};
 
-use crate::error::{dpc_status::*, Error, Result};
+use crate::error::{current_export, dpc_status::*, Error, Result};
 
 /// Two-call pattern: `*size_out` receives `s.len() + 1`; when `buf` is
 /// non-NULL, `s` and a NUL are copied if `capacity` allows, otherwise
@@ -78,14 +78,18 @@ pub unsafe fn write_out_slice<T: Copy>(
 ///
 /// # Safety
 /// `p` is NULL or points to a NUL-terminated string that outlives `'a`.
-pub unsafe fn in_str<'a>(function: &str, arg: &str, p: *const c_char) -> Result<&'a str> {
+pub unsafe fn in_str<'a>(arg: &str, p: *const c_char) -> Result<&'a str> {
     if p.is_null() {
-        return Err(Error::null(function, arg));
+        return Err(Error::null(arg));
     }
-    CStr::from_ptr(p).to_str().map_err(|e| {
+    // SAFETY: non-NULL and NUL-terminated (the caller's contract).
+    unsafe { CStr::from_ptr(p) }.to_str().map_err(|e| {
         Error::new(
             DPC_ERROR_INVALID_UTF8,
-            format!("{function}: argument `{arg}` is not valid UTF-8 ({e})"),
+            format!(
+                "{}: argument `{arg}` is not valid UTF-8 ({e})",
+                current_export()
+            ),
         )
     })
 }
@@ -95,19 +99,21 @@ pub unsafe fn in_str<'a>(function: &str, arg: &str, p: *const c_char) -> Result<
 /// # Safety
 /// `out` is NULL or valid for a write of `T`.
 #[inline]
-pub unsafe fn write_out<T>(function: &str, arg: &str, out: *mut T, v: T) -> Result<()> {
+pub unsafe fn write_out<T>(arg: &str, out: *mut T, v: T) -> Result<()> {
     if out.is_null() {
-        return Err(Error::null(function, arg));
+        return Err(Error::null(arg));
     }
-    out.write(v);
+    // SAFETY: non-NULL and valid for a write (the caller's contract).
+    unsafe { out.write(v) };
     Ok(())
 }
 
-/// Fail with `DPC_ERROR_NULL_POINTER` when `p` is NULL.
+/// Fail with `DPC_ERROR_NULL_POINTER` when `p` (argument `arg` of the
+/// running export) is NULL.
 #[inline]
-pub fn check_ptr<T>(function: &str, arg: &str, p: *const T) -> Result<()> {
+pub fn check_ptr<T>(arg: &str, p: *const T) -> Result<()> {
     if p.is_null() {
-        Err(Error::null(function, arg))
+        Err(Error::null(arg))
     } else {
         Ok(())
     }

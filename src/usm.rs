@@ -8,6 +8,7 @@
 //! per-context statistics, and lets a copy between contexts be staged
 //! through the host.
 
+use crate::export;
 use std::collections::BTreeMap;
 use std::ffi::c_void;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
@@ -18,7 +19,7 @@ use dpcore_backend_abi as abi;
 use crate::backend;
 use crate::context::{self, dpc_context, Context};
 use crate::device::{self, dpc_device, Device};
-use crate::error::{boundary, dpc_status, dpc_status::*, Error, Result};
+use crate::error::{dpc_status, dpc_status::*, Error, Result};
 use crate::event::{self, dpc_event, Deps, Event};
 
 use crate::queue::{self, dpc_queue, Queue};
@@ -86,7 +87,8 @@ pub fn find(p: usize) -> Option<Alloc> {
         .map(|(_, a)| a.clone())
 }
 
-fn take_exact(function: &str, p: usize) -> Result<Alloc> {
+fn take_exact(p: usize) -> Result<Alloc> {
+    let function = crate::error::current_export();
     let mut map = ALLOCS.write().unwrap_or_else(|e| e.into_inner());
     if let Some(a) = map.remove(&p) {
         return Ok(a);
@@ -532,7 +534,6 @@ pub(crate) unsafe fn memcpy(
 /// `p` is valid for `pattern.len() * count` bytes until the fill completes.
 #[allow(clippy::too_many_arguments)] // the C signature's arguments, resolved
 pub(crate) unsafe fn fill_checked(
-    function: &str,
     q: &Arc<Queue>,
     p: usize,
     ps: usize,
@@ -541,6 +542,7 @@ pub(crate) unsafe fn fill_checked(
     deps: &Deps,
     want: bool,
 ) -> Result<Option<Arc<Event>>> {
+    let function = crate::error::current_export();
     if !matches!(ps, 1 | 2 | 4 | 8 | 16) {
         return Err(Error::invalid_arg(format!(
             "{function}: pattern_size {ps} is not 1, 2, 4, 8 or 16"
@@ -550,7 +552,7 @@ pub(crate) unsafe fn fill_checked(
         return barrier(q, deps, want);
     }
     if p == 0 {
-        return Err(Error::null(function, "ptr"));
+        return Err(Error::null("ptr"));
     }
     if p % ps != 0 {
         return Err(Error::invalid_arg(format!(
@@ -646,11 +648,11 @@ pub(crate) fn alloc(q: &Arc<Queue>, kind: i32, size: usize, alignment: usize) ->
 }
 
 /// Free dpcore's allocation at `p` now (the body of `dpc_usm_free`).
-pub(crate) fn free(function: &str, p: usize) -> Result<()> {
+pub(crate) fn free(p: usize) -> Result<()> {
     if p == 0 {
         return Ok(());
     }
-    let a = take_exact(function, p)?;
+    let a = take_exact(p)?;
     release_now(&a)
 }
 
@@ -676,8 +678,8 @@ pub unsafe extern "C" fn dpc_usm_alloc(
     alignment: usize,
     ptr_out: *mut *mut c_void,
 ) -> dpc_status {
-    boundary("dpc_usm_alloc", || {
-        check_ptr("dpc_usm_alloc", "ptr_out", ptr_out)?;
+    export!(|| {
+        check_ptr("ptr_out", ptr_out)?;
         let q = queue::get("queue", queue)?;
         let p = alloc(&q, kind, size, alignment)?;
         // SAFETY: checked non-NULL; the caller provides a writable slot.
@@ -694,7 +696,7 @@ pub unsafe extern "C" fn dpc_usm_alloc(
 /// `DPC_ERROR_BACKEND`. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_usm_free(ptr: *mut c_void) -> dpc_status {
-    boundary("dpc_usm_free", || free("dpc_usm_free", ptr as usize))
+    export!(|| free(ptr as usize))
 }
 
 /// Free memory from `dpc_usm_alloc` once the `n_events` events have
@@ -715,12 +717,12 @@ pub unsafe extern "C" fn dpc_usm_free_after(
     events: *const dpc_event,
     n_events: usize,
 ) -> dpc_status {
-    boundary("dpc_usm_free_after", || {
+    export!(|| {
         if ptr.is_null() {
             return Ok(());
         }
-        let d = event::deps("dpc_usm_free_after", events, n_events)?;
-        let a = take_exact("dpc_usm_free_after", ptr as usize)?;
+        let d = event::deps(events, n_events)?;
+        let a = take_exact(ptr as usize)?;
         if d.events.is_empty() {
             return release_now(&a);
         }
@@ -746,7 +748,7 @@ pub unsafe extern "C" fn dpc_usm_free_after(
 /// Errors: none besides `DPC_ERROR_INTERNAL`. Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn dpc_usm_wait_deferred_frees() -> dpc_status {
-    boundary("dpc_usm_wait_deferred_frees", || {
+    export!(|| {
         if let Some(r) = REAPER.get() {
             let mut p = r.pending.lock().unwrap_or_else(|e| e.into_inner());
             while *p > 0 {
@@ -827,20 +829,15 @@ pub unsafe extern "C" fn dpc_usm_get_pointer_kind(
     ptr: *const c_void,
     kind_out: *mut dpc_usm_kind,
 ) -> dpc_status {
-    boundary("dpc_usm_get_pointer_kind", || {
-        check_ptr("dpc_usm_get_pointer_kind", "kind_out", kind_out)?;
+    export!(|| {
+        check_ptr("kind_out", kind_out)?;
         let c = context::get("context", context)?;
         let k = if ptr.is_null() {
             0
         } else {
             pointer_info(&c, ptr as usize)?.kind
         };
-        write_out(
-            "dpc_usm_get_pointer_kind",
-            "kind_out",
-            kind_out,
-            kind_from_abi(k),
-        )
+        write_out("kind_out", kind_out, kind_from_abi(k))
     })
 }
 
@@ -858,17 +855,12 @@ pub unsafe extern "C" fn dpc_usm_get_pointer_context(
     ptr: *const c_void,
     context_out: *mut dpc_context,
 ) -> dpc_status {
-    boundary("dpc_usm_get_pointer_context", || {
-        check_ptr("dpc_usm_get_pointer_context", "context_out", context_out)?;
+    export!(|| {
+        check_ptr("context_out", context_out)?;
         let p = ptr as usize;
         if p != 0 {
             if let Some(a) = find(p) {
-                return write_out(
-                    "dpc_usm_get_pointer_context",
-                    "context_out",
-                    context_out,
-                    context::handle_for(&a.context)?,
-                );
+                return write_out("context_out", context_out, context::handle_for(&a.context)?);
             }
             let mut seen: Vec<Arc<Context>> = Vec::new();
             for d in &device::registry().devices {
@@ -877,12 +869,7 @@ pub unsafe extern "C" fn dpc_usm_get_pointer_context(
                     continue;
                 }
                 if pointer_info(&c, p)?.kind != abi::usm_kind::UNKNOWN {
-                    return write_out(
-                        "dpc_usm_get_pointer_context",
-                        "context_out",
-                        context_out,
-                        context::handle_for(&c)?,
-                    );
+                    return write_out("context_out", context_out, context::handle_for(&c)?);
                 }
                 seen.push(c);
             }
@@ -907,8 +894,8 @@ pub unsafe extern "C" fn dpc_usm_get_pointer_device(
     ptr: *const c_void,
     device_out: *mut dpc_device,
 ) -> dpc_status {
-    boundary("dpc_usm_get_pointer_device", || {
-        check_ptr("dpc_usm_get_pointer_device", "device_out", device_out)?;
+    export!(|| {
+        check_ptr("device_out", device_out)?;
         let c = context::get("context", context)?;
         let info = if ptr.is_null() {
             None
@@ -916,12 +903,7 @@ pub unsafe extern "C" fn dpc_usm_get_pointer_device(
             Some(pointer_info(&c, ptr as usize)?)
         };
         match info.as_ref().and_then(|i| i.device.as_ref()) {
-            Some(d) => write_out(
-                "dpc_usm_get_pointer_device",
-                "device_out",
-                device_out,
-                device::handle_for(d)?,
-            ),
+            Some(d) => write_out("device_out", device_out, device::handle_for(d)?),
             None => Err(Error::new(
                 DPC_ERROR_INVALID_POINTER,
                 format!(
@@ -952,9 +934,9 @@ pub unsafe extern "C" fn dpc_usm_get_pointer_range(
     base_out: *mut *mut c_void,
     size_out: *mut usize,
 ) -> dpc_status {
-    boundary("dpc_usm_get_pointer_range", || {
-        check_ptr("dpc_usm_get_pointer_range", "base_out", base_out)?;
-        check_ptr("dpc_usm_get_pointer_range", "size_out", size_out)?;
+    export!(|| {
+        check_ptr("base_out", base_out)?;
+        check_ptr("size_out", size_out)?;
         let c = context::get("context", context)?;
         let info = if ptr.is_null() {
             PtrInfo {
@@ -1008,12 +990,12 @@ pub unsafe extern "C" fn dpc_usm_memcpy(
     n_events: usize,
     event_out: *mut dpc_event,
 ) -> dpc_status {
-    boundary("dpc_usm_memcpy", || {
+    export!(|| {
         let q = queue::get("queue", queue)?;
-        let d = event::deps("dpc_usm_memcpy", events, n_events)?;
+        let d = event::deps(events, n_events)?;
         if n > 0 {
-            check_ptr("dpc_usm_memcpy", "dst", dst)?;
-            check_ptr("dpc_usm_memcpy", "src", src)?;
+            check_ptr("dst", dst)?;
+            check_ptr("src", src)?;
         }
         // SAFETY: the caller vouches for the memory (the export's contract).
         let ev = unsafe { memcpy(&q, dst as usize, src as usize, n, &d, !event_out.is_null()) }?;
@@ -1036,14 +1018,14 @@ pub unsafe extern "C" fn dpc_usm_memset(
     n_events: usize,
     event_out: *mut dpc_event,
 ) -> dpc_status {
-    boundary("dpc_usm_memset", || {
+    export!(|| {
         let q = queue::get("queue", queue)?;
-        let d = event::deps("dpc_usm_memset", events, n_events)?;
+        let d = event::deps(events, n_events)?;
         if n == 0 {
             let ev = barrier(&q, &d, !event_out.is_null())?;
             return event::write_event(event_out, ev);
         }
-        check_ptr("dpc_usm_memset", "ptr", ptr)?;
+        check_ptr("ptr", ptr)?;
         event::enqueue(q.backend(), "enqueue_memset", event_out, |ev| {
             (q.backend().table.enqueue_memset)(q.obj(), ptr, value, n, d.ptr(), d.len(), ev)
         })?;
@@ -1072,11 +1054,11 @@ pub unsafe extern "C" fn dpc_usm_fill(
     n_events: usize,
     event_out: *mut dpc_event,
 ) -> dpc_status {
-    boundary("dpc_usm_fill", || {
+    export!(|| {
         let q = queue::get("queue", queue)?;
-        let d = event::deps("dpc_usm_fill", events, n_events)?;
+        let d = event::deps(events, n_events)?;
         if count > 0 {
-            check_ptr("dpc_usm_fill", "pattern", pattern)?;
+            check_ptr("pattern", pattern)?;
         }
         let pat: &[u8] = if count == 0 || !matches!(pattern_size, 1 | 2 | 4 | 8 | 16) {
             &[] // not read
@@ -1086,18 +1068,7 @@ pub unsafe extern "C" fn dpc_usm_fill(
         };
         let want = !event_out.is_null();
         // SAFETY: the caller vouches for the memory (the export's contract).
-        let ev = unsafe {
-            fill_checked(
-                "dpc_usm_fill",
-                &q,
-                ptr as usize,
-                pattern_size,
-                pat,
-                count,
-                &d,
-                want,
-            )
-        }?;
+        let ev = unsafe { fill_checked(&q, ptr as usize, pattern_size, pat, count, &d, want) }?;
         // SAFETY: event_out is NULL or writable (the export's contract).
         unsafe { event::write_event(event_out, ev) }
     })
@@ -1116,14 +1087,14 @@ pub unsafe extern "C" fn dpc_usm_prefetch(
     n_events: usize,
     event_out: *mut dpc_event,
 ) -> dpc_status {
-    boundary("dpc_usm_prefetch", || {
+    export!(|| {
         let q = queue::get("queue", queue)?;
-        let d = event::deps("dpc_usm_prefetch", events, n_events)?;
+        let d = event::deps(events, n_events)?;
         if n == 0 {
             let ev = barrier(&q, &d, !event_out.is_null())?;
             return event::write_event(event_out, ev);
         }
-        check_ptr("dpc_usm_prefetch", "ptr", ptr)?;
+        check_ptr("ptr", ptr)?;
         event::enqueue(q.backend(), "enqueue_prefetch", event_out, |ev| {
             (q.backend().table.enqueue_prefetch)(q.obj(), ptr, n, d.ptr(), d.len(), ev)
         })?;
@@ -1146,14 +1117,14 @@ pub unsafe extern "C" fn dpc_usm_mem_advise(
     n_events: usize,
     event_out: *mut dpc_event,
 ) -> dpc_status {
-    boundary("dpc_usm_mem_advise", || {
+    export!(|| {
         let q = queue::get("queue", queue)?;
-        let d = event::deps("dpc_usm_mem_advise", events, n_events)?;
+        let d = event::deps(events, n_events)?;
         if n == 0 {
             let ev = barrier(&q, &d, !event_out.is_null())?;
             return event::write_event(event_out, ev);
         }
-        check_ptr("dpc_usm_mem_advise", "ptr", ptr)?;
+        check_ptr("ptr", ptr)?;
         event::enqueue(q.backend(), "enqueue_mem_advise", event_out, |ev| {
             (q.backend().table.enqueue_mem_advise)(q.obj(), ptr, n, advice, d.ptr(), d.len(), ev)
         })?;
