@@ -3,6 +3,9 @@
 //! C API at any time, and printed at exit when `DPCORE_LEAK_CHECK=1` (as
 //! Level Zero's validation layer does for its objects).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::export;
 use std::ffi::c_char;
 
@@ -81,7 +84,9 @@ pub fn report() -> String {
 
 extern "C" fn report_at_exit() {
     let r = report();
-    // SAFETY: fd 2 and a buffer of r.len() bytes; a short write is ignored.
+    // SAFETY: `r` is alive for the call and `r.as_ptr()` is valid for
+    // reads of `r.len()` bytes; writing to fd 2 touches no Rust-owned
+    // state (if it is closed the call just fails); a short write is ignored.
     unsafe {
         libc::write(2, r.as_ptr().cast(), r.len());
     }
@@ -94,8 +99,10 @@ pub(crate) fn arm_from_env() {
         .map(|v| !v.is_empty() && v != "0")
         .unwrap_or(false);
     if on {
-        // SAFETY: registers a plain function with no captured state; it
-        // reads only dpcore's own counters and maps.
+        // SAFETY: `report_at_exit` is a plain `extern "C" fn()` with no
+        // captured state, as `atexit` requires; it reads only dpcore's own
+        // counters and maps (statics that live until the process ends) and
+        // cannot unwind (a panic in an `extern "C"` fn aborts).
         unsafe {
             libc::atexit(report_at_exit);
         }
@@ -117,7 +124,9 @@ pub unsafe extern "C" fn dpc_census_live_handles(kind: i32, count_out: *mut u64)
     export!(|| {
         check_ptr("count_out", count_out)?;
         let k = kind_from(kind)?;
-        write_out("count_out", count_out, handle::live_count(k))
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // u64 (the export's contract).
+        unsafe { write_out("count_out", count_out, handle::live_count(k)) }
     })
 }
 
@@ -137,11 +146,13 @@ pub unsafe extern "C" fn dpc_census_live_usm(
             .iter()
             .fold((0, 0), |(n, b), (_, n1, b1)| (n + n1, b + b1));
         if !allocations_out.is_null() {
-            // SAFETY: non-NULL; the caller provides a writable u64.
+            // SAFETY: checked non-NULL just above; the caller provides a
+            // writable u64 (the export's contract).
             unsafe { allocations_out.write(n) };
         }
         if !bytes_out.is_null() {
-            // SAFETY: as above.
+            // SAFETY: checked non-NULL just above; the caller provides a
+            // writable u64 (the export's contract).
             unsafe { bytes_out.write(b) };
         }
         Ok(())
@@ -165,7 +176,10 @@ pub unsafe extern "C" fn dpc_census_report(
 ) -> dpc_status {
     export!(|| {
         check_ptr("size_out", size_out)?;
-        // SAFETY: size_out checked; buf is NULL or valid for capacity bytes.
+        // SAFETY: `size_out` checked non-NULL above; the caller provides
+        // `buf` NULL or writable for `capacity` bytes and a writable
+        // `size_out` (the export's contract), which is `write_out_str`'s
+        // contract; `buf` cannot overlap the fresh `String` from `report()`.
         unsafe { write_out_str(&report(), buf, capacity, size_out) }
     })
 }

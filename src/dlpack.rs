@@ -2,6 +2,9 @@
 //! of `dlpack.h`; checked against numpy's and dpnp's capsules by the
 //! Python tests) and the export/import of dpcore arrays.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use std::ffi::c_void;
 
 /// DLPack major version dpcore implements.
@@ -14,6 +17,12 @@ pub const DPC_DL_CPU: i32 = 1;
 /// `DLDeviceType` value for oneAPI (SYCL) devices; the device id is the
 /// `kDLOneAPI` id of `dpc_device_get_dlpack_id`.
 pub const DPC_DL_ONEAPI: i32 = 14;
+/// `DLDeviceType` value for CUDA devices (`kDLCUDA`): devices of a CUDA
+/// plugin, numbered like the driver's ordinals.
+pub const DPC_DL_CUDA: i32 = 2;
+/// `DLDeviceType` value for devices of a plugin DLPack has no type for
+/// (`kDLExtDev`), numbered in device-list order.
+pub const DPC_DL_EXT_DEV: i32 = 12;
 
 /// `DLDataTypeCode` values.
 pub const DPC_DL_INT: u8 = 0;

@@ -1,6 +1,9 @@
 //! Status codes, the thread-local last-error record, and the boundary that
 //! every export runs inside (no panic crosses the C ABI).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use std::cell::RefCell;
 use std::ffi::c_char;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -379,6 +382,11 @@ pub extern "C" fn dpc_last_error_backend_code() -> i64 {
 /// Copy one string field of this thread's record into `buf` (two-call
 /// pattern). Not run through `boundary`: a failure here must not overwrite
 /// the record being read.
+///
+/// # Safety
+/// As [`write_out_str`]: `buf` is NULL or valid for writes of `capacity`
+/// bytes (it cannot overlap the record, which is private to this module);
+/// `size_out` is NULL or valid for a write of `usize`.
 unsafe fn read_record(
     field: fn(&LastError) -> &str,
     buf: *mut c_char,
@@ -391,7 +399,10 @@ unsafe fn read_record(
         }
         LAST.with(|l| {
             let l = l.borrow();
-            // SAFETY: the caller promises buf/capacity/size_out are valid.
+            // SAFETY: `buf`/`capacity` and `size_out` are this function's
+            // arguments, valid as its `# Safety` section requires, which is
+            // `write_out_str`'s contract; the record's field is a Rust
+            // string the caller cannot hold a pointer into.
             match unsafe { write_out_str(field(&l), buf, capacity, size_out) } {
                 Ok(()) => DPC_SUCCESS,
                 Err(e) => e.status,
@@ -418,7 +429,10 @@ pub unsafe extern "C" fn dpc_last_error_message(
     capacity: usize,
     size_out: *mut usize,
 ) -> dpc_status {
-    read_record(|l| &l.message, buf, capacity, size_out)
+    // SAFETY: the export's contract (its C documentation) is `buf` NULL or
+    // writable for `capacity` bytes and `size_out` NULL or writable, which
+    // is `read_record`'s contract.
+    unsafe { read_record(|l| &l.message, buf, capacity, size_out) }
 }
 
 /// Copy the build log of the last failure on this thread into `buf`: the
@@ -433,7 +447,9 @@ pub unsafe extern "C" fn dpc_last_error_build_log(
     capacity: usize,
     size_out: *mut usize,
 ) -> dpc_status {
-    read_record(|l| &l.build_log, buf, capacity, size_out)
+    // SAFETY: as in `dpc_last_error_message`: the export's contract on
+    // `buf`/`capacity` and `size_out` is `read_record`'s contract.
+    unsafe { read_record(|l| &l.build_log, buf, capacity, size_out) }
 }
 
 #[cfg(test)]
@@ -484,11 +500,13 @@ mod tests {
         for s in dpc_status::ALL {
             assert_eq!(dpc_status::from_code(*s as i32), Some(*s));
             let p = dpc_status_name(*s as i32);
+            // SAFETY: dpc_status_name returns a static NUL-terminated string.
             let name = unsafe { std::ffi::CStr::from_ptr(p) }.to_str().unwrap();
             assert_eq!(name, s.name());
         }
         let p = dpc_status_name(12345);
         assert_eq!(
+            // SAFETY: dpc_status_name returns a static NUL-terminated string.
             unsafe { std::ffi::CStr::from_ptr(p) }.to_str().unwrap(),
             "DPC_STATUS_UNKNOWN"
         );
@@ -499,12 +517,14 @@ mod tests {
         let _ = boundary("x", || Err(Error::invalid_arg("hello")));
         let mut n = 0usize;
         assert_eq!(
+            // SAFETY: `buf` NULL (size query only); `n` is a live local.
             unsafe { dpc_last_error_message(std::ptr::null_mut(), 0, &mut n) },
             DPC_SUCCESS
         );
         assert_eq!(n, 6);
         let mut small = [0 as c_char; 3];
         assert_eq!(
+            // SAFETY: `small` is a live local array of 3 bytes; `n` a live local.
             unsafe { dpc_last_error_message(small.as_mut_ptr(), 3, &mut n) },
             DPC_ERROR_BUFFER_TOO_SMALL
         );
@@ -513,9 +533,12 @@ mod tests {
         assert_eq!(last_error().message, "hello");
         let mut buf = [0 as c_char; 16];
         assert_eq!(
+            // SAFETY: `buf` is a live local array of 16 bytes; `n` a live local.
             unsafe { dpc_last_error_message(buf.as_mut_ptr(), 16, &mut n) },
             DPC_SUCCESS
         );
+        // SAFETY: the successful call above wrote "hello" and its NUL into
+        // `buf`, which is still alive.
         let s = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
         assert_eq!(s.to_str().unwrap(), "hello");
     }

@@ -3,6 +3,9 @@
 //! (`error`, `warn`, `info` or `debug`: lines at that level and above go
 //! to standard error when no callback is set).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::export;
 use std::ffi::{c_char, c_void, CString};
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -87,7 +90,11 @@ pub fn log(level: dpc_log_level, msg: &str) {
     };
     if let Some(l) = guard.as_ref() {
         let line = CString::new(msg.replace('\0', " ")).unwrap_or_default();
-        // SAFETY: the caller of dpc_set_logger promised a valid callback.
+        // SAFETY: `dpc_set_logger`'s contract: `l.f` is a valid callback
+        // that may be called from any thread, and `user_data` is passed back
+        // untouched. `line` is a NUL-terminated string that lives until the
+        // end of this statement, the whole of the call (the callback may
+        // only read it during the call, `dpc_logger_fn`'s contract).
         unsafe { (l.f)(level, line.as_ptr(), l.user_data as *mut c_void) };
     } else {
         let tag = match level {

@@ -1,5 +1,8 @@
 //! Strings across the C ABI: the two-call output pattern and checked input.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use std::ffi::{c_char, CStr};
 
 use crate::error::{current_export, dpc_status::*, Error, Result};
@@ -9,7 +12,8 @@ use crate::error::{current_export, dpc_status::*, Error, Result};
 /// `DPC_ERROR_BUFFER_TOO_SMALL` (with `*size_out` still set).
 ///
 /// # Safety
-/// `buf` is NULL or valid for `capacity` bytes; `size_out` is NULL or valid.
+/// `buf` is NULL or valid for writes of `capacity` bytes and does not
+/// overlap `s`; `size_out` is NULL or valid for a write of `usize`.
 pub unsafe fn write_out_str(
     s: &str,
     buf: *mut c_char,
@@ -23,7 +27,9 @@ pub unsafe fn write_out_str(
         ));
     }
     let needed = s.len() + 1;
-    *size_out = needed;
+    // SAFETY: `size_out` is non-NULL (checked above) and, by this
+    // function's contract, valid for a write of `usize`.
+    unsafe { *size_out = needed };
     if buf.is_null() {
         return Ok(());
     }
@@ -35,8 +41,14 @@ pub unsafe fn write_out_str(
             ),
         ));
     }
-    std::ptr::copy_nonoverlapping(s.as_ptr(), buf as *mut u8, s.len());
-    *buf.add(s.len()) = 0;
+    // SAFETY: `buf` is non-NULL (checked above) and, by this function's
+    // contract, valid for `capacity` bytes; `capacity >= s.len() + 1`
+    // (checked above), so the `s.len()` bytes and the NUL at offset
+    // `s.len()` are in bounds; it does not overlap `s` (the contract).
+    unsafe {
+        std::ptr::copy_nonoverlapping(s.as_ptr(), buf as *mut u8, s.len());
+        *buf.add(s.len()) = 0;
+    }
     Ok(())
 }
 
@@ -44,7 +56,8 @@ pub unsafe fn write_out_str(
 /// when `buf` is non-NULL the items are copied if `capacity` allows.
 ///
 /// # Safety
-/// `buf` is NULL or valid for `capacity` items; `count_out` is valid or NULL.
+/// `buf` is NULL or valid for writes of `capacity` items and does not
+/// overlap `items`; `count_out` is NULL or valid for a write of `usize`.
 pub unsafe fn write_out_slice<T: Copy>(
     items: &[T],
     buf: *mut T,
@@ -57,7 +70,9 @@ pub unsafe fn write_out_slice<T: Copy>(
             "argument `count_out` is NULL (it receives the number of items)",
         ));
     }
-    *count_out = items.len();
+    // SAFETY: `count_out` is non-NULL (checked above) and, by this
+    // function's contract, valid for a write of `usize`.
+    unsafe { *count_out = items.len() };
     if buf.is_null() {
         return Ok(());
     }
@@ -70,19 +85,26 @@ pub unsafe fn write_out_slice<T: Copy>(
             ),
         ));
     }
-    std::ptr::copy_nonoverlapping(items.as_ptr(), buf, items.len());
+    // SAFETY: `buf` is non-NULL (checked above) and, by this function's
+    // contract, valid for `capacity` items of `T`; `capacity >=
+    // items.len()` (checked above); it does not overlap `items` (the
+    // contract).
+    unsafe { std::ptr::copy_nonoverlapping(items.as_ptr(), buf, items.len()) };
     Ok(())
 }
 
 /// Borrow a NUL-terminated UTF-8 input string.
 ///
 /// # Safety
-/// `p` is NULL or points to a NUL-terminated string that outlives `'a`.
+/// `p` is NULL or points to a NUL-terminated string that outlives `'a`
+/// and is not modified during `'a`.
 pub unsafe fn in_str<'a>(arg: &str, p: *const c_char) -> Result<&'a str> {
     if p.is_null() {
         return Err(Error::null(arg));
     }
-    // SAFETY: non-NULL and NUL-terminated (the caller's contract).
+    // SAFETY: `p` is non-NULL (checked above); by this function's
+    // contract it points to a NUL-terminated string that stays alive and
+    // unchanged for `'a`, the lifetime of the borrow returned.
     unsafe { CStr::from_ptr(p) }.to_str().map_err(|e| {
         Error::new(
             DPC_ERROR_INVALID_UTF8,
@@ -103,7 +125,8 @@ pub unsafe fn write_out<T>(arg: &str, out: *mut T, v: T) -> Result<()> {
     if out.is_null() {
         return Err(Error::null(arg));
     }
-    // SAFETY: non-NULL and valid for a write (the caller's contract).
+    // SAFETY: `out` is non-NULL (checked above) and, by this function's
+    // contract, valid for a write of `T`.
     unsafe { out.write(v) };
     Ok(())
 }

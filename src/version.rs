@@ -1,5 +1,8 @@
 //! Library version (`dpc_version`, `DPC_VERSION_*`).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use std::ffi::c_char;
 
 /// Major version: the N of the SONAME `libdpcore.so.N`. Within one major
@@ -49,6 +52,7 @@ mod tests {
         assert_eq!(v >> 16, DPC_VERSION_MAJOR);
         assert_eq!((v >> 8) & 0xff, DPC_VERSION_MINOR);
         assert_eq!(v & 0xff, DPC_VERSION_PATCH);
+        // SAFETY: dpc_version_string returns a static NUL-terminated string.
         let s = unsafe { std::ffi::CStr::from_ptr(dpc_version_string()) };
         assert_eq!(s.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
     }
