@@ -84,6 +84,12 @@ test-fortran: build
 test-kernels: setup
 	bash tests/kernels.sh
 
+# scripts/setup.sh's venv logic (venv support, the interpreter stamp) on
+# temporary venvs with a fake python3; this machine's .venv is not touched.
+.PHONY: test-setup
+test-setup:
+	bash tests/setup_venv.sh
+
 # make install into a temporary prefix; pkg-config and CMake builds against it.
 test-install: build
 	$(ENV) && bash tests/install.sh
@@ -98,6 +104,7 @@ abi-baseline: setup
 
 test: setup lint check-header build check-deps test-abi test-rust test-c test-python test-fortran test-cli test-install
 test: test-kernels
+test: test-setup
 	@echo "make test: all checks passed"
 
 # Install libraries, headers, tools, pkg-config and CMake files under PREFIX.
