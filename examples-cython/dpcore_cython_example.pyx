@@ -2,6 +2,7 @@
 """dpcore from Cython through its C API only (dpcore/dpcore_c.pxd): the
 default device's properties, and a scaling kernel run in float32 on float64
 input. Every failing dpc_status becomes a RuntimeError with dpcore's message."""
+import atexit
 from array import array
 
 from dpcore.dpcore_c cimport *
@@ -14,7 +15,19 @@ cdef const char *KERNEL_SOURCE = "kernel void scale_f32(global float *x, float f
 
 cdef dpc_device _device = NULL   # root device and canonical queue: valid for
 cdef dpc_queue _queue = NULL     # the life of the process, never released
-cdef dpc_kernel _kernel = NULL
+cdef dpc_kernel _kernel = NULL   # made at first use, released at exit
+
+
+def _release_kernel():
+    """Give the cached kernel back before the process ends (so that
+    DPCORE_LEAK_CHECK=1 finds nothing left)."""
+    global _kernel
+    if _kernel != NULL:
+        dpc_kernel_release(_kernel)
+        _kernel = NULL
+
+
+atexit.register(_release_kernel)
 
 cdef str last_error():
     """dpcore's message for the last failure on this thread (two-call pattern)."""

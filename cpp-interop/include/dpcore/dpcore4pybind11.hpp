@@ -237,6 +237,24 @@ inline python_gate &gate() {
     static python_gate *g = new python_gate();
     return *g;
 }
+/// The queues of the Python queue objects seen last (cached_queue).
+struct queue_entry {
+    py::object obj;
+    queue q;
+};
+inline std::vector<queue_entry> &queue_cache() {
+    static std::vector<queue_entry> *c = new std::vector<queue_entry>();  // emptied at exit, never destroyed
+    return *c;
+}
+/// The dpctl.SyclQueue passed as DLPack stream, per kDLOneAPI device id.
+struct stream_entry {
+    long id;
+    py::object stream;
+};
+inline std::vector<stream_entry> &stream_cache() {
+    static std::vector<stream_entry> *c = new std::vector<stream_entry>();  // emptied at exit, never destroyed
+    return *c;
+}
 }  // namespace detail
 
 /// Run `f` holding the GIL, from any thread, unless the interpreter is
@@ -256,10 +274,13 @@ bool with_python(F &&f) {
     return true;
 }
 
-/// The atexit hook (called with the GIL): let dpcore finish its deferred
-/// releases while Python is alive, then close the gate.
+/// The atexit hook (called with the GIL): give back the dpcore handles the
+/// caches hold, let dpcore finish its deferred releases while Python is
+/// alive, then close the gate.
 inline void drain_at_exit() {
     detail::python_gate &g = detail::gate();
+    detail::queue_cache().clear();
+    detail::stream_cache().clear();
     PyThreadState *ts = PyEval_SaveThread();  // the releases take the GIL
     (void)dpc_usm_wait_deferred_frees();
     g.closing.store(true);
@@ -406,13 +427,11 @@ inline bool to_queue(py::handle obj, queue &out);
 /// objects seen last (their adoption costs a runtime queue copy). The cache
 /// holds a reference to each object, so an entry cannot outlive it.
 inline queue cached_queue(py::handle obj) {
-    struct entry {
-        py::object obj;
-        queue q;
-    };
-    static std::vector<entry> *cache = new std::vector<entry>();  // never destroyed: outlives the interpreter
+    using entry = detail::queue_entry;
+    std::vector<entry> *cache = &detail::queue_cache();
     for (const entry &e : *cache)
         if (e.obj.ptr() == obj.ptr()) return e.q;
+    arm_exit_hook();  // empties the cache before the interpreter goes
     queue q;
     if (!to_queue(obj, q)) return queue();
     if (cache->size() >= 8) cache->erase(cache->begin());
@@ -617,11 +636,8 @@ inline py::object dlpack_stream(py::handle obj, bool &oneapi) {
     }
     if (type != 14 /* kDLOneAPI */) return py::none();
     oneapi = true;
-    struct entry {
-        long id;
-        py::object stream;
-    };
-    static std::vector<entry> *streams = new std::vector<entry>();  // never destroyed
+    using entry = detail::stream_entry;
+    std::vector<entry> *streams = &detail::stream_cache();
     for (const entry &e : *streams)
         if (e.id == id) return e.stream;
     py::object dpctl;
