@@ -1,5 +1,8 @@
 //! Events (`dpc_event_*`) and the dependency lists every enqueue takes.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::export;
 use std::ffi::c_void;
 use std::sync::Arc;
@@ -35,8 +38,16 @@ pub struct Event {
     backend: &'static Backend,
 }
 
-// SAFETY: plugin objects are thread-safe by the backend contract.
+// SAFETY: an `Event` is a plugin event object and a `&'static Backend`
+// (itself Send + Sync). The backend interface lets every table function be
+// called from any thread, concurrently (dpcore_backend_abi's conventions),
+// and the object is released once, by `Drop`, so moving the owner to
+// another thread is sound.
 unsafe impl Send for Event {}
+// SAFETY: `&Event` only reaches the plugin through table functions
+// (`event_status`, `event_wait`, `event_native`, ...) that take the object
+// by value and may be called from any thread concurrently (the backend
+// interface's conventions); no Rust state is mutated through `&self`.
 unsafe impl Sync for Event {}
 
 impl HandleType for Event {
@@ -45,13 +56,21 @@ impl HandleType for Event {
 
 impl Drop for Event {
     fn drop(&mut self) {
-        // SAFETY: obj came from this backend and is given back once.
+        // SAFETY: `self.obj` is an event object of `self.backend` (see
+        // `from_obj`), owned by this `Event` alone; `drop` runs once, so it
+        // is given back exactly once, as the interface requires.
         unsafe { (self.backend.table.event_release)(self.obj) }
     }
 }
 
 impl Event {
     /// Take ownership of a plugin event object.
+    ///
+    /// `obj` must be an event object of `backend` that nothing else will
+    /// give back (a new one from an enqueue or `event_adopt`): `Drop`
+    /// releases it. This function is safe to call but does not check that;
+    /// every caller passes an object that a table function of `backend`
+    /// has just returned.
     pub fn from_obj(backend: &'static Backend, obj: abi::Obj) -> Arc<Event> {
         Arc::new(Event { obj, backend })
     }
@@ -63,6 +82,9 @@ impl Event {
     pub fn status(&self) -> Result<i32> {
         let mut st = 0i32;
         backend::check(
+            // SAFETY: `self.obj` is a live event object of `self.backend`
+            // (owned by `self`, which is borrowed for the call); `st` is a
+            // local i32 the plugin writes.
             unsafe { (self.backend.table.event_status)(self.obj, &mut st) },
             "event_status",
         )?;
@@ -71,6 +93,9 @@ impl Event {
 
     pub fn wait(&self) -> Result<()> {
         backend::check(
+            // SAFETY: a list of one live event object of `self.backend`
+            // (owned by `self`, borrowed for the call): `&self.obj` is valid
+            // for reading 1 `Obj`.
             unsafe { (self.backend.table.event_wait)(&self.obj, 1) },
             "event_wait",
         )
@@ -110,8 +135,13 @@ impl Deps {
 
 /// Validate the `(events, n_events)` pair of an export.
 ///
+/// Which backend the events belong to is not checked: giving
+/// [`Deps::ptr`] to a plugin is sound while there is one backend (the SYCL
+/// plugin), so every event object is that plugin's.
+///
 /// # Safety
-/// `events` is NULL or valid for `n` handles.
+/// `events` is NULL or valid for reads of `n` handles (`dpc_event`
+/// values), not modified during the call.
 pub unsafe fn deps(events: *const dpc_event, n: usize) -> Result<Deps> {
     let function = crate::error::current_export();
     if n == 0 {
@@ -123,7 +153,11 @@ pub unsafe fn deps(events: *const dpc_event, n: usize) -> Result<Deps> {
             format!("{function}: `events` is NULL but `n_events` is {n}"),
         ));
     }
-    let hs = std::slice::from_raw_parts(events, n);
+    // SAFETY: `events` is non-NULL (checked above) and, by this function's
+    // contract, valid for reads of `n` handles; `dpc_event` is a plain
+    // pointer type, so any bit pattern is a valid value (each one is then
+    // validated as a handle). The slice is dropped before we return.
+    let hs = unsafe { std::slice::from_raw_parts(events, n) };
     let mut out = Deps {
         events: Vec::with_capacity(n),
         objs: Vec::with_capacity(n),
@@ -140,7 +174,10 @@ pub unsafe fn deps(events: *const dpc_event, n: usize) -> Result<Deps> {
 /// (NULL when no event is wanted). Returns the new event when `want`.
 ///
 /// # Safety
-/// `f` must call a plugin enqueue of backend `b` with the slot it is given.
+/// `f` must call a plugin enqueue of backend `b` with the slot it is given
+/// (as its `ev_out`) and return that call's status: on success, with a
+/// non-NULL slot, the slot then holds a new event object of `b` that this
+/// function takes ownership of.
 pub unsafe fn submit(
     b: &'static Backend,
     what: &str,
@@ -161,11 +198,12 @@ pub unsafe fn submit(
 /// `event_out` is NULL or there is no event).
 ///
 /// # Safety
-/// `event_out` is NULL or valid for a write.
+/// `event_out` is NULL or valid for a write of a `dpc_event`.
 pub unsafe fn write_event(event_out: *mut dpc_event, ev: Option<Arc<Event>>) -> Result<()> {
     if let (false, Some(e)) = (event_out.is_null(), ev) {
         let h = handle::insert(e, false)?;
-        // SAFETY: non-NULL and valid for a write (the caller's contract).
+        // SAFETY: `event_out` is non-NULL (the `false` matched above) and,
+        // by this function's contract, valid for a write of a `dpc_event`.
         unsafe { event_out.write(h as dpc_event) };
     }
     Ok(())
@@ -182,9 +220,11 @@ pub unsafe fn enqueue(
     event_out: *mut dpc_event,
     f: impl FnOnce(*mut abi::Obj) -> i32,
 ) -> Result<Option<Arc<Event>>> {
-    // SAFETY: forwarded caller contract.
+    // SAFETY: `f` meets `submit`'s contract: this function's contract
+    // requires the same of it.
     let ev = unsafe { submit(b, what, !event_out.is_null(), f) }?;
-    // SAFETY: forwarded caller contract.
+    // SAFETY: `event_out` is NULL or valid for a write (this function's
+    // contract), which is `write_event`'s contract.
     unsafe { write_event(event_out, ev.clone()) }?;
     Ok(ev)
 }
@@ -216,10 +256,20 @@ pub unsafe extern "C" fn dpc_event_wait_all(
     n_events: usize,
 ) -> dpc_status {
     export!(|| {
-        let d = deps(events, n_events)?;
+        // SAFETY: the caller provides `events` NULL or readable for
+        // `n_events` handles (the export's contract), `deps`'s contract.
+        let d = unsafe { deps(events, n_events) }?;
         match d.events.first() {
             None => Ok(()),
-            Some(e) => backend::check((e.backend.table.event_wait)(d.ptr(), d.len()), "event_wait"),
+            // SAFETY: `d.ptr()` is valid for `d.len()` objects, each a live
+            // event object (`d.events` holds their owners until the end of
+            // the closure). They are given to the first event's backend:
+            // that is sound because there is only one backend (the SYCL
+            // plugin), so all of them are its objects.
+            Some(e) => backend::check(
+                unsafe { (e.backend.table.event_wait)(d.ptr(), d.len()) },
+                "event_wait",
+            ),
         }
     })
 }
@@ -241,7 +291,9 @@ pub unsafe extern "C" fn dpc_event_get_status(
             abi::event_status::RUNNING => dpc_event_status::DPC_EVENT_RUNNING,
             _ => dpc_event_status::DPC_EVENT_SUBMITTED,
         };
-        write_out("status_out", status_out, v)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_event_status (the export's contract).
+        unsafe { write_out("status_out", status_out, v) }
     })
 }
 
@@ -267,12 +319,19 @@ pub unsafe extern "C" fn dpc_event_get_profiling(
         e.wait()?;
         let mut t = [0u64; 3];
         backend::check(
-            (e.backend.table.event_profiling)(e.obj, t.as_mut_ptr()),
+            // SAFETY: `e.obj` is a live event object of `e.backend` (`e`
+            // holds it); `t` is a local array of the 3 u64 the plugin
+            // writes.
+            unsafe { (e.backend.table.event_profiling)(e.obj, t.as_mut_ptr()) },
             "event_profiling",
         )?;
-        submit_ns_out.write(t[0]);
-        start_ns_out.write(t[1]);
-        end_ns_out.write(t[2]);
+        // SAFETY: the three were checked non-NULL above; the caller
+        // provides each as a writable u64 (the export's contract).
+        unsafe {
+            submit_ns_out.write(t[0]);
+            start_ns_out.write(t[1]);
+            end_ns_out.write(t[2]);
+        }
         Ok(())
     })
 }
@@ -307,10 +366,14 @@ pub unsafe extern "C" fn dpc_event_get_native(
 ) -> dpc_status {
     export!(|| {
         check_ptr("native_out", native_out)?;
+        // SAFETY: `e.obj` is a live event object of `e.backend`, held by the
+        // handle's `Arc` for the call.
         let p = handle::with::<Event, _>("event", event as usize, |e| unsafe {
             (e.backend.table.event_native)(e.obj)
         })?;
-        write_out("native_out", native_out, p)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `void*` (the export's contract).
+        unsafe { write_out("native_out", native_out, p) }
     })
 }
 
@@ -336,9 +399,18 @@ pub unsafe extern "C" fn dpc_event_adopt(
         check_ptr("event_out", event_out)?;
         let b = backend::backend()?;
         let mut obj: abi::Obj = std::ptr::null_mut();
-        backend::check((b.table.event_adopt)(sycl_event, &mut obj), "event_adopt")?;
+        backend::check(
+            // SAFETY: `sycl_event` is non-NULL (checked above) and, by the
+            // export's documented contract, points to a live `sycl::event`
+            // of the runtime the plugin uses (dpcore cannot check that);
+            // `obj` is a local the plugin writes.
+            unsafe { (b.table.event_adopt)(sycl_event, &mut obj) },
+            "event_adopt",
+        )?;
         let e = Event::from_obj(b, obj);
         let h = handle::insert(e, false)?;
-        write_out("event_out", event_out, h as dpc_event)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_event (the export's contract).
+        unsafe { write_out("event_out", event_out, h as dpc_event) }
     })
 }

@@ -2,6 +2,9 @@
 //! loaded at run time from SPIR-V, OpenCL C or SYCL source, cached, and
 //! launched with validated arguments.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::export;
 use std::ffi::{c_char, c_void, CString};
 use std::sync::{Arc, Mutex};
@@ -100,8 +103,14 @@ pub struct Bundle {
     pub sigs: Option<Vec<spirv::KernelSig>>,
 }
 
-// SAFETY: plugin objects are thread-safe by the backend contract.
+// SAFETY: a `Bundle` owns one plugin bundle object (released once, by
+// `Drop`) and otherwise holds Send + Sync data. Every table function may be
+// called from any thread (the backend interface's conventions), so the
+// owner may move to another thread.
 unsafe impl Send for Bundle {}
+// SAFETY: through `&Bundle` the object only reaches table functions that
+// take it by value and may be called from any thread concurrently (the
+// backend interface's conventions); nothing is mutated through `&self`.
 unsafe impl Sync for Bundle {}
 
 impl HandleType for Bundle {
@@ -110,6 +119,9 @@ impl HandleType for Bundle {
 
 impl Drop for Bundle {
     fn drop(&mut self) {
+        // SAFETY: `self.obj` is the bundle object `bundle_create` of
+        // `self.backend` returned (the only constructor, `build`), owned by
+        // this `Bundle` alone; `drop` runs once, so it is given back once.
         unsafe { (self.backend.table.bundle_release)(self.obj) }
     }
 }
@@ -123,11 +135,16 @@ impl Bundle {
         let t = self.backend.table;
         let mut n = 0usize;
         backend::check(
+            // SAFETY: `self.obj` is a live bundle object of `self.backend`
+            // (owned by `self`, borrowed for the call); a NULL buffer asks
+            // for the size only, written to the local `n`.
             unsafe { (t.bundle_kernel_names)(self.obj, std::ptr::null_mut(), 0, &mut n) },
             "bundle_kernel_names",
         )?;
         let mut buf = vec![0u8; n.max(1)];
         backend::check(
+            // SAFETY: as above; `buf` is a local buffer valid for writes of
+            // `buf.len()` bytes, the capacity passed.
             unsafe {
                 (t.bundle_kernel_names)(
                     self.obj,
@@ -138,6 +155,8 @@ impl Bundle {
             },
             "bundle_kernel_names",
         )?;
+        // SAFETY: `buf` is an initialised `Vec<u8>` of `buf.len()` bytes,
+        // alive for the borrow; `c_char` has the size and alignment of `u8`.
         let s =
             field(unsafe { std::slice::from_raw_parts(buf.as_ptr() as *const c_char, buf.len()) });
         Ok(s.split('\n')
@@ -157,8 +176,14 @@ pub struct Kernel {
     pub params: Option<Vec<Param>>,
 }
 
-// SAFETY: plugin objects are thread-safe by the backend contract.
+// SAFETY: a `Kernel` owns one plugin kernel object (released once, by
+// `Drop`) and otherwise holds Send + Sync data (`KernelInfoV1` is plain
+// integers). Every table function may be called from any thread (the
+// backend interface's conventions), so the owner may move to another thread.
 unsafe impl Send for Kernel {}
+// SAFETY: through `&Kernel` the object only reaches table functions that
+// take it by value and may be called from any thread concurrently (the
+// backend interface's conventions); nothing is mutated through `&self`.
 unsafe impl Sync for Kernel {}
 
 impl HandleType for Kernel {
@@ -167,6 +192,9 @@ impl HandleType for Kernel {
 
 impl Drop for Kernel {
     fn drop(&mut self) {
+        // SAFETY: `self.obj` is the kernel object `bundle_get_kernel` of
+        // `self.backend` returned (the only constructor, `get_kernel`), owned
+        // by this `Kernel` alone; `drop` runs once, so it is given back once.
         unsafe { (self.backend.table.kernel_release)(self.obj) }
     }
 }
@@ -302,6 +330,11 @@ pub fn build(
         .map_err(|_| Error::invalid_arg("build options contain a NUL byte"))?;
     let mut obj: abi::Obj = std::ptr::null_mut();
     backend::check(
+        // SAFETY: `ctx` and `dev` are live objects of `b` (held by the
+        // `Arc`s borrowed for the call; `dev` is in `ctx`, checked above, so
+        // `ctx` is a context of `dev`'s backend); `src` is valid for
+        // `src.len()` bytes and `opts` is NUL-terminated, both alive for the
+        // call; `obj` is a local the plugin writes.
         unsafe {
             (b.table.bundle_create)(
                 ctx.obj(),
@@ -346,6 +379,9 @@ pub fn get_kernel(bundle: &Arc<Bundle>, name: &str) -> Result<Arc<Kernel>> {
         CString::new(name).map_err(|_| Error::invalid_arg("kernel name contains a NUL byte"))?;
     let mut obj: abi::Obj = std::ptr::null_mut();
     if let Err(mut e) = backend::check(
+        // SAFETY: `bundle.obj` is a live bundle object of `bundle.backend`
+        // (the `Arc` is borrowed for the call); `cname` is NUL-terminated and
+        // alive for the call; `obj` is a local the plugin writes.
         unsafe { (t.bundle_get_kernel)(bundle.obj, cname.as_ptr(), &mut obj) },
         "bundle_get_kernel",
     ) {
@@ -361,8 +397,13 @@ pub fn get_kernel(bundle: &Arc<Bundle>, name: &str) -> Result<Arc<Kernel>> {
         return Err(e);
     }
     let mut info = abi::KernelInfoV1::zeroed();
+    // SAFETY: `obj` is the kernel object just returned (success checked
+    // above); `bundle.device` is the live device object the bundle was built
+    // for, of the same backend; `info` is a local the plugin fills.
     let st = unsafe { (t.kernel_info)(obj, bundle.device.obj(), &mut info) };
     if let Err(e) = backend::check(st, "kernel_info") {
+        // SAFETY: `obj` is ours and not yet in a `Kernel`: given back here,
+        // once, before returning.
         unsafe { (t.kernel_release)(obj) };
         return Err(e);
     }
@@ -400,6 +441,8 @@ fn validate(
 ) -> Result<()> {
     let kb = &k.bundle;
     if !Arc::ptr_eq(&kb.device, &q.device)
+        // SAFETY: both are live device objects (held by the `Arc`s in the
+        // borrowed kernel's bundle and queue) of the one backend there is.
         && !unsafe { (k.backend.table.device_equal)(kb.device.obj(), q.device.obj()) }
         || !kb.context.same_as(&q.context)
     {
@@ -517,6 +560,13 @@ fn validate(
 
 // ---------------------------------------------------------------- exports
 
+/// The body of the `dpc_bundle_create_from_*` exports: build `src` of
+/// source kind `kind` for `device` in `context` and write the new bundle's
+/// handle to `*bundle_out`.
+///
+/// # Safety
+/// `options` is NULL or a NUL-terminated string alive for the call;
+/// `bundle_out` is NULL or valid for a write of a `dpc_bundle`.
 unsafe fn create(
     context: dpc_context,
     device: dpc_device,
@@ -531,11 +581,15 @@ unsafe fn create(
     let opts = if options.is_null() {
         ""
     } else {
-        in_str("options", options)?
+        // SAFETY: non-NULL here; NUL-terminated and alive for the call (this
+        // function's contract), and `opts` is not used after it.
+        unsafe { in_str("options", options) }?
     };
     let b = build(&ctx, &dev, kind, src, opts)?;
     let h = handle::insert(b, false)?;
-    write_out("bundle_out", bundle_out, h as dpc_bundle)
+    // SAFETY: checked non-NULL above; valid for a write (this function's
+    // contract).
+    unsafe { write_out("bundle_out", bundle_out, h as dpc_bundle) }
 }
 
 /// Build a bundle for `device` in `context` from a SPIR-V module of `size`
@@ -562,15 +616,22 @@ pub unsafe extern "C" fn dpc_bundle_create_from_spirv(
 ) -> dpc_status {
     export!(|| {
         check_ptr("spirv", spirv)?;
-        let src = std::slice::from_raw_parts(spirv as *const u8, size);
-        create(
-            context,
-            device,
-            abi::source_kind::SPIRV,
-            src,
-            options,
-            bundle_out,
-        )
+        // SAFETY: checked non-NULL above; the caller provides `size`
+        // readable bytes at `spirv`, read during the call only (the
+        // export's contract).
+        let src = unsafe { std::slice::from_raw_parts(spirv as *const u8, size) };
+        // SAFETY: the export's contract on `options` (NULL or
+        // NUL-terminated) and `bundle_out` (NULL or writable) is `create`'s.
+        unsafe {
+            create(
+                context,
+                device,
+                abi::source_kind::SPIRV,
+                src,
+                options,
+                bundle_out,
+            )
+        }
     })
 }
 
@@ -589,7 +650,9 @@ pub unsafe extern "C" fn dpc_bundle_create_from_spirv_file(
     bundle_out: *mut dpc_bundle,
 ) -> dpc_status {
     export!(|| {
-        let p = in_str("path", path)?;
+        // SAFETY: the caller provides `path` NULL or NUL-terminated, alive
+        // for the call (the export's contract).
+        let p = unsafe { in_str("path", path) }?;
         let bytes = std::fs::read(p).map_err(|e| {
             Error::new(
                 if e.kind() == std::io::ErrorKind::NotFound {
@@ -600,14 +663,18 @@ pub unsafe extern "C" fn dpc_bundle_create_from_spirv_file(
                 format!("cannot read SPIR-V file \"{p}\": {e}"),
             )
         })?;
-        create(
-            context,
-            device,
-            abi::source_kind::SPIRV,
-            &bytes,
-            options,
-            bundle_out,
-        )
+        // SAFETY: the export's contract on `options` and `bundle_out` is
+        // `create`'s.
+        unsafe {
+            create(
+                context,
+                device,
+                abi::source_kind::SPIRV,
+                &bytes,
+                options,
+                bundle_out,
+            )
+        }
     })
 }
 
@@ -626,15 +693,21 @@ pub unsafe extern "C" fn dpc_bundle_create_from_opencl_c(
     bundle_out: *mut dpc_bundle,
 ) -> dpc_status {
     export!(|| {
-        let s = in_str("source", source)?;
-        create(
-            context,
-            device,
-            abi::source_kind::OPENCL_C,
-            s.as_bytes(),
-            options,
-            bundle_out,
-        )
+        // SAFETY: the caller provides `source` NULL or NUL-terminated,
+        // alive for the call (the export's contract).
+        let s = unsafe { in_str("source", source) }?;
+        // SAFETY: the export's contract on `options` and `bundle_out` is
+        // `create`'s.
+        unsafe {
+            create(
+                context,
+                device,
+                abi::source_kind::OPENCL_C,
+                s.as_bytes(),
+                options,
+                bundle_out,
+            )
+        }
     })
 }
 
@@ -654,15 +727,21 @@ pub unsafe extern "C" fn dpc_bundle_create_from_sycl(
     bundle_out: *mut dpc_bundle,
 ) -> dpc_status {
     export!(|| {
-        let s = in_str("source", source)?;
-        create(
-            context,
-            device,
-            abi::source_kind::SYCL,
-            s.as_bytes(),
-            options,
-            bundle_out,
-        )
+        // SAFETY: the caller provides `source` NULL or NUL-terminated,
+        // alive for the call (the export's contract).
+        let s = unsafe { in_str("source", source) }?;
+        // SAFETY: the export's contract on `options` and `bundle_out` is
+        // `create`'s.
+        unsafe {
+            create(
+                context,
+                device,
+                abi::source_kind::SYCL,
+                s.as_bytes(),
+                options,
+                bundle_out,
+            )
+        }
     })
 }
 
@@ -697,7 +776,10 @@ pub unsafe extern "C" fn dpc_bundle_get_kernel_count(
     export!(|| {
         check_ptr("count_out", count_out)?;
         let b = handle::get::<Bundle>("bundle", bundle as usize)?;
-        write_out("count_out", count_out, b.names()?.len())
+        let n = b.names()?.len();
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // size_t (the export's contract).
+        unsafe { write_out("count_out", count_out, n) }
     })
 }
 
@@ -728,7 +810,11 @@ pub unsafe extern "C" fn dpc_bundle_get_kernel_name(
                 ),
             )
         })?;
-        write_out_str(n, buf, capacity, size_out)
+        // SAFETY: `size_out` checked non-NULL above; the caller provides
+        // `buf` NULL or writable for `capacity` bytes and a writable
+        // `size_out` (the export's contract); `buf` cannot overlap `names`,
+        // a fresh `Vec` of dpcore's.
+        unsafe { write_out_str(n, buf, capacity, size_out) }
     })
 }
 
@@ -744,16 +830,23 @@ pub unsafe extern "C" fn dpc_bundle_has_kernel(
 ) -> dpc_status {
     export!(|| {
         check_ptr("has_out", has_out)?;
-        let n = in_str("name", name)?;
+        // SAFETY: the caller provides `name` NULL or NUL-terminated, alive
+        // for the call (the export's contract).
+        let n = unsafe { in_str("name", name) }?;
         let b = handle::get::<Bundle>("bundle", bundle as usize)?;
         let cname =
             CString::new(n).map_err(|_| Error::invalid_arg("kernel name contains a NUL byte"))?;
         let mut has = false;
         backend::check(
-            (b.backend.table.bundle_has_kernel)(b.obj, cname.as_ptr(), &mut has),
+            // SAFETY: `b.obj` is a live bundle object of `b.backend` (`b`
+            // holds it); `cname` is NUL-terminated and alive for the call;
+            // `has` is a local the plugin writes.
+            unsafe { (b.backend.table.bundle_has_kernel)(b.obj, cname.as_ptr(), &mut has) },
             "bundle_has_kernel",
         )?;
-        write_out("has_out", has_out, has)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // bool (the export's contract).
+        unsafe { write_out("has_out", has_out, has) }
     })
 }
 
@@ -772,11 +865,15 @@ pub unsafe extern "C" fn dpc_bundle_get_kernel(
 ) -> dpc_status {
     export!(|| {
         check_ptr("kernel_out", kernel_out)?;
-        let n = in_str("name", name)?;
+        // SAFETY: the caller provides `name` NULL or NUL-terminated, alive
+        // for the call (the export's contract).
+        let n = unsafe { in_str("name", name) }?;
         let b = handle::get::<Bundle>("bundle", bundle as usize)?;
         let k = get_kernel(&b, n)?;
         let h = handle::insert(k, false)?;
-        write_out("kernel_out", kernel_out, h as dpc_kernel)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_kernel (the export's contract).
+        unsafe { write_out("kernel_out", kernel_out, h as dpc_kernel) }
     })
 }
 
@@ -793,10 +890,14 @@ pub unsafe extern "C" fn dpc_bundle_get_native(
 ) -> dpc_status {
     export!(|| {
         check_ptr("native_out", native_out)?;
+        // SAFETY: `b.obj` is a live bundle object of `b.backend`, held by
+        // the handle's `Arc` for the call.
         let p = handle::with::<Bundle, _>("bundle", bundle as usize, |b| unsafe {
             (b.backend.table.bundle_native)(b.obj)
         })?;
-        write_out("native_out", native_out, p)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `void*` (the export's contract).
+        unsafe { write_out("native_out", native_out, p) }
     })
 }
 
@@ -832,7 +933,11 @@ pub unsafe extern "C" fn dpc_kernel_get_name(
     export!(|| {
         check_ptr("size_out", size_out)?;
         handle::with::<Kernel, _>("kernel", kernel as usize, |k| {
-            write_out_str(&k.name, buf, capacity, size_out)
+            // SAFETY: `size_out` checked non-NULL above; the caller provides
+            // `buf` NULL or writable for `capacity` bytes and a writable
+            // `size_out` (the export's contract); `buf` cannot overlap the
+            // kernel's name, a `String` private to dpcore.
+            unsafe { write_out_str(&k.name, buf, capacity, size_out) }
         })?
     })
 }
@@ -879,7 +984,9 @@ pub unsafe extern "C" fn dpc_kernel_get_info_u64(
                 }
             })
         })??;
-        write_out("value_out", value_out, v)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // uint64_t (the export's contract).
+        unsafe { write_out("value_out", value_out, v) }
     })
 }
 
@@ -895,10 +1002,14 @@ pub unsafe extern "C" fn dpc_kernel_get_native(
 ) -> dpc_status {
     export!(|| {
         check_ptr("native_out", native_out)?;
+        // SAFETY: `k.obj` is a live kernel object of `k.backend`, held by
+        // the handle's `Arc` for the call.
         let p = handle::with::<Kernel, _>("kernel", kernel as usize, |k| unsafe {
             (k.backend.table.kernel_native)(k.obj)
         })?;
-        write_out("native_out", native_out, p)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `void*` (the export's contract).
+        unsafe { write_out("native_out", native_out, p) }
     })
 }
 
@@ -946,12 +1057,21 @@ pub unsafe extern "C" fn dpc_kernel_launch(
         if n_args > 0 {
             check_ptr("args", args)?;
         }
-        let g = std::slice::from_raw_parts(global, dims as usize);
-        let l = (!local.is_null()).then(|| std::slice::from_raw_parts(local, dims as usize));
-        let given: &[dpc_kernel_arg] = if n_args == 0 {
-            &[]
-        } else {
-            std::slice::from_raw_parts(args, n_args)
+        // SAFETY: `global` checked non-NULL above and `local` non-NULL
+        // where used; the caller provides `dims` readable `size_t` in each,
+        // and `n_args` readable arguments at `args` (checked non-NULL when
+        // `n_args` > 0), all read during the call only (the export's
+        // contract). The slices do not outlive the closure.
+        let (g, l, given) = unsafe {
+            (
+                std::slice::from_raw_parts(global, dims as usize),
+                (!local.is_null()).then(|| std::slice::from_raw_parts(local, dims as usize)),
+                if n_args == 0 {
+                    &[][..]
+                } else {
+                    std::slice::from_raw_parts(args, n_args)
+                },
+            )
         };
         // Array arguments become their data pointers; the arrays stay alive
         // for the call.
@@ -1000,23 +1120,40 @@ pub unsafe extern "C" fn dpc_kernel_launch(
         }
         let a = &converted[..];
         validate(&k, &q, g, l, a)?;
-        let d = event::deps(events, n_events)?;
+        // SAFETY: the caller provides `events` NULL or readable for
+        // `n_events` handles (the export's contract), `deps`'s contract.
+        let d = unsafe { event::deps(events, n_events) }?;
         // dpc_kernel_arg and KernelArgV1 have the same layout.
         let raw = a.as_ptr() as *const abi::KernelArgV1;
-        event::enqueue(q.backend(), "enqueue_kernel", event_out, |ev| {
-            (q.backend().table.enqueue_kernel)(
-                q.obj(),
-                k.obj,
-                dims,
-                g.as_ptr(),
-                l.map_or(std::ptr::null(), |x| x.as_ptr()),
-                raw,
-                n_args,
-                d.ptr(),
-                d.len(),
-                ev,
-            )
-        })?;
+        // SAFETY: `q.obj()` and `k.obj` are live objects (held by `q` and `k`
+        // for the call) of the one backend there is, and `validate` checked
+        // that `k` was built for `q`'s device and context; `g` (and `l`)
+        // hold `dims` sizes; `raw` points to `n_args` arguments (`converted`
+        // is alive for the call; `dpc_kernel_arg` and `KernelArgV1` have the
+        // same layout, asserted below) whose kinds and scalar sizes
+        // `validate` checked, and whose scalar values the caller provides
+        // readable (the export's contract); `d` holds live events. What the
+        // kernel does with its pointer arguments is the caller's contract:
+        // USM the device reaches (arrays: checked above), alive until the
+        // command completes. The closure passes `ev` as the `ev_out` of a
+        // `q.backend()` enqueue and returns its status, as `enqueue` needs;
+        // `event_out` is NULL or writable (the export's contract).
+        unsafe {
+            event::enqueue(q.backend(), "enqueue_kernel", event_out, |ev| {
+                (q.backend().table.enqueue_kernel)(
+                    q.obj(),
+                    k.obj,
+                    dims,
+                    g.as_ptr(),
+                    l.map_or(std::ptr::null(), |x| x.as_ptr()),
+                    raw,
+                    n_args,
+                    d.ptr(),
+                    d.len(),
+                    ev,
+                )
+            })
+        }?;
         Ok(())
     })
 }
@@ -1026,28 +1163,39 @@ pub unsafe extern "C" fn dpc_kernel_launch(
 /// whose signatures the caller knows. No event is made.
 ///
 /// # Safety
-/// `args` must match the kernel's parameters; pointers must be USM of the
-/// queue's context, valid until the command completes.
+/// `k` was built for `q`'s device and context; `global` has 1 to 3 sizes;
+/// `args` must match the kernel's parameters (scalar values readable for
+/// their size during the call); pointers must be USM of the queue's
+/// context, valid for what the kernel does with them until the command
+/// completes.
 pub(crate) unsafe fn enqueue_unchecked(
     q: &queue::Queue,
     k: &Kernel,
     global: &[usize],
     args: &[abi::KernelArgV1],
 ) -> Result<()> {
-    event::enqueue(q.backend(), "enqueue_kernel", std::ptr::null_mut(), |ev| {
-        (q.backend().table.enqueue_kernel)(
-            q.obj(),
-            k.obj,
-            global.len() as u32,
-            global.as_ptr(),
-            std::ptr::null(),
-            args.as_ptr(),
-            args.len(),
-            std::ptr::null(),
-            0,
-            ev,
-        )
-    })?;
+    // SAFETY: `q.obj()` and `k.obj` are live objects (`q` and `k` are
+    // borrowed for the call) of the one backend there is; the kernel, the
+    // sizes and the arguments are as the plugin needs by this function's
+    // contract; `global` and `args` are alive for the call. The closure
+    // passes `ev` as the `ev_out` of a `q.backend()` enqueue and returns its
+    // status, as `enqueue` needs; `event_out` is NULL.
+    unsafe {
+        event::enqueue(q.backend(), "enqueue_kernel", std::ptr::null_mut(), |ev| {
+            (q.backend().table.enqueue_kernel)(
+                q.obj(),
+                k.obj,
+                global.len() as u32,
+                global.as_ptr(),
+                std::ptr::null(),
+                args.as_ptr(),
+                args.len(),
+                std::ptr::null(),
+                0,
+                ev,
+            )
+        })
+    }?;
     Ok(())
 }
 
