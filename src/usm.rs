@@ -8,6 +8,9 @@
 //! per-context statistics, and lets a copy between contexts be staged
 //! through the host.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::export;
 use std::collections::BTreeMap;
 use std::ffi::c_void;
@@ -112,9 +115,22 @@ fn take_exact(p: usize) -> Result<Alloc> {
     ))
 }
 
-fn release_now(a: &Alloc) -> Result<()> {
+/// Give the allocation `a` records back to the runtime, and take it out of
+/// the statistics (user allocations).
+///
+/// # Safety
+/// `a` records a live allocation that `usm_alloc` made in `a.context`
+/// (by `alloc`, or `fill`'s seed), that no command still uses and that
+/// nothing else gives back: its record was taken out of `ALLOCS` by the
+/// caller (or, for a seed, never put there), and it is given back here
+/// once.
+unsafe fn release_now(a: &Alloc) -> Result<()> {
     let b = a.device.backend();
     let r = backend::check(
+        // SAFETY: `a.context` is a live context object of `b` (the `Arc`
+        // in `a` holds it; it was made over `a.device`, so of its backend)
+        // and `a.base` an allocation of it that is given back once and no
+        // longer used (this function's contract).
         unsafe { (b.table.usm_free)(a.context.obj(), a.base as *mut c_void) },
         "usm_free",
     );
@@ -226,7 +242,14 @@ impl Deferred {
     /// Give it back now: free the allocation, or drop the object.
     fn finish(self) -> Result<()> {
         match self {
-            Deferred::Free(a) => release_now(&a).map_err(|mut e| {
+            // SAFETY: a `Deferred::Free` is only made from a record taken
+            // out of `ALLOCS` (`dpc_usm_free_after`) or from `fill`'s seed,
+            // which was never in it, and `finish` consumes it, so it is given
+            // back once. It runs once the job's events are complete (waited
+            // for, in `defer`; in `reaper_loop`, reported complete or their
+            // status failing, which it takes for a failed command), so no
+            // command of theirs still uses it.
+            Deferred::Free(a) => unsafe { release_now(&a) }.map_err(|mut e| {
                 e.message = format!("{:#x}: {}", a.base, e.message);
                 e
             }),
@@ -293,9 +316,18 @@ fn foreign_context(q: &Queue, p: usize) -> Option<Alloc> {
 }
 
 /// Copy between contexts through host memory. Synchronous.
-fn staged_copy(q: &Arc<Queue>, dst: usize, src: usize, n: usize, deps: &Deps) -> Result<()> {
+///
+/// # Safety
+/// `src` is valid for reads and `dst` for writes of `n` bytes until the
+/// call returns, each USM of `q`'s context or of the context of the dpcore
+/// allocation that contains it (or memory the runtime copies from or to
+/// the host).
+unsafe fn staged_copy(q: &Arc<Queue>, dst: usize, src: usize, n: usize, deps: &Deps) -> Result<()> {
     if !deps.is_empty() {
         backend::check(
+            // SAFETY: `deps.ptr()` points to `deps.len()` event objects kept
+            // alive by `deps`, of the one backend there is (see
+            // `event::deps`), which is `q`'s.
             unsafe { (q.backend().table.event_wait)(deps.ptr(), deps.len()) },
             "event_wait",
         )?;
@@ -311,6 +343,12 @@ fn staged_copy(q: &Arc<Queue>, dst: usize, src: usize, n: usize, deps: &Deps) ->
     let copy = |qq: &Queue, to: usize, from: usize| -> Result<()> {
         let t = qq.backend().table;
         backend::check(
+            // SAFETY: `qq` is a live queue (borrowed); one side is `host`,
+            // `n` bytes of ours, and the other `src` or `dst`, valid for `n`
+            // bytes (this function's contract) and USM of `qq`'s context
+            // (`qq` is chosen by `foreign_context` below). No dependencies;
+            // no event. `qq.wait()` returns after the copy, while `host` is
+            // still alive.
             unsafe {
                 (t.enqueue_memcpy)(
                     qq.obj(),
@@ -344,6 +382,11 @@ const FILL_SEED: usize = 16 * 1024;
 
 /// Fill `count` elements of `pattern` at `p`.
 ///
+/// # Safety
+/// `pattern` is not empty; `p` is valid for writes of `pattern.len() *
+/// count` bytes (which does not overflow) until the fill completes and is
+/// USM `q`'s device reaches.
+///
 /// The runtime's fill of 2- to 16-byte patterns is slow on some devices
 /// (1.5–2 GB/s on the OpenCL CPU device, against 16 GB/s for a copy) and
 /// needs a device kernel on others (Level Zero), which a host-only build of
@@ -353,7 +396,7 @@ const FILL_SEED: usize = 16 * 1024;
 /// part with device-to-device copies (`log2(size / 16 KiB)` commands at copy
 /// bandwidth). The host seed is freed by dpcore's deferred free once its
 /// copy is done. Devices without host USM use the runtime's fill.
-fn fill(
+unsafe fn fill(
     q: &Arc<Queue>,
     p: usize,
     pattern: &[u8],
@@ -365,7 +408,11 @@ fn fill(
     let t = b.table;
     let total = pattern.len() * count;
     if pattern.iter().all(|x| *x == pattern[0]) {
-        // SAFETY: q is live; the caller vouches for `total` bytes at p.
+        // SAFETY: `q` is a live queue (borrowed) and `deps` holds live
+        // events of its backend; the closure calls a `b` enqueue with the
+        // slot and returns its status, as `submit` needs; `p` is valid for
+        // `total` bytes until the command completes (this function's
+        // contract).
         return unsafe {
             event::submit(b, "enqueue_memset", want, |ev| {
                 (t.enqueue_memset)(
@@ -381,7 +428,8 @@ fn fill(
         };
     }
     if !q.device.has_aspect(abi::aspect::USM_HOST_ALLOCATIONS) {
-        // SAFETY: as above; the runtime copies the pattern during the call.
+        // SAFETY: as for the memset above; `pattern` is alive for the call,
+        // during which the runtime copies it.
         return unsafe {
             event::submit(b, "enqueue_fill", want, |ev| {
                 (t.enqueue_fill)(
@@ -401,10 +449,14 @@ fn fill(
     let seed_len = total.min(FILL_SEED - FILL_SEED % pattern.len());
     let mut seed: *mut c_void = std::ptr::null_mut();
     backend::check(
+        // SAFETY: `q` is a live queue of `b` (borrowed); `seed` is a local
+        // the plugin writes.
         unsafe { (t.usm_alloc)(q.obj(), abi::usm_kind::HOST, seed_len, 0, &mut seed) },
         "usm_alloc",
     )?;
-    // SAFETY: host USM of seed_len bytes, just allocated, used by no command yet.
+    // SAFETY: `seed` is host USM of `seed_len` (> 0) bytes that the
+    // successful `usm_alloc` just made: readable and writable from the host,
+    // used by no command yet and by nothing else while `bytes` lives.
     let bytes = unsafe { std::slice::from_raw_parts_mut(seed as *mut u8, seed_len) };
     for chunk in bytes.chunks_mut(pattern.len()) {
         chunk.copy_from_slice(&pattern[..chunk.len()]);
@@ -432,10 +484,18 @@ fn fill(
         } else {
             std::ptr::null_mut()
         };
-        let (dp, dn) = match after {
-            Some(e) => (&e.obj() as *const abi::Obj, 1),
+        let after_obj = after.map(|e| e.obj());
+        let (dp, dn) = match &after_obj {
+            Some(o) => (o as *const abi::Obj, 1),
             None => (deps.ptr(), deps.len()),
         };
+        // SAFETY: `q` is a live queue of `b`. Every copy is inside the
+        // `total` bytes at `p` (valid until the fill completes, this
+        // function's contract) or reads the seed (alive until its copy's
+        // event completes: its deferred free waits for it), and source and
+        // destination do not overlap (`n <= done`). `dp` points to `dn`
+        // live event objects of `b`: `after_obj` (its `Event` is borrowed
+        // for the call) or `deps`. `slot` is NULL or the local `ev`.
         let st = unsafe {
             (t.enqueue_memcpy)(
                 q.obj(),
@@ -453,7 +513,10 @@ fn fill(
     let seed_event = match submit(p, seed as usize, seed_len, None, true) {
         Ok(e) => e.ok_or_else(|| Error::new(DPC_ERROR_INTERNAL, "seed copy made no event"))?,
         Err(e) => {
-            let _ = release_now(&seed_alloc);
+            // SAFETY: the seed was made above by `usm_alloc` in `q`'s
+            // context, never put in `ALLOCS`, and its copy was not
+            // submitted, so nothing uses it; given back once, here.
+            let _ = unsafe { release_now(&seed_alloc) };
             return Err(e);
         }
     };
@@ -481,7 +544,10 @@ pub(crate) fn barrier(q: &Queue, deps: &Deps, want: bool) -> Result<Option<Arc<E
     if !want {
         return Ok(None);
     }
-    // SAFETY: q is live; deps keeps its events alive for the call.
+    // SAFETY: `q` is a live queue (borrowed); `deps` keeps its events,
+    // objects of the one backend there is, alive for the call. The closure
+    // calls a `q.backend()` enqueue with the slot and returns its status, as
+    // `submit` needs.
     unsafe {
         event::submit(q.backend(), "enqueue_barrier", true, |ev| {
             (q.backend().table.enqueue_barrier)(q.obj(), deps.ptr(), deps.len(), ev)
@@ -494,7 +560,9 @@ pub(crate) fn barrier(q: &Queue, deps: &Deps, want: bool) -> Result<Option<Arc<E
 /// when either side is dpcore memory of another context.
 ///
 /// # Safety
-/// `dst` and `src` are valid for `n` bytes until the copy completes.
+/// `src` is valid for reads and `dst` for writes of `n` bytes until the
+/// copy completes, each memory `q`'s runtime can copy (USM of `q`'s
+/// context, dpcore memory of another context, or host memory).
 pub(crate) unsafe fn memcpy(
     q: &Arc<Queue>,
     dst: usize,
@@ -507,10 +575,16 @@ pub(crate) unsafe fn memcpy(
         return barrier(q, deps, want);
     }
     if foreign_context(q, dst).is_some() || foreign_context(q, src).is_some() {
-        staged_copy(q, dst, src, n, deps)?;
+        // SAFETY: this function's contract, for a copy that is complete
+        // when `staged_copy` returns.
+        unsafe { staged_copy(q, dst, src, n, deps) }?;
         return barrier(q, &Deps::none(), want);
     }
-    // SAFETY: q is live; the caller vouches for the memory.
+    // SAFETY: `q` is a live queue (borrowed) and `deps` holds live events of
+    // its backend; `dst` and `src` are valid for `n` bytes until the copy
+    // completes (this function's contract). The closure calls a
+    // `q.backend()` enqueue with the slot and returns its status, as
+    // `submit` needs.
     unsafe {
         event::submit(q.backend(), "enqueue_memcpy", want, |ev| {
             (q.backend().table.enqueue_memcpy)(
@@ -531,7 +605,9 @@ pub(crate) unsafe fn memcpy(
 /// `count` is 0 or `ps` is invalid, and is read only otherwise).
 ///
 /// # Safety
-/// `p` is valid for `pattern.len() * count` bytes until the fill completes.
+/// When `ps` is valid and `count` > 0, `pattern` holds `ps` bytes and `p`
+/// is NULL or valid for writes of `ps * count` bytes until the fill
+/// completes, USM `q`'s device reaches.
 #[allow(clippy::too_many_arguments)] // the C signature's arguments, resolved
 pub(crate) unsafe fn fill_checked(
     q: &Arc<Queue>,
@@ -564,7 +640,11 @@ pub(crate) unsafe fn fill_checked(
             "{function}: {count} elements of {ps} bytes overflow"
         ))
     })?;
-    fill(q, p, pattern, count, deps, want)
+    // SAFETY: `ps` is 1–16 and `count` > 0, so `pattern` holds `ps` (> 0)
+    // bytes; `p` is non-NULL (checked above) and valid for the `ps * count`
+    // bytes, which do not overflow (checked above), until the fill completes
+    // (this function's contract).
+    unsafe { fill(q, p, pattern, count, deps, want) }
 }
 
 // ---------------------------------------------------------------- operations
@@ -617,7 +697,8 @@ pub(crate) fn alloc(q: &Arc<Queue>, kind: i32, size: usize, alignment: usize) ->
     }
     let t = q.backend().table;
     let mut p: *mut c_void = std::ptr::null_mut();
-    // SAFETY: q is a live queue of this backend; p is writable.
+    // SAFETY: `q` is a live queue of its backend (borrowed); `p` is a local
+    // the plugin writes.
     let st = unsafe { (t.usm_alloc)(q.obj(), kind, size, alignment, &mut p) };
     backend::check(st, "usm_alloc").map_err(|e| {
         if e.status == DPC_ERROR_OUT_OF_DEVICE_MEMORY {
@@ -653,7 +734,12 @@ pub(crate) fn free(p: usize) -> Result<()> {
         return Ok(());
     }
     let a = take_exact(p)?;
-    release_now(&a)
+    // SAFETY: `take_exact` removed `a` from `ALLOCS` under its lock, so this
+    // call alone gives it back. That no command still uses it, and that no
+    // array still views it, is `dpc_usm_free`'s contract with its caller
+    // (`Base::drop` frees only once the last view is gone); it cannot be
+    // checked here.
+    unsafe { release_now(&a) }
 }
 
 // ---------------------------------------------------------------- exports
@@ -682,7 +768,8 @@ pub unsafe extern "C" fn dpc_usm_alloc(
         check_ptr("ptr_out", ptr_out)?;
         let q = queue::get("queue", queue)?;
         let p = alloc(&q, kind, size, alignment)?;
-        // SAFETY: checked non-NULL; the caller provides a writable slot.
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `void*` (the export's contract).
         unsafe { ptr_out.write(p as *mut c_void) };
         Ok(())
     })
@@ -721,10 +808,15 @@ pub unsafe extern "C" fn dpc_usm_free_after(
         if ptr.is_null() {
             return Ok(());
         }
-        let d = event::deps(events, n_events)?;
+        // SAFETY: the caller provides `events` NULL or readable for
+        // `n_events` handles (the export's contract), `deps`'s contract.
+        let d = unsafe { event::deps(events, n_events) }?;
         let a = take_exact(ptr as usize)?;
         if d.events.is_empty() {
-            return release_now(&a);
+            // SAFETY: `take_exact` removed `a` from `ALLOCS`, so it is given
+            // back once, here; with no events, that no command uses it is
+            // the caller's contract (as for `dpc_usm_free`).
+            return unsafe { release_now(&a) };
         }
         let r = match reaper() {
             Ok(r) => r,
@@ -783,12 +875,18 @@ fn pointer_info(ctx: &Arc<Context>, p: usize) -> Result<PtrInfo> {
     let b = first.backend();
     let mut info = abi::PointerInfoV1::empty();
     backend::check(
+        // SAFETY: `ctx` is a live context (borrowed) of `b`, its devices'
+        // backend; the plugin only looks `p` up (any value is allowed: it
+        // answers UNKNOWN for non-USM memory); `info` is a local it fills.
         unsafe { (b.table.usm_pointer_info)(ctx.obj(), p as *const c_void, &mut info) },
         "usm_pointer_info",
     )?;
     let device = if info.device.is_null() {
         None
     } else {
+        // SAFETY: `info.device` is a new device object of `b` that the call
+        // above gave us (the interface's `PointerInfoV1::device`), owned
+        // here and handed on to `from_obj`, as its contract needs.
         Some(unsafe { device::from_obj(b, info.device) }?)
     };
     Ok(PtrInfo {
@@ -809,6 +907,9 @@ pub fn pointer_kind(ctx: &Arc<Context>, p: usize) -> Result<i32> {
     };
     let mut kind = abi::usm_kind::UNKNOWN;
     backend::check(
+        // SAFETY: `ctx` is a live context (borrowed) of its devices'
+        // backend; the plugin only looks `p` up (any value is allowed: it
+        // answers UNKNOWN for non-USM memory); `kind` is a local it writes.
         unsafe {
             (first.backend().table.usm_pointer_kind)(ctx.obj(), p as *const c_void, &mut kind)
         },
@@ -837,7 +938,9 @@ pub unsafe extern "C" fn dpc_usm_get_pointer_kind(
         } else {
             pointer_info(&c, ptr as usize)?.kind
         };
-        write_out("kind_out", kind_out, kind_from_abi(k))
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_usm_kind (the export's contract).
+        unsafe { write_out("kind_out", kind_out, kind_from_abi(k)) }
     })
 }
 
@@ -860,7 +963,10 @@ pub unsafe extern "C" fn dpc_usm_get_pointer_context(
         let p = ptr as usize;
         if p != 0 {
             if let Some(a) = find(p) {
-                return write_out("context_out", context_out, context::handle_for(&a.context)?);
+                let h = context::handle_for(&a.context)?;
+                // SAFETY: checked non-NULL above; the caller provides a
+                // writable dpc_context (the export's contract).
+                return unsafe { write_out("context_out", context_out, h) };
             }
             let mut seen: Vec<Arc<Context>> = Vec::new();
             for d in &device::registry().devices {
@@ -869,7 +975,10 @@ pub unsafe extern "C" fn dpc_usm_get_pointer_context(
                     continue;
                 }
                 if pointer_info(&c, p)?.kind != abi::usm_kind::UNKNOWN {
-                    return write_out("context_out", context_out, context::handle_for(&c)?);
+                    let h = context::handle_for(&c)?;
+                    // SAFETY: checked non-NULL above; the caller provides a
+                    // writable dpc_context (the export's contract).
+                    return unsafe { write_out("context_out", context_out, h) };
                 }
                 seen.push(c);
             }
@@ -903,7 +1012,12 @@ pub unsafe extern "C" fn dpc_usm_get_pointer_device(
             Some(pointer_info(&c, ptr as usize)?)
         };
         match info.as_ref().and_then(|i| i.device.as_ref()) {
-            Some(d) => write_out("device_out", device_out, device::handle_for(d)?),
+            Some(d) => {
+                let h = device::handle_for(d)?;
+                // SAFETY: checked non-NULL above; the caller provides a
+                // writable dpc_device (the export's contract).
+                unsafe { write_out("device_out", device_out, h) }
+            }
             None => Err(Error::new(
                 DPC_ERROR_INVALID_POINTER,
                 format!(
@@ -960,8 +1074,12 @@ pub unsafe extern "C" fn dpc_usm_get_pointer_range(
                 ),
             )),
             (_, Some((base, size))) => {
-                base_out.write(base as *mut c_void);
-                size_out.write(size);
+                // SAFETY: both checked non-NULL above; the caller provides a
+                // writable `void*` and size_t (the export's contract).
+                unsafe {
+                    base_out.write(base as *mut c_void);
+                    size_out.write(size);
+                }
                 Ok(())
             }
         }
@@ -992,14 +1110,18 @@ pub unsafe extern "C" fn dpc_usm_memcpy(
 ) -> dpc_status {
     export!(|| {
         let q = queue::get("queue", queue)?;
-        let d = event::deps(events, n_events)?;
+        // SAFETY: the caller provides `events` NULL or readable for
+        // `n_events` handles (the export's contract), `deps`'s contract.
+        let d = unsafe { event::deps(events, n_events) }?;
         if n > 0 {
             check_ptr("dst", dst)?;
             check_ptr("src", src)?;
         }
-        // SAFETY: the caller vouches for the memory (the export's contract).
+        // SAFETY: the caller provides `src` readable and `dst` writable for
+        // `n` bytes until the copy completes (the export's contract), which
+        // is `memcpy`'s contract; with `n` 0 they are not looked at.
         let ev = unsafe { memcpy(&q, dst as usize, src as usize, n, &d, !event_out.is_null()) }?;
-        // SAFETY: event_out is NULL or writable (the export's contract).
+        // SAFETY: `event_out` is NULL or writable (the export's contract).
         unsafe { event::write_event(event_out, ev) }
     })
 }
@@ -1020,15 +1142,27 @@ pub unsafe extern "C" fn dpc_usm_memset(
 ) -> dpc_status {
     export!(|| {
         let q = queue::get("queue", queue)?;
-        let d = event::deps(events, n_events)?;
+        // SAFETY: the caller provides `events` NULL or readable for
+        // `n_events` handles (the export's contract), `deps`'s contract.
+        let d = unsafe { event::deps(events, n_events) }?;
         if n == 0 {
             let ev = barrier(&q, &d, !event_out.is_null())?;
-            return event::write_event(event_out, ev);
+            // SAFETY: `event_out` is NULL or writable (the export's
+            // contract).
+            return unsafe { event::write_event(event_out, ev) };
         }
         check_ptr("ptr", ptr)?;
-        event::enqueue(q.backend(), "enqueue_memset", event_out, |ev| {
-            (q.backend().table.enqueue_memset)(q.obj(), ptr, value, n, d.ptr(), d.len(), ev)
-        })?;
+        // SAFETY: `q` is a live queue (held) and `d` holds live events of
+        // its backend; `ptr` is non-NULL (checked above) and writable for
+        // `n` bytes until the command completes (the export's contract).
+        // The closure calls a `q.backend()` enqueue with the slot and
+        // returns its status, as `enqueue` needs; `event_out` is NULL or
+        // writable (the export's contract).
+        unsafe {
+            event::enqueue(q.backend(), "enqueue_memset", event_out, |ev| {
+                (q.backend().table.enqueue_memset)(q.obj(), ptr, value, n, d.ptr(), d.len(), ev)
+            })
+        }?;
         Ok(())
     })
 }
@@ -1056,20 +1190,27 @@ pub unsafe extern "C" fn dpc_usm_fill(
 ) -> dpc_status {
     export!(|| {
         let q = queue::get("queue", queue)?;
-        let d = event::deps(events, n_events)?;
+        // SAFETY: the caller provides `events` NULL or readable for
+        // `n_events` handles (the export's contract), `deps`'s contract.
+        let d = unsafe { event::deps(events, n_events) }?;
         if count > 0 {
             check_ptr("pattern", pattern)?;
         }
         let pat: &[u8] = if count == 0 || !matches!(pattern_size, 1 | 2 | 4 | 8 | 16) {
             &[] // not read
         } else {
-            // SAFETY: checked non-NULL; the caller provides pattern_size bytes.
+            // SAFETY: checked non-NULL above (`count` > 0); the caller
+            // provides `pattern_size` readable bytes, read during the call
+            // only (the export's contract).
             unsafe { std::slice::from_raw_parts(pattern as *const u8, pattern_size) }
         };
         let want = !event_out.is_null();
-        // SAFETY: the caller vouches for the memory (the export's contract).
+        // SAFETY: `pat` holds `pattern_size` bytes when that is valid and
+        // `count` > 0; the caller provides `ptr` writable for `pattern_size *
+        // count` bytes until the fill completes (the export's contract),
+        // which is `fill_checked`'s contract.
         let ev = unsafe { fill_checked(&q, ptr as usize, pattern_size, pat, count, &d, want) }?;
-        // SAFETY: event_out is NULL or writable (the export's contract).
+        // SAFETY: `event_out` is NULL or writable (the export's contract).
         unsafe { event::write_event(event_out, ev) }
     })
 }
@@ -1089,15 +1230,27 @@ pub unsafe extern "C" fn dpc_usm_prefetch(
 ) -> dpc_status {
     export!(|| {
         let q = queue::get("queue", queue)?;
-        let d = event::deps(events, n_events)?;
+        // SAFETY: the caller provides `events` NULL or readable for
+        // `n_events` handles (the export's contract), `deps`'s contract.
+        let d = unsafe { event::deps(events, n_events) }?;
         if n == 0 {
             let ev = barrier(&q, &d, !event_out.is_null())?;
-            return event::write_event(event_out, ev);
+            // SAFETY: `event_out` is NULL or writable (the export's
+            // contract).
+            return unsafe { event::write_event(event_out, ev) };
         }
         check_ptr("ptr", ptr)?;
-        event::enqueue(q.backend(), "enqueue_prefetch", event_out, |ev| {
-            (q.backend().table.enqueue_prefetch)(q.obj(), ptr, n, d.ptr(), d.len(), ev)
-        })?;
+        // SAFETY: `q` is a live queue (held) and `d` holds live events of
+        // its backend; `ptr` is non-NULL (checked above) and `n` bytes of
+        // shared USM of the queue's context (the export's contract; a
+        // prefetch only moves it). The closure calls a `q.backend()` enqueue
+        // with the slot and returns its status, as `enqueue` needs;
+        // `event_out` is NULL or writable (the export's contract).
+        unsafe {
+            event::enqueue(q.backend(), "enqueue_prefetch", event_out, |ev| {
+                (q.backend().table.enqueue_prefetch)(q.obj(), ptr, n, d.ptr(), d.len(), ev)
+            })
+        }?;
         Ok(())
     })
 }
@@ -1119,15 +1272,35 @@ pub unsafe extern "C" fn dpc_usm_mem_advise(
 ) -> dpc_status {
     export!(|| {
         let q = queue::get("queue", queue)?;
-        let d = event::deps(events, n_events)?;
+        // SAFETY: the caller provides `events` NULL or readable for
+        // `n_events` handles (the export's contract), `deps`'s contract.
+        let d = unsafe { event::deps(events, n_events) }?;
         if n == 0 {
             let ev = barrier(&q, &d, !event_out.is_null())?;
-            return event::write_event(event_out, ev);
+            // SAFETY: `event_out` is NULL or writable (the export's
+            // contract).
+            return unsafe { event::write_event(event_out, ev) };
         }
         check_ptr("ptr", ptr)?;
-        event::enqueue(q.backend(), "enqueue_mem_advise", event_out, |ev| {
-            (q.backend().table.enqueue_mem_advise)(q.obj(), ptr, n, advice, d.ptr(), d.len(), ev)
-        })?;
+        // SAFETY: `q` is a live queue (held) and `d` holds live events of
+        // its backend; `ptr` is non-NULL (checked above) and `n` bytes of USM
+        // of the queue's context (the export's contract; advice does not
+        // change the contents). The closure calls a `q.backend()` enqueue
+        // with the slot and returns its status, as `enqueue` needs;
+        // `event_out` is NULL or writable (the export's contract).
+        unsafe {
+            event::enqueue(q.backend(), "enqueue_mem_advise", event_out, |ev| {
+                (q.backend().table.enqueue_mem_advise)(
+                    q.obj(),
+                    ptr,
+                    n,
+                    advice,
+                    d.ptr(),
+                    d.len(),
+                    ev,
+                )
+            })
+        }?;
         Ok(())
     })
 }
