@@ -116,6 +116,14 @@ module dpcore
   ! `dpc_device_get_dlpack_id`.
   integer(c_int), parameter :: DPC_DL_ONEAPI = 14_c_int
 
+  ! `DLDeviceType` value for CUDA devices (`kDLCUDA`): devices of a CUDA plugin, numbered like the
+  ! driver's ordinals.
+  integer(c_int), parameter :: DPC_DL_CUDA = 2_c_int
+
+  ! `DLDeviceType` value for devices of a plugin DLPack has no type for (`kDLExtDev`), numbered in
+  ! device-list order.
+  integer(c_int), parameter :: DPC_DL_EXT_DEV = 12_c_int
+
   ! `DLDataTypeCode` values.
   integer(c_int), parameter :: DPC_DL_INT = 0_c_int
 
@@ -261,6 +269,9 @@ module dpcore
   integer(c_int32_t), parameter :: DPC_DEVICE_INFO_PLATFORM_VERSION = 6_c_int32_t
   ! The canonical `backend:type:N` filter string (root devices only).
   integer(c_int32_t), parameter :: DPC_DEVICE_INFO_FILTER_STRING = 7_c_int32_t
+  ! The name of the plugin the device comes from: `sycl` for the SYCL plugin, `mock` for
+  ! `libdpcore_mock.so` (see `DPCORE_PLUGINS`).
+  integer(c_int32_t), parameter :: DPC_DEVICE_INFO_PLUGIN = 8_c_int32_t
   integer(c_int32_t), parameter :: DPC_DEVICE_INFO_MAX_COMPUTE_UNITS = 100_c_int32_t
   ! In MHz.
   integer(c_int32_t), parameter :: DPC_DEVICE_INFO_MAX_CLOCK_FREQUENCY = 101_c_int32_t
@@ -800,16 +811,16 @@ module dpcore
       type(c_ptr), intent(out) :: array_out  ! dpc_array *
     end function dpc_array_from_dlpack
 
-    ! Load the backend plugin if that has not been tried yet and return the outcome: `DPC_SUCCESS`
-    ! when a plugin is loaded, otherwise the status of the failure (`DPC_ERROR_BACKEND_UNAVAILABLE`
-    ! or `DPC_ERROR_PLUGIN_INCOMPATIBLE`), with the reason (every path tried and the `dlerror` text)
-    ! in the last-error message.
+    ! Load the backend plugins if that has not been tried yet and return the outcome: `DPC_SUCCESS`
+    ! when at least one plugin is loaded, otherwise the status of the SYCL plugin's failure
+    ! (`DPC_ERROR_BACKEND_UNAVAILABLE` or `DPC_ERROR_PLUGIN_INCOMPATIBLE`), with the reason (every
+    ! path tried and the `dlerror` text) in the last-error message.
     function dpc_backend_load() bind(c, name="dpc_backend_load")
       import
       integer(c_int32_t) :: dpc_backend_load  ! dpc_status
     end function dpc_backend_load
 
-    ! The path of the loaded backend plugin.
+    ! The path of the loaded SYCL backend plugin.
     function dpc_backend_get_plugin_path(buf, capacity, size_out) &
         bind(c, name="dpc_backend_get_plugin_path")
       import
@@ -819,8 +830,8 @@ module dpcore
       integer(c_size_t), intent(out) :: size_out  ! size_t *
     end function dpc_backend_get_plugin_path
 
-    ! A description of the runtime behind the loaded plugin, e.g. `"Intel SYCL runtime libsycl.so.9
-    ! (...)"`.
+    ! A description of the runtime behind the loaded SYCL plugin, e.g. `"Intel SYCL runtime
+    ! libsycl.so.9 (...)"`.
     function dpc_backend_get_runtime(buf, capacity, size_out) &
         bind(c, name="dpc_backend_get_runtime")
       import
@@ -1030,7 +1041,7 @@ module dpcore
     end function dpc_device_get_type
 
     ! A string property of `device`; `key` is a `dpc_device_info` string key (`DPC_DEVICE_INFO_NAME`
-    ! ... `DPC_DEVICE_INFO_FILTER_STRING`).
+    ! ... `DPC_DEVICE_INFO_PLUGIN`).
     function dpc_device_get_info_string(device, key, buf, capacity, size_out) &
         bind(c, name="dpc_device_get_info_string")
       import

@@ -86,6 +86,18 @@
 #define DPC_DL_ONEAPI 14
 
 /**
+ * `DLDeviceType` value for CUDA devices (`kDLCUDA`): devices of a CUDA
+ * plugin, numbered like the driver's ordinals.
+ */
+#define DPC_DL_CUDA 2
+
+/**
+ * `DLDeviceType` value for devices of a plugin DLPack has no type for
+ * (`kDLExtDev`), numbered in device-list order.
+ */
+#define DPC_DL_EXT_DEV 12
+
+/**
  * `DLDataTypeCode` values.
  */
 #define DPC_DL_INT 0
@@ -414,6 +426,11 @@ enum dpc_device_info
    * The canonical `backend:type:N` filter string (root devices only).
    */
   DPC_DEVICE_INFO_FILTER_STRING = 7,
+  /**
+   * The name of the plugin the device comes from: `sycl` for the SYCL
+   * plugin, `mock` for `libdpcore_mock.so` (see `DPCORE_PLUGINS`).
+   */
+  DPC_DEVICE_INFO_PLUGIN = 8,
   DPC_DEVICE_INFO_MAX_COMPUTE_UNITS = 100,
   /**
    * In MHz.
@@ -1242,11 +1259,11 @@ dpc_status dpc_array_from_usm(dpc_queue queue,
 dpc_status dpc_array_from_dlpack(struct dpc_dlpack_managed_tensor *tensor, dpc_array *array_out);
 
 /**
- * Load the backend plugin if that has not been tried yet and return the
- * outcome: `DPC_SUCCESS` when a plugin is loaded, otherwise the status
- * of the failure (`DPC_ERROR_BACKEND_UNAVAILABLE` or
- * `DPC_ERROR_PLUGIN_INCOMPATIBLE`), with the reason (every path tried and
- * the `dlerror` text) in the last-error message.
+ * Load the backend plugins if that has not been tried yet and return the
+ * outcome: `DPC_SUCCESS` when at least one plugin is loaded, otherwise
+ * the status of the SYCL plugin's failure (`DPC_ERROR_BACKEND_UNAVAILABLE`
+ * or `DPC_ERROR_PLUGIN_INCOMPATIBLE`), with the reason (every path tried
+ * and the `dlerror` text) in the last-error message.
  *
  * Loading happens once per process; later calls return the same outcome.
  * A failed load does not stop the rest of dpcore working: it then reports
@@ -1255,7 +1272,7 @@ dpc_status dpc_array_from_dlpack(struct dpc_dlpack_managed_tensor *tensor, dpc_a
 dpc_status dpc_backend_load(void);
 
 /**
- * The path of the loaded backend plugin.
+ * The path of the loaded SYCL backend plugin.
  *
  * Two-call pattern: `*size_out` receives the size needed (NUL included);
  * the path is copied when `buf` is non-NULL and `capacity` suffices.
@@ -1266,7 +1283,7 @@ dpc_status dpc_backend_load(void);
 dpc_status dpc_backend_get_plugin_path(char *buf, size_t capacity, size_t *size_out);
 
 /**
- * A description of the runtime behind the loaded plugin, e.g.
+ * A description of the runtime behind the loaded SYCL plugin, e.g.
  * `"Intel SYCL runtime libsycl.so.9 (...)"`.
  *
  * Two-call pattern and errors as `dpc_backend_get_plugin_path`.
@@ -1521,7 +1538,7 @@ dpc_status dpc_device_get_type(dpc_device device, dpc_device_type *type_out);
 
 /**
  * A string property of `device`; `key` is a `dpc_device_info` string key
- * (`DPC_DEVICE_INFO_NAME` … `DPC_DEVICE_INFO_FILTER_STRING`).
+ * (`DPC_DEVICE_INFO_NAME` … `DPC_DEVICE_INFO_PLUGIN`).
  *
  * Two-call pattern: `*size_out` receives the size needed (NUL included);
  * the string is copied when `buf` is non-NULL and `capacity` suffices.

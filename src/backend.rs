@@ -1,16 +1,24 @@
-//! Loading the backend plugin (`libdpcore_sycl.so`) at first use.
+//! Loading the backend plugins at first use.
 //!
 //! The core has no link-time dependency on SYCL, OpenCL, Level Zero or the
-//! C++ runtime. On first use it looks for the plugin:
+//! C++ runtime. On first use it loads every plugin it knows, in this order
+//! (which is the order of their devices in the device list):
 //!
-//! 1. at the path in `DPCORE_SYCL_PLUGIN`, if set (and nowhere else);
-//! 2. in the directory of the module that contains dpcore
-//!    (`libdpcore.so`, or a program that links dpcore statically);
-//! 3. in `../lib` relative to that directory (an installed `bin/`).
+//! 1. the SYCL plugin `libdpcore_sycl.so` — so that a device's position
+//!    among the SYCL devices, its `kDLOneAPI` DLPack id, is the same as in
+//!    dpctl and dpnp;
+//! 2. the plugins named in `DPCORE_PLUGINS` (paths separated by `:`), in
+//!    that order.
 //!
-//! Whatever happens is recorded in a [`LoadReport`]: each path tried with
-//! the `dlerror` text, the interface version check, and the runtime found.
-//! When no plugin loads, dpcore still works and reports 0 devices.
+//! A built-in plugin is looked for at the path in its variable
+//! (`DPCORE_SYCL_PLUGIN`, and nowhere else when it is set), else in the
+//! directory of the module that contains dpcore (`libdpcore.so`, or a
+//! program that links dpcore statically), else in `../lib` relative to it.
+//!
+//! Whatever happens is recorded in a [`LoadReport`], per plugin: each path
+//! tried with the `dlerror` text, the interface version check, and the
+//! runtime found. A plugin that does not load takes nothing from the
+//! others; when none loads dpcore still works and reports 0 devices.
 
 use crate::export;
 use std::cell::RefCell;
@@ -26,10 +34,18 @@ use crate::error::{dpc_status, dpc_status::*, Error, Result};
 pub const SYCL_PLUGIN_NAME: &str = "libdpcore_sycl.so";
 /// Environment variable naming the plugin's path.
 pub const PLUGIN_ENV: &str = "DPCORE_SYCL_PLUGIN";
+/// Environment variable naming more plugins to load after the built-in
+/// ones (paths separated by `:`).
+pub const EXTRA_PLUGINS_ENV: &str = "DPCORE_PLUGINS";
+/// The name of the SYCL plugin in reports and device tags.
+pub const SYCL: &str = "sycl";
 
 /// A loaded plugin. Lives for the rest of the process (never unloaded:
 /// SYCL runtimes do not support being unloaded and reloaded).
 pub struct Backend {
+    /// The plugin's name: `sycl` for the SYCL plugin, the file's stem
+    /// without `libdpcore_` for others (`libdpcore_mock.so` → `mock`).
+    pub name: String,
     pub table: &'static abi::BackendV1,
     pub path: PathBuf,
     pub runtime: abi::RuntimeInfoV1,
@@ -50,12 +66,26 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
-/// What happened when the plugin was looked for.
-pub struct LoadReport {
+/// What happened when one plugin was looked for.
+pub struct PluginLoad {
+    /// The plugin's name (see [`Backend::name`]).
+    pub name: String,
     pub attempts: Vec<Attempt>,
+    pub backend: std::result::Result<Backend, Error>,
+}
+
+/// What happened when the plugins were looked for, in load order.
+pub struct LoadReport {
     /// Where the core itself was found (the base of the search).
     pub core_path: Option<PathBuf>,
-    pub backend: std::result::Result<Backend, Error>,
+    pub plugins: Vec<PluginLoad>,
+}
+
+impl LoadReport {
+    /// The SYCL plugin's record (always the first).
+    pub fn sycl(&self) -> &PluginLoad {
+        &self.plugins[0]
+    }
 }
 
 static REPORT: OnceLock<LoadReport> = OnceLock::new();
@@ -181,7 +211,11 @@ fn candidates(core: Option<&Path>) -> Vec<PathBuf> {
     v
 }
 
-fn try_load(path: &Path, core_dir: Option<&Path>) -> std::result::Result<Backend, String> {
+fn try_load(
+    name: &str,
+    path: &Path,
+    core_dir: Option<&Path>,
+) -> std::result::Result<Backend, String> {
     if !path.exists() {
         return Err("no such file".into());
     }
@@ -246,6 +280,7 @@ fn try_load(path: &Path, core_dir: Option<&Path>) -> std::result::Result<Backend
         ));
     }
     Ok(Backend {
+        name: name.to_string(),
         table,
         path: path.to_path_buf(),
         runtime,
@@ -253,20 +288,22 @@ fn try_load(path: &Path, core_dir: Option<&Path>) -> std::result::Result<Backend
     })
 }
 
-fn load() -> LoadReport {
-    let core_path = core_module_path();
+/// Try `paths` in order for plugin `name`; the first that loads wins.
+fn load_plugin(name: &str, paths: Vec<PathBuf>, core_dir: Option<&Path>, what: &str) -> PluginLoad {
     let mut attempts = Vec::new();
-    let mut backend = None;
-    for p in candidates(core_path.as_deref()) {
-        match try_load(&p, core_path.as_deref().and_then(|c| c.parent())) {
+    for p in paths {
+        match try_load(name, &p, core_dir) {
             Ok(b) => {
                 crate::log::info(&format!("loaded backend plugin {}", p.display()));
                 attempts.push(Attempt {
                     path: p,
                     error: None,
                 });
-                backend = Some(b);
-                break;
+                return PluginLoad {
+                    name: name.to_string(),
+                    attempts,
+                    backend: Ok(b),
+                };
             }
             Err(e) => {
                 crate::log::info(&format!("backend plugin {}: {e}", p.display()));
@@ -277,24 +314,52 @@ fn load() -> LoadReport {
             }
         }
     }
-    let backend = match backend {
-        Some(b) => Ok(b),
-        None => Err(unavailable_error(&attempts)),
-    };
-    LoadReport {
+    let backend = Err(unavailable_error(what, &attempts));
+    PluginLoad {
+        name: name.to_string(),
         attempts,
-        core_path,
         backend,
     }
 }
 
-fn unavailable_error(attempts: &[Attempt]) -> Error {
+/// The name of a plugin loaded from `path`: `libdpcore_mock.so` → `mock`.
+fn plugin_name(path: &Path) -> String {
+    let stem = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = stem.split(".so").next().unwrap_or(&stem);
+    stem.strip_prefix("libdpcore_")
+        .or_else(|| stem.strip_prefix("lib"))
+        .unwrap_or(stem)
+        .to_string()
+}
+
+fn load() -> LoadReport {
+    let core_path = core_module_path();
+    let core_dir = core_path.as_deref().and_then(|c| c.parent());
+    let mut plugins = vec![load_plugin(
+        SYCL,
+        candidates(core_path.as_deref()),
+        core_dir,
+        "the SYCL backend plugin",
+    )];
+    let extra = std::env::var_os(EXTRA_PLUGINS_ENV).unwrap_or_default();
+    for p in std::env::split_paths(&extra).filter(|p| !p.as_os_str().is_empty()) {
+        let name = plugin_name(&p);
+        let what = format!("the backend plugin {}", p.display());
+        plugins.push(load_plugin(&name, vec![p], core_dir, &what));
+    }
+    LoadReport { core_path, plugins }
+}
+
+fn unavailable_error(what: &str, attempts: &[Attempt]) -> Error {
     let incompatible = attempts.iter().any(|a| {
         a.error
             .as_deref()
             .is_some_and(|e| e.starts_with("incompatible"))
     });
-    let mut msg = String::from("the SYCL backend plugin could not be loaded");
+    let mut msg = format!("{what} could not be loaded");
     if attempts.is_empty() {
         msg.push_str(": no place to look for it (set DPCORE_SYCL_PLUGIN to its path)");
     }
@@ -327,9 +392,27 @@ pub fn report() -> &'static LoadReport {
     })
 }
 
-/// The backend, or why there is none.
-pub fn backend() -> Result<&'static Backend> {
-    report().backend.as_ref().map_err(|e| e.clone())
+/// The SYCL backend (the one that adopts `sycl::` objects), or why there
+/// is none.
+pub fn sycl() -> Result<&'static Backend> {
+    report().sycl().backend.as_ref().map_err(|e| e.clone())
+}
+
+/// Every loaded backend, in load order.
+pub fn loaded() -> impl Iterator<Item = &'static Backend> {
+    report()
+        .plugins
+        .iter()
+        .filter_map(|p| p.backend.as_ref().ok())
+}
+
+/// Ok when at least one backend is loaded, else why the SYCL one is not.
+pub fn any() -> Result<()> {
+    if loaded().next().is_some() {
+        Ok(())
+    } else {
+        sycl().map(|_| ())
+    }
 }
 
 /// Decode a fixed string field.
@@ -339,21 +422,21 @@ pub fn field(s: &[c_char]) -> String {
 
 // ---------------------------------------------------------------- exports
 
-/// Load the backend plugin if that has not been tried yet and return the
-/// outcome: `DPC_SUCCESS` when a plugin is loaded, otherwise the status
-/// of the failure (`DPC_ERROR_BACKEND_UNAVAILABLE` or
-/// `DPC_ERROR_PLUGIN_INCOMPATIBLE`), with the reason (every path tried and
-/// the `dlerror` text) in the last-error message.
+/// Load the backend plugins if that has not been tried yet and return the
+/// outcome: `DPC_SUCCESS` when at least one plugin is loaded, otherwise
+/// the status of the SYCL plugin's failure (`DPC_ERROR_BACKEND_UNAVAILABLE`
+/// or `DPC_ERROR_PLUGIN_INCOMPATIBLE`), with the reason (every path tried
+/// and the `dlerror` text) in the last-error message.
 ///
 /// Loading happens once per process; later calls return the same outcome.
 /// A failed load does not stop the rest of dpcore working: it then reports
 /// 0 devices. Thread safety: any thread; concurrent first calls load once.
 #[no_mangle]
 pub extern "C" fn dpc_backend_load() -> dpc_status {
-    export!(|| backend().map(|_| ()))
+    export!(any)
 }
 
-/// The path of the loaded backend plugin.
+/// The path of the loaded SYCL backend plugin.
 ///
 /// Two-call pattern: `*size_out` receives the size needed (NUL included);
 /// the path is copied when `buf` is non-NULL and `capacity` suffices.
@@ -368,12 +451,12 @@ pub unsafe extern "C" fn dpc_backend_get_plugin_path(
 ) -> dpc_status {
     export!(|| {
         crate::strings::check_ptr("size_out", size_out)?;
-        let b = backend()?;
+        let b = sycl()?;
         crate::strings::write_out_str(&b.path.to_string_lossy(), buf, capacity, size_out)
     })
 }
 
-/// A description of the runtime behind the loaded plugin, e.g.
+/// A description of the runtime behind the loaded SYCL plugin, e.g.
 /// `"Intel SYCL runtime libsycl.so.9 (...)"`.
 ///
 /// Two-call pattern and errors as `dpc_backend_get_plugin_path`.
@@ -386,7 +469,7 @@ pub unsafe extern "C" fn dpc_backend_get_runtime(
 ) -> dpc_status {
     export!(|| {
         crate::strings::check_ptr("size_out", size_out)?;
-        let b = backend()?;
+        let b = sycl()?;
         crate::strings::write_out_str(&field(&b.runtime.runtime), buf, capacity, size_out)
     })
 }

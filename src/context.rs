@@ -133,7 +133,10 @@ pub fn default_context(dev: &Arc<Device>) -> Result<Arc<Context>> {
     }
     let b = dev.backend();
     let reg = device::registry();
-    let same_platform = |d: &Arc<Device>| d.info.platform_index == dev.info.platform_index;
+    // The same platform of the same plugin.
+    let same_platform = |d: &Arc<Device>| {
+        std::ptr::eq(d.backend(), dev.backend()) && d.info.platform_index == dev.info.platform_index
+    };
     // A sibling on the same platform may already hold it.
     let shared = reg
         .devices

@@ -86,6 +86,9 @@ pub enum dpc_device_info {
     DPC_DEVICE_INFO_PLATFORM_VERSION = 6,
     /// The canonical `backend:type:N` filter string (root devices only).
     DPC_DEVICE_INFO_FILTER_STRING = 7,
+    /// The name of the plugin the device comes from: `sycl` for the SYCL
+    /// plugin, `mock` for `libdpcore_mock.so` (see `DPCORE_PLUGINS`).
+    DPC_DEVICE_INFO_PLUGIN = 8,
     DPC_DEVICE_INFO_MAX_COMPUTE_UNITS = 100,
     /// In MHz.
     DPC_DEVICE_INFO_MAX_CLOCK_FREQUENCY = 101,
@@ -141,6 +144,8 @@ pub struct Device {
     pub root_index: Option<usize>,
     /// `backend:type:N` for root devices.
     pub filter: Option<String>,
+    /// A root device's DLPack device type and id (see `dlpack_id`).
+    pub dlpack: Option<(i32, usize)>,
     /// The device this one was partitioned from.
     pub parent: Option<Arc<Device>>,
     /// A root device's default context (the platform's), made at first use
@@ -194,6 +199,7 @@ impl Device {
             info,
             root_index: None,
             filter: None,
+            dlpack: None,
             parent: None,
             default_context: OnceLock::new(),
             default_queue: OnceLock::new(),
@@ -228,10 +234,25 @@ impl Device {
         d
     }
 
-    /// The `kDLOneAPI` device id: the index of the root device in
-    /// `sycl::device::get_devices()` order, as dpnp and dpctl report it.
+    /// The DLPack device id of the device's root: for a SYCL device its
+    /// `kDLOneAPI` id, the index of the root device in
+    /// `sycl::device::get_devices()` order, as dpnp and dpctl report it;
+    /// for a device of another plugin its index among the devices of its
+    /// DLPack device type.
     pub fn dlpack_id(self: &Arc<Device>) -> Option<usize> {
-        self.root().root_index
+        self.root().dlpack.map(|(_, id)| id)
+    }
+
+    /// The DLPack device type of the device's root (`kDLOneAPI` for SYCL
+    /// devices, `kDLCUDA` for CUDA devices of another plugin, `kDLExtDev`
+    /// otherwise).
+    pub fn dlpack_type(self: &Arc<Device>) -> Option<i32> {
+        self.root().dlpack.map(|(t, _)| t)
+    }
+
+    /// The name of the plugin the device comes from (`sycl`, ...).
+    pub fn plugin(&self) -> &str {
+        &self.backend.name
     }
 
     pub fn sub_group_sizes(&self) -> &[u64] {
@@ -270,6 +291,7 @@ impl Device {
             k if k == DPC_DEVICE_INFO_VERSION as i32 => field(&i.version),
             k if k == DPC_DEVICE_INFO_PLATFORM_NAME as i32 => field(&i.platform_name),
             k if k == DPC_DEVICE_INFO_PLATFORM_VERSION as i32 => field(&i.platform_version),
+            k if k == DPC_DEVICE_INFO_PLUGIN as i32 => self.backend.name.clone(),
             k if k == DPC_DEVICE_INFO_FILTER_STRING as i32 => match &self.filter {
                 Some(f) => f.clone(),
                 None => {
@@ -424,7 +446,8 @@ impl Device {
     }
 }
 
-fn enumerate(b: &'static Backend) -> Result<Vec<Arc<Device>>> {
+/// The root devices of one plugin, not yet numbered.
+fn enumerate(b: &'static Backend) -> Result<Vec<Device>> {
     let t = b.table;
     let mut n = 0usize;
     backend::check(
@@ -449,33 +472,72 @@ fn enumerate(b: &'static Backend) -> Result<Vec<Arc<Device>>> {
             Err(e) => failure = Some(e),
         }
     }
-    if let Some(e) = failure {
-        return Err(e);
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(devices),
     }
-    // Filter strings: N counts devices of the same backend and type, in
-    // enumeration order, which is what the selector grammar matches.
-    let mut out = Vec::with_capacity(devices.len());
-    for (i, mut d) in devices.into_iter().enumerate() {
+}
+
+/// The DLPack device type of root devices of plugin `b` that report `kind`.
+fn dlpack_type_of(b: &Backend, kind: dpc_backend) -> i32 {
+    if b.name == backend::SYCL {
+        crate::dlpack::DPC_DL_ONEAPI
+    } else if kind == dpc_backend::DPC_BACKEND_CUDA {
+        crate::dlpack::DPC_DL_CUDA
+    } else {
+        crate::dlpack::DPC_DL_EXT_DEV
+    }
+}
+
+/// Number the root devices of every plugin, in load order: their position
+/// in the list, their filter strings (N counts devices of the same backend
+/// and type, in list order, which is what the selector grammar matches)
+/// and their DLPack ids (counted per DLPack device type).
+fn number(all: Vec<Device>) -> Vec<Arc<Device>> {
+    let mut out: Vec<Arc<Device>> = Vec::with_capacity(all.len());
+    for (i, mut d) in all.into_iter().enumerate() {
         d.root_index = Some(i);
         let n = out
             .iter()
-            .filter(|o: &&Arc<Device>| {
-                o.backend_kind() == d.backend_kind() && o.device_type() == d.device_type()
-            })
+            .filter(|o| o.backend_kind() == d.backend_kind() && o.device_type() == d.device_type())
             .count();
         d.filter = Some(format!("{}:{}:{n}", d.backend_str(), d.type_str()));
+        let t = dlpack_type_of(d.backend, d.backend_kind());
+        let id = out
+            .iter()
+            .filter(|o| o.dlpack.is_some_and(|(ot, _)| ot == t))
+            .count();
+        d.dlpack = Some((t, id));
         out.push(Arc::new(d));
     }
-    Ok(out)
+    out
+}
+
+/// The root device with DLPack device `(device_type, id)`.
+pub fn by_dlpack(device_type: i32, id: i64) -> Option<Arc<Device>> {
+    let id = usize::try_from(id).ok()?;
+    registry()
+        .devices
+        .iter()
+        .find(|d| d.dlpack == Some((device_type, id)))
+        .cloned()
 }
 
 /// The root devices, enumerated once per process.
 pub fn registry() -> &'static Registry {
     REGISTRY.get_or_init(|| {
-        let (devices, unavailable) = match backend::backend().and_then(enumerate) {
-            Ok(d) => (d, None),
-            Err(e) => (Vec::new(), Some(e)),
-        };
+        let mut all = Vec::new();
+        let mut unavailable = backend::any().err();
+        for b in backend::loaded() {
+            match enumerate(b) {
+                Ok(d) => all.extend(d),
+                Err(e) => {
+                    crate::log::error(&format!("plugin {}: {}", b.name, e.message));
+                    unavailable.get_or_insert(e);
+                }
+            }
+        }
+        let devices = number(all);
         let mut handles = Vec::with_capacity(devices.len());
         let mut kept = Vec::with_capacity(devices.len());
         for d in devices {
@@ -657,7 +719,7 @@ pub unsafe extern "C" fn dpc_device_get_type(
 }
 
 /// A string property of `device`; `key` is a `dpc_device_info` string key
-/// (`DPC_DEVICE_INFO_NAME` … `DPC_DEVICE_INFO_FILTER_STRING`).
+/// (`DPC_DEVICE_INFO_NAME` … `DPC_DEVICE_INFO_PLUGIN`).
 ///
 /// Two-call pattern: `*size_out` receives the size needed (NUL included);
 /// the string is copied when `buf` is non-NULL and `capacity` suffices.
@@ -847,9 +909,8 @@ pub unsafe extern "C" fn dpc_device_from_dlpack_id(
 ) -> dpc_status {
     export!(|| {
         check_ptr("device_out", device_out)?;
-        let r = registry();
-        match usize::try_from(id).ok().and_then(|i| r.handles.get(i)) {
-            Some(h) => write_out("device_out", device_out, *h as dpc_device),
+        match by_dlpack(crate::dlpack::DPC_DL_ONEAPI, id as i64) {
+            Some(d) => write_out("device_out", device_out, handle_for(&d)?),
             None => Err(Error::new(
                 DPC_ERROR_DEVICE_NOT_FOUND,
                 format!("no device has kDLOneAPI id {id}; {}", list_for_message()),

@@ -15,6 +15,7 @@ use crate::strings::{check_ptr, write_out_str};
 /// Environment variables that change what the runtime sees.
 pub const ENV_VARS: &[&str] = &[
     "DPCORE_SYCL_PLUGIN",
+    "DPCORE_PLUGINS",
     "DPCORE_LOG",
     "DPCORE_BUNDLE_CACHE",
     "DPCORE_SYCL_RUNTIME",
@@ -145,23 +146,18 @@ fn opencl_icd(out: &mut String) -> Vec<String> {
     advice
 }
 
-/// The full report.
-pub fn report() -> String {
-    let mut out = String::new();
-    let r = backend::report();
-    let _ = writeln!(out, "dpcore {}", env!("CARGO_PKG_VERSION"));
-    if let Some(p) = &r.core_path {
-        let _ = writeln!(out, "core: {}", p.display());
-    }
-    let _ = writeln!(out, "backend plugin search:");
-    if r.attempts.is_empty() {
+/// One plugin's part of the report: where it was looked for, what loaded,
+/// the runtime behind it and how that was found; advice when it failed.
+fn plugin_lines(out: &mut String, pl: &backend::PluginLoad, advice: &mut Vec<String>) {
+    let _ = writeln!(out, "backend plugin `{}` search:", pl.name);
+    if pl.attempts.is_empty() {
         let _ = writeln!(
             out,
             "  (nowhere to look: the core's own path is unknown and {} is not set)",
             backend::PLUGIN_ENV
         );
     }
-    for a in &r.attempts {
+    for a in &pl.attempts {
         let _ = writeln!(
             out,
             "  {}: {}",
@@ -172,10 +168,14 @@ pub fn report() -> String {
             }
         );
     }
-    let mut advice: Vec<String> = Vec::new();
-    match &r.backend {
+    let what = if pl.name == backend::SYCL {
+        "SYCL runtime".to_string()
+    } else {
+        format!("runtime of `{}`", pl.name)
+    };
+    match &pl.backend {
         Ok(b) => {
-            let _ = writeln!(out, "SYCL runtime: {}", field(&b.runtime.runtime));
+            let _ = writeln!(out, "{what}: {}", field(&b.runtime.runtime));
             let rp = field(&b.runtime.runtime_path);
             if !rp.is_empty() {
                 let _ = writeln!(out, "  loaded from {rp}");
@@ -192,25 +192,34 @@ pub fn report() -> String {
                         .unwrap_or_default()
                 );
             }
-            let _ = writeln!(
-                out,
-                "  built for libsycl.so.{}; {} platform(s)",
-                b.runtime.runtime_abi_major, b.runtime.n_platforms
-            );
+            if pl.name == backend::SYCL {
+                let _ = writeln!(
+                    out,
+                    "  built for libsycl.so.{}; {} platform(s)",
+                    b.runtime.runtime_abi_major, b.runtime.n_platforms
+                );
+            } else {
+                let _ = writeln!(out, "  {} platform(s)", b.runtime.n_platforms);
+            }
         }
         Err(e) => {
-            let _ = writeln!(out, "SYCL runtime: not loaded ({})", e.status.name());
-            if r.attempts
+            let _ = writeln!(out, "{what}: not loaded ({})", e.status.name());
+            if pl
+                .attempts
                 .iter()
                 .all(|a| a.error.as_deref() == Some("no such file"))
             {
-                advice.push(format!(
-                    "the plugin {} is missing: build it (`cargo build --release` builds it next to \
-                     libdpcore.so) or set {} to its path",
-                    backend::SYCL_PLUGIN_NAME,
-                    backend::PLUGIN_ENV
-                ));
-            } else if r
+                advice.push(if pl.name == backend::SYCL {
+                    format!(
+                        "the plugin {} is missing: build it (`cargo build --release` builds it next to \
+                         libdpcore.so) or set {} to its path",
+                        backend::SYCL_PLUGIN_NAME,
+                        backend::PLUGIN_ENV
+                    )
+                } else {
+                    format!("the plugin `{}` named in {} does not exist", pl.name, backend::EXTRA_PLUGINS_ENV)
+                });
+            } else if pl
                 .attempts
                 .iter()
                 .any(|a| a.error.as_deref().is_some_and(|e| e.contains("libsycl")))
@@ -225,6 +234,20 @@ pub fn report() -> String {
                 advice.push(e.message.clone());
             }
         }
+    }
+}
+
+/// The full report.
+pub fn report() -> String {
+    let mut out = String::new();
+    let r = backend::report();
+    let _ = writeln!(out, "dpcore {}", env!("CARGO_PKG_VERSION"));
+    if let Some(p) = &r.core_path {
+        let _ = writeln!(out, "core: {}", p.display());
+    }
+    let mut advice: Vec<String> = Vec::new();
+    for pl in &r.plugins {
+        plugin_lines(&mut out, pl, &mut advice);
     }
     let _ = writeln!(out, "Level Zero loader:");
     match probe_library("libze_loader.so.1") {
@@ -246,7 +269,7 @@ pub fn report() -> String {
         let _ = writeln!(out, "  {}", d.describe());
     }
     if reg.devices.is_empty() {
-        if r.backend.is_ok() {
+        if r.sycl().backend.is_ok() {
             advice.extend(icd_advice);
             if std::env::var_os("ONEAPI_DEVICE_SELECTOR").is_some() {
                 advice.push("ONEAPI_DEVICE_SELECTOR is set and may hide every device: unset it to see them all".into());

@@ -47,12 +47,25 @@ impl HandleType for Platform {
 pub struct Platforms {
     pub list: Vec<Arc<Platform>>,
     pub handles: Vec<usize>,
+    /// Per loaded backend (by its table's address), the position of its
+    /// first platform in `list`: the platforms of all backends, in load order.
+    offsets: Vec<(usize, usize)>,
+}
+
+impl Platforms {
+    /// The position in `list` of platform `index` of backend `b` (as its
+    /// `DeviceInfoV1::platform_index` counts); None when it cannot be told.
+    pub fn global_index(&self, b: &backend::Backend, index: u32) -> Option<usize> {
+        let key = b.table as *const abi::BackendV1 as usize;
+        let off = self.offsets.iter().find(|(k, _)| *k == key)?.1;
+        (index != u32::MAX).then_some(off + index as usize)
+    }
 }
 
 static PLATFORMS: OnceLock<Platforms> = OnceLock::new();
 
-fn enumerate() -> Result<Vec<Arc<Platform>>> {
-    let b = backend::backend()?;
+/// The platforms of one backend.
+fn enumerate(b: &'static backend::Backend) -> Result<Vec<Arc<Platform>>> {
     let t = b.table;
     let mut n = 0usize;
     backend::check(
@@ -81,19 +94,38 @@ fn enumerate() -> Result<Vec<Arc<Platform>>> {
         .collect())
 }
 
-/// The platforms, enumerated once; empty when the backend is unavailable.
+/// The platforms of every loaded backend, in load order, enumerated once;
+/// empty when no backend is available.
 pub fn platforms() -> &'static Platforms {
     PLATFORMS.get_or_init(|| {
-        let found = enumerate().unwrap_or_default();
-        let mut list = Vec::with_capacity(found.len());
-        let mut handles = Vec::with_capacity(found.len());
-        for p in found {
-            if let Ok(h) = handle::insert(p.clone(), true) {
-                list.push(p);
-                handles.push(h);
+        let mut list: Vec<Arc<Platform>> = Vec::new();
+        let mut handles = Vec::new();
+        let mut offsets = Vec::new();
+        for b in backend::loaded() {
+            offsets.push((b.table as *const abi::BackendV1 as usize, list.len()));
+            for p in enumerate(b).unwrap_or_default() {
+                let p = Arc::new(Platform {
+                    index: list.len(),
+                    backend: p.backend,
+                    n_devices: p.n_devices,
+                    name: p.name.clone(),
+                    vendor: p.vendor.clone(),
+                    version: p.version.clone(),
+                });
+                match handle::insert(p.clone(), true) {
+                    Ok(h) => {
+                        list.push(p);
+                        handles.push(h);
+                    }
+                    Err(_) => break,
+                }
             }
         }
-        Platforms { list, handles }
+        Platforms {
+            list,
+            handles,
+            offsets,
+        }
     })
 }
 
@@ -235,8 +267,9 @@ pub unsafe extern "C" fn dpc_device_get_platform(
     export!(|| {
         check_ptr("platform_out", platform_out)?;
         let d = device::get("device", device)?;
-        let i = d.info.platform_index as usize;
-        match platforms().handles.get(i) {
+        let root = d.root();
+        let i = platforms().global_index(root.backend(), root.info.platform_index);
+        match i.and_then(|i| platforms().handles.get(i)) {
             Some(h) => write_out("platform_out", platform_out, *h as dpc_platform),
             None => Err(Error::new(
                 DPC_ERROR_BACKEND,

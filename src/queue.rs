@@ -297,7 +297,7 @@ pub unsafe extern "C" fn dpc_queue_adopt(
     export!(|| {
         check_ptr("sycl_queue", sycl_queue)?;
         check_ptr("queue_out", queue_out)?;
-        let b = backend::backend()?;
+        let b = backend::sycl()?;
         let mut obj: abi::Obj = std::ptr::null_mut();
         let mut dev_obj: abi::Obj = std::ptr::null_mut();
         let mut ctx_obj: abi::Obj = std::ptr::null_mut();

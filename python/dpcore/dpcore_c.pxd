@@ -71,6 +71,14 @@ cdef extern from "dpcore.h" nogil:
     # id of `dpc_device_get_dlpack_id`.
     enum: DPC_DL_ONEAPI = 14
 
+    # `DLDeviceType` value for CUDA devices (`kDLCUDA`): devices of a CUDA plugin,
+    # numbered like the driver's ordinals.
+    enum: DPC_DL_CUDA = 2
+
+    # `DLDeviceType` value for devices of a plugin DLPack has no type for (`kDLExtDev`),
+    # numbered in device-list order.
+    enum: DPC_DL_EXT_DEV = 12
+
     # `DLDataTypeCode` values.
     enum: DPC_DL_INT = 0
     enum: DPC_DL_UINT = 1
@@ -227,6 +235,9 @@ cdef extern from "dpcore.h" nogil:
         DPC_DEVICE_INFO_PLATFORM_VERSION = 6
         # The canonical `backend:type:N` filter string (root devices only).
         DPC_DEVICE_INFO_FILTER_STRING = 7
+        # The name of the plugin the device comes from: `sycl` for the SYCL plugin,
+        # `mock` for `libdpcore_mock.so` (see `DPCORE_PLUGINS`).
+        DPC_DEVICE_INFO_PLUGIN = 8
         DPC_DEVICE_INFO_MAX_COMPUTE_UNITS = 100
         # In MHz.
         DPC_DEVICE_INFO_MAX_CLOCK_FREQUENCY = 101
@@ -589,17 +600,18 @@ cdef extern from "dpcore.h" nogil:
     dpc_status dpc_array_from_dlpack(dpc_dlpack_managed_tensor *tensor,
                                      dpc_array *array_out)
 
-    # Load the backend plugin if that has not been tried yet and return the outcome:
-    # `DPC_SUCCESS` when a plugin is loaded, otherwise the status of the failure
-    # (`DPC_ERROR_BACKEND_UNAVAILABLE` or `DPC_ERROR_PLUGIN_INCOMPATIBLE`), with the
-    # reason (every path tried and the `dlerror` text) in the last-error message.
+    # Load the backend plugins if that has not been tried yet and return the outcome:
+    # `DPC_SUCCESS` when at least one plugin is loaded, otherwise the status of the SYCL
+    # plugin's failure (`DPC_ERROR_BACKEND_UNAVAILABLE` or
+    # `DPC_ERROR_PLUGIN_INCOMPATIBLE`), with the reason (every path tried and the
+    # `dlerror` text) in the last-error message.
     dpc_status dpc_backend_load()
 
-    # The path of the loaded backend plugin.
+    # The path of the loaded SYCL backend plugin.
     dpc_status dpc_backend_get_plugin_path(char *buf, size_t capacity, size_t *size_out)
 
-    # A description of the runtime behind the loaded plugin, e.g. `"Intel SYCL runtime
-    # libsycl.so.9 (...)"`.
+    # A description of the runtime behind the loaded SYCL plugin, e.g. `"Intel SYCL
+    # runtime libsycl.so.9 (...)"`.
     dpc_status dpc_backend_get_runtime(char *buf, size_t capacity, size_t *size_out)
 
     # The number of live handles of `kind` (`DPC_HANDLE_ALL`: of every kind) that the
@@ -697,7 +709,7 @@ cdef extern from "dpcore.h" nogil:
     dpc_status dpc_device_get_type(dpc_device device, dpc_device_type *type_out)
 
     # A string property of `device`; `key` is a `dpc_device_info` string key
-    # (`DPC_DEVICE_INFO_NAME` … `DPC_DEVICE_INFO_FILTER_STRING`).
+    # (`DPC_DEVICE_INFO_NAME` … `DPC_DEVICE_INFO_PLUGIN`).
     dpc_status dpc_device_get_info_string(dpc_device device, int32_t key, char *buf,
                                           size_t capacity, size_t *size_out)
 

@@ -121,11 +121,23 @@ fn partition_kinds(d: &Device) -> Vec<&'static str> {
     v
 }
 
+/// `kDLOneAPI`, `kDLCUDA`, ... for a DLPack device type.
+fn dlpack_type_name(t: i32) -> String {
+    match t {
+        1 => "kDLCPU".into(),
+        2 => "kDLCUDA".into(),
+        12 => "kDLExtDev".into(),
+        14 => "kDLOneAPI".into(),
+        other => format!("DLPack type {other}"),
+    }
+}
+
 fn line(d: &Arc<Device>) -> String {
     format!(
-        "[{}] {:<18} kDLOneAPI:{}  {}  (driver {}; {} global, {} local, {} max alloc)",
+        "[{}] {:<18} {}:{}  {}  (driver {}; {} global, {} local, {} max alloc)",
         d.root_index.unwrap_or(0),
         d.filter.clone().unwrap_or_default(),
+        dlpack_type_name(d.dlpack_type().unwrap_or(0)),
         d.dlpack_id().unwrap_or(0),
         d.name,
         s(d, DPC_DEVICE_INFO_DRIVER_VERSION),
@@ -219,24 +231,25 @@ fn json(devs: &[Arc<Device>]) -> String {
         "  \"dpcore_version\": {},",
         json_str(env!("CARGO_PKG_VERSION"))
     );
-    match &r.backend {
-        Ok(b) => {
-            let _ = writeln!(
-                o,
-                "  \"backend\": {{\"loaded\": true, \"plugin\": {}, \"runtime\": {}}},",
-                json_str(&b.path.to_string_lossy()),
-                json_str(&backend::field(&b.runtime.runtime))
-            );
-        }
-        Err(e) => {
-            let _ = writeln!(
-                o,
-                "  \"backend\": {{\"loaded\": false, \"status\": {}, \"message\": {}}},",
-                json_str(e.status.name()),
-                json_str(&e.message)
-            );
-        }
-    }
+    // "backend" is the SYCL plugin (kept from before there were several);
+    // "plugins" lists every plugin in load order.
+    let plugin_json = |pl: &backend::PluginLoad| match &pl.backend {
+        Ok(b) => format!(
+            "{{\"name\": {}, \"loaded\": true, \"plugin\": {}, \"runtime\": {}}}",
+            json_str(&pl.name),
+            json_str(&b.path.to_string_lossy()),
+            json_str(&backend::field(&b.runtime.runtime))
+        ),
+        Err(e) => format!(
+            "{{\"name\": {}, \"loaded\": false, \"status\": {}, \"message\": {}}}",
+            json_str(&pl.name),
+            json_str(e.status.name()),
+            json_str(&e.message)
+        ),
+    };
+    let _ = writeln!(o, "  \"backend\": {},", plugin_json(r.sycl()));
+    let all: Vec<String> = r.plugins.iter().map(plugin_json).collect();
+    let _ = writeln!(o, "  \"plugins\": [{}],", all.join(", "));
     o.push_str("  \"platforms\": [");
     let plats = &platform::platforms().list;
     for (i, p) in plats.iter().enumerate() {
@@ -262,7 +275,12 @@ fn json(devs: &[Arc<Device>]) -> String {
                 "\"filter_string\": {}",
                 json_str(d.filter.as_deref().unwrap_or(""))
             ),
-            format!("\"dlpack_device\": [14, {}]", d.dlpack_id().unwrap_or(0)),
+            format!(
+                "\"dlpack_device\": [{}, {}]",
+                d.dlpack_type().unwrap_or(0),
+                d.dlpack_id().unwrap_or(0)
+            ),
+            format!("\"plugin\": {}", json_str(d.plugin())),
             format!("\"backend\": {}", json_str(d.backend_str())),
             format!("\"device_type\": {}", json_str(d.type_str())),
             format!("\"name\": {}", json_str(&d.name)),
