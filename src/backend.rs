@@ -20,6 +20,9 @@
 //! runtime found. A plugin that does not load takes nothing from the
 //! others; when none loads dpcore still works and reports 0 devices.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::export;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
@@ -53,10 +56,11 @@ pub struct Backend {
     pub found: Vec<crate::runtime::Found>,
 }
 
-// SAFETY: the table is immutable and its functions are thread-safe by the
-// interface contract.
-unsafe impl Send for Backend {}
-unsafe impl Sync for Backend {}
+// `Backend` is Send + Sync without an `unsafe impl`: the table is a
+// `&'static` of a struct of `u32`s and function pointers, the rest plain
+// data. `REPORT` (a `static OnceLock<LoadReport>`) makes the compiler check
+// it. That the table's functions may be called from any thread is the
+// backend interface's convention, relied on where they are called.
 
 /// One place the loader looked.
 #[derive(Debug, Clone)]
@@ -95,23 +99,44 @@ thread_local! {
     static PLUGIN_BUILD_LOG: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
+/// [`abi::HostV1::set_build_log`]: record a plugin's build log on this
+/// thread.
+///
+/// # Safety
+/// `log` is NULL or valid for reads of `len` bytes for the call (the
+/// interface's contract for `set_build_log`).
 unsafe extern "C" fn host_set_build_log(log: *const u8, len: usize) {
     let _ = std::panic::catch_unwind(|| {
         let text = if log.is_null() {
             String::new()
         } else {
-            String::from_utf8_lossy(std::slice::from_raw_parts(log, len)).into_owned()
+            // SAFETY: `log` is non-NULL (checked above) and, by this
+            // function's contract, valid for reads of `len` bytes, which
+            // stay unchanged while the slice lives: it is copied at once
+            // into an owned `String`.
+            let bytes = unsafe { std::slice::from_raw_parts(log, len) };
+            String::from_utf8_lossy(bytes).into_owned()
         };
         PLUGIN_BUILD_LOG.with(|p| *p.borrow_mut() = Some(text));
     });
 }
 
+/// [`abi::HostV1::set_error`]: record a plugin's failure on this thread,
+/// for [`check`] to take.
+///
+/// # Safety
+/// `msg` is NULL or valid for reads of `len` bytes for the call (the
+/// interface's contract for `set_error`).
 unsafe extern "C" fn host_set_error(status: i32, backend_code: i64, msg: *const u8, len: usize) {
     let _ = std::panic::catch_unwind(|| {
         let text = if msg.is_null() {
             String::from("(no message)")
         } else {
-            String::from_utf8_lossy(std::slice::from_raw_parts(msg, len)).into_owned()
+            // SAFETY: `msg` is non-NULL (checked above) and, by this
+            // function's contract, valid for reads of `len` bytes; the
+            // slice is copied at once into an owned `String`.
+            let bytes = unsafe { std::slice::from_raw_parts(msg, len) };
+            String::from_utf8_lossy(bytes).into_owned()
         };
         let st = dpc_status::from_code(status).unwrap_or(DPC_ERROR_BACKEND);
         PLUGIN_ERROR.with(|p| {
@@ -120,12 +145,21 @@ unsafe extern "C" fn host_set_error(status: i32, backend_code: i64, msg: *const 
     });
 }
 
+/// [`abi::HostV1::log`]: route a plugin's log line to dpcore's logger.
+///
+/// # Safety
+/// `msg` is NULL or valid for reads of `len` bytes for the call (the
+/// interface's contract for `log`).
 unsafe extern "C" fn host_log(level: i32, msg: *const u8, len: usize) {
     let _ = std::panic::catch_unwind(|| {
         if msg.is_null() {
             return;
         }
-        let text = String::from_utf8_lossy(std::slice::from_raw_parts(msg, len));
+        // SAFETY: `msg` is non-NULL (checked above) and, by this function's
+        // contract, valid for reads of `len` bytes for the call; `text`
+        // and `line`, which borrow it, end before the function returns.
+        let bytes = unsafe { std::slice::from_raw_parts(msg, len) };
+        let text = String::from_utf8_lossy(bytes);
         let line = format!("sycl plugin: {text}");
         match level {
             0 => crate::log::error(&line),
@@ -162,25 +196,35 @@ pub fn check(status: i32, what: &str) -> Result<()> {
 }
 
 fn dlerror_text() -> String {
-    // SAFETY: dlerror returns NULL or a NUL-terminated thread-local string.
-    unsafe {
-        let e = libc::dlerror();
-        if e.is_null() {
-            "unknown dlopen error".into()
-        } else {
-            CStr::from_ptr(e).to_string_lossy().into_owned()
-        }
+    // SAFETY: dlerror takes no arguments; it reads and clears this thread's
+    // dynamic-linker error state.
+    let e = unsafe { libc::dlerror() };
+    if e.is_null() {
+        "unknown dlopen error".into()
+    } else {
+        // SAFETY: a non-NULL `dlerror` result is a NUL-terminated string
+        // that stays valid until the next `dlerror` call on this thread;
+        // it is copied into an owned `String` before anything else runs.
+        unsafe { CStr::from_ptr(e) }.to_string_lossy().into_owned()
     }
 }
 
 /// The file that contains this code: `libdpcore.so`, or the executable
 /// for a program that links dpcore statically.
 pub fn core_module_path() -> Option<PathBuf> {
+    // SAFETY: `Dl_info` is four raw pointers, for which all-zero bytes
+    // (NULL) are valid values.
     let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
     let addr = core_module_path as *const c_void;
-    // SAFETY: dladdr only reads the address.
+    // SAFETY: dladdr only looks the address up (any value is allowed) and
+    // writes `info`, a live local `Dl_info`.
     let ok = unsafe { libc::dladdr(addr, &mut info) };
     if ok != 0 && !info.dli_fname.is_null() {
+        // SAFETY: dladdr succeeded and `dli_fname` is non-NULL (both
+        // checked above): it is the NUL-terminated path of the object that
+        // contains this function, owned by the dynamic linker while that
+        // object is loaded, which it is while this code runs; it is copied
+        // at once.
         let p = unsafe { CStr::from_ptr(info.dli_fname) }
             .to_string_lossy()
             .into_owned();
@@ -222,13 +266,22 @@ fn try_load(
     let found = crate::runtime::provide_for_plugin(path, core_dir)?;
     let c = CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| "path contains a NUL byte".to_string())?;
-    // SAFETY: loading a shared object runs its initialisers; that is the
-    // point. RTLD_NOW reports missing dependencies here, not later.
+    // SAFETY: `c` is a NUL-terminated path that outlives the call. Loading
+    // a shared object runs its initialisers; that is the point (a file
+    // named as a dpcore plugin is trusted to be one, as any library on the
+    // search path is). RTLD_NOW reports missing dependencies here, not
+    // later.
     let lib = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
     if lib.is_null() {
         return Err(format!("dlopen failed: {}", dlerror_text()));
     }
+    // `name` is one of the `abi::SYM_*` constants (the only two calls
+    // below), which end with their NUL.
     let sym = |name: &[u8]| -> std::result::Result<*mut c_void, String> {
+        debug_assert_eq!(name.last(), Some(&0));
+        // SAFETY: `lib` is the non-NULL handle dlopen returned above,
+        // never closed; `name` is NUL-terminated (see above) and outlives
+        // the call.
         let p = unsafe { libc::dlsym(lib, name.as_ptr() as *const c_char) };
         if p.is_null() {
             Err(format!(
@@ -240,7 +293,14 @@ fn try_load(
             Ok(p)
         }
     };
+    // SAFETY: `sym` returned a non-NULL address (it fails on NULL), so the
+    // function pointer is non-NULL. A plugin exports `SYM_ABI_VERSION` as a
+    // function of exactly `AbiVersionFn`'s signature: this one is the same
+    // in every interface version, which is why it is read first.
     let version_fn: abi::AbiVersionFn = unsafe { std::mem::transmute(sym(abi::SYM_ABI_VERSION)?) };
+    // SAFETY: `version_fn` is the plugin's version function (see above),
+    // which takes nothing and may be called at any time; the plugin stays
+    // loaded (never closed).
     let version = unsafe { version_fn() };
     if version != abi::BACKEND_ABI_VERSION {
         return Err(format!(
@@ -249,8 +309,14 @@ fn try_load(
             abi::BACKEND_ABI_VERSION
         ));
     }
+    // SAFETY: `sym` returned a non-NULL address; the plugin implements
+    // interface version `BACKEND_ABI_VERSION` (checked above), in which
+    // `SYM_INIT` is a function of exactly `InitFn`'s signature.
     let init: abi::InitFn = unsafe { std::mem::transmute(sym(abi::SYM_INIT)?) };
     let mut table: *const abi::BackendV1 = std::ptr::null();
+    // SAFETY: `init` is the plugin's init function (see above). `&HOST` is
+    // a `'static` host table of this interface version, valid for as long
+    // as the plugin keeps it; `table` is a live local the plugin writes.
     let st = unsafe { init(&HOST, &mut table) };
     if let Err(e) = check(st, "plugin initialisation") {
         return Err(format!("plugin initialisation failed: {}", e.message));
@@ -258,7 +324,10 @@ fn try_load(
     if table.is_null() {
         return Err("plugin initialisation returned no table".into());
     }
-    // SAFETY: the plugin keeps its table alive for the life of the process.
+    // SAFETY: `table` is non-NULL (checked above) and points to the
+    // plugin's `BackendV1`, of this interface version (checked before
+    // `init`, so its layout is this crate's), which the plugin keeps alive
+    // and unchanged for the life of the process (it is never unloaded).
     let table: &'static abi::BackendV1 = unsafe { &*table };
     if table.abi_version != abi::BACKEND_ABI_VERSION
         || table.struct_size as usize != std::mem::size_of::<abi::BackendV1>()
@@ -272,6 +341,8 @@ fn try_load(
         ));
     }
     let mut runtime = abi::RuntimeInfoV1::zeroed();
+    // SAFETY: `table` is the plugin's checked table (version and size
+    // above); `runtime` is a live local record the plugin fills.
     let st = unsafe { (table.runtime_info)(&mut runtime) };
     if let Err(e) = check(st, "runtime_info") {
         return Err(format!(
@@ -452,7 +523,11 @@ pub unsafe extern "C" fn dpc_backend_get_plugin_path(
     export!(|| {
         crate::strings::check_ptr("size_out", size_out)?;
         let b = sycl()?;
-        crate::strings::write_out_str(&b.path.to_string_lossy(), buf, capacity, size_out)
+        // SAFETY: the export's contract is `buf` NULL or writable for
+        // `capacity` bytes and `size_out` writable (checked non-NULL
+        // above), `write_out_str`'s contract; the path is a fresh `String`
+        // the caller's buffer cannot overlap.
+        unsafe { crate::strings::write_out_str(&b.path.to_string_lossy(), buf, capacity, size_out) }
     })
 }
 
@@ -470,6 +545,11 @@ pub unsafe extern "C" fn dpc_backend_get_runtime(
     export!(|| {
         crate::strings::check_ptr("size_out", size_out)?;
         let b = sycl()?;
-        crate::strings::write_out_str(&field(&b.runtime.runtime), buf, capacity, size_out)
+        // SAFETY: as in `dpc_backend_get_plugin_path`: the export's contract
+        // on `buf`/`capacity` and `size_out` is `write_out_str`'s; the text
+        // is a fresh `String`.
+        unsafe {
+            crate::strings::write_out_str(&field(&b.runtime.runtime), buf, capacity, size_out)
+        }
     })
 }
