@@ -93,9 +93,12 @@ impl Context {
         self.obj
     }
 
+    /// Whether `other` is the same context. Contexts of two plugins are
+    /// never the same, and a plugin's table takes only its own objects.
     pub fn same_as(&self, other: &Context) -> bool {
         std::ptr::eq(self, other)
-            || unsafe { (self.backend.table.context_equal)(self.obj, other.obj) }
+            || (std::ptr::eq(self.backend, other.backend)
+                && unsafe { (self.backend.table.context_equal)(self.obj, other.obj) })
     }
 
     pub fn contains(&self, d: &Device) -> bool {
@@ -168,12 +171,24 @@ pub fn default_context(dev: &Arc<Device>) -> Result<Arc<Context>> {
     Ok(ctx)
 }
 
-/// A new context over `devices`.
+/// A new context over `devices` (all of one plugin).
 pub fn create(devices: &[Arc<Device>]) -> Result<Arc<Context>> {
-    let b = devices
+    let first = devices
         .first()
-        .ok_or_else(|| Error::invalid_arg("a context needs at least one device"))?
-        .backend();
+        .ok_or_else(|| Error::invalid_arg("a context needs at least one device"))?;
+    let b = first.backend();
+    // The plugin's table takes only its own device objects; devices of two
+    // plugins are on different platforms.
+    if let Some(other) = devices.iter().find(|d| !std::ptr::eq(d.backend(), b)) {
+        return Err(Error::invalid_arg(format!(
+            "the devices of a context must all belong to one platform: {} comes from the {} \
+             plugin, {} from the {} plugin",
+            first.describe(),
+            first.plugin(),
+            other.describe(),
+            other.plugin()
+        )));
+    }
     let objs: Vec<abi::Obj> = devices.iter().map(|d| d.obj()).collect();
     let mut obj: abi::Obj = std::ptr::null_mut();
     backend::check(

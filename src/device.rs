@@ -568,7 +568,13 @@ pub unsafe fn from_obj(b: &'static Backend, obj: abi::Obj) -> Result<Arc<Device>
             "the backend returned no device",
         ));
     }
-    for d in &registry().devices {
+    // Only `b`'s own devices can be `obj`; a device object of another
+    // plugin must never reach `b`'s table.
+    for d in registry()
+        .devices
+        .iter()
+        .filter(|d| std::ptr::eq(d.backend, b))
+    {
         if unsafe { (b.table.device_equal)(d.obj, obj) } {
             unsafe { (b.table.device_release)(obj) };
             return Ok(d.clone());
@@ -868,7 +874,11 @@ pub unsafe extern "C" fn dpc_device_equal(
         check_ptr("equal_out", equal_out)?;
         let da = get("a", a)?;
         let db = get("b", b)?;
-        let eq = Arc::ptr_eq(&da, &db) || (da.backend.table.device_equal)(da.obj, db.obj);
+        // Devices of two plugins are never the same device, and a plugin's
+        // table takes only its own objects.
+        let eq = Arc::ptr_eq(&da, &db)
+            || (std::ptr::eq(da.backend, db.backend)
+                && (da.backend.table.device_equal)(da.obj, db.obj));
         write_out("equal_out", equal_out, eq)
     })
 }

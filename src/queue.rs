@@ -431,8 +431,11 @@ pub unsafe extern "C" fn dpc_queue_equivalent(
         check_ptr("equivalent_out", equivalent_out)?;
         let qa = get("a", a)?;
         let qb = get("b", b)?;
+        // Devices of two plugins are never the same device, and a plugin's
+        // table takes only its own objects.
         let same_dev = Arc::ptr_eq(&qa.device, &qb.device)
-            || (qa.backend.table.device_equal)(qa.device.obj(), qb.device.obj());
+            || (std::ptr::eq(qa.device.backend(), qb.device.backend())
+                && (qa.backend.table.device_equal)(qa.device.obj(), qb.device.obj()));
         let eq = same_dev && qa.context.same_as(&qb.context) && qa.flags == qb.flags;
         write_out("equivalent_out", equivalent_out, eq)
     })
