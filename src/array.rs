@@ -8,6 +8,9 @@
 //! to a reference-counted base: a dpcore allocation, or foreign memory with
 //! the deleter it came with (run exactly once, when the last view goes).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::export;
 use std::ffi::c_void;
 use std::sync::{Arc, Mutex};
@@ -81,6 +84,15 @@ impl Drop for Base {
     }
 }
 
+/// A view of memory. The unsafe code that reads and writes arrays relies on
+/// this invariant: every element the view reaches (the bytes
+/// `data + extent()`) lies in memory that stays valid while `base` lives —
+/// USM that `queue`'s context reaches, or host memory for a host array
+/// (`queue` None). `alloc` makes fresh memory for its shape; views
+/// (`Array::view`) reach only elements of the array they come from; imported
+/// memory is as the lender promises (`dpc_array_from_usm`'s caller, the
+/// DLPack producer), which dpcore cannot check beyond asking the runtime
+/// what kind of USM `data` is.
 pub struct Array {
     base: Arc<Base>,
     /// Address of element (0, …, 0).
@@ -184,6 +196,8 @@ impl Array {
         (lo, hi + self.elsize() as i64)
     }
 
+    /// A view sharing `self`'s memory. The caller keeps the [`Array`]
+    /// invariant: every element of the new view is an element of `self`.
     pub(crate) fn view(&self, data: usize, shape: Vec<i64>, strides: Vec<i64>) -> Array {
         Array {
             base: self.base.clone(),
@@ -221,7 +235,13 @@ fn for_each_offset(shape: &[i64], strides_bytes: &[i64], mut f: impl FnMut(usize
     }
 }
 
-fn check_shape(ndim: i32, shape: *const i64) -> Result<Vec<i64>> {
+/// A shape argument, checked: `ndim` in range, `shape` non-NULL when
+/// `ndim` > 0, no negative extent.
+///
+/// # Safety
+/// When `ndim` is 1 to `DPC_ARRAY_MAX_NDIM`, `shape` is NULL or valid for
+/// reads of `ndim` values.
+unsafe fn check_shape(ndim: i32, shape: *const i64) -> Result<Vec<i64>> {
     let function = crate::error::current_export();
     if !(0..=DPC_ARRAY_MAX_NDIM).contains(&ndim) {
         return Err(Error::invalid_arg(format!(
@@ -234,6 +254,9 @@ fn check_shape(ndim: i32, shape: *const i64) -> Result<Vec<i64>> {
     let s = if ndim == 0 {
         Vec::new()
     } else {
+        // SAFETY: `ndim` is 1..=64 and `shape` non-NULL (both checked
+        // above), valid for `ndim` reads (this function's contract); the
+        // values are copied out at once.
         unsafe { std::slice::from_raw_parts(shape, ndim as usize) }.to_vec()
     };
     if let Some(i) = s.iter().position(|&x| x < 0) {
@@ -295,14 +318,21 @@ pub(crate) fn alloc(
 /// not wait.
 ///
 /// # Safety
-/// `dst` and `src` are valid for `bytes` bytes until the copy completes.
+/// As `usm::memcpy`: `src` is valid for reads and `dst` for writes of
+/// `bytes` bytes until the copy completes, memory `q`'s runtime can copy.
 pub(crate) unsafe fn memcpy(q: &Arc<Queue>, dst: usize, src: usize, bytes: usize) -> Result<()> {
-    // SAFETY: forwarded caller contract.
+    // SAFETY: this function's contract is `usm::memcpy`'s; no dependencies.
     unsafe { usm::memcpy(q, dst, src, bytes, &Deps::none(), false) }.map(drop)
 }
 
 // ---------------------------------------------------------------- exports
 
+/// The body of `dpc_array_empty`, `_zeros` and `_full`: a new array, its
+/// elements set to `fill` (one element's bytes) when given.
+///
+/// # Safety
+/// `shape` as for `check_shape`; `array_out` is NULL or valid for a write
+/// of a `dpc_array`.
 #[allow(clippy::too_many_arguments)] // mirrors the C signature plus the fill value
 unsafe fn create_filled(
     queue: dpc_queue,
@@ -315,7 +345,8 @@ unsafe fn create_filled(
 ) -> Result<()> {
     let function = crate::error::current_export();
     check_ptr("array_out", array_out)?;
-    let s = check_shape(ndim, shape)?;
+    // SAFETY: this function's contract on `shape` is `check_shape`'s.
+    let s = unsafe { check_shape(ndim, shape) }?;
     let q = queue_or_default(queue)?;
     if !(0..=3).contains(&usm_kind) {
         return Err(Error::invalid_arg(format!(
@@ -326,12 +357,17 @@ unsafe fn create_filled(
     let bytes = a.size() as usize * a.elsize();
     if let (Some(v), true) = (fill, bytes > 0) {
         let count = bytes / v.len();
-        // SAFETY: a's memory is ours and holds `bytes` bytes.
+        // SAFETY: `a.data` is device USM of `q`'s context that `alloc`
+        // just made for `bytes` bytes (`count` elements of `v.len()`, one
+        // element's size), alive while `a` is, and `a` outlives the
+        // `q.wait()` below; `v` holds `v.len()` bytes.
         unsafe { usm::fill_checked(&q, a.data, v.len(), v, count, &Deps::none(), false) }?;
         q.wait()?;
     }
     let h = handle::insert(Arc::new(a), false)?;
-    write_out("array_out", array_out, h as dpc_array)
+    // SAFETY: checked non-NULL above; valid for a write (this function's
+    // contract).
+    unsafe { write_out("array_out", array_out, h as dpc_array) }
 }
 
 /// A new C-contiguous array of `ndim` dimensions of `shape` and data type
@@ -351,7 +387,12 @@ pub unsafe extern "C" fn dpc_array_empty(
     usm_kind: i32,
     array_out: *mut dpc_array,
 ) -> dpc_status {
-    export!(|| { create_filled(queue, dtype, ndim, shape, usm_kind, None, array_out,) })
+    export!(|| {
+        // SAFETY: the caller provides `shape` readable for `ndim` values and
+        // `array_out` writable (the export's contract), `create_filled`'s
+        // contract.
+        unsafe { create_filled(queue, dtype, ndim, shape, usm_kind, None, array_out) }
+    })
 }
 
 /// As `dpc_array_empty`, with every element zero. Returns when the memory
@@ -365,7 +406,12 @@ pub unsafe extern "C" fn dpc_array_zeros(
     usm_kind: i32,
     array_out: *mut dpc_array,
 ) -> dpc_status {
-    export!(|| { create_filled(queue, dtype, ndim, shape, usm_kind, Some(&[0u8]), array_out,) })
+    export!(|| {
+        // SAFETY: the caller provides `shape` readable for `ndim` values and
+        // `array_out` writable (the export's contract), `create_filled`'s
+        // contract.
+        unsafe { create_filled(queue, dtype, ndim, shape, usm_kind, Some(&[0u8]), array_out) }
+    })
 }
 
 /// As `dpc_array_empty`, with every element equal to the scalar at `value`
@@ -385,8 +431,14 @@ pub unsafe extern "C" fn dpc_array_full(
     export!(|| {
         check_ptr("value", value)?;
         let es = element_size(dtype)?;
-        let v = std::slice::from_raw_parts(value as *const u8, es);
-        create_filled(queue, dtype, ndim, shape, usm_kind, Some(v), array_out)
+        // SAFETY: checked non-NULL above; the caller provides one element of
+        // `dtype` (`es` bytes) at `value`, read during the call (the
+        // export's contract).
+        let v = unsafe { std::slice::from_raw_parts(value as *const u8, es) };
+        // SAFETY: the caller provides `shape` readable for `ndim` values and
+        // `array_out` writable (the export's contract), `create_filled`'s
+        // contract.
+        unsafe { create_filled(queue, dtype, ndim, shape, usm_kind, Some(v), array_out) }
     })
 }
 
@@ -410,7 +462,9 @@ pub unsafe extern "C" fn dpc_array_from_host(
 ) -> dpc_status {
     export!(|| {
         check_ptr("array_out", array_out)?;
-        let s = check_shape(ndim, shape)?;
+        // SAFETY: the caller provides `shape` readable for `ndim` values (the
+        // export's contract), `check_shape`'s contract.
+        let s = unsafe { check_shape(ndim, shape) }?;
         let q = queue_or_default(queue)?;
         let a = alloc(&q, dtype, s, usm_kind)?;
         let es = a.elsize();
@@ -420,23 +474,37 @@ pub unsafe extern "C" fn dpc_array_from_host(
             let hs: Vec<i64> = if host_strides.is_null() {
                 a.strides.clone()
             } else {
-                std::slice::from_raw_parts(host_strides, a.shape.len()).to_vec()
+                // SAFETY: non-NULL here; the caller provides one stride per
+                // dimension (the export's contract), copied out at once.
+                unsafe { std::slice::from_raw_parts(host_strides, a.shape.len()) }.to_vec()
             };
             let hs_bytes: Vec<i64> = hs.iter().map(|x| x * es as i64).collect();
             let mut packed = vec![0u8; n * es];
             let src = host as *const u8;
             for_each_offset(&a.shape, &hs_bytes, |k, off| {
-                std::ptr::copy_nonoverlapping(
-                    src.offset(off as isize),
-                    packed.as_mut_ptr().add(k * es),
-                    es,
-                );
+                // SAFETY: `host` is non-NULL (checked above) and the caller
+                // provides every element of the layout readable (`es` bytes
+                // at `host + off`, the export's contract); `k < n`, so the
+                // `es` bytes at `k * es` are inside `packed` (`n * es`
+                // bytes), a fresh buffer that cannot overlap the caller's.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        src.offset(off as isize),
+                        packed.as_mut_ptr().add(k * es),
+                        es,
+                    )
+                };
             });
-            memcpy(&q, a.data, packed.as_ptr() as usize, packed.len())?;
+            // SAFETY: `packed` holds `packed.len()` bytes and `a.data` is the
+            // fresh allocation of as many (`n` elements of `es`), both alive
+            // until the `q.wait()` below returns.
+            unsafe { memcpy(&q, a.data, packed.as_ptr() as usize, packed.len()) }?;
             q.wait()?;
         }
         let h = handle::insert(Arc::new(a), false)?;
-        write_out("array_out", array_out, h as dpc_array)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_array (the export's contract).
+        unsafe { write_out("array_out", array_out, h as dpc_array) }
     })
 }
 
@@ -465,9 +533,15 @@ pub unsafe extern "C" fn dpc_array_to_host(
         let hs: Vec<i64> = if host_strides.is_null() {
             c_strides(&a.shape)
         } else {
-            std::slice::from_raw_parts(host_strides, a.shape.len()).to_vec()
+            // SAFETY: non-NULL here; the caller provides one stride per
+            // dimension (the export's contract), copied out at once.
+            unsafe { std::slice::from_raw_parts(host_strides, a.shape.len()) }.to_vec()
         };
-        to_host(&a, host as *mut u8, &hs)
+        // SAFETY: `host` is non-NULL (checked above) and the caller provides
+        // it writable for every element of the layout `hs` (the export's
+        // contract: this deprecated call cannot check the size); `a` keeps
+        // the array's memory alive for the call.
+        unsafe { to_host(&a, host as *mut u8, &hs) }
     })
 }
 
@@ -501,7 +575,8 @@ pub unsafe extern "C" fn dpc_array_copy_to_host(
         let hs: Vec<i64> = if buf_strides.is_null() {
             c_strides(&a.shape)
         } else {
-            // SAFETY: the caller provides one stride per dimension.
+            // SAFETY: non-NULL here; the caller provides one stride per
+            // dimension (the export's contract), copied out at once.
             unsafe { std::slice::from_raw_parts(buf_strides, a.shape.len()) }.to_vec()
         };
         let (lo, hi) = span_bytes(&a.shape, &hs, a.elsize()).ok_or_else(|| {
@@ -511,7 +586,8 @@ pub unsafe extern "C" fn dpc_array_copy_to_host(
             ))
         })?;
         let need = (hi - lo) as usize;
-        // SAFETY: checked non-NULL; the caller provides a writable slot.
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // size_t (the export's contract).
         unsafe { size_out.write(need) };
         if buf.is_null() || need == 0 {
             return Ok(());
@@ -522,7 +598,12 @@ pub unsafe extern "C" fn dpc_array_copy_to_host(
                 format!("dpc_array_copy_to_host: the copy needs {need} bytes but the buffer holds {capacity}"),
             ));
         }
-        // SAFETY: every element lands in buf[0..need), which the caller owns.
+        // SAFETY: `buf` is non-NULL and writable for `capacity >= need`
+        // bytes (checked above; the export's contract). Element (0, …, 0)
+        // goes to `buf - lo` (`lo <= 0`, and `-lo < need`, so inside `buf`)
+        // and every element of the layout `hs` to `buf[0..need)`, which
+        // `span_bytes` computed without overflow; `a` keeps the array's
+        // memory alive for the call.
         unsafe { to_host(&a, (buf as *mut u8).offset(-lo as isize), &hs) }
     })
 }
@@ -551,7 +632,10 @@ fn span_bytes(shape: &[i64], strides: &[i64], es: usize) -> Option<(i64, i64)> {
 /// (after the work already submitted to the array's queue).
 ///
 /// # Safety
-/// `host` must be valid for every element the strides reach.
+/// `host_strides` has one value per dimension of `a`, and `host` is valid
+/// for writes of the `es` bytes at `host + offset` of every element the
+/// layout reaches (offsets in bytes from element (0, …, 0), of any sign).
+/// `a` keeps the [`Array`] invariant.
 pub(crate) unsafe fn to_host(a: &Array, host: *mut u8, host_strides: &[i64]) -> Result<()> {
     let es = a.elsize();
     if a.size() == 0 {
@@ -568,21 +652,36 @@ pub(crate) unsafe fn to_host(a: &Array, host: *mut u8, host_strides: &[i64]) -> 
             if !q.in_order() {
                 q.wait()?;
             }
-            memcpy(q, staged.as_mut_ptr() as usize, origin, span)?;
+            // SAFETY: `origin` is the lowest byte the array reaches and its
+            // `span` bytes are memory `q` reaches (the `Array` invariant;
+            // `a` is borrowed for the call); `staged` holds `span` bytes;
+            // both outlive the `q.wait()` below.
+            unsafe { memcpy(q, staged.as_mut_ptr() as usize, origin, span) }?;
             q.wait()?;
         }
-        None => std::ptr::copy_nonoverlapping(origin as *const u8, staged.as_mut_ptr(), span),
+        // SAFETY: a host array's `span` bytes from `origin` are readable host
+        // memory (the `Array` invariant); `staged` is a fresh buffer of
+        // `span` bytes, so they do not overlap.
+        None => unsafe {
+            std::ptr::copy_nonoverlapping(origin as *const u8, staged.as_mut_ptr(), span)
+        },
     }
     let src_bytes: Vec<i64> = a.strides.iter().map(|x| x * es as i64).collect();
     let dst_bytes: Vec<i64> = host_strides.iter().map(|x| x * es as i64).collect();
     let mut src_offs = Vec::with_capacity(a.size() as usize);
     for_each_offset(&a.shape, &src_bytes, |_, off| src_offs.push(off - lo));
     for_each_offset(&a.shape, &dst_bytes, |k, off| {
-        std::ptr::copy_nonoverlapping(
-            staged.as_ptr().add(src_offs[k] as usize),
-            host.offset(off as isize),
-            es,
-        );
+        // SAFETY: `src_offs[k]` is element `k`'s offset from the lowest byte
+        // the array reaches, so its `es` bytes lie in `staged` (`span` bytes,
+        // `extent`); `host + off` is valid for `es` bytes (this function's
+        // contract); `staged` is our own buffer, so they do not overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                staged.as_ptr().add(src_offs[k] as usize),
+                host.offset(off as isize),
+                es,
+            )
+        };
     });
     Ok(())
 }
@@ -625,7 +724,9 @@ pub unsafe extern "C" fn dpc_array_release_after(
 ) -> dpc_status {
     export!(|| {
         let a = handle::get::<Array>("array", array as usize)?;
-        let d = crate::event::deps(events, n_events)?;
+        // SAFETY: the caller provides `events` NULL or readable for
+        // `n_events` handles (the export's contract), `deps`'s contract.
+        let d = unsafe { crate::event::deps(events, n_events) }?;
         handle::release(Kind::Array, "array", array as usize)?;
         if d.events.is_empty() {
             return Ok(());
@@ -642,7 +743,9 @@ pub unsafe extern "C" fn dpc_array_get_ndim(array: dpc_array, ndim_out: *mut i32
     export!(|| {
         check_ptr("ndim_out", ndim_out)?;
         let n = handle::with::<Array, _>("array", array as usize, |a| a.shape.len() as i32)?;
-        write_out("ndim_out", ndim_out, n)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // int32_t (the export's contract).
+        unsafe { write_out("ndim_out", ndim_out, n) }
     })
 }
 
@@ -658,7 +761,10 @@ pub unsafe extern "C" fn dpc_array_get_shape(array: dpc_array, shape_out: *mut i
         let a = handle::get::<Array>("array", array as usize)?;
         if !a.shape.is_empty() {
             check_ptr("shape_out", shape_out)?;
-            std::ptr::copy_nonoverlapping(a.shape.as_ptr(), shape_out, a.shape.len());
+            // SAFETY: checked non-NULL above; the caller provides room for
+            // ndim values (the export's contract: this deprecated call
+            // cannot check it); `a.shape` is dpcore's, so they do not overlap.
+            unsafe { std::ptr::copy_nonoverlapping(a.shape.as_ptr(), shape_out, a.shape.len()) };
         }
         Ok(())
     })
@@ -680,7 +786,13 @@ pub unsafe extern "C" fn dpc_array_get_strides(
         let a = handle::get::<Array>("array", array as usize)?;
         if !a.strides.is_empty() {
             check_ptr("strides_out", strides_out)?;
-            std::ptr::copy_nonoverlapping(a.strides.as_ptr(), strides_out, a.strides.len());
+            // SAFETY: checked non-NULL above; the caller provides room for
+            // ndim values (the export's contract: this deprecated call
+            // cannot check it); `a.strides` is dpcore's, so they do not
+            // overlap.
+            unsafe {
+                std::ptr::copy_nonoverlapping(a.strides.as_ptr(), strides_out, a.strides.len())
+            };
         }
         Ok(())
     })
@@ -690,7 +802,8 @@ pub unsafe extern "C" fn dpc_array_get_strides(
 /// values (the two-call pattern of `dpc_array_copy_shape`).
 ///
 /// # Safety
-/// `buf` is NULL or valid for `capacity` writes; `n_out` as `check_ptr`.
+/// `buf` is NULL or valid for `capacity` writes of `i64` and does not
+/// overlap `values`; `n_out` is NULL or valid for a write of `usize`.
 unsafe fn copy_dims(
     values: &[i64],
     buf: *mut i64,
@@ -699,7 +812,8 @@ unsafe fn copy_dims(
 ) -> Result<()> {
     let function = crate::error::current_export();
     check_ptr("ndim_out", n_out)?;
-    // SAFETY: checked non-NULL; the caller provides a writable slot.
+    // SAFETY: checked non-NULL above; valid for a write (this function's
+    // contract).
     unsafe { n_out.write(values.len()) };
     if buf.is_null() {
         return Ok(());
@@ -713,7 +827,8 @@ unsafe fn copy_dims(
             ),
         ));
     }
-    // SAFETY: buf holds at least values.len() i64 (checked above).
+    // SAFETY: `buf` is non-NULL and holds `capacity >= values.len()` i64
+    // (checked above; this function's contract), not overlapping `values`.
     unsafe { std::ptr::copy_nonoverlapping(values.as_ptr(), buf, values.len()) };
     Ok(())
 }
@@ -735,7 +850,9 @@ pub unsafe extern "C" fn dpc_array_copy_shape(
 ) -> dpc_status {
     export!(|| {
         let a = handle::get::<Array>("array", array as usize)?;
-        // SAFETY: the caller's buffer contract, forwarded.
+        // SAFETY: the caller provides `buf` NULL or writable for `capacity`
+        // values and `ndim_out` NULL or writable (the export's contract);
+        // `buf` cannot overlap `a.shape`, which is dpcore's.
         unsafe { copy_dims(&a.shape, buf, capacity, ndim_out) }
     })
 }
@@ -752,7 +869,9 @@ pub unsafe extern "C" fn dpc_array_copy_strides(
 ) -> dpc_status {
     export!(|| {
         let a = handle::get::<Array>("array", array as usize)?;
-        // SAFETY: the caller's buffer contract, forwarded.
+        // SAFETY: the caller provides `buf` NULL or writable for `capacity`
+        // values and `ndim_out` NULL or writable (the export's contract);
+        // `buf` cannot overlap `a.strides`, which is dpcore's.
         unsafe { copy_dims(&a.strides, buf, capacity, ndim_out) }
     })
 }
@@ -768,7 +887,9 @@ pub unsafe extern "C" fn dpc_array_get_dtype(
     export!(|| {
         check_ptr("dtype_out", dtype_out)?;
         let t = handle::with::<Array, _>("array", array as usize, |a| a.dtype)?;
-        write_out("dtype_out", dtype_out, t)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_dlpack_dtype (the export's contract).
+        unsafe { write_out("dtype_out", dtype_out, t) }
     })
 }
 
@@ -785,7 +906,9 @@ pub unsafe extern "C" fn dpc_array_get_data(
     export!(|| {
         check_ptr("data_out", data_out)?;
         let p = handle::with::<Array, _>("array", array as usize, |a| a.data as *mut c_void)?;
-        write_out("data_out", data_out, p)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `void*` (the export's contract).
+        unsafe { write_out("data_out", data_out, p) }
     })
 }
 
@@ -831,7 +954,9 @@ pub unsafe extern "C" fn dpc_array_get_layout(
             shape: a.shape.as_ptr(),
             strides: a.strides.as_ptr(),
         })?;
-        write_out("layout_out", layout_out, l)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_array_layout (the export's contract).
+        unsafe { write_out("layout_out", layout_out, l) }
     })
 }
 
@@ -843,7 +968,9 @@ pub unsafe extern "C" fn dpc_array_get_flags(array: dpc_array, flags_out: *mut u
     export!(|| {
         check_ptr("flags_out", flags_out)?;
         let f = handle::with::<Array, _>("array", array as usize, |a| a.flags())?;
-        write_out("flags_out", flags_out, f)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // uint32_t (the export's contract).
+        unsafe { write_out("flags_out", flags_out, f) }
     })
 }
 
@@ -865,7 +992,9 @@ pub unsafe extern "C" fn dpc_array_get_queue(
             None => std::ptr::null_mut(),
             Some(q) => queue::handle_for(q)?,
         };
-        write_out("queue_out", queue_out, h)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_queue (the export's contract).
+        unsafe { write_out("queue_out", queue_out, h) }
     })
 }
 
@@ -880,7 +1009,9 @@ pub unsafe extern "C" fn dpc_array_get_usm_kind(
     export!(|| {
         check_ptr("kind_out", kind_out)?;
         let k = handle::with::<Array, _>("array", array as usize, |a| a.usm_kind)?;
-        write_out("kind_out", kind_out, k)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // int32_t (the export's contract).
+        unsafe { write_out("kind_out", kind_out, k) }
     })
 }
 
@@ -931,7 +1062,16 @@ pub unsafe extern "C" fn dpc_array_slice(
         check_ptr("view_out", view_out)?;
         let a = handle::get::<Array>("array", array as usize)?;
         let nd = a.shape.len();
-        let get = |p: *const i64, i: usize, d: i64| if p.is_null() { d } else { *p.add(i) };
+        let get = |p: *const i64, i: usize, d: i64| {
+            if p.is_null() {
+                d
+            } else {
+                // SAFETY: called with `i < nd` and `p` one of `starts`,
+                // `stops`, `steps`: non-NULL here, so holding `nd` values
+                // (the export's contract).
+                unsafe { *p.add(i) }
+            }
+        };
         let mut data = a.data as i64;
         let (mut shape, mut strides) = (Vec::with_capacity(nd), Vec::with_capacity(nd));
         for i in 0..nd {
@@ -955,7 +1095,9 @@ pub unsafe extern "C" fn dpc_array_slice(
         }
         let v = a.view(data as usize, shape, strides);
         let h = handle::insert(Arc::new(v), false)?;
-        write_out("view_out", view_out, h as dpc_array)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_array (the export's contract).
+        unsafe { write_out("view_out", view_out, h as dpc_array) }
     })
 }
 
@@ -981,7 +1123,9 @@ pub unsafe extern "C" fn dpc_array_permute(
         let ax = if nd == 0 {
             &[][..]
         } else {
-            std::slice::from_raw_parts(axes, nd)
+            // SAFETY: checked non-NULL above (`nd` > 0); the caller provides
+            // `nd` values (the export's contract), read during the call.
+            unsafe { std::slice::from_raw_parts(axes, nd) }
         };
         let mut seen = vec![false; nd];
         for &x in ax {
@@ -998,7 +1142,9 @@ pub unsafe extern "C" fn dpc_array_permute(
             ax.iter().map(|&x| a.strides[x as usize]).collect(),
         );
         let h = handle::insert(Arc::new(v), false)?;
-        write_out("view_out", view_out, h as dpc_array)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_array (the export's contract).
+        unsafe { write_out("view_out", view_out, h as dpc_array) }
     })
 }
 
@@ -1075,7 +1221,9 @@ pub unsafe extern "C" fn dpc_array_reshape(
 ) -> dpc_status {
     export!(|| {
         check_ptr("view_out", view_out)?;
-        let new = check_shape(ndim, shape)?;
+        // SAFETY: the caller provides `shape` readable for `ndim` values (the
+        // export's contract), `check_shape`'s contract.
+        let new = unsafe { check_shape(ndim, shape) }?;
         let a = handle::get::<Array>("array", array as usize)?;
         if count(&new) != a.size() {
             return Err(Error::invalid_arg(format!(
@@ -1093,7 +1241,9 @@ pub unsafe extern "C" fn dpc_array_reshape(
         })?;
         let v = a.view(a.data, new, st);
         let h = handle::insert(Arc::new(v), false)?;
-        write_out("view_out", view_out, h as dpc_array)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_array (the export's contract).
+        unsafe { write_out("view_out", view_out, h as dpc_array) }
     })
 }
 
@@ -1113,7 +1263,9 @@ pub unsafe extern "C" fn dpc_array_as_read_only(
         let mut v = a.view(a.data, a.shape.clone(), a.strides.clone());
         v.writable = false;
         let h = handle::insert(Arc::new(v), false)?;
-        write_out("view_out", view_out, h as dpc_array)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_array (the export's contract).
+        unsafe { write_out("view_out", view_out, h as dpc_array) }
     })
 }
 
@@ -1144,9 +1296,13 @@ pub unsafe extern "C" fn dpc_array_to_device(
                 "dpc_array_to_device: usm_kind {usm_kind} is not a dpc_usm_kind"
             )));
         }
-        let out = crate::copy::to_device(&a, &q, usm_kind)?;
+        // SAFETY: `a` is a live array (held), which keeps the `Array`
+        // invariant, `to_device`'s contract.
+        let out = unsafe { crate::copy::to_device(&a, &q, usm_kind) }?;
         let h = handle::insert(Arc::new(out), false)?;
-        write_out("array_out", array_out, h as dpc_array)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_array (the export's contract).
+        unsafe { write_out("array_out", array_out, h as dpc_array) }
     })
 }
 
@@ -1177,6 +1333,12 @@ pub fn common_queue(arrays: &[Arc<Array>]) -> Result<Arc<Queue>> {
         let same = match &a.queue {
             Some(o) => {
                 (Arc::ptr_eq(&o.device, &q.device)
+                    // SAFETY: both are live device objects (held by the
+                    // queues, which the borrowed arrays hold), given to
+                    // `q`'s plugin: sound while one plugin is loaded.
+                    // FIXME(several plugins): arrays of two plugins reach
+                    // this call unchecked (compare the devices' backends
+                    // first).
                     || unsafe { (q.backend().table.device_equal)(o.device.obj(), q.device.obj()) })
                     && o.context.same_as(&q.context)
             }
@@ -1216,7 +1378,10 @@ pub unsafe extern "C" fn dpc_array_common_queue(
         let hs = if n_arrays == 0 {
             &[][..]
         } else {
-            std::slice::from_raw_parts(arrays, n_arrays)
+            // SAFETY: checked non-NULL above (`n_arrays` > 0); the caller
+            // provides `n_arrays` handles (the export's contract), read
+            // during the call.
+            unsafe { std::slice::from_raw_parts(arrays, n_arrays) }
         };
         let mut list = Vec::with_capacity(n_arrays);
         for (i, h) in hs.iter().enumerate() {
@@ -1224,7 +1389,9 @@ pub unsafe extern "C" fn dpc_array_common_queue(
         }
         let q = common_queue(&list)?;
         let h = queue::handle_for(&q)?;
-        write_out("queue_out", queue_out, h)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_queue (the export's contract).
+        unsafe { write_out("queue_out", queue_out, h) }
     })
 }
 
@@ -1245,14 +1412,17 @@ fn dl_device(a: &Array) -> Result<dpc_dlpack_device> {
             device_type: DPC_DL_CPU,
             device_id: 0,
         },
-        Some(q) => dpc_dlpack_device {
-            device_type: DPC_DL_ONEAPI,
-            device_id: q
+        Some(q) => {
+            let (t, id) = q
                 .device
-                .dlpack_id()
-                .ok_or_else(|| Error::new(DPC_ERROR_INTERNAL, "device without a DLPack id"))?
-                as i32,
-        },
+                .dlpack_type()
+                .zip(q.device.dlpack_id())
+                .ok_or_else(|| Error::new(DPC_ERROR_INTERNAL, "device without a DLPack id"))?;
+            dpc_dlpack_device {
+                device_type: t,
+                device_id: id as i32,
+            }
+        }
     })
 }
 
@@ -1280,20 +1450,36 @@ fn dl_tensor(a: &Array, shape: &mut [i64], strides: &mut [i64]) -> Result<dpc_dl
     })
 }
 
+/// The deleter of `dpc_array_to_dlpack_versioned`'s tensors.
+///
+/// # Safety
+/// `t` is NULL or a tensor that `dpc_array_to_dlpack_versioned` made, not
+/// yet deleted; the DLPack consumer calls this once per tensor.
 unsafe extern "C" fn delete_versioned(t: *mut dpc_dlpack_managed_tensor_versioned) {
     if !t.is_null() {
         let _ = std::panic::catch_unwind(|| {
-            drop(Box::from_raw(
-                t as *mut Export<dpc_dlpack_managed_tensor_versioned>,
-            ))
+            // SAFETY: `t` is the `Box::into_raw` of an
+            // `Export<dpc_dlpack_managed_tensor_versioned>` (the tensor is its
+            // first field, `repr(C)`), not yet freed, and this is the one
+            // call that frees it (this function's contract).
+            drop(unsafe { Box::from_raw(t as *mut Export<dpc_dlpack_managed_tensor_versioned>) })
         });
     }
 }
 
+/// The deleter of `dpc_array_to_dlpack`'s tensors.
+///
+/// # Safety
+/// `t` is NULL or a tensor that `dpc_array_to_dlpack` made, not yet
+/// deleted; the DLPack consumer calls this once per tensor.
 unsafe extern "C" fn delete_legacy(t: *mut dpc_dlpack_managed_tensor) {
     if !t.is_null() {
         let _ = std::panic::catch_unwind(|| {
-            drop(Box::from_raw(t as *mut Export<dpc_dlpack_managed_tensor>))
+            // SAFETY: `t` is the `Box::into_raw` of an
+            // `Export<dpc_dlpack_managed_tensor>` (the tensor is its first
+            // field, `repr(C)`), not yet freed, and this is the one call that
+            // frees it (this function's contract).
+            drop(unsafe { Box::from_raw(t as *mut Export<dpc_dlpack_managed_tensor>) })
         });
     }
 }
@@ -1360,10 +1546,19 @@ pub unsafe extern "C" fn dpc_array_to_dlpack_versioned(
             &mut e.shape as *mut Vec<i64>,
             &mut e.strides as *mut Vec<i64>,
         );
-        e.tensor.dl_tensor = dl_tensor(&a, &mut *s, &mut *st)?;
+        // SAFETY: `s` and `st` point to two distinct fields of the live box
+        // `e`, and no other reference to them exists while the two borrows
+        // live (the call); the assignment writes another field.
+        e.tensor.dl_tensor = dl_tensor(&a, unsafe { &mut *s }, unsafe { &mut *st })?;
         let raw = Box::into_raw(e);
-        (*raw).tensor.manager_ctx = raw as *mut c_void;
-        tensor_out.write(raw as *mut dpc_dlpack_managed_tensor_versioned);
+        // SAFETY: `raw` comes from `Box::into_raw` just above: valid and not
+        // aliased. `tensor_out` was checked non-NULL above and the caller
+        // provides it writable (the export's contract); `raw` points to the
+        // tensor too (its first field, `repr(C)`).
+        unsafe {
+            (*raw).tensor.manager_ctx = raw as *mut c_void;
+            tensor_out.write(raw as *mut dpc_dlpack_managed_tensor_versioned);
+        }
         Ok(())
     })
 }
@@ -1402,18 +1597,35 @@ pub unsafe extern "C" fn dpc_array_to_dlpack(
             &mut e.shape as *mut Vec<i64>,
             &mut e.strides as *mut Vec<i64>,
         );
-        e.tensor.dl_tensor = dl_tensor(&a, &mut *s, &mut *st)?;
+        // SAFETY: `s` and `st` point to two distinct fields of the live box
+        // `e`, and no other reference to them exists while the two borrows
+        // live (the call); the assignment writes another field.
+        e.tensor.dl_tensor = dl_tensor(&a, unsafe { &mut *s }, unsafe { &mut *st })?;
         let raw = Box::into_raw(e);
-        (*raw).tensor.manager_ctx = raw as *mut c_void;
-        tensor_out.write(raw as *mut dpc_dlpack_managed_tensor);
+        // SAFETY: `raw` comes from `Box::into_raw` just above: valid and not
+        // aliased. `tensor_out` was checked non-NULL above and the caller
+        // provides it writable (the export's contract); `raw` points to the
+        // tensor too (its first field, `repr(C)`).
+        unsafe {
+            (*raw).tensor.manager_ctx = raw as *mut c_void;
+            tensor_out.write(raw as *mut dpc_dlpack_managed_tensor);
+        }
         Ok(())
     })
 }
 
 /// Build an array over a DLPack tensor; `release` runs the producer's
 /// deleter and is called exactly once: now on failure, or with the last view.
-fn import(
-    t: &dpc_dlpack_tensor,
+///
+/// `t` is a copy: `release` may free the producer's tensor during the call.
+///
+/// # Safety
+/// Until `release` runs, `t.shape` (when `t.ndim` > 0) and `t.strides` (when
+/// non-NULL) are valid for reads of `t.ndim` values, and the memory at
+/// `t.data` is what `t` describes (the producer's DLPack contract), valid
+/// until `release` runs.
+unsafe fn import(
+    t: dpc_dlpack_tensor,
     writable: bool,
     release: Box<dyn FnOnce() + Send>,
 ) -> Result<Array> {
@@ -1437,6 +1649,9 @@ fn import(
     let shape = if nd == 0 {
         vec![]
     } else {
+        // SAFETY: `nd` is 1..=64 and `t.shape` non-NULL (checked above),
+        // valid for `nd` reads (this function's contract; `release` has not
+        // run); the values are copied out at once.
         unsafe { std::slice::from_raw_parts(t.shape, nd) }.to_vec()
     };
     if shape.iter().any(|&n| n < 0) {
@@ -1448,6 +1663,8 @@ fn import(
     let strides = if t.strides.is_null() || nd == 0 {
         c_strides(&shape)
     } else {
+        // SAFETY: non-NULL and `nd` is 1..=64; valid for `nd` reads (this
+        // function's contract; `release` has not run); copied out at once.
         unsafe { std::slice::from_raw_parts(t.strides, nd) }.to_vec()
     };
     let data = (t.data as usize).wrapping_add(t.byte_offset as usize);
@@ -1460,8 +1677,7 @@ fn import(
     let (queue, usm_kind) = match t.device.device_type {
         DPC_DL_CPU => (None, abi::usm_kind::UNKNOWN),
         DPC_DL_ONEAPI => {
-            let reg = device::registry();
-            let Some(dev) = usize::try_from(t.device.device_id).ok().and_then(|i| reg.devices.get(i)).cloned() else {
+            let Some(dev) = device::by_dlpack(DPC_DL_ONEAPI, t.device.device_id as i64) else {
                 return fail(
                     Error::new(
                         DPC_ERROR_DEVICE_NOT_FOUND,
@@ -1548,7 +1764,13 @@ pub unsafe extern "C" fn dpc_array_from_dlpack_versioned(
         let t = tensor as usize;
         let release: Box<dyn FnOnce() + Send> = Box::new(move || {
             let p = t as *mut dpc_dlpack_managed_tensor_versioned;
+            // SAFETY: `p` is the caller's non-NULL (checked above) managed
+            // tensor, valid until its deleter is called (the export's and
+            // DLPack's contract); this `FnOnce` is the only caller of it
+            // and runs at most once.
             if let Some(d) = unsafe { (*p).deleter } {
+                // SAFETY: as above: the deleter is called once, with its own
+                // tensor, as DLPack requires.
                 unsafe { d(p) }
             }
         });
@@ -1556,7 +1778,10 @@ pub unsafe extern "C" fn dpc_array_from_dlpack_versioned(
             release();
             return Err(Error::null("array_out"));
         }
-        let m = &*tensor;
+        // SAFETY: `tensor` is non-NULL (checked above) and valid until its
+        // deleter runs (the export's contract); `m`'s last use is before
+        // `release` can run (`import` gets a copy of `dl_tensor`).
+        let m = unsafe { &*tensor };
         if m.version.major > DPC_DLPACK_MAJOR_VERSION {
             let v = m.version;
             release();
@@ -1569,9 +1794,14 @@ pub unsafe extern "C" fn dpc_array_from_dlpack_versioned(
             ));
         }
         let writable = m.flags & DPC_DLPACK_FLAG_READ_ONLY == 0;
-        let a = import(&m.dl_tensor, writable, release)?;
+        // SAFETY: the producer's tensor is valid and describes its memory
+        // until its deleter runs (the export's contract, DLPack's), and
+        // only `release` runs it.
+        let a = unsafe { import(m.dl_tensor, writable, release) }?;
         let h = handle::insert(Arc::new(a), false)?;
-        write_out("array_out", array_out, h as dpc_array)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_array (the export's contract).
+        unsafe { write_out("array_out", array_out, h as dpc_array) }
     })
 }
 
@@ -1583,8 +1813,9 @@ struct ReleaseCall {
     f: unsafe extern "C" fn(*mut c_void),
     ctx: *mut c_void,
 }
-// SAFETY: the caller of dpc_array_from_usm promises the release function may
-// run on any thread (documented there).
+// SAFETY: a `ReleaseCall` is a function pointer and its context pointer,
+// used once to call the one with the other; `dpc_array_from_usm`'s contract
+// (documented there) lets that call run on any thread, the context included.
 unsafe impl Send for ReleaseCall {}
 
 /// An array viewing USM memory that dpcore did not allocate: `data` is the
@@ -1633,14 +1864,18 @@ pub unsafe extern "C" fn dpc_array_from_usm(
     let base = Arc::new(Base {
         owner: Owner::Foreign(Mutex::new(Some(Box::new(move || {
             if let Some(c) = call {
-                // SAFETY: the lender's function, called once as promised.
+                // SAFETY: the lender's function with its context, called
+                // once (this `FnOnce` runs at most once), on any thread, as
+                // `dpc_array_from_usm`'s contract allows.
                 unsafe { (c.f)(c.ctx) }
             }
         })))),
     });
     export!(move || {
         check_ptr("array_out", array_out)?;
-        let shape = check_shape(ndim, shape)?;
+        // SAFETY: the caller provides `shape` readable for `ndim` values (the
+        // export's contract), `check_shape`'s contract.
+        let shape = unsafe { check_shape(ndim, shape) }?;
         element_size(dtype)?;
         if flags & !(DPC_ARRAY_WRITABLE | TRUST_MASK) != 0 {
             return Err(Error::invalid_arg(format!(
@@ -1651,7 +1886,10 @@ pub unsafe extern "C" fn dpc_array_from_usm(
         let strides = if strides.is_null() || ndim == 0 {
             c_strides(&shape)
         } else {
-            std::slice::from_raw_parts(strides, ndim as usize).to_vec()
+            // SAFETY: non-NULL and `ndim` is 1..=64 (`check_shape`); the
+            // caller provides `ndim` strides (the export's contract), copied
+            // out at once.
+            unsafe { std::slice::from_raw_parts(strides, ndim as usize) }.to_vec()
         };
         let mut kind = abi::usm_kind::DEVICE;
         if count(&shape) > 0 {
@@ -1681,7 +1919,9 @@ pub unsafe extern "C" fn dpc_array_from_usm(
             writable: flags & DPC_ARRAY_WRITABLE != 0,
         };
         let h = handle::insert(Arc::new(a), false)?;
-        write_out("array_out", array_out, h as dpc_array)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_array (the export's contract).
+        unsafe { write_out("array_out", array_out, h as dpc_array) }
     })
 }
 
@@ -1701,7 +1941,13 @@ pub unsafe extern "C" fn dpc_array_from_dlpack(
         let t = tensor as usize;
         let release: Box<dyn FnOnce() + Send> = Box::new(move || {
             let p = t as *mut dpc_dlpack_managed_tensor;
+            // SAFETY: `p` is the caller's non-NULL (checked above) managed
+            // tensor, valid until its deleter is called (the export's and
+            // DLPack's contract); this `FnOnce` is the only caller of it
+            // and runs at most once.
             if let Some(d) = unsafe { (*p).deleter } {
+                // SAFETY: as above: the deleter is called once, with its own
+                // tensor, as DLPack requires.
                 unsafe { d(p) }
             }
         });
@@ -1709,9 +1955,15 @@ pub unsafe extern "C" fn dpc_array_from_dlpack(
             release();
             return Err(Error::null("array_out"));
         }
-        let a = import(&(*tensor).dl_tensor, true, release)?;
+        // SAFETY: `tensor` is non-NULL (checked above) and, with what it
+        // describes, valid until its deleter runs (the export's contract,
+        // DLPack's); `dl_tensor` is copied out before `import`, and only
+        // `release` runs the deleter.
+        let a = unsafe { import((*tensor).dl_tensor, true, release) }?;
         let h = handle::insert(Arc::new(a), false)?;
-        write_out("array_out", array_out, h as dpc_array)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_array (the export's contract).
+        unsafe { write_out("array_out", array_out, h as dpc_array) }
     })
 }
 

@@ -11,6 +11,9 @@
 //! device) and kept in a small cache of built modules per context and
 //! device.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::export;
 use std::collections::HashMap;
 use std::ffi::c_void;
@@ -231,6 +234,13 @@ fn scalar_arg<T>(v: &T) -> abi::KernelArgV1 {
 
 /// Enqueue the copy of the collapsed layout `(sh, ss, ds)` from `src` to
 /// `dst` (addresses of element 0; element sizes `ses`, `des`).
+///
+/// # Safety
+/// `k` was built for `q`'s device and context (`kernels(q, ..)`) for
+/// elements of `ses` and `des` bytes; `sh`, `ss` and `ds` have one value
+/// per dimension; every element the layout `(sh, ss)` reaches from `src` is
+/// readable, and every element `(sh, ds)` reaches from `dst` writable, USM
+/// of `q`'s context, until the commands complete.
 #[allow(clippy::too_many_arguments)] // the layout and both sides
 unsafe fn launch(
     q: &Queue,
@@ -247,17 +257,22 @@ unsafe fn launch(
     if sh.len() > 8 || (sh.len() > 1 && n > MAX_LAUNCH) {
         // Loop over the outermost axis on the host.
         for i in 0..sh[0] {
-            launch(
-                q,
-                k,
-                (src as i64 + i * ss[0] * ses) as usize,
-                ses,
-                (dst as i64 + i * ds[0] * des) as usize,
-                des,
-                &sh[1..],
-                &ss[1..],
-                &ds[1..],
-            )?;
+            // SAFETY: the sub-layout at index `i` of the outermost axis
+            // reaches a subset of the elements this call's layout reaches
+            // (this function's contract), with the same kernel and queue.
+            unsafe {
+                launch(
+                    q,
+                    k,
+                    (src as i64 + i * ss[0] * ses) as usize,
+                    ses,
+                    (dst as i64 + i * ds[0] * des) as usize,
+                    des,
+                    &sh[1..],
+                    &ss[1..],
+                    &ds[1..],
+                )
+            }?;
         }
         return Ok(());
     }
@@ -272,7 +287,12 @@ unsafe fn launch(
             let sp = (src as i64 + start * s * ses) as usize;
             let dp = (dst as i64 + start * d * des) as usize;
             let args = [ptr_arg(&sp), scalar_arg(&s), ptr_arg(&dp), scalar_arg(&d)];
-            kernel::enqueue_unchecked(q, &k.copy1, &[len as usize], &args)?;
+            // SAFETY: `dpc_copy1(src, src_stride, dst, dst_stride)` over
+            // `len` work-items copies elements `start..start + len` of the
+            // layout, which this function's contract makes valid USM of
+            // `q`'s context until the command completes; `k` was built for
+            // `q`; the scalars are locals alive for the call.
+            unsafe { kernel::enqueue_unchecked(q, &k.copy1, &[len as usize], &args) }?;
             start += len;
         }
         return Ok(());
@@ -288,7 +308,11 @@ unsafe fn launch(
             scalar_arg(&ds[1]),
             scalar_arg(&ds[0]),
         ];
-        return kernel::enqueue_unchecked(q, &k.copy2, &g, &args);
+        // SAFETY: `dpc_copy2` over the 2-d range `g` copies exactly the
+        // elements of the layout (this function's contract: valid USM of
+        // `q`'s context until the command completes); `k` was built for `q`;
+        // the scalars are locals alive for the call.
+        return unsafe { kernel::enqueue_unchecked(q, &k.copy2, &g, &args) };
     }
     if sh.len() == 3 {
         let g = [sh[2] as usize, sh[1] as usize, sh[0] as usize];
@@ -300,7 +324,11 @@ unsafe fn launch(
             ptr_arg(&dst),
             scalar_arg(&d4),
         ];
-        return kernel::enqueue_unchecked(q, &k.copy3, &g, &args);
+        // SAFETY: `dpc_copy3` over the 3-d range `g` copies exactly the
+        // elements of the layout (this function's contract: valid USM of
+        // `q`'s context until the command completes); `k` was built for `q`;
+        // the scalars are locals alive for the call.
+        return unsafe { kernel::enqueue_unchecked(q, &k.copy3, &g, &args) };
     }
     let pad = |v: &[i64], fill: i64| {
         let mut a = [fill; 8];
@@ -317,11 +345,21 @@ unsafe fn launch(
         scalar_arg(&ss8),
         scalar_arg(&ds8),
     ];
-    kernel::enqueue_unchecked(q, &k.copyn, &[n as usize], &args)
+    // SAFETY: `dpc_copyn` over `n` work-items copies exactly the elements of
+    // the layout of `nd` (4 to 8) dimensions, padded with extents of 1 (this
+    // function's contract: valid USM of `q`'s context until the command
+    // completes); `k` was built for `q`; the scalars are locals alive for
+    // the call.
+    unsafe { kernel::enqueue_unchecked(q, &k.copyn, &[n as usize], &args) }
 }
 
 /// Copy `src` to `dst` (same shape) on `q`, whose context holds both
 /// allocations; submits and does not wait.
+///
+/// # Safety
+/// `src` and `dst` keep the [`Array`] invariant, their memory is USM of
+/// `q`'s context, and it stays alive until the copy completes (the caller
+/// waits for `q` while it holds both).
 unsafe fn device_copy(q: &Arc<Queue>, src: &Array, dst: &Array) -> Result<()> {
     if dst.size() == 0 {
         return Ok(());
@@ -330,7 +368,11 @@ unsafe fn device_copy(q: &Arc<Queue>, src: &Array, dst: &Array) -> Result<()> {
     let same = same_dtype(src.dtype, dst.dtype);
     let es = src.elsize();
     if same && (sh.is_empty() || (sh.len() == 1 && ss[0] == 1 && ds[0] == 1)) {
-        return array::memcpy(q, dst.data, src.data, dst.size() as usize * es);
+        // SAFETY: both layouts are one contiguous run of `dst.size()`
+        // elements of `es` bytes from element 0, inside each array's memory
+        // (the `Array` invariant), USM of `q`'s context alive until the copy
+        // completes (this function's contract).
+        return unsafe { array::memcpy(q, dst.data, src.data, dst.size() as usize * es) };
     }
     let module = if same {
         format!("m{es}")
@@ -338,28 +380,43 @@ unsafe fn device_copy(q: &Arc<Queue>, src: &Array, dst: &Array) -> Result<()> {
         format!("{}_{}", tag(src.dtype)?, tag(dst.dtype)?)
     };
     let k = kernels(q, &module)?;
-    launch(
-        q,
-        &k,
-        src.data,
-        es as i64,
-        dst.data,
-        dst.elsize() as i64,
-        &sh,
-        &ss,
-        &ds,
-    )
+    // SAFETY: `k` was just built for `q` for these element types; `collapse`
+    // keeps the element-to-element map, so the layouts reach exactly the
+    // arrays' elements, inside their memory (the `Array` invariant), USM of
+    // `q`'s context alive until the copy completes (this function's
+    // contract).
+    unsafe {
+        launch(
+            q,
+            &k,
+            src.data,
+            es as i64,
+            dst.data,
+            dst.elsize() as i64,
+            &sh,
+            &ss,
+            &ds,
+        )
+    }
 }
 
 /// A C-contiguous device copy of `src` (same data type) on `q`, staged
 /// through host memory. Returns when done.
+///
+/// # Safety
+/// `src` keeps the [`Array`] invariant.
 unsafe fn stage(q: &Arc<Queue>, src: &Array) -> Result<Array> {
     let t = array::alloc(q, src.dtype, src.shape.clone(), abi::usm_kind::DEVICE)?;
     let bytes = src.size() as usize * src.elsize();
     if bytes > 0 {
         let mut packed = vec![0u8; bytes];
-        array::to_host(src, packed.as_mut_ptr(), &c_strides(&src.shape))?;
-        array::memcpy(q, t.data, packed.as_ptr() as usize, bytes)?;
+        // SAFETY: `src` keeps the `Array` invariant (this function's
+        // contract); the C-contiguous layout of its shape puts every element
+        // inside `packed`, `bytes` bytes of ours.
+        unsafe { array::to_host(src, packed.as_mut_ptr(), &c_strides(&src.shape)) }?;
+        // SAFETY: `packed` and `t`'s fresh allocation hold `bytes` bytes
+        // each, and both outlive the `q.wait()` below.
+        unsafe { array::memcpy(q, t.data, packed.as_ptr() as usize, bytes) }?;
         q.wait()?;
     }
     Ok(t)
@@ -407,7 +464,12 @@ fn overlaps(a: &Array, b: &Array) -> bool {
     alo < bhi && blo < ahi
 }
 
-/// Copy `src` into `dst` with conversion; see `dpc_array_copy`.
+/// Copy `src` into `dst` with conversion; see `dpc_array_copy`. Returns when
+/// done.
+///
+/// # Safety
+/// `src` and `dst` keep the [`Array`] invariant (every array dpcore makes
+/// does; imported memory does on its lender's word).
 pub(crate) unsafe fn copy_into(src: &Array, dst: &Array) -> Result<()> {
     let function = crate::error::current_export();
     if !dst.writable {
@@ -434,7 +496,11 @@ pub(crate) unsafe fn copy_into(src: &Array, dst: &Array) -> Result<()> {
     let host_dst = dst.queue.is_none();
     if host_dst && same_dtype(src.dtype, dst.dtype) {
         // Straight to host memory, through one staging buffer.
-        return array::to_host(&src_view, dst.data as *mut u8, &dst.strides);
+        // SAFETY: `src_view` (of `src`'s elements) keeps the `Array`
+        // invariant; `dst` is a writable host array (checked above) of the
+        // same shape, so `dst.data` with `dst.strides` reaches only its own
+        // elements, writable host memory (the `Array` invariant).
+        return unsafe { array::to_host(&src_view, dst.data as *mut u8, &dst.strides) };
     }
     // The source, as memory the execution queue's context can reach.
     let src_direct = match &src.queue {
@@ -449,10 +515,14 @@ pub(crate) unsafe fn copy_into(src: &Array, dst: &Array) -> Result<()> {
     // A staged or temporary copy has the source's own shape; broadcast it
     // again.
     let sview = if !src_direct {
-        broadcast(&stage(&exec, src)?, &dst.shape)?
+        // SAFETY: `src` keeps the `Array` invariant (this function's
+        // contract).
+        broadcast(&unsafe { stage(&exec, src) }?, &dst.shape)?
     } else if !host_dst && overlaps(src, dst) {
         let t = array::alloc(&exec, src.dtype, src.shape.clone(), abi::usm_kind::DEVICE)?;
-        device_copy(&exec, src, &t)?;
+        // SAFETY: `src` is USM of `exec`'s context (`src_direct`) and `t` a
+        // fresh allocation on `exec`, both alive past the wait below.
+        unsafe { device_copy(&exec, src, &t) }?;
         exec.wait()?;
         broadcast(&t, &dst.shape)?
     } else {
@@ -460,11 +530,20 @@ pub(crate) unsafe fn copy_into(src: &Array, dst: &Array) -> Result<()> {
     };
     if host_dst {
         let t = array::alloc(&exec, dst.dtype, dst.shape.clone(), abi::usm_kind::DEVICE)?;
-        device_copy(&exec, &sview, &t)?;
+        // SAFETY: `sview` is a staged copy, a temporary or `src` itself, USM
+        // of `exec`'s context in each case, and `t` a fresh allocation on
+        // `exec`; all alive past the wait below.
+        unsafe { device_copy(&exec, &sview, &t) }?;
         exec.wait()?;
-        array::to_host(&t, dst.data as *mut u8, &dst.strides)
+        // SAFETY: `t` is a fresh array; `dst` is a writable host array
+        // (checked above) of the same shape, so `dst.data` with
+        // `dst.strides` reaches only its own elements, writable host memory
+        // (the `Array` invariant).
+        unsafe { array::to_host(&t, dst.data as *mut u8, &dst.strides) }
     } else {
-        device_copy(&exec, &sview, dst)?;
+        // SAFETY: `dst` is USM of `exec`'s context (`exec` is its queue) and
+        // so is `sview` (see above); both are alive past the wait below.
+        unsafe { device_copy(&exec, &sview, dst) }?;
         exec.wait()
     }
 }
@@ -499,7 +578,9 @@ pub unsafe extern "C" fn dpc_array_copy(src: dpc_array, dst: dpc_array) -> dpc_s
     export!(|| {
         let s = handle::get::<Array>("src", src as usize)?;
         let d = handle::get::<Array>("dst", dst as usize)?;
-        copy_into(&s, &d)
+        // SAFETY: `s` and `d` are live arrays (held), which keep the `Array`
+        // invariant.
+        unsafe { copy_into(&s, &d) }
     })
 }
 
@@ -535,16 +616,25 @@ pub unsafe extern "C" fn dpc_array_astype(
             abi::usm_kind::DEVICE
         };
         let out = array::alloc(&q, dtype, a.shape.clone(), kind)?;
-        copy_into(&a, &out)?;
+        // SAFETY: `a` is a live array (held) and `out` a fresh one: both keep
+        // the `Array` invariant.
+        unsafe { copy_into(&a, &out) }?;
         let h = handle::insert(Arc::new(out), false)?;
-        write_out("array_out", array_out, h as dpc_array)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_array (the export's contract).
+        unsafe { write_out("array_out", array_out, h as dpc_array) }
     })
 }
 
 /// Used by `dpc_array_to_device`: a C-contiguous copy of `a` on `q`.
+///
+/// # Safety
+/// `a` keeps the [`Array`] invariant.
 pub(crate) unsafe fn to_device(a: &Array, q: &Arc<Queue>, usm_kind: i32) -> Result<Array> {
     let out = array::alloc(q, a.dtype, a.shape.clone(), usm_kind)?;
-    copy_into(a, &out)?;
+    // SAFETY: `a` keeps the `Array` invariant (this function's contract) and
+    // `out` is a fresh array.
+    unsafe { copy_into(a, &out) }?;
     Ok(out)
 }
 

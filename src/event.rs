@@ -135,9 +135,11 @@ impl Deps {
 
 /// Validate the `(events, n_events)` pair of an export.
 ///
-/// Which backend the events belong to is not checked: giving
-/// [`Deps::ptr`] to a plugin is sound while there is one backend (the SYCL
-/// plugin), so every event object is that plugin's.
+/// Which plugin the events belong to is not checked. Giving [`Deps::ptr`]
+/// to a plugin is sound only when every event is that plugin's: always so
+/// while one plugin is loaded, but with several (`DPCORE_PLUGINS`) an event
+/// of another plugin gets through. FIXME(several plugins): check each
+/// event's backend against the plugin its objects are given to.
 ///
 /// # Safety
 /// `events` is NULL or valid for reads of `n` handles (`dpc_event`
@@ -263,9 +265,10 @@ pub unsafe extern "C" fn dpc_event_wait_all(
             None => Ok(()),
             // SAFETY: `d.ptr()` is valid for `d.len()` objects, each a live
             // event object (`d.events` holds their owners until the end of
-            // the closure). They are given to the first event's backend:
-            // that is sound because there is only one backend (the SYCL
-            // plugin), so all of them are its objects.
+            // the closure). They are given to the first event's plugin,
+            // whose objects they all are while one plugin is loaded.
+            // FIXME(several plugins): not checked (see `deps`); events of
+            // two plugins in one call reach one plugin's `event_wait`.
             Some(e) => backend::check(
                 unsafe { (e.backend.table.event_wait)(d.ptr(), d.len()) },
                 "event_wait",
@@ -397,7 +400,7 @@ pub unsafe extern "C" fn dpc_event_adopt(
     export!(|| {
         check_ptr("sycl_event", sycl_event)?;
         check_ptr("event_out", event_out)?;
-        let b = backend::backend()?;
+        let b = backend::sycl()?;
         let mut obj: abi::Obj = std::ptr::null_mut();
         backend::check(
             // SAFETY: `sycl_event` is non-NULL (checked above) and, by the

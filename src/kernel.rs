@@ -330,9 +330,11 @@ pub fn build(
         .map_err(|_| Error::invalid_arg("build options contain a NUL byte"))?;
     let mut obj: abi::Obj = std::ptr::null_mut();
     backend::check(
-        // SAFETY: `ctx` and `dev` are live objects of `b` (held by the
-        // `Arc`s borrowed for the call; `dev` is in `ctx`, checked above, so
-        // `ctx` is a context of `dev`'s backend); `src` is valid for
+        // SAFETY: `ctx` and `dev` are live objects (held by the `Arc`s
+        // borrowed for the call); `dev` is `b`'s and in `ctx` (checked
+        // above), so `ctx` is `b`'s too as long as a context's devices share
+        // one plugin (FIXME(several plugins): `context::create` does not
+        // check that); `src` is valid for
         // `src.len()` bytes and `opts` is NUL-terminated, both alive for the
         // call; `obj` is a local the plugin writes.
         unsafe {
@@ -442,7 +444,10 @@ fn validate(
     let kb = &k.bundle;
     if !Arc::ptr_eq(&kb.device, &q.device)
         // SAFETY: both are live device objects (held by the `Arc`s in the
-        // borrowed kernel's bundle and queue) of the one backend there is.
+        // borrowed kernel's bundle and queue), given to the kernel's plugin:
+        // sound while one plugin is loaded. FIXME(several plugins): a queue
+        // of another plugin than the kernel's reaches this call unchecked
+        // (compare `kb.device.backend()` and `q.device.backend()` first).
         && !unsafe { (k.backend.table.device_equal)(kb.device.obj(), q.device.obj()) }
         || !kb.context.same_as(&q.context)
     {
@@ -1126,13 +1131,15 @@ pub unsafe extern "C" fn dpc_kernel_launch(
         // dpc_kernel_arg and KernelArgV1 have the same layout.
         let raw = a.as_ptr() as *const abi::KernelArgV1;
         // SAFETY: `q.obj()` and `k.obj` are live objects (held by `q` and `k`
-        // for the call) of the one backend there is, and `validate` checked
-        // that `k` was built for `q`'s device and context; `g` (and `l`)
+        // for the call), and `validate` checked that `k` was built for `q`'s
+        // device and context, so of `q`'s plugin; `g` (and `l`)
         // hold `dims` sizes; `raw` points to `n_args` arguments (`converted`
         // is alive for the call; `dpc_kernel_arg` and `KernelArgV1` have the
         // same layout, asserted below) whose kinds and scalar sizes
         // `validate` checked, and whose scalar values the caller provides
-        // readable (the export's contract); `d` holds live events. What the
+        // readable (the export's contract); `d` keeps its events alive
+        // (FIXME(several plugins): that they are `q`'s plugin's is not
+        // checked, see `event::deps`). What the
         // kernel does with its pointer arguments is the caller's contract:
         // USM the device reaches (arrays: checked above), alive until the
         // command completes. The closure passes `ev` as the `ev_out` of a
@@ -1175,9 +1182,9 @@ pub(crate) unsafe fn enqueue_unchecked(
     args: &[abi::KernelArgV1],
 ) -> Result<()> {
     // SAFETY: `q.obj()` and `k.obj` are live objects (`q` and `k` are
-    // borrowed for the call) of the one backend there is; the kernel, the
-    // sizes and the arguments are as the plugin needs by this function's
-    // contract; `global` and `args` are alive for the call. The closure
+    // borrowed for the call), of one plugin since `k` was built for `q`'s
+    // device; the kernel, the sizes and the arguments are as the plugin
+    // needs by this function's contract; `global` and `args` are alive for the call. The closure
     // passes `ev` as the `ev_out` of a `q.backend()` enqueue and returns its
     // status, as `enqueue` needs; `event_out` is NULL.
     unsafe {

@@ -326,8 +326,8 @@ unsafe fn staged_copy(q: &Arc<Queue>, dst: usize, src: usize, n: usize, deps: &D
     if !deps.is_empty() {
         backend::check(
             // SAFETY: `deps.ptr()` points to `deps.len()` event objects kept
-            // alive by `deps`, of the one backend there is (see
-            // `event::deps`), which is `q`'s.
+            // alive by `deps`. FIXME(several plugins): that they are `q`'s
+            // plugin's is not checked (see `event::deps`).
             unsafe { (q.backend().table.event_wait)(deps.ptr(), deps.len()) },
             "event_wait",
         )?;
@@ -408,8 +408,9 @@ unsafe fn fill(
     let t = b.table;
     let total = pattern.len() * count;
     if pattern.iter().all(|x| *x == pattern[0]) {
-        // SAFETY: `q` is a live queue (borrowed) and `deps` holds live
-        // events of its backend; the closure calls a `b` enqueue with the
+        // SAFETY: `q` is a live queue (borrowed) and `deps` keeps its events
+        // alive (FIXME(several plugins): that they are `b`'s is not checked,
+        // see `event::deps`); the closure calls a `b` enqueue with the
         // slot and returns its status, as `submit` needs; `p` is valid for
         // `total` bytes until the command completes (this function's
         // contract).
@@ -494,8 +495,10 @@ unsafe fn fill(
         // function's contract) or reads the seed (alive until its copy's
         // event completes: its deferred free waits for it), and source and
         // destination do not overlap (`n <= done`). `dp` points to `dn`
-        // live event objects of `b`: `after_obj` (its `Event` is borrowed
-        // for the call) or `deps`. `slot` is NULL or the local `ev`.
+        // live event objects: `after_obj`, of `b` (its `Event` is borrowed
+        // for the call and was made here), or `deps` (FIXME(several
+        // plugins): not checked to be `b`'s, see `event::deps`). `slot` is
+        // NULL or the local `ev`.
         let st = unsafe {
             (t.enqueue_memcpy)(
                 q.obj(),
@@ -544,8 +547,9 @@ pub(crate) fn barrier(q: &Queue, deps: &Deps, want: bool) -> Result<Option<Arc<E
     if !want {
         return Ok(None);
     }
-    // SAFETY: `q` is a live queue (borrowed); `deps` keeps its events,
-    // objects of the one backend there is, alive for the call. The closure
+    // SAFETY: `q` is a live queue (borrowed); `deps` keeps its events alive
+    // for the call (FIXME(several plugins): that they are `q`'s plugin's is
+    // not checked, see `event::deps`). The closure
     // calls a `q.backend()` enqueue with the slot and returns its status, as
     // `submit` needs.
     unsafe {
@@ -580,8 +584,10 @@ pub(crate) unsafe fn memcpy(
         unsafe { staged_copy(q, dst, src, n, deps) }?;
         return barrier(q, &Deps::none(), want);
     }
-    // SAFETY: `q` is a live queue (borrowed) and `deps` holds live events of
-    // its backend; `dst` and `src` are valid for `n` bytes until the copy
+    // SAFETY: `q` is a live queue (borrowed) and `deps` keeps its events
+    // alive (FIXME(several plugins): that they are `q`'s plugin's is not
+    // checked, see `event::deps`); `dst` and `src` are valid for `n` bytes
+    // until the copy
     // completes (this function's contract). The closure calls a
     // `q.backend()` enqueue with the slot and returns its status, as
     // `submit` needs.
@@ -1152,8 +1158,10 @@ pub unsafe extern "C" fn dpc_usm_memset(
             return unsafe { event::write_event(event_out, ev) };
         }
         check_ptr("ptr", ptr)?;
-        // SAFETY: `q` is a live queue (held) and `d` holds live events of
-        // its backend; `ptr` is non-NULL (checked above) and writable for
+        // SAFETY: `q` is a live queue (held) and `d` keeps its events alive
+        // (FIXME(several plugins): that they are `q`'s plugin's is not
+        // checked, see `event::deps`); `ptr` is non-NULL (checked above) and
+        // writable for
         // `n` bytes until the command completes (the export's contract).
         // The closure calls a `q.backend()` enqueue with the slot and
         // returns its status, as `enqueue` needs; `event_out` is NULL or
@@ -1240,9 +1248,10 @@ pub unsafe extern "C" fn dpc_usm_prefetch(
             return unsafe { event::write_event(event_out, ev) };
         }
         check_ptr("ptr", ptr)?;
-        // SAFETY: `q` is a live queue (held) and `d` holds live events of
-        // its backend; `ptr` is non-NULL (checked above) and `n` bytes of
-        // shared USM of the queue's context (the export's contract; a
+        // SAFETY: `q` is a live queue (held) and `d` keeps its events alive
+        // (FIXME(several plugins): that they are `q`'s plugin's is not
+        // checked, see `event::deps`); `ptr` is non-NULL (checked above) and
+        // `n` bytes of shared USM of the queue's context (the export's contract; a
         // prefetch only moves it). The closure calls a `q.backend()` enqueue
         // with the slot and returns its status, as `enqueue` needs;
         // `event_out` is NULL or writable (the export's contract).
@@ -1282,8 +1291,10 @@ pub unsafe extern "C" fn dpc_usm_mem_advise(
             return unsafe { event::write_event(event_out, ev) };
         }
         check_ptr("ptr", ptr)?;
-        // SAFETY: `q` is a live queue (held) and `d` holds live events of
-        // its backend; `ptr` is non-NULL (checked above) and `n` bytes of USM
+        // SAFETY: `q` is a live queue (held) and `d` keeps its events alive
+        // (FIXME(several plugins): that they are `q`'s plugin's is not
+        // checked, see `event::deps`); `ptr` is non-NULL (checked above) and
+        // `n` bytes of USM
         // of the queue's context (the export's contract; advice does not
         // change the contents). The closure calls a `q.backend()` enqueue
         // with the slot and returns its status, as `enqueue` needs;
