@@ -332,11 +332,10 @@ pub fn build(
     backend::check(
         // SAFETY: `ctx` and `dev` are live objects (held by the `Arc`s
         // borrowed for the call); `dev` is `b`'s and in `ctx` (checked
-        // above), so `ctx` is `b`'s too as long as a context's devices share
-        // one plugin (FIXME(several plugins): `context::create` does not
-        // check that); `src` is valid for
-        // `src.len()` bytes and `opts` is NUL-terminated, both alive for the
-        // call; `obj` is a local the plugin writes.
+        // above), so `ctx` is `b`'s too: a context's devices share its
+        // plugin (`context::create` refuses devices of two). `src` is valid
+        // for `src.len()` bytes and `opts` is NUL-terminated, both alive for
+        // the call; `obj` is a local the plugin writes.
         unsafe {
             (b.table.bundle_create)(
                 ctx.obj(),
