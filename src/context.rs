@@ -2,6 +2,9 @@
 //! dpctl and torch use, explicit contexts over a set of devices, and the
 //! USM allocation statistics kept per context.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::export;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,6 +51,11 @@ impl Stats {
     }
 }
 
+/// A plugin context object and what dpcore keeps about it.
+///
+/// Invariant (see [`Context::from_obj`]): `obj` is a context object of
+/// `backend` owned by this `Context` alone, and every device in `devices` is
+/// a device of `backend`.
 pub struct Context {
     obj: abi::Obj,
     backend: &'static Backend,
@@ -58,8 +66,16 @@ pub struct Context {
     immortal_handle: OnceLock<usize>,
 }
 
-// SAFETY: plugin objects are thread-safe by the backend contract.
+// SAFETY: a `Context` owns one plugin context object (released once, by
+// `Drop`) and otherwise holds Send + Sync data (devices, atomics, a
+// `OnceLock`). Every table function may be called from any thread (the
+// backend interface's conventions), so the owner may move to another
+// thread.
 unsafe impl Send for Context {}
+// SAFETY: through `&Context` the object only reaches table functions that
+// take it by value and may be called from any thread concurrently (the
+// backend interface's conventions); the Rust state shared through `&self`
+// is atomics and a `OnceLock`.
 unsafe impl Sync for Context {}
 
 impl HandleType for Context {
@@ -68,13 +84,21 @@ impl HandleType for Context {
 
 impl Drop for Context {
     fn drop(&mut self) {
-        // SAFETY: obj came from this backend and is given back once.
+        // SAFETY: `self.obj` is a context object of `self.backend`, owned by
+        // this `Context` alone (the invariant, from `from_obj`'s contract);
+        // `drop` runs once, so it is given back exactly once.
         unsafe { (self.backend.table.context_release)(self.obj) }
     }
 }
 
 impl Context {
-    pub fn from_obj(
+    /// Take ownership of a plugin context object: `Drop` gives it back.
+    ///
+    /// # Safety
+    /// `obj` is a live context object of `backend` that the caller owns and
+    /// hands over (nothing else gives it back), and every device in
+    /// `devices` is a device of `backend`.
+    pub unsafe fn from_obj(
         backend: &'static Backend,
         obj: abi::Obj,
         devices: Vec<Arc<Device>>,
@@ -98,6 +122,9 @@ impl Context {
     pub fn same_as(&self, other: &Context) -> bool {
         std::ptr::eq(self, other)
             || (std::ptr::eq(self.backend, other.backend)
+                // SAFETY: both are live context objects (owned by `self` and
+                // `other`, borrowed for the call) of one plugin (checked just
+                // before), whose table this is.
                 && unsafe { (self.backend.table.context_equal)(self.obj, other.obj) })
     }
 
@@ -151,7 +178,9 @@ pub fn default_context(dev: &Arc<Device>) -> Result<Arc<Context>> {
         None => {
             let mut obj: abi::Obj = std::ptr::null_mut();
             backend::check(
-                // SAFETY: dev is a live device of backend b; obj is writable.
+                // SAFETY: `b` is `dev`'s plugin and `dev.obj()` a live device
+                // object of it (owned by `dev`, which the caller holds);
+                // `obj` is a live local the plugin writes.
                 unsafe { (b.table.context_default)(dev.obj(), &mut obj) },
                 "context_default",
             )?;
@@ -161,7 +190,10 @@ pub fn default_context(dev: &Arc<Device>) -> Result<Arc<Context>> {
                 .filter(|d| same_platform(d))
                 .cloned()
                 .collect();
-            let c = Arc::new(Context::from_obj(b, obj, devices));
+            // SAFETY: `obj` is the new context object of `b` that
+            // `context_default` just returned, owned here and handed over;
+            // `devices` are `b`'s (the `same_platform` filter).
+            let c = Arc::new(unsafe { Context::from_obj(b, obj, devices) });
             let h = handle::insert(c.clone(), true)?;
             let _ = c.immortal_handle.set(h);
             c
@@ -192,10 +224,18 @@ pub fn create(devices: &[Arc<Device>]) -> Result<Arc<Context>> {
     let objs: Vec<abi::Obj> = devices.iter().map(|d| d.obj()).collect();
     let mut obj: abi::Obj = std::ptr::null_mut();
     backend::check(
+        // SAFETY: `objs` is readable for `objs.len()` device objects, each
+        // live (owned by a device of `devices`, which the caller holds) and
+        // of `b` (checked above); `obj` is a live local the plugin writes.
         unsafe { (b.table.context_create)(objs.as_ptr(), objs.len(), &mut obj) },
         "context_create",
     )?;
-    Ok(Arc::new(Context::from_obj(b, obj, devices.to_vec())))
+    // SAFETY: `obj` is the new context object of `b` that `context_create`
+    // just returned, owned here and handed over; `devices` are all `b`'s
+    // (checked above).
+    Ok(Arc::new(unsafe {
+        Context::from_obj(b, obj, devices.to_vec())
+    }))
 }
 
 /// The handle to give out for `c`: its immortal one, or a new reference.
@@ -225,11 +265,16 @@ pub unsafe fn backend_handle(
     let mut be = 0i32;
     let mut h: *mut c_void = std::ptr::null_mut();
     backend::check(
+        // SAFETY: `obj` is a live object of `b` of the kind `kind` names
+        // (this function's contract); `be` and `h` are live locals the
+        // plugin writes.
         unsafe { (b.table.native_handle)(kind, obj, &mut be, &mut h) },
         "native_handle",
     )?;
+    let be = device::backend_from_abi(be);
+    // SAFETY: both outputs are valid for writes (this function's contract).
     unsafe {
-        backend_out.write(device::backend_from_abi(be));
+        backend_out.write(be);
         handle_out.write(h);
     }
     Ok(())
@@ -256,7 +301,10 @@ pub unsafe extern "C" fn dpc_context_default(
         check_ptr("context_out", context_out)?;
         let d = device::get("device", device)?;
         let c = default_context(&d)?;
-        write_out("context_out", context_out, handle_for(&c)?)
+        let h = handle_for(&c)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_context` (the export's contract).
+        unsafe { write_out("context_out", context_out, h) }
     })
 }
 
@@ -281,14 +329,21 @@ pub unsafe extern "C" fn dpc_context_create(
                 "dpc_context_create: n_devices must be at least 1",
             ));
         }
-        let hs = std::slice::from_raw_parts(devices, n_devices);
+        // SAFETY: `devices` is non-NULL (checked above) and, by the export's
+        // contract, readable for `n_devices` handles, borrowed and
+        // unchanged for the call; `dpc_device` is a plain pointer type, so
+        // any value is valid (each is then validated as a handle). The
+        // slice does not outlive the closure.
+        let hs = unsafe { std::slice::from_raw_parts(devices, n_devices) };
         let mut devs = Vec::with_capacity(n_devices);
         for (i, h) in hs.iter().enumerate() {
             devs.push(device::get(&format!("devices[{i}]"), *h)?);
         }
         let c = create(&devs)?;
         let h = handle::insert(c, false)?;
-        write_out("context_out", context_out, h as dpc_context)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_context` (the export's contract).
+        unsafe { write_out("context_out", context_out, h as dpc_context) }
     })
 }
 
@@ -321,7 +376,9 @@ pub unsafe extern "C" fn dpc_context_get_device_count(
     export!(|| {
         check_ptr("count_out", count_out)?;
         let n = handle::with::<Context, _>("context", context as usize, |c| c.devices.len())?;
-        write_out("count_out", count_out, n)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `size_t` (the export's contract).
+        unsafe { write_out("count_out", count_out, n) }
     })
 }
 
@@ -349,7 +406,10 @@ pub unsafe extern "C" fn dpc_context_get_device(
                 ),
             )
         })?;
-        write_out("device_out", device_out, device::handle_for(d)?)
+        let h = device::handle_for(d)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_device` (the export's contract).
+        unsafe { write_out("device_out", device_out, h) }
     })
 }
 
@@ -367,7 +427,10 @@ pub unsafe extern "C" fn dpc_context_equal(
         check_ptr("equal_out", equal_out)?;
         let ca = get("a", a)?;
         let cb = get("b", b)?;
-        write_out("equal_out", equal_out, ca.same_as(&cb))
+        let eq = ca.same_as(&cb);
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `bool` (the export's contract).
+        unsafe { write_out("equal_out", equal_out, eq) }
     })
 }
 
@@ -395,9 +458,13 @@ pub unsafe extern "C" fn dpc_context_get_usm_stats(
                 c.stats.peak_bytes.load(Ordering::Relaxed),
             )
         })?;
-        live_bytes_out.write(b);
-        live_count_out.write(n);
-        peak_bytes_out.write(p);
+        // SAFETY: the three were checked non-NULL above; the caller provides
+        // each as a writable `uint64_t` (the export's contract).
+        unsafe {
+            live_bytes_out.write(b);
+            live_count_out.write(n);
+            peak_bytes_out.write(p);
+        }
         Ok(())
     })
 }
@@ -415,10 +482,14 @@ pub unsafe extern "C" fn dpc_context_get_native(
 ) -> dpc_status {
     export!(|| {
         check_ptr("native_out", native_out)?;
+        // SAFETY: `c.obj` is a live context object of `c.backend`, held by
+        // the handle's `Arc` for the call.
         let p = handle::with::<Context, _>("context", context as usize, |c| unsafe {
             (c.backend.table.context_native)(c.obj)
         })?;
-        write_out("native_out", native_out, p)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `void*` (the export's contract).
+        unsafe { write_out("native_out", native_out, p) }
     })
 }
 
@@ -439,13 +510,19 @@ pub unsafe extern "C" fn dpc_context_get_backend_handle(
         check_ptr("backend_out", backend_out)?;
         check_ptr("handle_out", handle_out)?;
         let c = get("context", context)?;
-        backend_handle(
-            c.backend,
-            abi::native_kind::CONTEXT,
-            c.obj,
-            backend_out,
-            handle_out,
-        )
+        // SAFETY: `c.obj` is a live context object of `c.backend` (`c`
+        // holds it), of the kind CONTEXT names; both outputs were checked
+        // non-NULL above and the caller provides them writable (the
+        // export's contract).
+        unsafe {
+            backend_handle(
+                c.backend,
+                abi::native_kind::CONTEXT,
+                c.obj,
+                backend_out,
+                handle_out,
+            )
+        }
     })
 }
 
@@ -465,12 +542,18 @@ pub unsafe extern "C" fn dpc_device_get_backend_handle(
         check_ptr("backend_out", backend_out)?;
         check_ptr("handle_out", handle_out)?;
         let d = device::get("device", device)?;
-        backend_handle(
-            d.backend(),
-            abi::native_kind::DEVICE,
-            d.obj(),
-            backend_out,
-            handle_out,
-        )
+        // SAFETY: `d.obj()` is a live device object of `d.backend()` (`d`
+        // holds it), of the kind DEVICE names; both outputs were checked
+        // non-NULL above and the caller provides them writable (the
+        // export's contract).
+        unsafe {
+            backend_handle(
+                d.backend(),
+                abi::native_kind::DEVICE,
+                d.obj(),
+                backend_out,
+                handle_out,
+            )
+        }
     })
 }

@@ -1,6 +1,9 @@
 //! Devices: enumeration in `sycl::device::get_devices()` order, cached
 //! info, filter strings, DLPack ids and sub-devices (`dpc_device_*`).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::export;
 use std::ffi::c_char;
 use std::sync::{Arc, OnceLock};
@@ -167,9 +170,16 @@ pub struct SubDefaults {
     pub queue: std::sync::Weak<crate::queue::Queue>,
 }
 
-// SAFETY: the plugin's device objects may be used from any thread (the
-// backend interface contract) and are immutable.
+// SAFETY: a `Device` owns one plugin device object (released once, by
+// `Drop`) and otherwise holds Send + Sync data (`DeviceInfoV1` is plain
+// integers; `Context` and `Queue` are Send + Sync). Every table function
+// may be called from any thread (the backend interface's conventions), so
+// the owner may move to another thread.
 unsafe impl Send for Device {}
+// SAFETY: through `&Device` the object only reaches table functions that
+// take it by value and may be called from any thread concurrently (the
+// backend interface's conventions); the Rust state shared through `&self`
+// is behind `OnceLock` and `Mutex`.
 unsafe impl Sync for Device {}
 
 impl HandleType for Device {
@@ -178,17 +188,30 @@ impl HandleType for Device {
 
 impl Drop for Device {
     fn drop(&mut self) {
-        // SAFETY: obj came from this backend and is given back once.
+        // SAFETY: `self.obj` is a device object of `self.backend`, owned by
+        // this `Device` alone (see `Device::new`); `drop` runs once, so it
+        // is given back exactly once, as the interface requires.
         unsafe { (self.backend.table.device_release)(self.obj) }
     }
 }
 
 impl Device {
-    fn new(backend: &'static Backend, obj: abi::Obj) -> Result<Device> {
+    /// Take ownership of a plugin device object and read its info. On
+    /// failure the object is given back.
+    ///
+    /// # Safety
+    /// `obj` is a live device object of `backend` that the caller owns and
+    /// hands over: nothing else gives it back.
+    unsafe fn new(backend: &'static Backend, obj: abi::Obj) -> Result<Device> {
         let mut info = abi::DeviceInfoV1::zeroed();
-        // SAFETY: obj is a live device of this backend; info is writable.
+        // SAFETY: `obj` is a live device object of `backend` (this
+        // function's contract); `info` is a live local record the plugin
+        // fills.
         let st = unsafe { (backend.table.device_info)(obj, &mut info) };
         if let Err(e) = backend::check(st, "device_info") {
+            // SAFETY: the caller handed `obj` over (this function's
+            // contract) and no `Device` owns it yet: it is given back once,
+            // here.
             unsafe { (backend.table.device_release)(obj) };
             return Err(e);
         }
@@ -278,6 +301,8 @@ impl Device {
     }
 
     pub fn native(&self) -> *mut std::ffi::c_void {
+        // SAFETY: `self.obj` is a live device object of `self.backend`
+        // (owned by `self`, borrowed for the call).
         unsafe { (self.backend.table.device_native)(self.obj) }
     }
 
@@ -357,6 +382,10 @@ impl Device {
         let mut n = 0usize;
         // First call: the count. Second: the devices. The runtime answers
         // the same for the same request.
+        // SAFETY: `self.obj` is a live device object of `self.backend`
+        // (owned by `self`); `params` is readable for `params.len()` values
+        // (a slice); `buf` is NULL with capacity 0, so only `n`, a live
+        // local, is written.
         let st = unsafe {
             (t.device_partition)(
                 self.obj,
@@ -371,6 +400,8 @@ impl Device {
         backend::check(st, "device_partition")?;
         let mut objs: Vec<abi::Obj> = vec![std::ptr::null_mut(); n];
         let mut m = 0usize;
+        // SAFETY: as above, and `objs` is a live buffer of `n` objects, the
+        // capacity passed; `m` is a live local.
         let st = unsafe {
             (t.device_partition)(
                 self.obj,
@@ -388,10 +419,16 @@ impl Device {
         let mut failure = None;
         for &o in &objs[..written] {
             if failure.is_some() {
+                // SAFETY: `o` is one of the `written` new device objects the
+                // plugin wrote to `objs`, owned here and not handed to any
+                // `Device`: it is given back once.
                 unsafe { (t.device_release)(o) };
                 continue;
             }
-            match Device::new(self.backend, o) {
+            // SAFETY: `o` is one of the `written` new device objects of
+            // `self.backend` the plugin wrote to `objs`, owned here; it is
+            // handed over once (the loop visits each once).
+            match unsafe { Device::new(self.backend, o) } {
                 Ok(mut d) => {
                     d.parent = Some(self.clone());
                     out.push(Arc::new(d));
@@ -451,12 +488,16 @@ fn enumerate(b: &'static Backend) -> Result<Vec<Device>> {
     let t = b.table;
     let mut n = 0usize;
     backend::check(
+        // SAFETY: `t` is `b`'s table; `buf` is NULL with capacity 0, so only
+        // `n`, a live local, is written.
         unsafe { (t.device_list)(std::ptr::null_mut(), 0, &mut n) },
         "device_list",
     )?;
     let mut objs: Vec<abi::Obj> = vec![std::ptr::null_mut(); n];
     let mut m = 0usize;
     backend::check(
+        // SAFETY: `objs` is a live buffer of `n` objects, the capacity
+        // passed; `m` is a live local.
         unsafe { (t.device_list)(objs.as_mut_ptr(), n, &mut m) },
         "device_list",
     )?;
@@ -464,10 +505,16 @@ fn enumerate(b: &'static Backend) -> Result<Vec<Device>> {
     let mut failure = None;
     for &o in &objs[..m.min(n)] {
         if failure.is_some() {
+            // SAFETY: `o` is one of the new device objects the plugin wrote
+            // to `objs` (at most `n`, the capacity), owned here and not
+            // handed to any `Device`: it is given back once.
             unsafe { (t.device_release)(o) };
             continue;
         }
-        match Device::new(b, o) {
+        // SAFETY: `o` is one of the new device objects of `b` the plugin
+        // wrote to `objs`, owned here; it is handed over once (the loop
+        // visits each once).
+        match unsafe { Device::new(b, o) } {
             Ok(d) => devices.push(d),
             Err(e) => failure = Some(e),
         }
@@ -575,29 +622,46 @@ pub unsafe fn from_obj(b: &'static Backend, obj: abi::Obj) -> Result<Arc<Device>
         .iter()
         .filter(|d| std::ptr::eq(d.backend, b))
     {
+        // SAFETY: both are live device objects of `b`: `d.obj` is owned by a
+        // registry device of `b` (the filter above), which lives for the
+        // process; `obj` is non-NULL (checked above) and the caller's (this
+        // function's contract).
         if unsafe { (b.table.device_equal)(d.obj, obj) } {
+            // SAFETY: the caller handed `obj` over (this function's
+            // contract); it is given back once, here, and not used again.
             unsafe { (b.table.device_release)(obj) };
             return Ok(d.clone());
         }
     }
     let mut parent_obj: abi::Obj = std::ptr::null_mut();
+    // SAFETY: `obj` is a live device object of `b` (as above);
+    // `parent_obj` is a live local the plugin writes.
     let st = unsafe { (b.table.device_parent)(obj, &mut parent_obj) };
     if let Err(e) = backend::check(st, "device_parent") {
+        // SAFETY: `obj` was handed over and is given back once, here.
         unsafe { (b.table.device_release)(obj) };
         return Err(e);
     }
     let parent = if parent_obj.is_null() {
         None
     } else {
-        match from_obj(b, parent_obj) {
+        // SAFETY: `parent_obj` is a new device object of `b` from
+        // `device_parent` (non-NULL, checked above), owned here; it is
+        // handed over to the recursive call, which takes ownership.
+        match unsafe { from_obj(b, parent_obj) } {
             Ok(p) => Some(p),
             Err(e) => {
+                // SAFETY: `obj` was handed over and is given back once,
+                // here.
                 unsafe { (b.table.device_release)(obj) };
                 return Err(e);
             }
         }
     };
-    let mut d = Device::new(b, obj)?;
+    // SAFETY: `obj` is a live device object of `b` that was handed over and
+    // not yet given back (the early returns above all returned); it is
+    // handed over in turn.
+    let mut d = unsafe { Device::new(b, obj) }?;
     d.parent = parent;
     Ok(Arc::new(d))
 }
@@ -645,7 +709,9 @@ pub fn get(arg: &str, h: dpc_device) -> Result<Arc<Device>> {
 pub unsafe extern "C" fn dpc_device_count(count_out: *mut usize) -> dpc_status {
     export!(|| {
         check_ptr("count_out", count_out)?;
-        write_out("count_out", count_out, registry().devices.len())
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `size_t` (the export's contract).
+        unsafe { write_out("count_out", count_out, registry().devices.len()) }
     })
 }
 
@@ -661,7 +727,11 @@ pub unsafe extern "C" fn dpc_device_get(index: usize, device_out: *mut dpc_devic
         check_ptr("device_out", device_out)?;
         let r = registry();
         match r.handles.get(index) {
-            Some(h) => write_out("device_out", device_out, *h as dpc_device),
+            Some(h) => {
+                // SAFETY: checked non-NULL above; the caller provides a
+                // writable `dpc_device` (the export's contract).
+                unsafe { write_out("device_out", device_out, *h as dpc_device) }
+            }
             None => Err(Error::new(
                 DPC_ERROR_OUT_OF_RANGE,
                 format!(
@@ -704,7 +774,9 @@ pub unsafe extern "C" fn dpc_device_get_backend(
     export!(|| {
         check_ptr("backend_out", backend_out)?;
         let b = handle::with::<Device, _>("device", device as usize, |d| d.backend_kind())?;
-        write_out("backend_out", backend_out, b)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_backend` (the export's contract).
+        unsafe { write_out("backend_out", backend_out, b) }
     })
 }
 
@@ -720,7 +792,9 @@ pub unsafe extern "C" fn dpc_device_get_type(
     export!(|| {
         check_ptr("type_out", type_out)?;
         let t = handle::with::<Device, _>("device", device as usize, |d| d.device_type())?;
-        write_out("type_out", type_out, t)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_device_type` (the export's contract).
+        unsafe { write_out("type_out", type_out, t) }
     })
 }
 
@@ -746,7 +820,11 @@ pub unsafe extern "C" fn dpc_device_get_info_string(
         check_ptr("size_out", size_out)?;
         handle::with::<Device, _>("device", device as usize, |d| {
             let s = d.string_info(key)?;
-            write_out_str(&s, buf, capacity, size_out)
+            // SAFETY: the export's contract is `buf` NULL or writable for
+            // `capacity` bytes and `size_out` writable (checked non-NULL
+            // above), `write_out_str`'s contract; `s` is a fresh `String`
+            // the caller's buffer cannot overlap.
+            unsafe { write_out_str(&s, buf, capacity, size_out) }
         })?
     })
 }
@@ -767,7 +845,9 @@ pub unsafe extern "C" fn dpc_device_get_info_u64(
     export!(|| {
         check_ptr("value_out", value_out)?;
         let v = handle::with::<Device, _>("device", device as usize, |d| d.u64_info(key))??;
-        write_out("value_out", value_out, v)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `uint64_t` (the export's contract).
+        unsafe { write_out("value_out", value_out, v) }
     })
 }
 
@@ -791,7 +871,9 @@ pub unsafe extern "C" fn dpc_device_has_aspect(
         }
         let v =
             handle::with::<Device, _>("device", device as usize, |d| d.has_aspect(aspect as u32))?;
-        write_out("has_out", has_out, v)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `bool` (the export's contract).
+        unsafe { write_out("has_out", has_out, v) }
     })
 }
 
@@ -810,7 +892,10 @@ pub unsafe extern "C" fn dpc_device_get_max_work_item_sizes(
         check_ptr("sizes_out", sizes_out)?;
         let s =
             handle::with::<Device, _>("device", device as usize, |d| d.info.max_work_item_sizes)?;
-        std::ptr::copy_nonoverlapping(s.as_ptr(), sizes_out, 3);
+        // SAFETY: `sizes_out` is non-NULL (checked above) and, by the
+        // export's contract, the caller's array of 3 writable `uint64_t`;
+        // `s` is a local `[u64; 3]`, so the two cannot overlap.
+        unsafe { std::ptr::copy_nonoverlapping(s.as_ptr(), sizes_out, 3) };
         Ok(())
     })
 }
@@ -831,7 +916,13 @@ pub unsafe extern "C" fn dpc_device_get_sub_group_sizes(
     export!(|| {
         check_ptr("count_out", count_out)?;
         handle::with::<Device, _>("device", device as usize, |d| {
-            write_out_slice(d.sub_group_sizes(), buf, capacity, count_out)
+            // SAFETY: the export's contract is `buf` NULL or the caller's
+            // memory, writable for `capacity` values, and `count_out`
+            // writable (checked non-NULL above), `write_out_slice`'s
+            // contract; the sizes are the device's cached info, which
+            // dpcore never hands out, so the caller's buffer cannot overlap
+            // them.
+            unsafe { write_out_slice(d.sub_group_sizes(), buf, capacity, count_out) }
         })?
     })
 }
@@ -855,7 +946,10 @@ pub unsafe extern "C" fn dpc_device_get_uuid(device: dpc_device, uuid_out: *mut 
                 format!("the runtime reports no UUID for {desc}"),
             ));
         }
-        std::ptr::copy_nonoverlapping(uuid.as_ptr(), uuid_out, 16);
+        // SAFETY: `uuid_out` is non-NULL (checked above) and, by the
+        // export's contract, the caller's 16 writable bytes; `uuid` is a
+        // local `[u8; 16]`, so the two cannot overlap.
+        unsafe { std::ptr::copy_nonoverlapping(uuid.as_ptr(), uuid_out, 16) };
         Ok(())
     })
 }
@@ -878,8 +972,13 @@ pub unsafe extern "C" fn dpc_device_equal(
         // table takes only its own objects.
         let eq = Arc::ptr_eq(&da, &db)
             || (std::ptr::eq(da.backend, db.backend)
-                && (da.backend.table.device_equal)(da.obj, db.obj));
-        write_out("equal_out", equal_out, eq)
+                // SAFETY: both are live device objects (owned by `da` and
+                // `db`, held for the call) of one plugin (checked just
+                // before), whose table this is.
+                && unsafe { (da.backend.table.device_equal)(da.obj, db.obj) });
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `bool` (the export's contract).
+        unsafe { write_out("equal_out", equal_out, eq) }
     })
 }
 
@@ -898,7 +997,11 @@ pub unsafe extern "C" fn dpc_device_get_dlpack_id(
         check_ptr("id_out", id_out)?;
         let d = get("device", device)?;
         match d.dlpack_id() {
-            Some(i) => write_out("id_out", id_out, i as i32),
+            Some(i) => {
+                // SAFETY: checked non-NULL above; the caller provides a
+                // writable `int32_t` (the export's contract).
+                unsafe { write_out("id_out", id_out, i as i32) }
+            }
             None => Err(Error::new(
                 DPC_ERROR_INTERNAL,
                 "device has no root device in the device list",
@@ -920,7 +1023,12 @@ pub unsafe extern "C" fn dpc_device_from_dlpack_id(
     export!(|| {
         check_ptr("device_out", device_out)?;
         match by_dlpack(crate::dlpack::DPC_DL_ONEAPI, id as i64) {
-            Some(d) => write_out("device_out", device_out, handle_for(&d)?),
+            Some(d) => {
+                let h = handle_for(&d)?;
+                // SAFETY: checked non-NULL above; the caller provides a
+                // writable `dpc_device` (the export's contract).
+                unsafe { write_out("device_out", device_out, h) }
+            }
             None => Err(Error::new(
                 DPC_ERROR_DEVICE_NOT_FOUND,
                 format!("no device has kDLOneAPI id {id}; {}", list_for_message()),
@@ -947,10 +1055,18 @@ pub unsafe extern "C" fn dpc_device_get_parent(
             Some(p) => handle_for(p)?,
             None => std::ptr::null_mut(),
         };
-        write_out("parent_out", parent_out, h)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_device` (the export's contract).
+        unsafe { write_out("parent_out", parent_out, h) }
     })
 }
 
+/// Partition `device` and give the sub-devices to the C caller in the
+/// two-call pattern of the `dpc_device_partition_*` exports.
+///
+/// # Safety
+/// `buf` is NULL or valid for writes of `capacity` handles; `count_out` is
+/// NULL or valid for a write of `usize` (the exports' contracts).
 unsafe fn partition_out(
     device: dpc_device,
     kind: i32,
@@ -964,7 +1080,9 @@ unsafe fn partition_out(
     let d = get("device", device)?;
     let subs = d.partition(kind, params)?;
     if !buf.is_null() && capacity < subs.len() {
-        *count_out = subs.len();
+        // SAFETY: `count_out` is non-NULL (checked above) and, by this
+        // function's contract, valid for a write of `usize`.
+        unsafe { *count_out = subs.len() };
         return Err(Error::new(
             DPC_ERROR_BUFFER_TOO_SMALL,
             format!(
@@ -974,7 +1092,8 @@ unsafe fn partition_out(
         ));
     }
     if buf.is_null() {
-        *count_out = subs.len();
+        // SAFETY: as above.
+        unsafe { *count_out = subs.len() };
         return Ok(());
     }
     let mut handles = Vec::with_capacity(subs.len());
@@ -989,8 +1108,14 @@ unsafe fn partition_out(
             }
         }
     }
-    std::ptr::copy_nonoverlapping(handles.as_ptr(), buf, handles.len());
-    *count_out = handles.len();
+    // SAFETY: `buf` is non-NULL (checked above) and, by this function's
+    // contract, valid for writes of `capacity` handles, and `capacity >=
+    // subs.len() == handles.len()` (checked above); `handles` is a local
+    // `Vec`, so the two cannot overlap.
+    unsafe { std::ptr::copy_nonoverlapping(handles.as_ptr(), buf, handles.len()) };
+    // SAFETY: `count_out` is non-NULL (checked above) and, by this
+    // function's contract, valid for a write of `usize`.
+    unsafe { *count_out = handles.len() };
     Ok(())
 }
 
@@ -1019,14 +1144,18 @@ pub unsafe extern "C" fn dpc_device_partition_equally(
                 "dpc_device_partition_equally: compute_units must be at least 1",
             ));
         }
-        partition_out(
-            device,
-            abi::partition_kind::EQUALLY,
-            &[compute_units],
-            buf,
-            capacity,
-            count_out,
-        )
+        // SAFETY: the export's contract on `buf`/`capacity` and `count_out`
+        // is `partition_out`'s.
+        unsafe {
+            partition_out(
+                device,
+                abi::partition_kind::EQUALLY,
+                &[compute_units],
+                buf,
+                capacity,
+                count_out,
+            )
+        }
     })
 }
 
@@ -1053,20 +1182,27 @@ pub unsafe extern "C" fn dpc_device_partition_by_counts(
                 "dpc_device_partition_by_counts: n_counts must be at least 1",
             ));
         }
-        let c = std::slice::from_raw_parts(counts, n_counts);
+        // SAFETY: `counts` is non-NULL (checked above) and, by the
+        // export's contract, readable for `n_counts` values, borrowed and
+        // unchanged for the call, which the slice does not outlive.
+        let c = unsafe { std::slice::from_raw_parts(counts, n_counts) };
         if let Some(i) = c.iter().position(|&x| x == 0) {
             return Err(Error::invalid_arg(format!(
                 "dpc_device_partition_by_counts: counts[{i}] is 0; every sub-device needs at least 1 compute unit"
             )));
         }
-        partition_out(
-            device,
-            abi::partition_kind::BY_COUNTS,
-            c,
-            buf,
-            capacity,
-            count_out,
-        )
+        // SAFETY: the export's contract on `buf`/`capacity` and `count_out`
+        // is `partition_out`'s.
+        unsafe {
+            partition_out(
+                device,
+                abi::partition_kind::BY_COUNTS,
+                c,
+                buf,
+                capacity,
+                count_out,
+            )
+        }
     })
 }
 
@@ -1090,14 +1226,18 @@ pub unsafe extern "C" fn dpc_device_partition_by_affinity(
                 "dpc_device_partition_by_affinity: {domain} is not a dpc_affinity_domain (0..5)"
             )));
         }
-        partition_out(
-            device,
-            abi::partition_kind::BY_AFFINITY_DOMAIN,
-            &[domain as usize],
-            buf,
-            capacity,
-            count_out,
-        )
+        // SAFETY: the export's contract on `buf`/`capacity` and `count_out`
+        // is `partition_out`'s.
+        unsafe {
+            partition_out(
+                device,
+                abi::partition_kind::BY_AFFINITY_DOMAIN,
+                &[domain as usize],
+                buf,
+                capacity,
+                count_out,
+            )
+        }
     })
 }
 
@@ -1115,6 +1255,8 @@ pub unsafe extern "C" fn dpc_device_get_native(
     export!(|| {
         check_ptr("native_out", native_out)?;
         let p = handle::with::<Device, _>("device", device as usize, |d| d.native())?;
-        write_out("native_out", native_out, p)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `void*` (the export's contract).
+        unsafe { write_out("native_out", native_out, p) }
     })
 }

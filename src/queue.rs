@@ -2,6 +2,9 @@
 //! properties, the canonical per-device queue, foreign queues adopted, and
 //! waiting with asynchronous errors reported.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::export;
 use std::ffi::{c_char, c_void};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,6 +38,11 @@ const ALL_FLAGS: u32 = DPC_QUEUE_IN_ORDER | DPC_QUEUE_PROFILING;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// A plugin queue object and what dpcore keeps about it.
+///
+/// Invariant (kept by `create` and `dpc_queue_adopt`, the only places that
+/// make one): `obj` is a queue object of `backend` owned by this `Queue`
+/// alone, and `device` and `context` are `backend`'s.
 pub struct Queue {
     obj: abi::Obj,
     backend: &'static Backend,
@@ -44,8 +52,16 @@ pub struct Queue {
     pub id: u64,
 }
 
-// SAFETY: plugin objects are thread-safe by the backend contract.
+// SAFETY: a `Queue` owns one plugin queue object (released once, by
+// `Drop`) and otherwise holds Send + Sync data (`Arc<Device>`,
+// `Arc<Context>`, integers). Every table function may be called from any
+// thread (the backend interface's conventions), so the owner may move to
+// another thread.
 unsafe impl Send for Queue {}
+// SAFETY: through `&Queue` the object only reaches table functions that
+// take it by value and may be called from any thread concurrently (the
+// backend interface's conventions: submitting to one queue from several
+// threads is allowed); nothing is mutated through `&self`.
 unsafe impl Sync for Queue {}
 
 impl HandleType for Queue {
@@ -54,7 +70,9 @@ impl HandleType for Queue {
 
 impl Drop for Queue {
     fn drop(&mut self) {
-        // SAFETY: obj came from this backend and is given back once.
+        // SAFETY: `self.obj` is a queue object of `self.backend`, owned by
+        // this `Queue` alone (the invariant); `drop` runs once, so it is
+        // given back exactly once.
         unsafe { (self.backend.table.queue_release)(self.obj) }
     }
 }
@@ -83,6 +101,8 @@ impl Queue {
 
     pub fn wait(&self) -> Result<()> {
         backend::check(
+            // SAFETY: `self.obj` is a live queue object of `self.backend`
+            // (owned by `self`, borrowed for the call).
             unsafe { (self.backend.table.queue_wait)(self.obj) },
             "queue_wait",
         )
@@ -113,6 +133,12 @@ pub fn create(ctx: &Arc<Context>, dev: &Arc<Device>, flags: u32) -> Result<Arc<Q
     let b = dev.backend();
     let mut obj: abi::Obj = std::ptr::null_mut();
     backend::check(
+        // SAFETY: `dev.obj()` is a live device object of `b` (`b` is its
+        // plugin; the caller holds `dev`); `ctx.obj()` is a live context
+        // object of `b` too: `ctx` (held by the caller) contains `dev`
+        // (checked above), and a context's devices are its own plugin's
+        // (the `Context` invariant). `obj` is a live local the plugin
+        // writes.
         unsafe { (b.table.queue_create)(ctx.obj(), dev.obj(), flags, &mut obj) },
         "queue_create",
     )?;
@@ -201,7 +227,9 @@ pub unsafe extern "C" fn dpc_queue_create(
         let d = device::get("device", device)?;
         let q = create(&c, &d, flags)?;
         let h = handle::insert(q, false)?;
-        write_out("queue_out", queue_out, h as dpc_queue)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_queue` (the export's contract).
+        unsafe { write_out("queue_out", queue_out, h as dpc_queue) }
     })
 }
 
@@ -221,7 +249,9 @@ pub unsafe extern "C" fn dpc_queue_create_for_device(
         let c = context::default_context(&d)?;
         let q = create(&c, &d, flags)?;
         let h = handle::insert(q, false)?;
-        write_out("queue_out", queue_out, h as dpc_queue)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_queue` (the export's contract).
+        unsafe { write_out("queue_out", queue_out, h as dpc_queue) }
     })
 }
 
@@ -239,12 +269,17 @@ pub unsafe extern "C" fn dpc_queue_create_from_filter(
     export!(|| {
         check_ptr("queue_out", queue_out)?;
         check_flags(flags)?;
-        let text = in_str("filter", filter)?;
+        // SAFETY: the export's contract is `filter` NULL or a
+        // NUL-terminated string, borrowed and unchanged for the call, which
+        // `text` does not outlive.
+        let text = unsafe { in_str("filter", filter) }?;
         let d = crate::selector::parse(text)?.select()?;
         let c = context::default_context(&d)?;
         let q = create(&c, &d, flags)?;
         let h = handle::insert(q, false)?;
-        write_out("queue_out", queue_out, h as dpc_queue)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_queue` (the export's contract).
+        unsafe { write_out("queue_out", queue_out, h as dpc_queue) }
     })
 }
 
@@ -273,7 +308,9 @@ pub unsafe extern "C" fn dpc_queue_default(
             Some(h) => h as dpc_queue,
             None => handle_for(&default_queue(&device::get("device", device)?)?)?,
         };
-        write_out("queue_out", queue_out, h)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_queue` (the export's contract).
+        unsafe { write_out("queue_out", queue_out, h) }
     })
 }
 
@@ -303,26 +340,56 @@ pub unsafe extern "C" fn dpc_queue_adopt(
         let mut ctx_obj: abi::Obj = std::ptr::null_mut();
         let mut flags = 0u32;
         backend::check(
-            (b.table.queue_adopt)(sycl_queue, &mut obj, &mut dev_obj, &mut ctx_obj, &mut flags),
+            // SAFETY: `sycl_queue` is non-NULL (checked above) and, by the
+            // export's contract, a live `sycl::queue*` of the SYCL runtime
+            // the plugin `b` uses (dpcore cannot check that; the documented
+            // contract makes anything else the caller's undefined
+            // behaviour). The four outputs are live locals the plugin
+            // writes.
+            unsafe {
+                (b.table.queue_adopt)(sycl_queue, &mut obj, &mut dev_obj, &mut ctx_obj, &mut flags)
+            },
             "queue_adopt",
         )?;
-        let dev = match device::from_obj(b, dev_obj) {
+        // `queue_adopt` succeeded: `obj`, `dev_obj` and `ctx_obj` are new
+        // objects of `b`, owned here, each handed over or given back once
+        // below.
+        // SAFETY: `dev_obj` is a new device object of `b` (see above),
+        // handed over to `from_obj`, which takes ownership (it gives the
+        // object back itself when it fails).
+        let dev = match unsafe { device::from_obj(b, dev_obj) } {
             Ok(d) => d,
             Err(e) => {
-                (b.table.queue_release)(obj);
-                (b.table.context_release)(ctx_obj);
+                // SAFETY: `obj` and `ctx_obj` are `b`'s new queue and context
+                // objects (see above), not handed to anything yet; each is
+                // given back once, here, and we return.
+                unsafe {
+                    (b.table.queue_release)(obj);
+                    (b.table.context_release)(ctx_obj);
+                }
                 return Err(e);
             }
         };
         // The device's default context when it is that one, else a new
         // dpcore context for the runtime's.
         let ctx = match context::default_context(&dev) {
-            Ok(c) if (b.table.context_equal)(c.obj(), ctx_obj) => {
-                (b.table.context_release)(ctx_obj);
+            // SAFETY: `c` is the default context of `dev`, a device of `b`
+            // (`from_obj` returns one of `b`'s devices), so `c.obj()` is a
+            // live context object of `b` (held by `c`); `ctx_obj` is `b`'s
+            // too (see above).
+            Ok(c) if unsafe { (b.table.context_equal)(c.obj(), ctx_obj) } => {
+                // SAFETY: `ctx_obj` is owned here and not handed to
+                // anything (this arm uses `c` instead): it is given back
+                // once, here.
+                unsafe { (b.table.context_release)(ctx_obj) };
                 c
             }
-            _ => Arc::new(Context::from_obj(b, ctx_obj, vec![dev.clone()])),
+            // SAFETY: `ctx_obj` is a new context object of `b`, owned here
+            // and handed over (this arm only); `dev` is `b`'s.
+            _ => Arc::new(unsafe { Context::from_obj(b, ctx_obj, vec![dev.clone()]) }),
         };
+        // `obj` is `b`'s new queue object, handed to the `Queue`; `dev` and
+        // `ctx` are `b`'s (see above): the `Queue` invariant holds.
         let q = Arc::new(Queue {
             obj,
             backend: b,
@@ -332,7 +399,9 @@ pub unsafe extern "C" fn dpc_queue_adopt(
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         });
         let h = handle::insert(q, false)?;
-        write_out("queue_out", queue_out, h as dpc_queue)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_queue` (the export's contract).
+        unsafe { write_out("queue_out", queue_out, h as dpc_queue) }
     })
 }
 
@@ -367,7 +436,10 @@ pub unsafe extern "C" fn dpc_queue_get_device(
     export!(|| {
         check_ptr("device_out", device_out)?;
         let q = get("queue", queue)?;
-        write_out("device_out", device_out, device::handle_for(&q.device)?)
+        let h = device::handle_for(&q.device)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_device` (the export's contract).
+        unsafe { write_out("device_out", device_out, h) }
     })
 }
 
@@ -385,7 +457,10 @@ pub unsafe extern "C" fn dpc_queue_get_context(
     export!(|| {
         check_ptr("context_out", context_out)?;
         let q = get("queue", queue)?;
-        write_out("context_out", context_out, context::handle_for(&q.context)?)
+        let h = context::handle_for(&q.context)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_context` (the export's contract).
+        unsafe { write_out("context_out", context_out, h) }
     })
 }
 
@@ -398,7 +473,9 @@ pub unsafe extern "C" fn dpc_queue_get_flags(queue: dpc_queue, flags_out: *mut u
     export!(|| {
         check_ptr("flags_out", flags_out)?;
         let f = handle::with::<Queue, _>("queue", queue as usize, |q| q.flags)?;
-        write_out("flags_out", flags_out, f)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `uint32_t` (the export's contract).
+        unsafe { write_out("flags_out", flags_out, f) }
     })
 }
 
@@ -412,7 +489,9 @@ pub unsafe extern "C" fn dpc_queue_get_id(queue: dpc_queue, id_out: *mut u64) ->
     export!(|| {
         check_ptr("id_out", id_out)?;
         let id = handle::with::<Queue, _>("queue", queue as usize, |q| q.id)?;
-        write_out("id_out", id_out, id)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `uint64_t` (the export's contract).
+        unsafe { write_out("id_out", id_out, id) }
     })
 }
 
@@ -435,9 +514,14 @@ pub unsafe extern "C" fn dpc_queue_equivalent(
         // table takes only its own objects.
         let same_dev = Arc::ptr_eq(&qa.device, &qb.device)
             || (std::ptr::eq(qa.device.backend(), qb.device.backend())
-                && (qa.backend.table.device_equal)(qa.device.obj(), qb.device.obj()));
+                // SAFETY: both are live device objects (held by the queues,
+                // which `qa` and `qb` hold) of one plugin (checked just
+                // before), which is `qa`'s (the `Queue` invariant).
+                && unsafe { (qa.backend.table.device_equal)(qa.device.obj(), qb.device.obj()) });
         let eq = same_dev && qa.context.same_as(&qb.context) && qa.flags == qb.flags;
-        write_out("equivalent_out", equivalent_out, eq)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `bool` (the export's contract).
+        unsafe { write_out("equivalent_out", equivalent_out, eq) }
     })
 }
 
@@ -471,10 +555,22 @@ pub unsafe extern "C" fn dpc_queue_barrier(
 ) -> dpc_status {
     export!(|| {
         let q = get("queue", queue)?;
-        let d = event::deps(events, n_events)?;
-        event::enqueue(q.backend, "enqueue_barrier", event_out, |ev| {
-            (q.backend.table.enqueue_barrier)(q.obj, d.ptr(), d.len(), ev)
-        })?;
+        // SAFETY: the export's contract is `events` NULL or readable for
+        // `n_events` handles, unchanged for the call: `deps`'s contract.
+        let d = unsafe { event::deps(events, n_events) }?;
+        // SAFETY: `q.obj` is a live queue object of `q.backend` (`q` holds
+        // it); `d.ptr()` is valid for `d.len()` event objects that `d`
+        // keeps alive for the call. FIXME(several plugins): that they are
+        // `q`'s plugin's is not checked (see `event::deps`); with
+        // `DPCORE_PLUGINS` an event of another plugin reaches this plugin's
+        // `enqueue_barrier`. The closure passes `ev` as the `ev_out` of a
+        // `q.backend` enqueue and returns its status, as `enqueue` needs;
+        // `event_out` is NULL or writable (the export's contract).
+        unsafe {
+            event::enqueue(q.backend, "enqueue_barrier", event_out, |ev| {
+                (q.backend.table.enqueue_barrier)(q.obj, d.ptr(), d.len(), ev)
+            })
+        }?;
         Ok(())
     })
 }
@@ -492,10 +588,14 @@ pub unsafe extern "C" fn dpc_queue_get_native(
 ) -> dpc_status {
     export!(|| {
         check_ptr("native_out", native_out)?;
+        // SAFETY: `q.obj` is a live queue object of `q.backend`, held by the
+        // handle's `Arc` for the call.
         let p = handle::with::<Queue, _>("queue", queue as usize, |q| unsafe {
             (q.backend.table.queue_native)(q.obj)
         })?;
-        write_out("native_out", native_out, p)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `void*` (the export's contract).
+        unsafe { write_out("native_out", native_out, p) }
     })
 }
 
@@ -516,12 +616,18 @@ pub unsafe extern "C" fn dpc_queue_get_backend_handle(
         check_ptr("backend_out", backend_out)?;
         check_ptr("handle_out", handle_out)?;
         let q = get("queue", queue)?;
-        context::backend_handle(
-            q.backend,
-            abi::native_kind::QUEUE,
-            q.obj,
-            backend_out,
-            handle_out,
-        )
+        // SAFETY: `q.obj` is a live queue object of `q.backend` (`q` holds
+        // it), of the kind QUEUE names; both outputs were checked non-NULL
+        // above and the caller provides them writable (the export's
+        // contract).
+        unsafe {
+            context::backend_handle(
+                q.backend,
+                abi::native_kind::QUEUE,
+                q.obj,
+                backend_out,
+                handle_out,
+            )
+        }
     })
 }
