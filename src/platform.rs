@@ -1,5 +1,8 @@
 //! Platforms, in `sycl::platform::get_platforms()` order (`dpc_platform_*`).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::export;
 use std::ffi::c_char;
 use std::sync::{Arc, OnceLock};
@@ -69,12 +72,16 @@ fn enumerate(b: &'static backend::Backend) -> Result<Vec<Arc<Platform>>> {
     let t = b.table;
     let mut n = 0usize;
     backend::check(
+        // SAFETY: `t` is `b`'s table; `buf` is NULL with capacity 0, so only
+        // `n`, a live local, is written.
         unsafe { (t.platform_list)(std::ptr::null_mut(), 0, &mut n) },
         "platform_list",
     )?;
     let mut raw = vec![abi::PlatformInfoV1::zeroed(); n];
     let mut m = 0usize;
     backend::check(
+        // SAFETY: `raw` is a live buffer of `n` records, the capacity
+        // passed; `m` is a live local.
         unsafe { (t.platform_list)(raw.as_mut_ptr(), n, &mut m) },
         "platform_list",
     )?;
@@ -139,7 +146,9 @@ pub fn platforms() -> &'static Platforms {
 pub unsafe extern "C" fn dpc_platform_count(count_out: *mut usize) -> dpc_status {
     export!(|| {
         check_ptr("count_out", count_out)?;
-        write_out("count_out", count_out, platforms().list.len())
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `size_t` (the export's contract).
+        unsafe { write_out("count_out", count_out, platforms().list.len()) }
     })
 }
 
@@ -157,7 +166,11 @@ pub unsafe extern "C" fn dpc_platform_get(
         check_ptr("platform_out", platform_out)?;
         let p = platforms();
         match p.handles.get(index) {
-            Some(h) => write_out("platform_out", platform_out, *h as dpc_platform),
+            Some(h) => {
+                // SAFETY: checked non-NULL above; the caller provides a
+                // writable `dpc_platform` (the export's contract).
+                unsafe { write_out("platform_out", platform_out, *h as dpc_platform) }
+            }
             None => Err(Error::new(
                 DPC_ERROR_OUT_OF_RANGE,
                 format!(
@@ -199,7 +212,9 @@ pub unsafe extern "C" fn dpc_platform_get_backend(
     export!(|| {
         check_ptr("backend_out", backend_out)?;
         let b = handle::with::<Platform, _>("platform", platform as usize, |p| p.backend)?;
-        write_out("backend_out", backend_out, b)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_backend` (the export's contract).
+        unsafe { write_out("backend_out", backend_out, b) }
     })
 }
 
@@ -215,7 +230,9 @@ pub unsafe extern "C" fn dpc_platform_get_device_count(
     export!(|| {
         check_ptr("count_out", count_out)?;
         let n = handle::with::<Platform, _>("platform", platform as usize, |p| p.n_devices)?;
-        write_out("count_out", count_out, n as usize)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `size_t` (the export's contract).
+        unsafe { write_out("count_out", count_out, n as usize) }
     })
 }
 
@@ -249,7 +266,12 @@ pub unsafe extern "C" fn dpc_platform_get_info_string(
                     )))
                 }
             };
-            write_out_str(s, buf, capacity, size_out)
+            // SAFETY: the export's contract is `buf` NULL or the caller's
+            // memory, writable for `capacity` bytes, and `size_out` writable
+            // (checked non-NULL above), `write_out_str`'s contract; `s` is
+            // the platform's cached string, which dpcore never hands out,
+            // so the caller's buffer cannot overlap it.
+            unsafe { write_out_str(s, buf, capacity, size_out) }
         })?
     })
 }
@@ -270,7 +292,11 @@ pub unsafe extern "C" fn dpc_device_get_platform(
         let root = d.root();
         let i = platforms().global_index(root.backend(), root.info.platform_index);
         match i.and_then(|i| platforms().handles.get(i)) {
-            Some(h) => write_out("platform_out", platform_out, *h as dpc_platform),
+            Some(h) => {
+                // SAFETY: checked non-NULL above; the caller provides a
+                // writable `dpc_platform` (the export's contract).
+                unsafe { write_out("platform_out", platform_out, *h as dpc_platform) }
+            }
             None => Err(Error::new(
                 DPC_ERROR_BACKEND,
                 format!(

@@ -19,6 +19,9 @@
 //! selecting picks the best of that set (GPU, then accelerator, then CPU;
 //! Level Zero before other backends; then enumeration order).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::export;
 use std::ffi::c_char;
 use std::sync::{Arc, OnceLock};
@@ -284,10 +287,15 @@ pub unsafe extern "C" fn dpc_selector_create(
 ) -> dpc_status {
     export!(|| {
         check_ptr("selector_out", selector_out)?;
-        let text = in_str("filter", filter)?;
+        // SAFETY: the export's contract is `filter` NULL or a NUL-terminated
+        // string, borrowed and unchanged for the call, which `text` does
+        // not outlive (`parse` copies it).
+        let text = unsafe { in_str("filter", filter) }?;
         let sel = parse(text)?;
         let h = handle::insert(Arc::new(sel), false)?;
-        write_out("selector_out", selector_out, h as dpc_selector)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_selector` (the export's contract).
+        unsafe { write_out("selector_out", selector_out, h as dpc_selector) }
     })
 }
 
@@ -322,7 +330,10 @@ pub unsafe extern "C" fn dpc_selector_select(
     export!(|| {
         check_ptr("device_out", device_out)?;
         let d = handle::with::<Selector, _>("selector", selector as usize, |s| s.select())??;
-        write_out("device_out", device_out, device::handle_for(&d)?)
+        let h = device::handle_for(&d)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_device` (the export's contract).
+        unsafe { write_out("device_out", device_out, h) }
     })
 }
 
@@ -341,7 +352,9 @@ pub unsafe extern "C" fn dpc_selector_matches(
         let d = device::get("device", device)?;
         let m =
             handle::with::<Selector, _>("selector", selector as usize, |s| s.matches_device(&d))?;
-        write_out("matches_out", matches_out, m)
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `bool` (the export's contract).
+        unsafe { write_out("matches_out", matches_out, m) }
     })
 }
 
@@ -360,7 +373,12 @@ pub unsafe extern "C" fn dpc_selector_get_string(
     export!(|| {
         check_ptr("size_out", size_out)?;
         handle::with::<Selector, _>("selector", selector as usize, |s| {
-            write_out_str(&s.text, buf, capacity, size_out)
+            // SAFETY: the export's contract is `buf` NULL or the caller's
+            // memory, writable for `capacity` bytes, and `size_out` writable
+            // (checked non-NULL above), `write_out_str`'s contract; the
+            // selector's text is dpcore's own copy, which it never hands
+            // out, so the caller's buffer cannot overlap it.
+            unsafe { write_out_str(&s.text, buf, capacity, size_out) }
         })?
     })
 }
@@ -380,9 +398,15 @@ pub unsafe extern "C" fn dpc_device_select(
 ) -> dpc_status {
     export!(|| {
         check_ptr("device_out", device_out)?;
-        let text = in_str("filter", filter)?;
+        // SAFETY: the export's contract is `filter` NULL or a NUL-terminated
+        // string, borrowed and unchanged for the call, which `text` does
+        // not outlive.
+        let text = unsafe { in_str("filter", filter) }?;
         let d = parse(text)?.select()?;
-        write_out("device_out", device_out, device::handle_for(&d)?)
+        let h = device::handle_for(&d)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_device` (the export's contract).
+        unsafe { write_out("device_out", device_out, h) }
     })
 }
 
@@ -398,7 +422,10 @@ pub unsafe extern "C" fn dpc_device_default(device_out: *mut dpc_device) -> dpc_
     export!(|| {
         check_ptr("device_out", device_out)?;
         let d = default_device()?;
-        write_out("device_out", device_out, device::handle_for(&d)?)
+        let h = device::handle_for(&d)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_device` (the export's contract).
+        unsafe { write_out("device_out", device_out, h) }
     })
 }
 
