@@ -2,6 +2,9 @@
 //! backend and devices, with advice (`dpc_diagnostics`, and
 //! `dpcore-info --diagnose`).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use crate::export;
 use std::ffi::{c_char, CString};
 use std::fmt::Write as _;
@@ -60,19 +63,28 @@ fn env_lines(out: &mut String) {
 /// Try to load a library by name and unload it again.
 fn probe_library(name: &str) -> Result<(), String> {
     let c = CString::new(name).map_err(|_| "bad name".to_string())?;
-    // SAFETY: a plain dlopen/dlclose pair of a system library.
-    unsafe {
-        let h = libc::dlopen(c.as_ptr(), libc::RTLD_LAZY | libc::RTLD_LOCAL);
-        if h.is_null() {
-            let e = libc::dlerror();
-            return Err(if e.is_null() {
-                "not found".into()
-            } else {
-                std::ffi::CStr::from_ptr(e).to_string_lossy().into_owned()
-            });
-        }
-        libc::dlclose(h);
+    // SAFETY: `c` is a NUL-terminated name that outlives the call. Loading
+    // a system library (the names probed are the OpenCL ICD and Level Zero
+    // loaders) runs its initialisers, as any program linking it would.
+    let h = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_LAZY | libc::RTLD_LOCAL) };
+    if h.is_null() {
+        // SAFETY: dlerror takes no arguments; it reads and clears this
+        // thread's dynamic-linker error state.
+        let e = unsafe { libc::dlerror() };
+        return Err(if e.is_null() {
+            "not found".into()
+        } else {
+            // SAFETY: a non-NULL `dlerror` result is a NUL-terminated string
+            // valid until the next `dlerror` call on this thread; it is
+            // copied at once.
+            unsafe { std::ffi::CStr::from_ptr(e) }
+                .to_string_lossy()
+                .into_owned()
+        });
     }
+    // SAFETY: `h` is the non-NULL handle dlopen returned above, closed once,
+    // here; nothing loaded through it is used afterwards.
+    unsafe { libc::dlclose(h) };
     Ok(())
 }
 
@@ -311,6 +323,11 @@ pub unsafe extern "C" fn dpc_diagnostics(
 ) -> dpc_status {
     export!(|| {
         check_ptr("size_out", size_out)?;
-        write_out_str(&report(), buf, capacity, size_out)
+        let text = report();
+        // SAFETY: the export's contract is `buf` NULL or writable for
+        // `capacity` bytes and `size_out` writable (checked non-NULL
+        // above), `write_out_str`'s contract; `text` is a fresh `String` the
+        // caller's buffer cannot overlap.
+        unsafe { write_out_str(&text, buf, capacity, size_out) }
     })
 }

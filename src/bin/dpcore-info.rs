@@ -5,6 +5,9 @@
 //! machine-readable output, `--diagnose` how the backend and devices were
 //! found (and, for 0 devices, why there are none and what to do).
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
