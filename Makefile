@@ -108,6 +108,16 @@ test: test-kernels
 test: test-setup
 	@echo "make test: all checks passed"
 
+# Long runs of the trust tests (not part of make test, which runs short
+# ones): 100,000 create/release pairs per way of making an array, with the
+# leak census at zero and RSS printed; 200 interpreter exits per snippet of
+# pending work; the stale-data trials.
+.PHONY: soak
+soak: build
+	$(ENV) && bash scripts/run-c.sh >/dev/null
+	$(ENV) && DPCORE_TEST_PAIRS=100000 bash scripts/with-census.sh target/c/test_trust.plain
+	$(ENV) && DPCORE_TEST_EXIT_RUNS=200 python -m pytest -q tests/python/test_trust.py
+
 # Install libraries, headers, tools, pkg-config and CMake files under PREFIX.
 install: build
 	$(ENV) && bash scripts/install.sh $(PREFIX)

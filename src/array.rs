@@ -479,7 +479,7 @@ pub unsafe extern "C" fn dpc_array_from_host(
                 unsafe { std::slice::from_raw_parts(host_strides, a.shape.len()) }.to_vec()
             };
             let hs_bytes: Vec<i64> = hs.iter().map(|x| x * es as i64).collect();
-            let mut packed = vec![0u8; n * es];
+            let mut packed = usm::host_buffer(n * es, "to pack the host data")?;
             let src = host as *const u8;
             for_each_offset(&a.shape, &hs_bytes, |k, off| {
                 // SAFETY: `host` is non-NULL (checked above) and the caller
@@ -643,7 +643,7 @@ pub(crate) unsafe fn to_host(a: &Array, host: *mut u8, host_strides: &[i64]) -> 
     }
     let (lo, hi) = a.extent();
     let span = (hi - lo) as usize;
-    let mut staged = vec![0u8; span];
+    let mut staged = usm::host_buffer(span, "to stage the copy to the host")?;
     let origin = (a.data as i64 + lo) as usize;
     match &a.queue {
         Some(q) => {
@@ -1333,13 +1333,11 @@ pub fn common_queue(arrays: &[Arc<Array>]) -> Result<Arc<Queue>> {
         let same = match &a.queue {
             Some(o) => {
                 (Arc::ptr_eq(&o.device, &q.device)
+                    || std::ptr::eq(o.device.backend(), q.device.backend())
                     // SAFETY: both are live device objects (held by the
-                    // queues, which the borrowed arrays hold), given to
-                    // `q`'s plugin: sound while one plugin is loaded.
-                    // FIXME(several plugins): arrays of two plugins reach
-                    // this call unchecked (compare the devices' backends
-                    // first).
-                    || unsafe { (q.backend().table.device_equal)(o.device.obj(), q.device.obj()) })
+                    // queues, which the borrowed arrays hold) of `q`'s
+                    // plugin (checked just before), given to that plugin.
+                    && unsafe { (q.backend().table.device_equal)(o.device.obj(), q.device.obj()) })
                     && o.context.same_as(&q.context)
             }
             None => false,

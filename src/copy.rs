@@ -409,7 +409,7 @@ unsafe fn stage(q: &Arc<Queue>, src: &Array) -> Result<Array> {
     let t = array::alloc(q, src.dtype, src.shape.clone(), abi::usm_kind::DEVICE)?;
     let bytes = src.size() as usize * src.elsize();
     if bytes > 0 {
-        let mut packed = vec![0u8; bytes];
+        let mut packed = crate::usm::host_buffer(bytes, "to stage a copy through the host")?;
         // SAFETY: `src` keeps the `Array` invariant (this function's
         // contract); the C-contiguous layout of its shape puts every element
         // inside `packed`, `bytes` bytes of ours.

@@ -131,15 +131,30 @@ impl Deps {
     pub fn is_empty(&self) -> bool {
         self.objs.is_empty()
     }
+
+    /// Ok when every event is plugin `b`'s (the only events `b` can wait
+    /// for, so the only ones [`Deps::ptr`] may be given to), else
+    /// `DPC_ERROR_INVALID_ARGUMENT` naming the event and both plugins.
+    pub fn check_backend(&self, b: &'static Backend) -> Result<()> {
+        match self.events.iter().position(|e| !std::ptr::eq(e.backend, b)) {
+            None => Ok(()),
+            Some(i) => Err(Error::invalid_arg(format!(
+                "{}: events[{i}] is an event of plugin `{}` but the queue is of plugin `{}`; \
+                 a plugin can only wait for its own events: wait for it with dpc_event_wait first",
+                crate::error::current_export(),
+                self.events[i].backend.name,
+                b.name
+            ))),
+        }
+    }
 }
 
 /// Validate the `(events, n_events)` pair of an export.
 ///
-/// Which plugin the events belong to is not checked. Giving [`Deps::ptr`]
-/// to a plugin is sound only when every event is that plugin's: always so
-/// while one plugin is loaded, but with several (`DPCORE_PLUGINS`) an event
-/// of another plugin gets through. FIXME(several plugins): check each
-/// event's backend against the plugin its objects are given to.
+/// Which plugin the events belong to is not checked: use [`deps_for`] for
+/// a list whose objects go to a plugin ([`Deps::ptr`] may be given only to
+/// the plugin every event belongs to). This form suits lists that are only
+/// watched, each event through its own plugin (deferred releases).
 ///
 /// # Safety
 /// `events` is NULL or valid for reads of `n` handles (`dpc_event`
@@ -170,6 +185,20 @@ pub unsafe fn deps(events: *const dpc_event, n: usize) -> Result<Deps> {
         out.events.push(e);
     }
     Ok(out)
+}
+
+/// [`deps`] for a list given to plugin `b` (the queue's): every event must
+/// be `b`'s, since a plugin can only wait for its own events. An event of
+/// another plugin is refused with `DPC_ERROR_INVALID_ARGUMENT` (wait for it
+/// with `dpc_event_wait` first).
+///
+/// # Safety
+/// As [`deps`].
+pub unsafe fn deps_for(b: &'static Backend, events: *const dpc_event, n: usize) -> Result<Deps> {
+    // SAFETY: forwarded caller contract.
+    let d = unsafe { deps(events, n) }?;
+    d.check_backend(b)?;
+    Ok(d)
 }
 
 /// Run an enqueue through the plugin: `f` gets the event slot to fill
@@ -261,19 +290,23 @@ pub unsafe extern "C" fn dpc_event_wait_all(
         // SAFETY: the caller provides `events` NULL or readable for
         // `n_events` handles (the export's contract), `deps`'s contract.
         let d = unsafe { deps(events, n_events) }?;
-        match d.events.first() {
-            None => Ok(()),
-            // SAFETY: `d.ptr()` is valid for `d.len()` objects, each a live
-            // event object (`d.events` holds their owners until the end of
-            // the closure). They are given to the first event's plugin,
-            // whose objects they all are while one plugin is loaded.
-            // FIXME(several plugins): not checked (see `deps`); events of
-            // two plugins in one call reach one plugin's `event_wait`.
-            Some(e) => backend::check(
-                unsafe { (e.backend.table.event_wait)(d.ptr(), d.len()) },
+        // One wait per plugin, each given only its own events.
+        let mut left: Vec<&Arc<Event>> = d.events.iter().collect();
+        while let Some(first) = left.first() {
+            let b = first.backend;
+            let (mine, rest): (Vec<&Arc<Event>>, Vec<&Arc<Event>>) =
+                left.into_iter().partition(|e| std::ptr::eq(e.backend, b));
+            let objs: Vec<abi::Obj> = mine.iter().map(|e| e.obj).collect();
+            backend::check(
+                // SAFETY: `objs` holds `objs.len()` live event objects, all
+                // of plugin `b` (partitioned above; `d.events` keeps them
+                // alive until the end of the closure).
+                unsafe { (b.table.event_wait)(objs.as_ptr(), objs.len()) },
                 "event_wait",
-            ),
+            )?;
+            left = rest;
         }
+        Ok(())
     })
 }
 

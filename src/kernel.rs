@@ -441,12 +441,12 @@ fn validate(
     args: &[dpc_kernel_arg],
 ) -> Result<()> {
     let kb = &k.bundle;
-    if !Arc::ptr_eq(&kb.device, &q.device)
+    let same_plugin = std::ptr::eq(kb.device.backend(), q.device.backend());
+    if !same_plugin
+        || !Arc::ptr_eq(&kb.device, &q.device)
         // SAFETY: both are live device objects (held by the `Arc`s in the
-        // borrowed kernel's bundle and queue), given to the kernel's plugin:
-        // sound while one plugin is loaded. FIXME(several plugins): a queue
-        // of another plugin than the kernel's reaches this call unchecked
-        // (compare `kb.device.backend()` and `q.device.backend()` first).
+        // borrowed kernel's bundle and queue) of one plugin (checked just
+        // before: `||` stops on another plugin), given to that plugin.
         && !unsafe { (k.backend.table.device_equal)(kb.device.obj(), q.device.obj()) }
         || !kb.context.same_as(&q.context)
     {
@@ -1126,7 +1126,7 @@ pub unsafe extern "C" fn dpc_kernel_launch(
         validate(&k, &q, g, l, a)?;
         // SAFETY: the caller provides `events` NULL or readable for
         // `n_events` handles (the export's contract), `deps`'s contract.
-        let d = unsafe { event::deps(events, n_events) }?;
+        let d = unsafe { event::deps_for(q.backend(), events, n_events) }?;
         // dpc_kernel_arg and KernelArgV1 have the same layout.
         let raw = a.as_ptr() as *const abi::KernelArgV1;
         // SAFETY: `q.obj()` and `k.obj` are live objects (held by `q` and `k`
@@ -1137,8 +1137,7 @@ pub unsafe extern "C" fn dpc_kernel_launch(
         // same layout, asserted below) whose kinds and scalar sizes
         // `validate` checked, and whose scalar values the caller provides
         // readable (the export's contract); `d` keeps its events alive
-        // (FIXME(several plugins): that they are `q`'s plugin's is not
-        // checked, see `event::deps`). What the
+        // (checked to be `q`'s plugin's by `event::deps_for`). What the
         // kernel does with its pointer arguments is the caller's contract:
         // USM the device reaches (arrays: checked above), alive until the
         // command completes. The closure passes `ev` as the `ev_out` of a

@@ -557,13 +557,11 @@ pub unsafe extern "C" fn dpc_queue_barrier(
         let q = get("queue", queue)?;
         // SAFETY: the export's contract is `events` NULL or readable for
         // `n_events` handles, unchanged for the call: `deps`'s contract.
-        let d = unsafe { event::deps(events, n_events) }?;
+        let d = unsafe { event::deps_for(q.backend, events, n_events) }?;
         // SAFETY: `q.obj` is a live queue object of `q.backend` (`q` holds
         // it); `d.ptr()` is valid for `d.len()` event objects that `d`
-        // keeps alive for the call. FIXME(several plugins): that they are
-        // `q`'s plugin's is not checked (see `event::deps`); with
-        // `DPCORE_PLUGINS` an event of another plugin reaches this plugin's
-        // `enqueue_barrier`. The closure passes `ev` as the `ev_out` of a
+        // keeps alive for the call, all of them `q`'s plugin's (checked by
+        // `event::deps_for`). The closure passes `ev` as the `ev_out` of a
         // `q.backend` enqueue and returns its status, as `enqueue` needs;
         // `event_out` is NULL or writable (the export's contract).
         unsafe {

@@ -141,6 +141,20 @@ unsafe fn release_now(a: &Alloc) -> Result<()> {
     r
 }
 
+/// `n` zeroed bytes of host memory `for_what` needs, or
+/// `DPC_ERROR_OUT_OF_HOST_MEMORY` saying so (never an abort).
+pub(crate) fn host_buffer(n: usize, for_what: &str) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| {
+        Error::new(
+            DPC_ERROR_OUT_OF_HOST_MEMORY,
+            format!("cannot allocate {n} bytes of host memory {for_what}"),
+        )
+    })?;
+    v.resize(n, 0u8);
+    Ok(v)
+}
+
 // ---------------------------------------------------------------- deferred free
 
 /// What a deferred job gives back once its events are complete.
@@ -323,23 +337,17 @@ fn foreign_context(q: &Queue, p: usize) -> Option<Alloc> {
 /// allocation that contains it (or memory the runtime copies from or to
 /// the host).
 unsafe fn staged_copy(q: &Arc<Queue>, dst: usize, src: usize, n: usize, deps: &Deps) -> Result<()> {
+    deps.check_backend(q.backend())?;
     if !deps.is_empty() {
         backend::check(
             // SAFETY: `deps.ptr()` points to `deps.len()` event objects kept
-            // alive by `deps`. FIXME(several plugins): that they are `q`'s
-            // plugin's is not checked (see `event::deps`).
+            // alive by `deps`, all of them `q`'s plugin's (checked on
+            // entry by `Deps::check_backend`).
             unsafe { (q.backend().table.event_wait)(deps.ptr(), deps.len()) },
             "event_wait",
         )?;
     }
-    let mut host = Vec::new();
-    host.try_reserve_exact(n).map_err(|_| {
-        Error::new(
-            DPC_ERROR_OUT_OF_HOST_MEMORY,
-            format!("cannot allocate {n} bytes of host memory to stage a copy between contexts"),
-        )
-    })?;
-    host.resize(n, 0u8);
+    let mut host = host_buffer(n, "to stage a copy between contexts")?;
     let copy = |qq: &Queue, to: usize, from: usize| -> Result<()> {
         let t = qq.backend().table;
         backend::check(
@@ -405,12 +413,13 @@ unsafe fn fill(
     want: bool,
 ) -> Result<Option<Arc<Event>>> {
     let b = q.backend();
+    deps.check_backend(b)?;
     let t = b.table;
     let total = pattern.len() * count;
     if pattern.iter().all(|x| *x == pattern[0]) {
         // SAFETY: `q` is a live queue (borrowed) and `deps` keeps its events
-        // alive (FIXME(several plugins): that they are `b`'s is not checked,
-        // see `event::deps`); the closure calls a `b` enqueue with the
+        // alive, all `b`'s (checked on entry by
+        // `Deps::check_backend`); the closure calls a `b` enqueue with the
         // slot and returns its status, as `submit` needs; `p` is valid for
         // `total` bytes until the command completes (this function's
         // contract).
@@ -496,8 +505,8 @@ unsafe fn fill(
         // event completes: its deferred free waits for it), and source and
         // destination do not overlap (`n <= done`). `dp` points to `dn`
         // live event objects: `after_obj`, of `b` (its `Event` is borrowed
-        // for the call and was made here), or `deps` (FIXME(several
-        // plugins): not checked to be `b`'s, see `event::deps`). `slot` is
+        // for the call and was made here), or `deps` (all `b`'s, checked on entry
+        // by `Deps::check_backend`). `slot` is
         // NULL or the local `ev`.
         let st = unsafe {
             (t.enqueue_memcpy)(
@@ -544,12 +553,13 @@ unsafe fn fill(
 /// For a command of 0 bytes: an event that completes after `deps` (a
 /// barrier) when one is wanted, else nothing.
 pub(crate) fn barrier(q: &Queue, deps: &Deps, want: bool) -> Result<Option<Arc<Event>>> {
+    deps.check_backend(q.backend())?;
     if !want {
         return Ok(None);
     }
     // SAFETY: `q` is a live queue (borrowed); `deps` keeps its events alive
-    // for the call (FIXME(several plugins): that they are `q`'s plugin's is
-    // not checked, see `event::deps`). The closure
+    // for the call, all `q`'s plugin's (checked on entry by
+    // `Deps::check_backend`). The closure
     // calls a `q.backend()` enqueue with the slot and returns its status, as
     // `submit` needs.
     unsafe {
@@ -575,6 +585,7 @@ pub(crate) unsafe fn memcpy(
     deps: &Deps,
     want: bool,
 ) -> Result<Option<Arc<Event>>> {
+    deps.check_backend(q.backend())?;
     if n == 0 {
         return barrier(q, deps, want);
     }
@@ -585,8 +596,8 @@ pub(crate) unsafe fn memcpy(
         return barrier(q, &Deps::none(), want);
     }
     // SAFETY: `q` is a live queue (borrowed) and `deps` keeps its events
-    // alive (FIXME(several plugins): that they are `q`'s plugin's is not
-    // checked, see `event::deps`); `dst` and `src` are valid for `n` bytes
+    // alive, all `q`'s plugin's (checked on entry by
+    // `Deps::check_backend`); `dst` and `src` are valid for `n` bytes
     // until the copy
     // completes (this function's contract). The closure calls a
     // `q.backend()` enqueue with the slot and returns its status, as
@@ -1118,7 +1129,7 @@ pub unsafe extern "C" fn dpc_usm_memcpy(
         let q = queue::get("queue", queue)?;
         // SAFETY: the caller provides `events` NULL or readable for
         // `n_events` handles (the export's contract), `deps`'s contract.
-        let d = unsafe { event::deps(events, n_events) }?;
+        let d = unsafe { event::deps_for(q.backend(), events, n_events) }?;
         if n > 0 {
             check_ptr("dst", dst)?;
             check_ptr("src", src)?;
@@ -1150,7 +1161,7 @@ pub unsafe extern "C" fn dpc_usm_memset(
         let q = queue::get("queue", queue)?;
         // SAFETY: the caller provides `events` NULL or readable for
         // `n_events` handles (the export's contract), `deps`'s contract.
-        let d = unsafe { event::deps(events, n_events) }?;
+        let d = unsafe { event::deps_for(q.backend(), events, n_events) }?;
         if n == 0 {
             let ev = barrier(&q, &d, !event_out.is_null())?;
             // SAFETY: `event_out` is NULL or writable (the export's
@@ -1159,8 +1170,7 @@ pub unsafe extern "C" fn dpc_usm_memset(
         }
         check_ptr("ptr", ptr)?;
         // SAFETY: `q` is a live queue (held) and `d` keeps its events alive
-        // (FIXME(several plugins): that they are `q`'s plugin's is not
-        // checked, see `event::deps`); `ptr` is non-NULL (checked above) and
+        // (checked to be `q`'s plugin's by `event::deps_for`); `ptr` is non-NULL (checked above) and
         // writable for
         // `n` bytes until the command completes (the export's contract).
         // The closure calls a `q.backend()` enqueue with the slot and
@@ -1200,7 +1210,7 @@ pub unsafe extern "C" fn dpc_usm_fill(
         let q = queue::get("queue", queue)?;
         // SAFETY: the caller provides `events` NULL or readable for
         // `n_events` handles (the export's contract), `deps`'s contract.
-        let d = unsafe { event::deps(events, n_events) }?;
+        let d = unsafe { event::deps_for(q.backend(), events, n_events) }?;
         if count > 0 {
             check_ptr("pattern", pattern)?;
         }
@@ -1240,7 +1250,7 @@ pub unsafe extern "C" fn dpc_usm_prefetch(
         let q = queue::get("queue", queue)?;
         // SAFETY: the caller provides `events` NULL or readable for
         // `n_events` handles (the export's contract), `deps`'s contract.
-        let d = unsafe { event::deps(events, n_events) }?;
+        let d = unsafe { event::deps_for(q.backend(), events, n_events) }?;
         if n == 0 {
             let ev = barrier(&q, &d, !event_out.is_null())?;
             // SAFETY: `event_out` is NULL or writable (the export's
@@ -1249,8 +1259,7 @@ pub unsafe extern "C" fn dpc_usm_prefetch(
         }
         check_ptr("ptr", ptr)?;
         // SAFETY: `q` is a live queue (held) and `d` keeps its events alive
-        // (FIXME(several plugins): that they are `q`'s plugin's is not
-        // checked, see `event::deps`); `ptr` is non-NULL (checked above) and
+        // (checked to be `q`'s plugin's by `event::deps_for`); `ptr` is non-NULL (checked above) and
         // `n` bytes of shared USM of the queue's context (the export's contract; a
         // prefetch only moves it). The closure calls a `q.backend()` enqueue
         // with the slot and returns its status, as `enqueue` needs;
@@ -1283,7 +1292,7 @@ pub unsafe extern "C" fn dpc_usm_mem_advise(
         let q = queue::get("queue", queue)?;
         // SAFETY: the caller provides `events` NULL or readable for
         // `n_events` handles (the export's contract), `deps`'s contract.
-        let d = unsafe { event::deps(events, n_events) }?;
+        let d = unsafe { event::deps_for(q.backend(), events, n_events) }?;
         if n == 0 {
             let ev = barrier(&q, &d, !event_out.is_null())?;
             // SAFETY: `event_out` is NULL or writable (the export's
@@ -1292,8 +1301,7 @@ pub unsafe extern "C" fn dpc_usm_mem_advise(
         }
         check_ptr("ptr", ptr)?;
         // SAFETY: `q` is a live queue (held) and `d` keeps its events alive
-        // (FIXME(several plugins): that they are `q`'s plugin's is not
-        // checked, see `event::deps`); `ptr` is non-NULL (checked above) and
+        // (checked to be `q`'s plugin's by `event::deps_for`); `ptr` is non-NULL (checked above) and
         // `n` bytes of USM
         // of the queue's context (the export's contract; advice does not
         // change the contents). The closure calls a `q.backend()` enqueue

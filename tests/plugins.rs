@@ -310,3 +310,61 @@ fn platforms_contexts_queues_usm_and_arrays_on_the_second_plugin() {
         dpcore::error::last_error().message
     );
 }
+
+#[test]
+fn a_plugin_is_given_only_its_own_events() {
+    setup();
+    let devs = devices();
+    let (mock, sycl) = (*devs.last().unwrap(), devs[0]);
+    let (mut qm, mut qs) = (std::ptr::null_mut(), std::ptr::null_mut());
+    assert_eq!(unsafe { dpc_queue_default(mock, &mut qm) }, DPC_SUCCESS);
+    assert_eq!(unsafe { dpc_queue_default(sycl, &mut qs) }, DPC_SUCCESS);
+    let (mut em, mut es) = (std::ptr::null_mut(), std::ptr::null_mut());
+    assert_eq!(
+        unsafe { dpc_queue_barrier(qm, std::ptr::null(), 0, &mut em) },
+        DPC_SUCCESS
+    );
+    assert_eq!(
+        unsafe { dpc_queue_barrier(qs, std::ptr::null(), 0, &mut es) },
+        DPC_SUCCESS
+    );
+    // A mock event as a dependency of SYCL work is refused, by name.
+    let mut src = [1u8; 16];
+    let mut dst = [0u8; 16];
+    let st = unsafe {
+        dpc_usm_memcpy(
+            qs,
+            dst.as_mut_ptr().cast(),
+            src.as_mut_ptr().cast(),
+            16,
+            &em,
+            1,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(st, DPC_ERROR_INVALID_ARGUMENT);
+    let msg = dpcore::error::last_error().message;
+    assert!(
+        msg.contains("events[0] is an event of plugin `mock` but the queue is of plugin `sycl`"),
+        "{msg}"
+    );
+    let mut e2 = std::ptr::null_mut();
+    assert_eq!(
+        unsafe { dpc_queue_barrier(qm, &es, 1, &mut e2) },
+        DPC_ERROR_INVALID_ARGUMENT
+    );
+    // Its own events it takes; waiting for events of both plugins at once
+    // waits for each through its own plugin.
+    assert_eq!(
+        unsafe { dpc_queue_barrier(qm, &em, 1, &mut e2) },
+        DPC_SUCCESS
+    );
+    let all = [em, es, e2];
+    assert_eq!(
+        unsafe { dpcore::event::dpc_event_wait_all(all.as_ptr(), 3) },
+        DPC_SUCCESS
+    );
+    for e in all {
+        assert_eq!(dpcore::event::dpc_event_release(e), DPC_SUCCESS);
+    }
+}

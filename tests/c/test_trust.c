@@ -6,7 +6,19 @@
  * DPCORE_TEST_PAIRS sets the number of create/release pairs per kind of
  * array creation (default 2000; `make soak` runs 100000). */
 #include <stdlib.h>
+#include <unistd.h>
 #include "check.h"
+
+/* Resident set size in KiB (reported, not asserted: the SYCL/OpenCL
+ * runtime's own memory use moves with allocation patterns). */
+static long rss_kib(void) {
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return -1;
+    if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = -1;
+    fclose(f);
+    return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
 
 static uint64_t live_handles(void) {
     uint64_t n = 0;
@@ -38,6 +50,7 @@ static void soak(dpc_device dev, long pairs) {
     const char *what[] = {"empty", "zeros", "full", "from_host", "astype", "to_device", "copy"};
     for (int k = 0; k < 7; ++k) {
         int failed = 0;
+        long rss0 = rss_kib();
         for (long i = 0; i < pairs && !failed; ++i) {
             dpc_array a = NULL, b = NULL;
             dpc_status st = DPC_SUCCESS;
@@ -61,6 +74,7 @@ static void soak(dpc_device dev, long pairs) {
             dpc_array_release(a);
         }
         CHECK(!failed);
+        printf("%ld x %-9s: RSS %ld -> %ld KiB\n", pairs, what[k], rss0, rss_kib());
         uint64_t h = live_handles(), b = live_usm_bytes();
         if (h != h0 || b != b0)
             fprintf(stderr, "after %ld x %s: %llu live handles (was %llu), %llu USM bytes (was %llu)\n", pairs,

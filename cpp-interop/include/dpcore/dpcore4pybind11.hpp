@@ -238,7 +238,7 @@ inline python_gate &gate() {
     return *g;
 }
 /// The queues of the Python queue objects seen last (cached_queue).
-struct queue_entry {
+struct DPCORE_PY_HIDDEN queue_entry {
     py::object obj;
     queue q;
 };
@@ -247,7 +247,7 @@ inline std::vector<queue_entry> &queue_cache() {
     return *c;
 }
 /// The dpctl.SyclQueue passed as DLPack stream, per kDLOneAPI device id.
-struct stream_entry {
+struct DPCORE_PY_HIDDEN stream_entry {
     long id;
     py::object stream;
 };
