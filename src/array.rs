@@ -8,9 +8,6 @@
 //! to a reference-counted base: a dpcore allocation, or foreign memory with
 //! the deleter it came with (run exactly once, when the last view goes).
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use crate::export;
 use std::ffi::c_void;
 use std::sync::{Arc, Mutex};

@@ -20,9 +20,6 @@
 //! runtime found. A plugin that does not load takes nothing from the
 //! others; when none loads dpcore still works and reports 0 devices.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use crate::export;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};

@@ -3,9 +3,6 @@
 //! C API at any time, and printed at exit when `DPCORE_LEAK_CHECK=1` (as
 //! Level Zero's validation layer does for its objects).
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use crate::export;
 use std::ffi::c_char;
 

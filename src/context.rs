@@ -2,9 +2,6 @@
 //! dpctl and torch use, explicit contexts over a set of devices, and the
 //! USM allocation statistics kept per context.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use crate::export;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicU64, Ordering};

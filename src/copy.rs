@@ -11,9 +11,6 @@
 //! device) and kept in a small cache of built modules per context and
 //! device.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use crate::export;
 use std::collections::HashMap;
 use std::ffi::c_void;

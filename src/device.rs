@@ -1,9 +1,6 @@
 //! Devices: enumeration in `sycl::device::get_devices()` order, cached
 //! info, filter strings, DLPack ids and sub-devices (`dpc_device_*`).
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use crate::export;
 use std::ffi::c_char;
 use std::sync::{Arc, OnceLock};

@@ -2,9 +2,6 @@
 //! backend and devices, with advice (`dpc_diagnostics`, and
 //! `dpcore-info --diagnose`).
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use crate::export;
 use std::ffi::{c_char, CString};
 use std::fmt::Write as _;

@@ -2,9 +2,6 @@
 //! of `dlpack.h`; checked against numpy's and dpnp's capsules by the
 //! Python tests) and the export/import of dpcore arrays.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use std::ffi::c_void;
 
 /// DLPack major version dpcore implements.

@@ -1,9 +1,6 @@
 //! Status codes, the thread-local last-error record, and the boundary that
 //! every export runs inside (no panic crosses the C ABI).
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use std::cell::RefCell;
 use std::ffi::c_char;
 use std::panic::{catch_unwind, AssertUnwindSafe};

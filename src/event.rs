@@ -1,8 +1,5 @@
 //! Events (`dpc_event_*`) and the dependency lists every enqueue takes.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use crate::export;
 use std::ffi::c_void;
 use std::sync::Arc;

@@ -16,9 +16,6 @@
 //! immortal (root devices): they are valid for the life of the process and
 //! `retain`/`release` on them are accepted and do nothing.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use std::any::Any;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};

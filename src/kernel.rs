@@ -2,9 +2,6 @@
 //! loaded at run time from SPIR-V, OpenCL C or SYCL source, cached, and
 //! launched with validated arguments.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use crate::export;
 use std::ffi::{c_char, c_void, CString};
 use std::sync::{Arc, Mutex};

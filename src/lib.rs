@@ -11,6 +11,10 @@
 
 #![allow(clippy::missing_safety_doc)]
 #![allow(non_camel_case_types)]
+// Every `unsafe` operation, in an `unsafe fn` too, sits in its own
+// `unsafe` block with a `// SAFETY:` comment saying why it is sound.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("dpcore handles are 64-bit values; only 64-bit targets are supported");

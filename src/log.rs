@@ -3,9 +3,6 @@
 //! (`error`, `warn`, `info` or `debug`: lines at that level and above go
 //! to standard error when no callback is set).
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use crate::export;
 use std::ffi::{c_char, c_void, CString};
 use std::sync::atomic::{AtomicI32, Ordering};

@@ -1,8 +1,5 @@
 //! Platforms, in `sycl::platform::get_platforms()` order (`dpc_platform_*`).
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use crate::export;
 use std::ffi::c_char;
 use std::sync::{Arc, OnceLock};

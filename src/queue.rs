@@ -2,9 +2,6 @@
 //! properties, the canonical per-device queue, foreign queues adopted, and
 //! waiting with asynchronous errors reported.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use crate::export;
 use std::ffi::{c_char, c_void};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -21,9 +21,6 @@
 //! plugin's `DT_NEEDED` entry resolves to it by its SONAME. What was found,
 //! where and how, goes to the load report and `dpcore-info --diagnose`.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
 

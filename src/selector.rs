@@ -19,9 +19,6 @@
 //! selecting picks the best of that set (GPU, then accelerator, then CPU;
 //! Level Zero before other backends; then enumeration order).
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use crate::export;
 use std::ffi::c_char;
 use std::sync::{Arc, OnceLock};

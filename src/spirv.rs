@@ -2,9 +2,6 @@
 //! with the Kernel execution model) and the kind of each kernel parameter,
 //! so that launches are checked before they reach the runtime.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use std::collections::HashMap;
 
 /// What a kernel parameter accepts.

@@ -1,8 +1,5 @@
 //! Strings across the C ABI: the two-call output pattern and checked input.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use std::ffi::{c_char, CStr};
 
 use crate::error::{current_export, dpc_status::*, Error, Result};

@@ -8,9 +8,6 @@
 //! per-context statistics, and lets a copy between contexts be staged
 //! through the host.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use crate::export;
 use std::collections::BTreeMap;
 use std::ffi::c_void;

@@ -1,8 +1,5 @@
 //! Library version (`dpc_version`, `DPC_VERSION_*`).
 
-#![deny(unsafe_op_in_unsafe_fn)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
 use std::ffi::c_char;
 
 /// Major version: the N of the SONAME `libdpcore.so.N`. Within one major
