@@ -35,16 +35,26 @@ bad() { failed=$((failed + 1)); failures+=("$1"); echo "FAIL $1"; }
 # run_program NAME VARIANT EXE SHOW: run a built test or example with the
 # sanitizer settings (LeakSanitizer on; tests/c/lsan.supp names only the
 # SYCL/OpenCL runtime libraries, whose process-lifetime allocations it would
-# report); SHOW=1 prints its output.
+# report) and dpcore's leak census (DPCORE_LEAK_CHECK=1: the program must
+# end holding no handle, no USM and no pending release); SHOW=1 prints its
+# output.
+census_zero="dpcore leak census: 0 live handles, 0 bytes of USM in 0 allocations, 0 deferred releases pending"
 run_program() {
   local name=$1 v=$2 exe=$3 show=$4 log="$out/$1.$2.log" asan_env=() rc
   if [ "$v" = asan ]; then asan_env=(DPCORE_TEST_ASAN=1); fi
   if env "${asan_env[@]}" ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
      LSAN_OPTIONS=suppressions="$root/tests/c/lsan.supp":print_suppressions=0 \
-     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 DPCORE_LEAK_CHECK=1 \
      timeout 300 "$exe" >"$log" 2>&1; then
+    local census
+    census=$(grep "^dpcore leak census:" "$log" | tail -n 1)
+    if [ "$census" != "$census_zero" ]; then
+      bad "$name [$v]: ends holding dpcore objects (${census:-no census printed})"
+      sed -n '/^dpcore leak census:/,$p' "$log" | tail -n 12 | sed 's/^/    | /'
+      return
+    fi
     ok "$name [$v]"
-    if [ "$show" = 1 ]; then sed 's/^/    /' "$log"; fi
+    if [ "$show" = 1 ]; then grep -v "^dpcore leak census:" "$log" | sed 's/^/    /'; fi
   else
     rc=$?
     bad "$name [$v] (exit $rc)"
