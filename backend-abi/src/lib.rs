@@ -9,6 +9,9 @@
 //!   own [`BACKEND_ABI_VERSION`] without touching any other symbol, so no
 //!   struct of a foreign layout is ever read.
 //! * [`SYM_INIT`]: `int32_t dpcore_backend_init(const HostV1*, const BackendV1**)`.
+//!   The table it hands out stays valid, unchanged, for the life of the
+//!   process (the core keeps a `&'static` to it and never unloads a
+//!   plugin); the core's `HostV1` likewise.
 //!
 //! Conventions for every function in [`BackendV1`]:
 //!
