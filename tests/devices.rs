@@ -2,7 +2,7 @@
 //! `make test` points DPCORE_SYCL_PLUGIN at the built plugin; run alone,
 //! the test finds it in this workspace's target directory.
 
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::CString;
 use std::sync::Once;
 
 mod common;
@@ -37,18 +37,7 @@ fn select(s: &str) -> (dpc_status, dpc_device) {
     (st, d)
 }
 
-fn info_string(d: dpc_device, key: dpc_device_info) -> String {
-    let mut buf = [0 as c_char; 512];
-    let mut n = 0usize;
-    assert_eq!(
-        unsafe { dpc_device_get_info_string(d, key as i32, buf.as_mut_ptr(), buf.len(), &mut n) },
-        DPC_SUCCESS
-    );
-    unsafe { CStr::from_ptr(buf.as_ptr()) }
-        .to_str()
-        .unwrap()
-        .to_string()
-}
+use common::info_string;
 
 #[test]
 fn canonical_filter_strings_select_their_device() {

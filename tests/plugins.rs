@@ -7,7 +7,7 @@
 //!
 //! This file is its own process, so the plugins it names are loaded here.
 
-use std::ffi::{c_char, CStr, CString};
+use std::ffi::CString;
 use std::sync::Once;
 
 mod common;
@@ -22,23 +22,11 @@ use dpcore::queue::*;
 use dpcore::selector::*;
 use dpcore::usm::*;
 
-fn mock_plugin_path() -> String {
-    let profile = if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    };
-    format!(
-        "{}/target/{profile}/libdpcore_mock.so",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
-
 fn setup() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         common::use_workspace_plugin();
-        let p = mock_plugin_path();
+        let p = common::workspace_lib("libdpcore_mock.so");
         assert!(
             std::path::Path::new(&p).exists(),
             "{p} is missing: `cargo build --release --workspace` builds it"
@@ -48,28 +36,10 @@ fn setup() {
     });
 }
 
-fn info_string(d: dpc_device, key: dpc_device_info) -> String {
-    let mut buf = [0 as c_char; 512];
-    let mut n = 0usize;
-    assert_eq!(
-        unsafe { dpc_device_get_info_string(d, key as i32, buf.as_mut_ptr(), buf.len(), &mut n) },
-        DPC_SUCCESS
-    );
-    unsafe { CStr::from_ptr(buf.as_ptr()) }
-        .to_string_lossy()
-        .into_owned()
-}
+use common::info_string;
 
 fn devices() -> Vec<dpc_device> {
-    let mut n = 0usize;
-    assert_eq!(unsafe { dpc_device_count(&mut n) }, DPC_SUCCESS);
-    (0..n)
-        .map(|i| {
-            let mut d = std::ptr::null_mut();
-            assert_eq!(unsafe { dpc_device_get(i, &mut d) }, DPC_SUCCESS);
-            d
-        })
-        .collect()
+    common::all_devices().into_iter().map(|(d, _)| d).collect()
 }
 
 #[test]

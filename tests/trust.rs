@@ -19,20 +19,7 @@ use dpcore::queue::*;
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn devices() -> Vec<dpc_device> {
-    common::use_workspace_plugin();
-    let mut n = 0usize;
-    assert_eq!(unsafe { dpc_device_count(&mut n) }, DPC_SUCCESS);
-    assert!(
-        n > 0,
-        "no devices: set OCL_ICD_FILENAMES=<venv>/lib/libintelocl.so (source scripts/env.sh)"
-    );
-    (0..n)
-        .map(|i| {
-            let mut d: dpc_device = std::ptr::null_mut();
-            assert_eq!(unsafe { dpc_device_get(i, &mut d) }, DPC_SUCCESS);
-            d
-        })
-        .collect()
+    common::all_devices().into_iter().map(|(d, _)| d).collect()
 }
 
 fn queue_id(q: dpc_queue) -> u64 {

@@ -2,24 +2,48 @@
 
 use std::sync::Once;
 
+/// The path of library `file` as this workspace's build makes it.
+pub fn workspace_lib(file: &str) -> String {
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    format!("{}/target/{profile}/{file}", env!("CARGO_MANIFEST_DIR"))
+}
+
 /// Point dpcore at the plugin built in this workspace unless
 /// DPCORE_SYCL_PLUGIN already says where it is (`make test` sets it).
 pub fn use_workspace_plugin() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if std::env::var_os("DPCORE_SYCL_PLUGIN").is_none() {
-            let profile = if cfg!(debug_assertions) {
-                "debug"
-            } else {
-                "release"
-            };
-            let p = format!(
-                "{}/target/{profile}/libdpcore_sycl.so",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            std::env::set_var("DPCORE_SYCL_PLUGIN", p);
+            std::env::set_var("DPCORE_SYCL_PLUGIN", workspace_lib("libdpcore_sycl.so"));
         }
     });
+}
+
+/// A string property of a device (`dpc_device_get_info_string`).
+#[allow(dead_code)] // not every test crate that includes this module uses it
+pub fn info_string(d: dpcore::device::dpc_device, key: dpcore::device::dpc_device_info) -> String {
+    use std::ffi::{c_char, CStr};
+    let mut buf = [0 as c_char; 512];
+    let mut n = 0usize;
+    assert_eq!(
+        unsafe {
+            dpcore::device::dpc_device_get_info_string(
+                d,
+                key as i32,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut n,
+            )
+        },
+        dpcore::error::dpc_status::DPC_SUCCESS
+    );
+    unsafe { CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Every root device dpcore finds, in `dpc_device_get` order, with its
@@ -53,19 +77,10 @@ pub fn all_devices() -> Vec<(dpcore::device::dpc_device, String)> {
         .map(|i| {
             let mut d: dpc_device = std::ptr::null_mut();
             assert_eq!(unsafe { dpc_device_get(i, &mut d) }, DPC_SUCCESS);
-            let mut buf = [0 as c_char; 256];
-            let mut len = 0usize;
-            let key = dpc_device_info::DPC_DEVICE_INFO_FILTER_STRING as i32;
-            assert_eq!(
-                unsafe {
-                    dpc_device_get_info_string(d, key, buf.as_mut_ptr(), buf.len(), &mut len)
-                },
-                DPC_SUCCESS
-            );
-            let f = unsafe { CStr::from_ptr(buf.as_ptr()) }
-                .to_string_lossy()
-                .into_owned();
-            (d, f)
+            (
+                d,
+                info_string(d, dpc_device_info::DPC_DEVICE_INFO_FILTER_STRING),
+            )
         })
         .collect()
 }
