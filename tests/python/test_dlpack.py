@@ -24,12 +24,14 @@ import dpctl  # noqa: F401  (required, like numpy and dpnp: a missing one fails 
 import dpnp
 import numpy as np
 
-# Device: this module runs on the one device named by DEVICE_FILTER below
-# (opencl:cpu:0, the device every machine of the project has); its fixtures
-# (cpu, dl_id, ctx) and the dpnp arrays it compares with are built on it.
-# The kDLOneAPI id of every device found is checked against dpnp's in
-# test_device_ids.py, and dpnp memory on every device in test_usm_interop.py
-# and test_array_copy.py (conftest.py's device_filter).
+# Devices: every device test runs once per device dpcore finds, through
+# conftest.py's session fixture `device_filter` (the device's filter string,
+# e.g. opencl:cpu:0). The fixtures below (device, dl_id, queue, ctx) are built
+# on that device, dpcore's arrays are made on its canonical queue (never the
+# default device's), and the dpnp arrays the tests compare with are made on
+# the same device (`device=device_filter`: dpnp/dpctl and dpcore use the same
+# kDLOneAPI ids for SYCL devices, checked in test_device_ids.py). Tests of
+# host (kDLCPU, numpy) memory take no device fixture and run once.
 
 from ctypes import (  # noqa: E402
     POINTER,
@@ -49,7 +51,6 @@ from ctypes import (  # noqa: E402
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 LIB_PATH = ROOT / "target" / "release" / "libdpcore.so"
-DEVICE_FILTER = "opencl:cpu:0"
 
 P = c_void_p
 PP = POINTER(c_void_p)
@@ -365,14 +366,31 @@ def i64_array(vals):
     return (c_int64 * max(len(vals), 1))(*vals)
 
 
-def from_host(a, usm_kind=0):
+def from_host(a, usm_kind=0, queue=None):
+    """A dpcore copy of host array `a` on `queue` (None: the default device's
+    canonical queue; this module's device tests always pass their device's
+    queue, test_array_copy.py uses the default)."""
     a = np.asarray(a)
     dt = DLDataType(*dl_dtype(a.dtype))
     shape = i64_array(a.shape)
     host_strides = i64_array([s // a.itemsize for s in a.strides])
     out = P()
-    check(LIB.dpc_array_from_host(None, dt, a.ndim, shape, P(a.ctypes.data), host_strides, usm_kind, byref(out)))
+    check(LIB.dpc_array_from_host(queue, dt, a.ndim, shape, P(a.ctypes.data), host_strides, usm_kind, byref(out)))
     return out
+
+
+def select_device(filter_string):
+    """The root device `filter_string` selects (valid for the life of the process)."""
+    d = P()
+    check(LIB.dpc_device_select(filter_string.encode(), byref(d)))
+    return d
+
+
+def default_queue(device):
+    """The canonical queue of root device `device` (valid for the life of the process)."""
+    q = P()
+    check(LIB.dpc_queue_default(device, byref(q)))
+    return q
 
 
 def ndim_of(arr):
@@ -505,25 +523,37 @@ class LegacyOnlyProducer(DpcoreProducer):
 # ---------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="module")
-def cpu():
-    d = P()
-    check(LIB.dpc_device_select(DEVICE_FILTER.encode(), byref(d)))
-    return d
+# Each is parametrized through conftest.py's session fixture device_filter:
+# a test that takes any of them runs once per device dpcore finds. The
+# handles are root devices' and default queues/contexts, valid for the life
+# of the process (nothing to release).
 
 
 @pytest.fixture(scope="module")
-def dl_id(cpu):
+def device(device_filter):
+    """The dpcore handle of the device under test."""
+    return select_device(device_filter)
+
+
+@pytest.fixture(scope="module")
+def dl_id(device):
+    """Its kDLOneAPI device id."""
     i = c_int32(-1)
-    check(LIB.dpc_device_get_dlpack_id(cpu, byref(i)))
+    check(LIB.dpc_device_get_dlpack_id(device, byref(i)))
     return i.value
 
 
 @pytest.fixture(scope="module")
-def ctx(cpu):
-    q, c = P(), P()
-    check(LIB.dpc_queue_default(cpu, byref(q)))
-    check(LIB.dpc_queue_get_context(q, byref(c)))
+def queue(device):
+    """Its canonical queue: the dpcore arrays of the device tests are made on it."""
+    return default_queue(device)
+
+
+@pytest.fixture(scope="module")
+def ctx(queue):
+    """Its default context (where dpnp's memory on the device lives too)."""
+    c = P()
+    check(LIB.dpc_queue_get_context(queue, byref(c)))
     return c
 
 
@@ -543,14 +573,17 @@ def collect():
 # These run first: whether dpcore memory is freed is read with
 # dpc_usm_get_pointer_kind, which a stale entry of dpcore's cache of foreign
 # (dpnp) ranges can fool once dpnp memory has been imported and freed (see
-# test_dpnp_usm_kind_of_reused_range).
+# test_dpnp_usm_kind_of_reused_range). pytest runs the device tests grouped
+# by device (device_filter is session-scoped), in file order within a
+# group: these come first on each device, before that device's dpnp
+# imports, though on a second device after the first device's.
 
 STALE_HINT = " (or a stale foreign-range entry in dpcore's USM pointer cache, see test_dpnp_usm_kind_of_reused_range)"
 
 
-def test_unconsumed_capsule_runs_deleter_once(ctx):
+def test_unconsumed_capsule_runs_deleter_once(queue, ctx):
     for legacy in (False, True):
-        arr = from_host(np.arange(256, dtype="float32"))
+        arr = from_host(np.arange(256, dtype="float32"), queue=queue)
         p = data_of(arr)
         prod = DpcoreProducer(arr)
         cap = prod.__dlpack__() if legacy else prod.__dlpack__(max_version=(1, 0))
@@ -567,8 +600,8 @@ def test_unconsumed_capsule_runs_deleter_once(ctx):
         assert pointer_kind(ctx, p) == USM_UNKNOWN, "the deleter did not free the memory" + STALE_HINT
 
 
-def test_consumed_capsule_does_not_run_deleter(ctx):
-    arr = from_host(np.arange(64, dtype="int32"))
+def test_consumed_capsule_does_not_run_deleter(queue, ctx):
+    arr = from_host(np.arange(64, dtype="int32"), queue=queue)
     p = data_of(arr)
     prod = DpcoreProducer(arr)
     cap = prod.__dlpack__(max_version=(1, 0))
@@ -596,8 +629,8 @@ def test_consumed_capsule_does_not_run_deleter(ctx):
     ],
     ids=["float32-1d", "int64-2d"],
 )
-def test_dpcore_to_dpnp_zero_copy_and_lifetime(host, ctx, dl_id):
-    arr = from_host(host)
+def test_dpcore_to_dpnp_zero_copy_and_lifetime(host, queue, ctx, dl_id):
+    arr = from_host(host, queue=queue)
     p = data_of(arr)
     prod = DpcoreProducer(arr)
     assert prod.__dlpack_device__() == (K_DL_ONEAPI, dl_id)
@@ -643,9 +676,9 @@ def test_dpcore_to_dpnp_zero_copy_and_lifetime(host, ctx, dl_id):
     [(-1, 2), (2, -3), (1, 1)],
     ids=["rev-rows-every-2nd-col", "every-2nd-row-rev-every-3rd-col", "full"],
 )
-def test_dpcore_strided_view_to_dpnp(steps, ctx):
+def test_dpcore_strided_view_to_dpnp(steps, queue, ctx):
     host = np.arange(6 * 9, dtype="int32").reshape(6, 9) * 3 + 1
-    base = from_host(host)
+    base = from_host(host, queue=queue)
     view = P()
     check(LIB.dpc_array_slice(base, None, None, i64_array(steps), byref(view)))
     expected = host[:: steps[0], :: steps[1]]
@@ -665,9 +698,9 @@ def test_dpcore_strided_view_to_dpnp(steps, ctx):
     collect()
 
 
-def test_dpcore_transposed_view_to_dpnp():
+def test_dpcore_transposed_view_to_dpnp(queue):
     host = np.arange(3 * 4 * 5, dtype="float64").reshape(3, 4, 5) / 7
-    base = from_host(host)
+    base = from_host(host, queue=queue)
     view = P()
     axes = (c_int32 * 3)(2, 0, 1)
     check(LIB.dpc_array_permute(base, axes, byref(view)))
@@ -679,9 +712,9 @@ def test_dpcore_transposed_view_to_dpnp():
     assert (dpnp.asnumpy(x) == host.transpose(2, 0, 1)).all()
 
 
-def test_dpcore_legacy_export_to_dpnp(dl_id):
+def test_dpcore_legacy_export_to_dpnp(queue, dl_id):
     host = np.arange(20, dtype="uint16").reshape(4, 5)
-    arr = from_host(host)
+    arr = from_host(host, queue=queue)
     prod = LegacyOnlyProducer(arr)
     x = dpnp.from_dlpack(prod)
     assert usm_ptr(x) == data_of(arr)
@@ -690,9 +723,9 @@ def test_dpcore_legacy_export_to_dpnp(dl_id):
     assert (dpnp.asnumpy(x) == host).all()
 
 
-def test_dpcore_read_only_export_to_dpnp():
+def test_dpcore_read_only_export_to_dpnp(queue):
     host = np.arange(10, dtype="float32")
-    arr = from_host(host)
+    arr = from_host(host, queue=queue)
     ro = P()
     check(LIB.dpc_array_as_read_only(arr, byref(ro)))
     assert not flags_of(ro) & DPC_ARRAY_WRITABLE
@@ -714,8 +747,8 @@ def test_dpcore_read_only_export_to_dpnp():
 # ================================================================ 2. dpnp -> dpcore
 
 
-def test_dpnp_to_dpcore_versioned(ctx, dl_id):
-    x = dpnp.arange(24, dtype="float64", device=DEVICE_FILTER).reshape(4, 6) * 1.5
+def test_dpnp_to_dpcore_versioned(device_filter, ctx, dl_id):
+    x = dpnp.arange(24, dtype="float64", device=device_filter).reshape(4, 6) * 1.5
     usm = x.get_array().usm_data  # what dpnp's tensor holds a reference to
     refs = sys.getrefcount(usm)
     cap = x.__dlpack__(max_version=(1, 0))
@@ -753,8 +786,8 @@ def test_dpnp_to_dpcore_versioned(ctx, dl_id):
     assert (dpnp.asnumpy(x) == expected).all()
 
 
-def test_dpnp_strided_view_to_dpcore():
-    x = dpnp.arange(7 * 10, dtype="int32", device=DEVICE_FILTER).reshape(7, 10)
+def test_dpnp_strided_view_to_dpcore(device_filter):
+    x = dpnp.arange(7 * 10, dtype="int32", device=device_filter).reshape(7, 10)
     v = x[::2, ::-3]
     cap = v.__dlpack__(max_version=(1, 0))
     t = capsule_get_pointer(cap, b"dltensor_versioned")
@@ -776,8 +809,8 @@ def test_dpnp_strided_view_to_dpcore():
     collect()
 
 
-def test_dpnp_legacy_capsule_to_dpcore():
-    x = dpnp.arange(12, dtype="int16", device=DEVICE_FILTER).reshape(3, 4) - 5
+def test_dpnp_legacy_capsule_to_dpcore(device_filter):
+    x = dpnp.arange(12, dtype="int16", device=device_filter).reshape(3, 4) - 5
     usm = x.get_array().usm_data
     refs = sys.getrefcount(usm)
     cap = x.__dlpack__()
@@ -801,8 +834,8 @@ def test_dpnp_legacy_capsule_to_dpcore():
 
 
 @pytest.mark.parametrize("usm_type,kind", [("device", USM_DEVICE), ("shared", USM_SHARED), ("host", USM_HOST)])
-def test_dpnp_usm_kind_through_dlpack(usm_type, kind):
-    x = dpnp.full(100, 3, dtype="int32", usm_type=usm_type, device=DEVICE_FILTER)
+def test_dpnp_usm_kind_through_dlpack(usm_type, kind, device_filter):
+    x = dpnp.full(100, 3, dtype="int32", usm_type=usm_type, device=device_filter)
     arr = import_capsule(x.__dlpack__(max_version=(1, 0)))
     try:
         assert usm_kind_of(arr) == kind
@@ -811,10 +844,11 @@ def test_dpnp_usm_kind_through_dlpack(usm_type, kind):
         release(arr)
 
 
-def _import_and_free_dpnp_device_array(n):
-    """Import a dpnp device allocation into dpcore (so dpcore has asked the
-    runtime about it), then let dpnp free it. Returns its address range."""
-    x = dpnp.zeros(n, dtype="float32", usm_type="device", device=DEVICE_FILTER)
+def _import_and_free_dpnp_device_array(n, device_filter):
+    """Import a dpnp device allocation on `device_filter` into dpcore (so
+    dpcore has asked the runtime about it), then let dpnp free it. Returns
+    its address range."""
+    x = dpnp.zeros(n, dtype="float32", usm_type="device", device=device_filter)
     lo = usm_ptr(x)
     arr = import_capsule(x.__dlpack__(max_version=(1, 0)))
     assert usm_kind_of(arr) == USM_DEVICE
@@ -826,7 +860,7 @@ def _import_and_free_dpnp_device_array(n):
     return lo, lo + 4 * n
 
 
-def test_dpnp_usm_kind_of_reused_range(ctx):
+def test_dpnp_usm_kind_of_reused_range(device_filter, ctx):
     """dpnp frees a device allocation dpcore once imported, then makes host and
     shared allocations, which the runtime may place in the freed range. The
     import (and dpc_usm_get_pointer_kind) must report the kind the memory
@@ -834,9 +868,9 @@ def test_dpnp_usm_kind_of_reused_range(ctx):
     n = 100_000
     wrong, reused, keep = [], 0, []
     for _ in range(3):
-        lo, hi = _import_and_free_dpnp_device_array(n)
+        lo, hi = _import_and_free_dpnp_device_array(n, device_filter)
         for usm_type, kind in [("host", USM_HOST), ("shared", USM_SHARED)] * 5:
-            y = dpnp.zeros(n, dtype="float32", usm_type=usm_type, device=DEVICE_FILTER)
+            y = dpnp.zeros(n, dtype="float32", usm_type=usm_type, device=device_filter)
             keep.append(y)
             a = import_capsule(y.__dlpack__(max_version=(1, 0)))
             got = usm_kind_of(a)
@@ -855,7 +889,7 @@ def test_dpnp_usm_kind_of_reused_range(ctx):
     assert not wrong, f"stale USM kind ({reused} allocations reused a freed range):\n" + "\n".join(wrong)
 
 
-def test_import_refuses_host_memory_in_a_freed_usm_range(ctx, dl_id):
+def test_import_refuses_host_memory_in_a_freed_usm_range(device_filter, ctx, dl_id):
     """A kDLOneAPI tensor whose data is not USM (here numpy's malloc memory)
     is refused with DPC_ERROR_INVALID_POINTER, as the header promises, also
     when the malloc memory sits where a dpnp allocation dpcore once imported
@@ -863,7 +897,7 @@ def test_import_refuses_host_memory_in_a_freed_usm_range(ctx, dl_id):
     depends on the heap's history, so several are tried)."""
     checked, problems = [], []
     for n in (1_000, 10_000, 100_000, 1_000_000):
-        lo, hi = _import_and_free_dpnp_device_array(n)
+        lo, hi = _import_and_free_dpnp_device_array(n, device_filter)
         bufs = [np.full(n, 1.0, dtype="float32") for _ in range(20)]
         inside = [b for b in bufs if lo <= b.ctypes.data < hi]
         for b in {b.ctypes.data: b for b in inside[:1] + bufs[:1]}.values():
@@ -885,22 +919,24 @@ def test_import_refuses_host_memory_in_a_freed_usm_range(ctx, dl_id):
     assert not problems, "malloc memory taken for USM:\n" + "\n".join(problems)
 
 
-def test_dpnp_to_dpcore_no_crash_at_exit():
+def test_dpnp_to_dpcore_no_crash_at_exit(device_filter):
     """Arrays alive at interpreter exit in both directions, and unconsumed
-    capsules: the process exits cleanly."""
+    capsules: the process exits cleanly (a fresh process per device: dpnp
+    and dpcore arrays both on the device under test)."""
     script = textwrap.dedent(
         f"""
         import sys
         sys.path.insert(0, {str(HERE)!r})
         import numpy as np, dpnp
         import test_dlpack as T
-        x = dpnp.arange(100, dtype="float32", device={DEVICE_FILTER!r})
+        q = T.default_queue(T.select_device({device_filter!r}))
+        x = dpnp.arange(100, dtype="float32", device={device_filter!r})
         kept = T.import_capsule(x.__dlpack__(max_version=(1, 0)))      # never released
         legacy = T.import_capsule(x.__dlpack__())                       # never released
-        a = T.from_host(np.arange(10, dtype="int64"))
+        a = T.from_host(np.arange(10, dtype="int64"), queue=q)
         y = dpnp.from_dlpack(T.DpcoreProducer(a))                       # dpnp outlives the handle
         T.release(a)
-        b = T.from_host(np.ones(5, dtype="float32"))
+        b = T.from_host(np.ones(5, dtype="float32"), queue=q)
         unconsumed = T.DpcoreProducer(b).__dlpack__(max_version=(1, 0))  # destructor runs at exit
         assert float(dpnp.asnumpy(y).sum()) == 45.0
         assert (T.to_host(kept) == np.arange(100, dtype="float32")).all()
@@ -1142,9 +1178,9 @@ def test_layout_numpy_capsule(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_layout_dpnp_capsule(dtype, dl_id):
+def test_layout_dpnp_capsule(dtype, device_filter, dl_id):
     host = (np.arange(2 * 3 * 4) % 5).astype(dtype).reshape(2, 3, 4)
-    x = dpnp.asarray(host, device=DEVICE_FILTER).transpose(1, 2, 0)[:, ::-2, :]
+    x = dpnp.asarray(host, device=device_filter).transpose(1, 2, 0)[:, ::-2, :]
     expected = host.transpose(1, 2, 0)[:, ::-2, :]
     sai = x.__sycl_usm_array_interface__
     cap = x.__dlpack__(max_version=(1, 0))
@@ -1171,7 +1207,7 @@ def test_layout_dpnp_capsule(dtype, dl_id):
         release(arr)
 
 
-def test_layout_zero_dim_and_empty(dl_id):
+def test_layout_zero_dim_and_empty(device_filter, dl_id):
     for a in (np.array(7, dtype="int64"), np.zeros((0, 3), dtype="float32")):
         cap = a.__dlpack__(max_version=(1, 0))
         raw = read_versioned(capsule_get_pointer(cap, b"dltensor_versioned"))["tensor"]
@@ -1184,7 +1220,7 @@ def test_layout_zero_dim_and_empty(dl_id):
             _check_dpcore_export(arr, (K_DL_CPU, 0))
         finally:
             release(arr)
-    x = dpnp.asarray(np.array(3.5, dtype="float32"), device=DEVICE_FILTER)
+    x = dpnp.asarray(np.array(3.5, dtype="float32"), device=device_filter)
     cap = x.__dlpack__(max_version=(1, 0))
     raw = read_versioned(capsule_get_pointer(cap, b"dltensor_versioned"))
     assert raw["tensor"]["ndim"] == 0 and raw["tensor"]["shape"] == ()
@@ -1200,9 +1236,9 @@ def test_layout_zero_dim_and_empty(dl_id):
         release(arr)
 
 
-def test_dpcore_export_fields(dl_id):
+def test_dpcore_export_fields(queue, dl_id):
     host = np.arange(12, dtype="complex64").reshape(3, 4) * (1 + 2j)
-    arr = from_host(host)
+    arr = from_host(host, queue=queue)
     try:
         p = data_of(arr)
         for mv in [(1, 0), (1, 7), (2, 3)]:
@@ -1243,6 +1279,9 @@ def test_own_struct_definitions_match_offsets():
     ["ok-cpu", "version-2", "cuda", "oneapi-bad-id", "oneapi-malloc-pointer", "bad-dtype", "null-shape", "null-data"],
 )
 def test_import_deleter_runs_exactly_once(case, dl_id):
+    # Per device through dl_id: "oneapi-malloc-pointer" claims the device
+    # under test's id; the other cases do not depend on the device (cheap, they
+    # simply repeat per device, keeping one test with one set of case ids).
     host = np.arange(6, dtype="float32")
     c = CraftedTensor(host.ctypes.data, 6, K_DL_CPU, 0)
     m = c.m
