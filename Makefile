@@ -41,6 +41,7 @@ check-header: setup
 lint: setup
 	cargo fmt --all --check
 	$(ENV) && cargo clippy --workspace --all-targets -- -D warnings
+	python3 tests/layering.py
 
 fmt:
 	cargo fmt --all
