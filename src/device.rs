@@ -693,6 +693,212 @@ pub fn get(arg: &str, h: dpc_device) -> Result<Arc<Device>> {
     handle::get::<Device>(arg, h as usize)
 }
 
+/// The immortal handle of the root device at `index` (in
+/// `dpc_device_count` order), or `DPC_ERROR_OUT_OF_RANGE` listing the
+/// devices.
+pub(crate) fn handle_at(index: usize) -> Result<dpc_device> {
+    let r = registry();
+    match r.handles.get(index) {
+        Some(h) => Ok(*h as dpc_device),
+        None => Err(Error::new(
+            DPC_ERROR_OUT_OF_RANGE,
+            format!(
+                "dpc_device_get: index {index} is out of range ({} devices); {}",
+                r.devices.len(),
+                list_for_message()
+            ),
+        )),
+    }
+}
+
+/// The capability bit of a `dpc_aspect` value a C caller passed, or
+/// `DPC_ERROR_INVALID_ARGUMENT` when it is not one.
+pub(crate) fn aspect_bit(aspect: i32) -> Result<u32> {
+    if !(0..DPC_ASPECT_COUNT).contains(&aspect) {
+        return Err(Error::invalid_arg(format!(
+            "dpc_device_has_aspect: {aspect} is not a dpc_aspect (0..{})",
+            DPC_ASPECT_COUNT - 1
+        )));
+    }
+    Ok(aspect as u32)
+}
+
+impl Device {
+    /// The device's 16-byte UUID, or `DPC_ERROR_UNSUPPORTED` when the
+    /// runtime reports none (no `UUID` aspect).
+    pub(crate) fn uuid(&self) -> Result<[u8; 16]> {
+        if !self.has_aspect(abi::aspect::UUID) {
+            return Err(Error::new(
+                DPC_ERROR_UNSUPPORTED,
+                format!("the runtime reports no UUID for {}", self.describe()),
+            ));
+        }
+        Ok(self.info.uuid)
+    }
+
+    /// Whether `self` and `other` are the same device: the same object,
+    /// or two objects of one plugin that its runtime calls equal. Devices
+    /// of two plugins are never the same device, and a plugin's table
+    /// takes only its own objects.
+    pub(crate) fn same_as(&self, other: &Device) -> bool {
+        std::ptr::eq(self, other)
+            || (std::ptr::eq(self.backend, other.backend)
+                // SAFETY: both are live device objects (owned by `self` and
+                // `other`, borrowed for the call) of one plugin (checked
+                // just before), whose table this is.
+                && unsafe { (self.backend.table.device_equal)(self.obj, other.obj) })
+    }
+}
+
+/// The DLPack device id `d` reports (its root's; see
+/// [`Device::dlpack_id`]), or `DPC_ERROR_INTERNAL` when its root is not in
+/// the device list.
+pub(crate) fn dlpack_id_of(d: &Arc<Device>) -> Result<usize> {
+    d.dlpack_id().ok_or_else(|| {
+        Error::new(
+            DPC_ERROR_INTERNAL,
+            "device has no root device in the device list",
+        )
+    })
+}
+
+/// The root device whose `kDLOneAPI` DLPack id is `id`, or
+/// `DPC_ERROR_DEVICE_NOT_FOUND` listing the devices.
+pub(crate) fn from_oneapi_id(id: i32) -> Result<Arc<Device>> {
+    by_dlpack(crate::dlpack::DPC_DL_ONEAPI, id as i64).ok_or_else(|| {
+        Error::new(
+            DPC_ERROR_DEVICE_NOT_FOUND,
+            format!("no device has kDLOneAPI id {id}; {}", list_for_message()),
+        )
+    })
+}
+
+/// A checked partition request: what one `dpc_device_partition_*` call
+/// asks for, made from its C arguments (with their messages when they are
+/// out of range) before the device handle is looked at.
+pub(crate) enum Partition<'a> {
+    /// Sub-devices of this many compute units each (at least 1).
+    Equally(usize),
+    /// One sub-device per count, of that many compute units (at least one
+    /// count, each at least 1).
+    ByCounts(&'a [usize]),
+    /// By this `dpc_affinity_domain` (0..5).
+    ByAffinity(usize),
+}
+
+impl<'a> Partition<'a> {
+    /// Equal partition into sub-devices of `compute_units` each.
+    pub(crate) fn equally(compute_units: usize) -> Result<Partition<'a>> {
+        if compute_units == 0 {
+            return Err(Error::invalid_arg(
+                "dpc_device_partition_equally: compute_units must be at least 1",
+            ));
+        }
+        Ok(Partition::Equally(compute_units))
+    }
+
+    /// Partition into one sub-device per count in `counts`.
+    pub(crate) fn by_counts(counts: &'a [usize]) -> Result<Partition<'a>> {
+        if counts.is_empty() {
+            return Err(Error::invalid_arg(
+                "dpc_device_partition_by_counts: n_counts must be at least 1",
+            ));
+        }
+        if let Some(i) = counts.iter().position(|&x| x == 0) {
+            return Err(Error::invalid_arg(format!(
+                "dpc_device_partition_by_counts: counts[{i}] is 0; every sub-device needs at least 1 compute unit"
+            )));
+        }
+        Ok(Partition::ByCounts(counts))
+    }
+
+    /// Partition by the `dpc_affinity_domain` value `domain`.
+    pub(crate) fn by_affinity(domain: i32) -> Result<Partition<'a>> {
+        if !(0..=5).contains(&domain) {
+            return Err(Error::invalid_arg(format!(
+                "dpc_device_partition_by_affinity: {domain} is not a dpc_affinity_domain (0..5)"
+            )));
+        }
+        Ok(Partition::ByAffinity(domain as usize))
+    }
+
+    /// The backend interface's `partition_kind` and parameters.
+    fn kind_and_params(&self) -> (i32, &[usize]) {
+        match self {
+            Partition::Equally(n) => (abi::partition_kind::EQUALLY, std::slice::from_ref(n)),
+            Partition::ByCounts(c) => (abi::partition_kind::BY_COUNTS, c),
+            Partition::ByAffinity(d) => (
+                abi::partition_kind::BY_AFFINITY_DOMAIN,
+                std::slice::from_ref(d),
+            ),
+        }
+    }
+}
+
+/// Partition `d` as `req` asks: the new sub-devices, each with `d` as its
+/// parent.
+pub(crate) fn sub_devices(d: &Arc<Device>, req: &Partition<'_>) -> Result<Vec<Arc<Device>>> {
+    let (kind, params) = req.kind_and_params();
+    d.partition(kind, params)
+}
+
+/// Give sub-devices to the C caller in the two-call pattern of the
+/// `dpc_device_partition_*` exports: with `buf` NULL only `*count_out`
+/// (the number of sub-devices); otherwise a new handle per sub-device in
+/// `buf` (none when `capacity` is too small: `DPC_ERROR_BUFFER_TOO_SMALL`,
+/// with `*count_out` still set).
+///
+/// # Safety
+/// `buf` is NULL or valid for writes of `capacity` handles; `count_out` is
+/// valid for a write of `usize` (the exports' contracts, with `count_out`
+/// checked non-NULL by the caller).
+pub(crate) unsafe fn write_out_sub_devices(
+    subs: &[Arc<Device>],
+    buf: *mut dpc_device,
+    capacity: usize,
+    count_out: *mut usize,
+) -> Result<()> {
+    let function = crate::error::current_export();
+    if !buf.is_null() && capacity < subs.len() {
+        // SAFETY: by this function's contract `count_out` is valid for a
+        // write of `usize`.
+        unsafe { *count_out = subs.len() };
+        return Err(Error::new(
+            DPC_ERROR_BUFFER_TOO_SMALL,
+            format!(
+                "{function}: the partition makes {} sub-devices but `capacity` is {capacity}",
+                subs.len()
+            ),
+        ));
+    }
+    if buf.is_null() {
+        // SAFETY: as above.
+        unsafe { *count_out = subs.len() };
+        return Ok(());
+    }
+    let mut handles = Vec::with_capacity(subs.len());
+    for s in subs {
+        match handle::insert(s.clone(), false) {
+            Ok(h) => handles.push(h as dpc_device),
+            Err(e) => {
+                for h in handles {
+                    let _ = handle::release(Kind::Device, "device", h as usize);
+                }
+                return Err(e);
+            }
+        }
+    }
+    // SAFETY: `buf` is non-NULL (checked above) and, by this function's
+    // contract, valid for writes of `capacity` handles, and `capacity >=
+    // subs.len() == handles.len()` (checked above); `handles` is a local
+    // `Vec`, so the two cannot overlap.
+    unsafe { std::ptr::copy_nonoverlapping(handles.as_ptr(), buf, handles.len()) };
+    // SAFETY: by this function's contract `count_out` is valid for a write
+    // of `usize`.
+    unsafe { *count_out = handles.len() };
+    Ok(())
+}
+
 // ---------------------------------------------------------------- exports
 
 /// The number of root devices, in `sycl::device::get_devices()` order
@@ -722,22 +928,10 @@ pub unsafe extern "C" fn dpc_device_count(count_out: *mut usize) -> dpc_status {
 pub unsafe extern "C" fn dpc_device_get(index: usize, device_out: *mut dpc_device) -> dpc_status {
     export!(|| {
         check_ptr("device_out", device_out)?;
-        let r = registry();
-        match r.handles.get(index) {
-            Some(h) => {
-                // SAFETY: checked non-NULL above; the caller provides a
-                // writable `dpc_device` (the export's contract).
-                unsafe { write_out("device_out", device_out, *h as dpc_device) }
-            }
-            None => Err(Error::new(
-                DPC_ERROR_OUT_OF_RANGE,
-                format!(
-                    "dpc_device_get: index {index} is out of range ({} devices); {}",
-                    r.devices.len(),
-                    list_for_message()
-                ),
-            )),
-        }
+        let h = handle_at(index)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_device` (the export's contract).
+        unsafe { write_out("device_out", device_out, h) }
     })
 }
 
@@ -860,14 +1054,8 @@ pub unsafe extern "C" fn dpc_device_has_aspect(
 ) -> dpc_status {
     export!(|| {
         check_ptr("has_out", has_out)?;
-        if !(0..DPC_ASPECT_COUNT).contains(&aspect) {
-            return Err(Error::invalid_arg(format!(
-                "dpc_device_has_aspect: {aspect} is not a dpc_aspect (0..{})",
-                DPC_ASPECT_COUNT - 1
-            )));
-        }
-        let v =
-            handle::with::<Device, _>("device", device as usize, |d| d.has_aspect(aspect as u32))?;
+        let a = aspect_bit(aspect)?;
+        let v = handle::with::<Device, _>("device", device as usize, |d| d.has_aspect(a))?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // `bool` (the export's contract).
         unsafe { write_out("has_out", has_out, v) }
@@ -934,15 +1122,7 @@ pub unsafe extern "C" fn dpc_device_get_sub_group_sizes(
 pub unsafe extern "C" fn dpc_device_get_uuid(device: dpc_device, uuid_out: *mut u8) -> dpc_status {
     export!(|| {
         check_ptr("uuid_out", uuid_out)?;
-        let (has, uuid, desc) = handle::with::<Device, _>("device", device as usize, |d| {
-            (d.has_aspect(abi::aspect::UUID), d.info.uuid, d.describe())
-        })?;
-        if !has {
-            return Err(Error::new(
-                DPC_ERROR_UNSUPPORTED,
-                format!("the runtime reports no UUID for {desc}"),
-            ));
-        }
+        let uuid = handle::with::<Device, _>("device", device as usize, |d| d.uuid())??;
         // SAFETY: `uuid_out` is non-NULL (checked above) and, by the
         // export's contract, the caller's 16 writable bytes; `uuid` is a
         // local `[u8; 16]`, so the two cannot overlap.
@@ -965,14 +1145,7 @@ pub unsafe extern "C" fn dpc_device_equal(
         check_ptr("equal_out", equal_out)?;
         let da = get("a", a)?;
         let db = get("b", b)?;
-        // Devices of two plugins are never the same device, and a plugin's
-        // table takes only its own objects.
-        let eq = Arc::ptr_eq(&da, &db)
-            || (std::ptr::eq(da.backend, db.backend)
-                // SAFETY: both are live device objects (owned by `da` and
-                // `db`, held for the call) of one plugin (checked just
-                // before), whose table this is.
-                && unsafe { (da.backend.table.device_equal)(da.obj, db.obj) });
+        let eq = da.same_as(&db);
         // SAFETY: checked non-NULL above; the caller provides a writable
         // `bool` (the export's contract).
         unsafe { write_out("equal_out", equal_out, eq) }
@@ -993,17 +1166,10 @@ pub unsafe extern "C" fn dpc_device_get_dlpack_id(
     export!(|| {
         check_ptr("id_out", id_out)?;
         let d = get("device", device)?;
-        match d.dlpack_id() {
-            Some(i) => {
-                // SAFETY: checked non-NULL above; the caller provides a
-                // writable `int32_t` (the export's contract).
-                unsafe { write_out("id_out", id_out, i as i32) }
-            }
-            None => Err(Error::new(
-                DPC_ERROR_INTERNAL,
-                "device has no root device in the device list",
-            )),
-        }
+        let i = dlpack_id_of(&d)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `int32_t` (the export's contract).
+        unsafe { write_out("id_out", id_out, i as i32) }
     })
 }
 
@@ -1019,18 +1185,11 @@ pub unsafe extern "C" fn dpc_device_from_dlpack_id(
 ) -> dpc_status {
     export!(|| {
         check_ptr("device_out", device_out)?;
-        match by_dlpack(crate::dlpack::DPC_DL_ONEAPI, id as i64) {
-            Some(d) => {
-                let h = handle_for(&d)?;
-                // SAFETY: checked non-NULL above; the caller provides a
-                // writable `dpc_device` (the export's contract).
-                unsafe { write_out("device_out", device_out, h) }
-            }
-            None => Err(Error::new(
-                DPC_ERROR_DEVICE_NOT_FOUND,
-                format!("no device has kDLOneAPI id {id}; {}", list_for_message()),
-            )),
-        }
+        let d = from_oneapi_id(id)?;
+        let h = handle_for(&d)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_device` (the export's contract).
+        unsafe { write_out("device_out", device_out, h) }
     })
 }
 
@@ -1058,64 +1217,6 @@ pub unsafe extern "C" fn dpc_device_get_parent(
     })
 }
 
-/// Partition `device` and give the sub-devices to the C caller in the
-/// two-call pattern of the `dpc_device_partition_*` exports.
-///
-/// # Safety
-/// `buf` is NULL or valid for writes of `capacity` handles; `count_out` is
-/// NULL or valid for a write of `usize` (the exports' contracts).
-unsafe fn partition_out(
-    device: dpc_device,
-    kind: i32,
-    params: &[usize],
-    buf: *mut dpc_device,
-    capacity: usize,
-    count_out: *mut usize,
-) -> Result<()> {
-    let function = crate::error::current_export();
-    check_ptr("count_out", count_out)?;
-    let d = get("device", device)?;
-    let subs = d.partition(kind, params)?;
-    if !buf.is_null() && capacity < subs.len() {
-        // SAFETY: `count_out` is non-NULL (checked above) and, by this
-        // function's contract, valid for a write of `usize`.
-        unsafe { *count_out = subs.len() };
-        return Err(Error::new(
-            DPC_ERROR_BUFFER_TOO_SMALL,
-            format!(
-                "{function}: the partition makes {} sub-devices but `capacity` is {capacity}",
-                subs.len()
-            ),
-        ));
-    }
-    if buf.is_null() {
-        // SAFETY: as above.
-        unsafe { *count_out = subs.len() };
-        return Ok(());
-    }
-    let mut handles = Vec::with_capacity(subs.len());
-    for s in &subs {
-        match handle::insert(s.clone(), false) {
-            Ok(h) => handles.push(h as dpc_device),
-            Err(e) => {
-                for h in handles {
-                    let _ = handle::release(Kind::Device, "device", h as usize);
-                }
-                return Err(e);
-            }
-        }
-    }
-    // SAFETY: `buf` is non-NULL (checked above) and, by this function's
-    // contract, valid for writes of `capacity` handles, and `capacity >=
-    // subs.len() == handles.len()` (checked above); `handles` is a local
-    // `Vec`, so the two cannot overlap.
-    unsafe { std::ptr::copy_nonoverlapping(handles.as_ptr(), buf, handles.len()) };
-    // SAFETY: `count_out` is non-NULL (checked above) and, by this
-    // function's contract, valid for a write of `usize`.
-    unsafe { *count_out = handles.len() };
-    Ok(())
-}
-
 /// Partition `device` into sub-devices of `compute_units` compute units
 /// each.
 ///
@@ -1136,23 +1237,13 @@ pub unsafe extern "C" fn dpc_device_partition_equally(
     count_out: *mut usize,
 ) -> dpc_status {
     export!(|| {
-        if compute_units == 0 {
-            return Err(Error::invalid_arg(
-                "dpc_device_partition_equally: compute_units must be at least 1",
-            ));
-        }
+        let req = Partition::equally(compute_units)?;
+        check_ptr("count_out", count_out)?;
+        let d = get("device", device)?;
+        let subs = sub_devices(&d, &req)?;
         // SAFETY: the export's contract on `buf`/`capacity` and `count_out`
-        // is `partition_out`'s.
-        unsafe {
-            partition_out(
-                device,
-                abi::partition_kind::EQUALLY,
-                &[compute_units],
-                buf,
-                capacity,
-                count_out,
-            )
-        }
+        // (checked non-NULL above) is `write_out_sub_devices`'s.
+        unsafe { write_out_sub_devices(&subs, buf, capacity, count_out) }
     })
 }
 
@@ -1174,32 +1265,21 @@ pub unsafe extern "C" fn dpc_device_partition_by_counts(
 ) -> dpc_status {
     export!(|| {
         check_ptr("counts", counts)?;
-        if n_counts == 0 {
-            return Err(Error::invalid_arg(
-                "dpc_device_partition_by_counts: n_counts must be at least 1",
-            ));
-        }
-        // SAFETY: `counts` is non-NULL (checked above) and, by the
-        // export's contract, readable for `n_counts` values, borrowed and
-        // unchanged for the call, which the slice does not outlive.
-        let c = unsafe { std::slice::from_raw_parts(counts, n_counts) };
-        if let Some(i) = c.iter().position(|&x| x == 0) {
-            return Err(Error::invalid_arg(format!(
-                "dpc_device_partition_by_counts: counts[{i}] is 0; every sub-device needs at least 1 compute unit"
-            )));
-        }
+        let c: &[usize] = if n_counts == 0 {
+            &[] // not read (`by_counts` refuses it)
+        } else {
+            // SAFETY: `counts` is non-NULL (checked above) and, by the
+            // export's contract, readable for `n_counts` values, borrowed
+            // and unchanged for the call, which the slice does not outlive.
+            unsafe { std::slice::from_raw_parts(counts, n_counts) }
+        };
+        let req = Partition::by_counts(c)?;
+        check_ptr("count_out", count_out)?;
+        let d = get("device", device)?;
+        let subs = sub_devices(&d, &req)?;
         // SAFETY: the export's contract on `buf`/`capacity` and `count_out`
-        // is `partition_out`'s.
-        unsafe {
-            partition_out(
-                device,
-                abi::partition_kind::BY_COUNTS,
-                c,
-                buf,
-                capacity,
-                count_out,
-            )
-        }
+        // (checked non-NULL above) is `write_out_sub_devices`'s.
+        unsafe { write_out_sub_devices(&subs, buf, capacity, count_out) }
     })
 }
 
@@ -1218,23 +1298,13 @@ pub unsafe extern "C" fn dpc_device_partition_by_affinity(
     count_out: *mut usize,
 ) -> dpc_status {
     export!(|| {
-        if !(0..=5).contains(&domain) {
-            return Err(Error::invalid_arg(format!(
-                "dpc_device_partition_by_affinity: {domain} is not a dpc_affinity_domain (0..5)"
-            )));
-        }
+        let req = Partition::by_affinity(domain)?;
+        check_ptr("count_out", count_out)?;
+        let d = get("device", device)?;
+        let subs = sub_devices(&d, &req)?;
         // SAFETY: the export's contract on `buf`/`capacity` and `count_out`
-        // is `partition_out`'s.
-        unsafe {
-            partition_out(
-                device,
-                abi::partition_kind::BY_AFFINITY_DOMAIN,
-                &[domain as usize],
-                buf,
-                capacity,
-                count_out,
-            )
-        }
+        // (checked non-NULL above) is `write_out_sub_devices`'s.
+        unsafe { write_out_sub_devices(&subs, buf, capacity, count_out) }
     })
 }
 
