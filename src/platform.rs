@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use dpcore_backend_abi as abi;
 
 use crate::backend::{self, field};
-use crate::device::{self, backend_from_abi, dpc_backend, dpc_device};
+use crate::device::{self, backend_from_abi, dpc_backend, dpc_device, Device};
 use crate::error::{dpc_status, dpc_status::*, Error, Result};
 use crate::handle::{self, HandleType, Kind};
 use crate::strings::{check_ptr, write_out, write_out_str};
@@ -59,6 +59,22 @@ impl Platforms {
         let key = b.table as *const abi::BackendV1 as usize;
         let off = self.offsets.iter().find(|(k, _)| *k == key)?.1;
         (index != u32::MAX).then_some(off + index as usize)
+    }
+}
+
+impl Platform {
+    /// The string property `key` (a `dpc_platform_info`), or
+    /// `DPC_ERROR_INVALID_ARGUMENT` for an unknown key.
+    pub(crate) fn info_string(&self, key: i32) -> Result<&str> {
+        use dpc_platform_info::*;
+        match key {
+            k if k == DPC_PLATFORM_INFO_NAME as i32 => Ok(&self.name),
+            k if k == DPC_PLATFORM_INFO_VENDOR as i32 => Ok(&self.vendor),
+            k if k == DPC_PLATFORM_INFO_VERSION as i32 => Ok(&self.version),
+            k => Err(Error::invalid_arg(format!(
+                "{k} is not a dpc_platform_info key (1 = NAME, 2 = VENDOR, 3 = VERSION)"
+            ))),
+        }
     }
 }
 
@@ -133,6 +149,39 @@ pub fn platforms() -> &'static Platforms {
     })
 }
 
+/// The handle of the platform at `index` (in `dpc_platform_count`
+/// order), or `DPC_ERROR_OUT_OF_RANGE`.
+pub(crate) fn handle_at(index: usize) -> Result<dpc_platform> {
+    let p = platforms();
+    match p.handles.get(index) {
+        Some(h) => Ok(*h as dpc_platform),
+        None => Err(Error::new(
+            DPC_ERROR_OUT_OF_RANGE,
+            format!(
+                "dpc_platform_get: index {index} is out of range ({} platforms)",
+                p.list.len()
+            ),
+        )),
+    }
+}
+
+/// The handle of the platform `d` (a sub-device through its root)
+/// belongs to, or `DPC_ERROR_BACKEND` when the runtime could not tell.
+pub(crate) fn handle_for_device(d: &Arc<Device>) -> Result<dpc_platform> {
+    let root = d.root();
+    let i = platforms().global_index(root.backend(), root.info.platform_index);
+    match i.and_then(|i| platforms().handles.get(i)) {
+        Some(h) => Ok(*h as dpc_platform),
+        None => Err(Error::new(
+            DPC_ERROR_BACKEND,
+            format!(
+                "the runtime could not tell the platform of {}",
+                d.describe()
+            ),
+        )),
+    }
+}
+
 // ---------------------------------------------------------------- exports
 
 /// The number of platforms the runtime reports (0 when the backend plugin
@@ -161,21 +210,10 @@ pub unsafe extern "C" fn dpc_platform_get(
 ) -> dpc_status {
     export!(|| {
         check_ptr("platform_out", platform_out)?;
-        let p = platforms();
-        match p.handles.get(index) {
-            Some(h) => {
-                // SAFETY: checked non-NULL above; the caller provides a
-                // writable `dpc_platform` (the export's contract).
-                unsafe { write_out("platform_out", platform_out, *h as dpc_platform) }
-            }
-            None => Err(Error::new(
-                DPC_ERROR_OUT_OF_RANGE,
-                format!(
-                    "dpc_platform_get: index {index} is out of range ({} platforms)",
-                    p.list.len()
-                ),
-            )),
-        }
+        let h = handle_at(index)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_platform` (the export's contract).
+        unsafe { write_out("platform_out", platform_out, h) }
     })
 }
 
@@ -252,17 +290,7 @@ pub unsafe extern "C" fn dpc_platform_get_info_string(
     export!(|| {
         check_ptr("size_out", size_out)?;
         handle::with::<Platform, _>("platform", platform as usize, |p| {
-            use dpc_platform_info::*;
-            let s = match key {
-                k if k == DPC_PLATFORM_INFO_NAME as i32 => &p.name,
-                k if k == DPC_PLATFORM_INFO_VENDOR as i32 => &p.vendor,
-                k if k == DPC_PLATFORM_INFO_VERSION as i32 => &p.version,
-                k => {
-                    return Err(Error::invalid_arg(format!(
-                        "{k} is not a dpc_platform_info key (1 = NAME, 2 = VENDOR, 3 = VERSION)"
-                    )))
-                }
-            };
+            let s = p.info_string(key)?;
             // SAFETY: the export's contract is `buf` NULL or the caller's
             // memory, writable for `capacity` bytes, and `size_out` writable
             // (checked non-NULL above), `write_out_str`'s contract; `s` is
@@ -286,21 +314,9 @@ pub unsafe extern "C" fn dpc_device_get_platform(
     export!(|| {
         check_ptr("platform_out", platform_out)?;
         let d = device::get("device", device)?;
-        let root = d.root();
-        let i = platforms().global_index(root.backend(), root.info.platform_index);
-        match i.and_then(|i| platforms().handles.get(i)) {
-            Some(h) => {
-                // SAFETY: checked non-NULL above; the caller provides a
-                // writable `dpc_platform` (the export's contract).
-                unsafe { write_out("platform_out", platform_out, *h as dpc_platform) }
-            }
-            None => Err(Error::new(
-                DPC_ERROR_BACKEND,
-                format!(
-                    "the runtime could not tell the platform of {}",
-                    d.describe()
-                ),
-            )),
-        }
+        let h = handle_for_device(&d)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // `dpc_platform` (the export's contract).
+        unsafe { write_out("platform_out", platform_out, h) }
     })
 }

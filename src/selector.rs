@@ -255,6 +255,13 @@ fn best(devs: &[Arc<Device>], idx: &[usize]) -> Option<Arc<Device>> {
     best.map(|i| devs[i].clone())
 }
 
+/// The best device matching the filter string `text` (parsed for this
+/// call: `DPC_ERROR_INVALID_SELECTOR` when malformed,
+/// `DPC_ERROR_DEVICE_NOT_FOUND` when it matches nothing).
+pub(crate) fn select_by_filter(text: &str) -> Result<Arc<Device>> {
+    parse(text)?.select()
+}
+
 /// The default device: the best of all root devices.
 pub fn default_device() -> Result<Arc<Device>> {
     let devs = &device::registry().devices;
@@ -399,7 +406,7 @@ pub unsafe extern "C" fn dpc_device_select(
         // string, borrowed and unchanged for the call, which `text` does
         // not outlive.
         let text = unsafe { in_str("filter", filter) }?;
-        let d = parse(text)?.select()?;
+        let d = select_by_filter(text)?;
         let h = device::handle_for(&d)?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // `dpc_device` (the export's contract).
