@@ -600,22 +600,9 @@ pub unsafe extern "C" fn dpc_array_astype(
     export!(|| {
         check_ptr("array_out", array_out)?;
         let a = handle::get::<Array>("array", array as usize)?;
-        array::element_size(dtype)?;
-        let q = a.queue.clone().ok_or_else(|| {
-            Error::invalid_arg(
-                "dpc_array_astype: the array is host memory (kDLCPU) and has no queue; \
-                 copy it to a device with dpc_array_to_device first",
-            )
-        })?;
-        let kind = if a.usm_kind > 0 {
-            a.usm_kind
-        } else {
-            abi::usm_kind::DEVICE
-        };
-        let out = array::alloc(&q, dtype, a.shape.clone(), kind)?;
-        // SAFETY: `a` is a live array (held) and `out` a fresh one: both keep
-        // the `Array` invariant.
-        unsafe { copy_into(&a, &out) }?;
+        // SAFETY: `a` is a live array (held), which keeps the `Array`
+        // invariant.
+        let out = unsafe { astype(&a, dtype) }?;
         let h = handle::insert(Arc::new(out), false)?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // dpc_array (the export's contract).
@@ -623,16 +610,56 @@ pub unsafe extern "C" fn dpc_array_astype(
     })
 }
 
+/// A new C-contiguous array of `dtype` and `usm_kind` on `q` holding the
+/// elements of `a`, converted (as `dpc_array_copy`). Returns when the copy
+/// is done.
+///
+/// # Safety
+/// `a` keeps the [`Array`] invariant.
+unsafe fn copy_new(
+    a: &Array,
+    q: &Arc<Queue>,
+    dtype: dpc_dlpack_dtype,
+    usm_kind: i32,
+) -> Result<Array> {
+    let out = array::alloc(q, dtype, a.shape.clone(), usm_kind)?;
+    // SAFETY: `a` keeps the `Array` invariant (this function's contract) and
+    // `out` is a fresh array.
+    unsafe { copy_into(a, &out) }?;
+    Ok(out)
+}
+
+/// A new C-contiguous array with the elements of `a` converted to `dtype`,
+/// on `a`'s queue in the same kind of USM (device USM where `a`'s kind is
+/// not known): the body of `dpc_array_astype`, errors as documented there.
+/// Returns when the copy is done.
+///
+/// # Safety
+/// `a` keeps the [`Array`] invariant.
+pub(crate) unsafe fn astype(a: &Array, dtype: dpc_dlpack_dtype) -> Result<Array> {
+    array::element_size(dtype)?;
+    let q = a.queue.clone().ok_or_else(|| {
+        Error::invalid_arg(
+            "dpc_array_astype: the array is host memory (kDLCPU) and has no queue; \
+             copy it to a device with dpc_array_to_device first",
+        )
+    })?;
+    let kind = if a.usm_kind > 0 {
+        a.usm_kind
+    } else {
+        abi::usm_kind::DEVICE
+    };
+    // SAFETY: `a` keeps the `Array` invariant (this function's contract).
+    unsafe { copy_new(a, &q, dtype, kind) }
+}
+
 /// Used by `dpc_array_to_device`: a C-contiguous copy of `a` on `q`.
 ///
 /// # Safety
 /// `a` keeps the [`Array`] invariant.
 pub(crate) unsafe fn to_device(a: &Array, q: &Arc<Queue>, usm_kind: i32) -> Result<Array> {
-    let out = array::alloc(q, a.dtype, a.shape.clone(), usm_kind)?;
-    // SAFETY: `a` keeps the `Array` invariant (this function's contract) and
-    // `out` is a fresh array.
-    unsafe { copy_into(a, &out) }?;
-    Ok(out)
+    // SAFETY: `a` keeps the `Array` invariant (this function's contract).
+    unsafe { copy_new(a, q, a.dtype, usm_kind) }
 }
 
 #[cfg(test)]

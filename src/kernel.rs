@@ -161,6 +161,49 @@ impl Bundle {
             .map(str::to_string)
             .collect())
     }
+
+    /// The name of kernel `index` in the order of [`Bundle::names`], or
+    /// `DPC_ERROR_OUT_OF_RANGE` saying how many kernels there are (the body
+    /// of `dpc_bundle_get_kernel_name`).
+    pub(crate) fn kernel_name(&self, index: usize) -> Result<String> {
+        let mut names = self.names()?;
+        if index >= names.len() {
+            return Err(Error::new(
+                DPC_ERROR_OUT_OF_RANGE,
+                format!(
+                    "dpc_bundle_get_kernel_name: index {index} is out of range ({} kernels)",
+                    names.len()
+                ),
+            ));
+        }
+        Ok(names.swap_remove(index))
+    }
+
+    /// Whether the bundle has a kernel called `name`, as the runtime tells
+    /// (the body of `dpc_bundle_has_kernel`).
+    pub(crate) fn has_kernel(&self, name: &str) -> Result<bool> {
+        let cname = CString::new(name)
+            .map_err(|_| Error::invalid_arg("kernel name contains a NUL byte"))?;
+        let mut has = false;
+        backend::check(
+            // SAFETY: `self.obj` is a live bundle object of `self.backend`
+            // (owned by `self`, borrowed for the call); `cname` is
+            // NUL-terminated and alive for the call; `has` is a local the
+            // plugin writes.
+            unsafe { (self.backend.table.bundle_has_kernel)(self.obj, cname.as_ptr(), &mut has) },
+            "bundle_has_kernel",
+        )?;
+        Ok(has)
+    }
+
+    /// The runtime's own bundle object
+    /// (`sycl::kernel_bundle<sycl::bundle_state::executable>*`), borrowed:
+    /// valid while `self` is.
+    pub(crate) fn native(&self) -> *mut c_void {
+        // SAFETY: `self.obj` is a live bundle object of `self.backend`
+        // (owned by `self`, borrowed for the call).
+        unsafe { (self.backend.table.bundle_native)(self.obj) }
+    }
 }
 
 pub struct Kernel {
@@ -203,6 +246,46 @@ impl Kernel {
             Some(p) => Some(p.len()),
             None => (self.info.has_num_args != 0).then_some(self.info.num_args as usize),
         }
+    }
+
+    /// The numeric property `key` (a `dpc_kernel_info` value) of the kernel
+    /// on its bundle's device (the body of `dpc_kernel_get_info_u64`):
+    /// `DPC_ERROR_UNSUPPORTED` when the number of arguments is asked and not
+    /// known, `DPC_ERROR_INVALID_ARGUMENT` for an unknown key.
+    pub(crate) fn info_u64(&self, key: i32) -> Result<u64> {
+        let i = &self.info;
+        Ok(match key {
+            1 => self.num_args().ok_or_else(|| {
+                Error::new(
+                    DPC_ERROR_UNSUPPORTED,
+                    format!(
+                        "the runtime does not tell how many arguments kernel \"{}\" takes",
+                        self.name
+                    ),
+                )
+            })? as u64,
+            2 => i.max_work_group_size,
+            3 => i.preferred_work_group_size_multiple,
+            4 => i.private_mem_size,
+            5 => i.local_mem_size,
+            6 => i.max_sub_group_size as u64,
+            7 => i.max_num_sub_groups as u64,
+            8 => i.compile_sub_group_size as u64,
+            9 => i.compile_num_sub_groups as u64,
+            other => {
+                return Err(Error::invalid_arg(format!(
+                    "{other} is not a dpc_kernel_info key (1..9)"
+                )))
+            }
+        })
+    }
+
+    /// The runtime's own kernel object (`sycl::kernel*`), borrowed: valid
+    /// while `self` is.
+    pub(crate) fn native(&self) -> *mut c_void {
+        // SAFETY: `self.obj` is a live kernel object of `self.backend`
+        // (owned by `self`, borrowed for the call).
+        unsafe { (self.backend.table.kernel_native)(self.obj) }
     }
 }
 
@@ -370,6 +453,29 @@ pub fn build(
     Ok(bundle)
 }
 
+/// Build (or find in the cache) a bundle from the SPIR-V file at `path`
+/// (the body of `dpc_bundle_create_from_spirv_file`): a file that cannot be
+/// read is `DPC_ERROR_NOT_FOUND` (no such file) or
+/// `DPC_ERROR_INVALID_ARGUMENT`, with the path and the system's reason.
+pub(crate) fn build_from_spirv_file(
+    ctx: &Arc<Context>,
+    dev: &Arc<Device>,
+    path: &str,
+    options: &str,
+) -> Result<Arc<Bundle>> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Error::new(
+            if e.kind() == std::io::ErrorKind::NotFound {
+                DPC_ERROR_NOT_FOUND
+            } else {
+                DPC_ERROR_INVALID_ARGUMENT
+            },
+            format!("cannot read SPIR-V file \"{path}\": {e}"),
+        )
+    })?;
+    build(ctx, dev, abi::source_kind::SPIRV, &bytes, options)
+}
+
 /// The kernel `name` of `bundle`.
 pub fn get_kernel(bundle: &Arc<Bundle>, name: &str) -> Result<Arc<Kernel>> {
     let t = bundle.backend.table;
@@ -435,7 +541,7 @@ fn validate(
     q: &queue::Queue,
     global: &[usize],
     local: Option<&[usize]>,
-    args: &[dpc_kernel_arg],
+    args: &[abi::KernelArgV1],
 ) -> Result<()> {
     let kb = &k.bundle;
     let same_plugin = std::ptr::eq(kb.device.backend(), q.device.backend());
@@ -559,38 +665,199 @@ fn validate(
     Ok(())
 }
 
-// ---------------------------------------------------------------- exports
+/// The arguments of a `dpc_kernel_launch`, with its `DPC_ARG_ARRAY`
+/// arguments resolved.
+pub(crate) struct LaunchArgs {
+    /// The arguments in the kernel's order; an array argument has become a
+    /// `DPC_ARG_POINTER` to its array's data.
+    args: Vec<abi::KernelArgV1>,
+    /// The arrays of the array arguments, by argument index, alive for the
+    /// launch.
+    arrays: Vec<(usize, Arc<crate::array::Array>)>,
+}
 
-/// The body of the `dpc_bundle_create_from_*` exports: build `src` of
-/// source kind `kind` for `device` in `context` and write the new bundle's
-/// handle to `*bundle_out`.
+impl LaunchArgs {
+    /// Resolve the `DPC_ARG_ARRAY` arguments of `given` (their `value` is a
+    /// `dpc_array` handle, checked and held here); the other arguments are
+    /// copied as they are, their values not looked at.
+    pub(crate) fn resolve(given: &[dpc_kernel_arg]) -> Result<LaunchArgs> {
+        let mut args = Vec::with_capacity(given.len());
+        let mut arrays = Vec::new();
+        for (i, a) in given.iter().enumerate() {
+            let mut arg = abi::KernelArgV1 {
+                kind: a.kind,
+                size: a.size,
+                value: a.value,
+            };
+            if a.kind == dpc_arg_kind::DPC_ARG_ARRAY as i32 {
+                let arr = handle::get::<crate::array::Array>(
+                    &format!("args[{i}] (an array)"),
+                    a.value as usize,
+                )?;
+                arg.kind = dpc_arg_kind::DPC_ARG_POINTER as i32;
+                arg.value = arr.data as *const c_void;
+                arrays.push((i, arr));
+            }
+            args.push(arg);
+        }
+        Ok(LaunchArgs { args, arrays })
+    }
+}
+
+/// Launch `k` over the sizes of `global` (1 to 3 dimensions; with `local`,
+/// as an nd-range of work-groups of `local`) with `args`, after `deps`, on
+/// `queue` or, when it is `None`, on the queue of the array arguments (the
+/// body of `dpc_kernel_launch`). Every check that export documents is made
+/// before anything is submitted. Returns the command's event when `want`.
 ///
 /// # Safety
-/// `options` is NULL or a NUL-terminated string alive for the call;
-/// `bundle_out` is NULL or valid for a write of a `dpc_bundle`.
-unsafe fn create(
-    context: dpc_context,
-    device: dpc_device,
-    kind: i32,
-    src: &[u8],
-    options: *const c_char,
-    bundle_out: *mut dpc_bundle,
-) -> Result<()> {
-    check_ptr("bundle_out", bundle_out)?;
-    let ctx = context::get("context", context)?;
-    let dev = device::get("device", device)?;
-    let opts = if options.is_null() {
-        ""
-    } else {
-        // SAFETY: non-NULL here; NUL-terminated and alive for the call (this
-        // function's contract), and `opts` is not used after it.
-        unsafe { in_str("options", options) }?
+/// The values of the scalar arguments are readable for their sizes during
+/// the call. What the kernel does with its pointer arguments is the
+/// caller's contract: USM the device reaches, alive until the command
+/// completes (array arguments are checked here).
+pub(crate) unsafe fn launch(
+    queue: Option<Arc<queue::Queue>>,
+    k: &Kernel,
+    global: &[usize],
+    local: Option<&[usize]>,
+    args: &LaunchArgs,
+    deps: &event::Deps,
+    want: bool,
+) -> Result<Option<Arc<event::Event>>> {
+    if !(1..=3).contains(&global.len()) || local.is_some_and(|l| l.len() != global.len()) {
+        return Err(Error::invalid_arg(format!(
+            "{}: {} global sizes and {} local sizes; a launch has 1, 2 or 3 dimensions \
+             and as many local sizes as global ones",
+            crate::error::current_export(),
+            global.len(),
+            local.map_or(0, |l| l.len())
+        )));
+    }
+    let q = match queue {
+        Some(q) => q,
+        None => {
+            if args.arrays.is_empty() {
+                return Err(Error::new(
+                    DPC_ERROR_INVALID_HANDLE,
+                    "dpc_kernel_launch: queue is NULL and no argument is an array to infer it from",
+                ));
+            }
+            let list: Vec<_> = args.arrays.iter().map(|(_, a)| a.clone()).collect();
+            crate::array::common_queue(&list)?
+        }
     };
-    let b = build(&ctx, &dev, kind, src, opts)?;
-    let h = handle::insert(b, false)?;
-    // SAFETY: checked non-NULL above; valid for a write (this function's
-    // contract).
-    unsafe { write_out("bundle_out", bundle_out, h as dpc_bundle) }
+    for (i, arr) in &args.arrays {
+        match &arr.queue {
+            None if !q.device.has_aspect(abi::aspect::USM_SYSTEM_ALLOCATIONS) => {
+                return Err(Error::invalid_arg(format!(
+                    "argument {i} is a host array and {} cannot reach host memory; copy it with dpc_array_to_device",
+                    q.device.describe()
+                )))
+            }
+            Some(aq) if !aq.context.same_as(&q.context) => {
+                return Err(Error::invalid_arg(format!(
+                    "argument {i} is an array in context #{}, but the launch runs on {}",
+                    aq.context.id,
+                    q.describe()
+                )))
+            }
+            _ => {}
+        }
+    }
+    validate(k, &q, global, local, &args.args)?;
+    deps.check_backend(q.backend())?;
+    // SAFETY: `validate` checked that `k` was built for `q`'s device and
+    // context, and the kinds and scalar sizes of `args.args` (the values of
+    // the scalars are readable: this function's contract); `global` has 1 to
+    // 3 sizes and `local`, when given, as many (checked above); `deps`'s
+    // events are `q`'s plugin's (checked just above). What the kernel does
+    // with its pointer arguments is this function's caller's contract (array
+    // arguments: checked above to be memory `q`'s device reaches, and held
+    // by `args` for the call).
+    unsafe { submit(&q, k, global, local, &args.args, deps, want) }
+}
+
+/// Submit `k` on `q` over `global` (with `local`, as an nd-range) with
+/// `args`, after `deps`, without any check. Returns the command's event
+/// when `want`.
+///
+/// # Safety
+/// `k` was built for `q`'s device and context; `global` has 1 to 3 sizes
+/// and `local`, when given, as many; `args` match the kernel's parameters
+/// (scalar values readable for their size during the call); pointers are
+/// memory `q`'s device reaches, valid for what the kernel does with them
+/// until the command completes; `deps`'s events are `q`'s plugin's.
+unsafe fn submit(
+    q: &queue::Queue,
+    k: &Kernel,
+    global: &[usize],
+    local: Option<&[usize]>,
+    args: &[abi::KernelArgV1],
+    deps: &event::Deps,
+    want: bool,
+) -> Result<Option<Arc<event::Event>>> {
+    // SAFETY: `q.obj()` and `k.obj` are live objects (`q` and `k` are
+    // borrowed for the call), of one plugin since `k` was built for `q`'s
+    // device; the kernel, the sizes, the arguments and the events are as the
+    // plugin needs by this function's contract; `global`, `local`, `args`
+    // and `deps` (which keeps its events alive) are borrowed for the call.
+    // The closure passes `ev` as the `ev_out` of a `q.backend()` enqueue
+    // and returns its status, as `submit` needs.
+    unsafe {
+        event::submit(q.backend(), "enqueue_kernel", want, |ev| {
+            (q.backend().table.enqueue_kernel)(
+                q.obj(),
+                k.obj,
+                global.len() as u32,
+                global.as_ptr(),
+                local.map_or(std::ptr::null(), |x| x.as_ptr()),
+                args.as_ptr(),
+                args.len(),
+                deps.ptr(),
+                deps.len(),
+                ev,
+            )
+        })
+    }
+}
+
+/// Enqueue `k` on `q` over `global` (1 to 3 dimensions) with `args`,
+/// without the checks of `dpc_kernel_launch`: for dpcore's own kernels,
+/// whose signatures the caller knows. No event is made.
+///
+/// # Safety
+/// `k` was built for `q`'s device and context; `global` has 1 to 3 sizes;
+/// `args` must match the kernel's parameters (scalar values readable for
+/// their size during the call); pointers must be USM of the queue's
+/// context, valid for what the kernel does with them until the command
+/// completes.
+pub(crate) unsafe fn enqueue_unchecked(
+    q: &queue::Queue,
+    k: &Kernel,
+    global: &[usize],
+    args: &[abi::KernelArgV1],
+) -> Result<()> {
+    // SAFETY: this function's contract is `submit`'s, with no `local` and
+    // no events.
+    unsafe { submit(q, k, global, None, args, &event::Deps::none(), false) }?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- exports
+
+/// The `options` argument of the `dpc_bundle_create_from_*` exports: ""
+/// when NULL.
+///
+/// # Safety
+/// `options` is NULL or a NUL-terminated string that outlives `'a` and is
+/// not modified during `'a`.
+unsafe fn in_options<'a>(options: *const c_char) -> Result<&'a str> {
+    if options.is_null() {
+        return Ok("");
+    }
+    // SAFETY: non-NULL here; NUL-terminated, alive and unchanged for `'a`
+    // (this function's contract), which is `in_str`'s contract.
+    unsafe { in_str("options", options) }
 }
 
 /// Build a bundle for `device` in `context` from a SPIR-V module of `size`
@@ -621,18 +888,17 @@ pub unsafe extern "C" fn dpc_bundle_create_from_spirv(
         // readable bytes at `spirv`, read during the call only (the
         // export's contract).
         let src = unsafe { std::slice::from_raw_parts(spirv as *const u8, size) };
-        // SAFETY: the export's contract on `options` (NULL or
-        // NUL-terminated) and `bundle_out` (NULL or writable) is `create`'s.
-        unsafe {
-            create(
-                context,
-                device,
-                abi::source_kind::SPIRV,
-                src,
-                options,
-                bundle_out,
-            )
-        }
+        check_ptr("bundle_out", bundle_out)?;
+        let ctx = context::get("context", context)?;
+        let dev = device::get("device", device)?;
+        // SAFETY: the caller provides `options` NULL or NUL-terminated,
+        // alive for the call (the export's contract).
+        let opts = unsafe { in_options(options) }?;
+        let b = build(&ctx, &dev, abi::source_kind::SPIRV, src, opts)?;
+        let h = handle::insert(b, false)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_bundle (the export's contract).
+        unsafe { write_out("bundle_out", bundle_out, h as dpc_bundle) }
     })
 }
 
@@ -654,28 +920,17 @@ pub unsafe extern "C" fn dpc_bundle_create_from_spirv_file(
         // SAFETY: the caller provides `path` NULL or NUL-terminated, alive
         // for the call (the export's contract).
         let p = unsafe { in_str("path", path) }?;
-        let bytes = std::fs::read(p).map_err(|e| {
-            Error::new(
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    DPC_ERROR_NOT_FOUND
-                } else {
-                    DPC_ERROR_INVALID_ARGUMENT
-                },
-                format!("cannot read SPIR-V file \"{p}\": {e}"),
-            )
-        })?;
-        // SAFETY: the export's contract on `options` and `bundle_out` is
-        // `create`'s.
-        unsafe {
-            create(
-                context,
-                device,
-                abi::source_kind::SPIRV,
-                &bytes,
-                options,
-                bundle_out,
-            )
-        }
+        check_ptr("bundle_out", bundle_out)?;
+        let ctx = context::get("context", context)?;
+        let dev = device::get("device", device)?;
+        // SAFETY: the caller provides `options` NULL or NUL-terminated,
+        // alive for the call (the export's contract).
+        let opts = unsafe { in_options(options) }?;
+        let b = build_from_spirv_file(&ctx, &dev, p, opts)?;
+        let h = handle::insert(b, false)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_bundle (the export's contract).
+        unsafe { write_out("bundle_out", bundle_out, h as dpc_bundle) }
     })
 }
 
@@ -697,18 +952,17 @@ pub unsafe extern "C" fn dpc_bundle_create_from_opencl_c(
         // SAFETY: the caller provides `source` NULL or NUL-terminated,
         // alive for the call (the export's contract).
         let s = unsafe { in_str("source", source) }?;
-        // SAFETY: the export's contract on `options` and `bundle_out` is
-        // `create`'s.
-        unsafe {
-            create(
-                context,
-                device,
-                abi::source_kind::OPENCL_C,
-                s.as_bytes(),
-                options,
-                bundle_out,
-            )
-        }
+        check_ptr("bundle_out", bundle_out)?;
+        let ctx = context::get("context", context)?;
+        let dev = device::get("device", device)?;
+        // SAFETY: the caller provides `options` NULL or NUL-terminated,
+        // alive for the call (the export's contract).
+        let opts = unsafe { in_options(options) }?;
+        let b = build(&ctx, &dev, abi::source_kind::OPENCL_C, s.as_bytes(), opts)?;
+        let h = handle::insert(b, false)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_bundle (the export's contract).
+        unsafe { write_out("bundle_out", bundle_out, h as dpc_bundle) }
     })
 }
 
@@ -731,18 +985,17 @@ pub unsafe extern "C" fn dpc_bundle_create_from_sycl(
         // SAFETY: the caller provides `source` NULL or NUL-terminated,
         // alive for the call (the export's contract).
         let s = unsafe { in_str("source", source) }?;
-        // SAFETY: the export's contract on `options` and `bundle_out` is
-        // `create`'s.
-        unsafe {
-            create(
-                context,
-                device,
-                abi::source_kind::SYCL,
-                s.as_bytes(),
-                options,
-                bundle_out,
-            )
-        }
+        check_ptr("bundle_out", bundle_out)?;
+        let ctx = context::get("context", context)?;
+        let dev = device::get("device", device)?;
+        // SAFETY: the caller provides `options` NULL or NUL-terminated,
+        // alive for the call (the export's contract).
+        let opts = unsafe { in_options(options) }?;
+        let b = build(&ctx, &dev, abi::source_kind::SYCL, s.as_bytes(), opts)?;
+        let h = handle::insert(b, false)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_bundle (the export's contract).
+        unsafe { write_out("bundle_out", bundle_out, h as dpc_bundle) }
     })
 }
 
@@ -801,21 +1054,12 @@ pub unsafe extern "C" fn dpc_bundle_get_kernel_name(
     export!(|| {
         check_ptr("size_out", size_out)?;
         let b = handle::get::<Bundle>("bundle", bundle as usize)?;
-        let names = b.names()?;
-        let n = names.get(index).ok_or_else(|| {
-            Error::new(
-                DPC_ERROR_OUT_OF_RANGE,
-                format!(
-                    "dpc_bundle_get_kernel_name: index {index} is out of range ({} kernels)",
-                    names.len()
-                ),
-            )
-        })?;
+        let name = b.kernel_name(index)?;
         // SAFETY: `size_out` checked non-NULL above; the caller provides
         // `buf` NULL or writable for `capacity` bytes and a writable
-        // `size_out` (the export's contract); `buf` cannot overlap `names`,
-        // a fresh `Vec` of dpcore's.
-        unsafe { write_out_str(n, buf, capacity, size_out) }
+        // `size_out` (the export's contract); `buf` cannot overlap `name`,
+        // a fresh `String` of dpcore's.
+        unsafe { write_out_str(&name, buf, capacity, size_out) }
     })
 }
 
@@ -835,16 +1079,7 @@ pub unsafe extern "C" fn dpc_bundle_has_kernel(
         // for the call (the export's contract).
         let n = unsafe { in_str("name", name) }?;
         let b = handle::get::<Bundle>("bundle", bundle as usize)?;
-        let cname =
-            CString::new(n).map_err(|_| Error::invalid_arg("kernel name contains a NUL byte"))?;
-        let mut has = false;
-        backend::check(
-            // SAFETY: `b.obj` is a live bundle object of `b.backend` (`b`
-            // holds it); `cname` is NUL-terminated and alive for the call;
-            // `has` is a local the plugin writes.
-            unsafe { (b.backend.table.bundle_has_kernel)(b.obj, cname.as_ptr(), &mut has) },
-            "bundle_has_kernel",
-        )?;
+        let has = b.has_kernel(n)?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // bool (the export's contract).
         unsafe { write_out("has_out", has_out, has) }
@@ -891,11 +1126,7 @@ pub unsafe extern "C" fn dpc_bundle_get_native(
 ) -> dpc_status {
     export!(|| {
         check_ptr("native_out", native_out)?;
-        // SAFETY: `b.obj` is a live bundle object of `b.backend`, held by
-        // the handle's `Arc` for the call.
-        let p = handle::with::<Bundle, _>("bundle", bundle as usize, |b| unsafe {
-            (b.backend.table.bundle_native)(b.obj)
-        })?;
+        let p = handle::with::<Bundle, _>("bundle", bundle as usize, |b| b.native())?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // `void*` (the export's contract).
         unsafe { write_out("native_out", native_out, p) }
@@ -958,33 +1189,7 @@ pub unsafe extern "C" fn dpc_kernel_get_info_u64(
 ) -> dpc_status {
     export!(|| {
         check_ptr("value_out", value_out)?;
-        let v = handle::with::<Kernel, _>("kernel", kernel as usize, |k| {
-            let i = &k.info;
-            Ok(match key {
-                1 => k.num_args().ok_or_else(|| {
-                    Error::new(
-                        DPC_ERROR_UNSUPPORTED,
-                        format!(
-                            "the runtime does not tell how many arguments kernel \"{}\" takes",
-                            k.name
-                        ),
-                    )
-                })? as u64,
-                2 => i.max_work_group_size,
-                3 => i.preferred_work_group_size_multiple,
-                4 => i.private_mem_size,
-                5 => i.local_mem_size,
-                6 => i.max_sub_group_size as u64,
-                7 => i.max_num_sub_groups as u64,
-                8 => i.compile_sub_group_size as u64,
-                9 => i.compile_num_sub_groups as u64,
-                other => {
-                    return Err(Error::invalid_arg(format!(
-                        "{other} is not a dpc_kernel_info key (1..9)"
-                    )))
-                }
-            })
-        })??;
+        let v = handle::with::<Kernel, _>("kernel", kernel as usize, |k| k.info_u64(key))??;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // uint64_t (the export's contract).
         unsafe { write_out("value_out", value_out, v) }
@@ -1003,11 +1208,7 @@ pub unsafe extern "C" fn dpc_kernel_get_native(
 ) -> dpc_status {
     export!(|| {
         check_ptr("native_out", native_out)?;
-        // SAFETY: `k.obj` is a live kernel object of `k.backend`, held by
-        // the handle's `Arc` for the call.
-        let p = handle::with::<Kernel, _>("kernel", kernel as usize, |k| unsafe {
-            (k.backend.table.kernel_native)(k.obj)
-        })?;
+        let p = handle::with::<Kernel, _>("kernel", kernel as usize, |k| k.native())?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // `void*` (the export's contract).
         unsafe { write_out("native_out", native_out, p) }
@@ -1049,6 +1250,8 @@ pub unsafe extern "C" fn dpc_kernel_launch(
 ) -> dpc_status {
     export!(|| {
         let k = handle::get::<Kernel>("kernel", kernel as usize)?;
+        // `dims` says how many sizes `global` and `local` hold: checked
+        // before they are read.
         if !(1..=3).contains(&dims) {
             return Err(Error::invalid_arg(format!(
                 "dpc_kernel_launch: dims is {dims}; it must be 1, 2 or 3"
@@ -1074,137 +1277,24 @@ pub unsafe extern "C" fn dpc_kernel_launch(
                 },
             )
         };
-        // Array arguments become their data pointers; the arrays stay alive
-        // for the call.
-        let mut converted = given.to_vec();
-        let mut arrays = Vec::new();
-        for (i, arg) in converted.iter_mut().enumerate() {
-            if arg.kind == dpc_arg_kind::DPC_ARG_ARRAY as i32 {
-                let arr = handle::get::<crate::array::Array>(
-                    &format!("args[{i}] (an array)"),
-                    arg.value as usize,
-                )?;
-                arg.kind = dpc_arg_kind::DPC_ARG_POINTER as i32;
-                arg.value = arr.data as *const c_void;
-                arrays.push((i, arr));
-            }
-        }
+        let a = LaunchArgs::resolve(given)?;
         let q = if queue.is_null() {
-            if arrays.is_empty() {
-                return Err(Error::new(
-                    DPC_ERROR_INVALID_HANDLE,
-                    "dpc_kernel_launch: queue is NULL and no argument is an array to infer it from",
-                ));
-            }
-            let list: Vec<_> = arrays.iter().map(|(_, a)| a.clone()).collect();
-            crate::array::common_queue(&list)?
+            None // inferred from the array arguments
         } else {
-            queue::get("queue", queue)?
+            Some(queue::get("queue", queue)?)
         };
-        for (i, arr) in &arrays {
-            match &arr.queue {
-                None if !q.device.has_aspect(abi::aspect::USM_SYSTEM_ALLOCATIONS) => {
-                    return Err(Error::invalid_arg(format!(
-                        "argument {i} is a host array and {} cannot reach host memory; copy it with dpc_array_to_device",
-                        q.device.describe()
-                    )))
-                }
-                Some(aq) if !aq.context.same_as(&q.context) => {
-                    return Err(Error::invalid_arg(format!(
-                        "argument {i} is an array in context #{}, but the launch runs on {}",
-                        aq.context.id,
-                        q.describe()
-                    )))
-                }
-                _ => {}
-            }
-        }
-        let a = &converted[..];
-        validate(&k, &q, g, l, a)?;
         // SAFETY: the caller provides `events` NULL or readable for
         // `n_events` handles (the export's contract), `deps`'s contract.
-        let d = unsafe { event::deps_for(q.backend(), events, n_events) }?;
-        // dpc_kernel_arg and KernelArgV1 have the same layout.
-        let raw = a.as_ptr() as *const abi::KernelArgV1;
-        // SAFETY: `q.obj()` and `k.obj` are live objects (held by `q` and `k`
-        // for the call), and `validate` checked that `k` was built for `q`'s
-        // device and context, so of `q`'s plugin; `g` (and `l`)
-        // hold `dims` sizes; `raw` points to `n_args` arguments (`converted`
-        // is alive for the call; `dpc_kernel_arg` and `KernelArgV1` have the
-        // same layout, asserted below) whose kinds and scalar sizes
-        // `validate` checked, and whose scalar values the caller provides
-        // readable (the export's contract); `d` keeps its events alive
-        // (checked to be `q`'s plugin's by `event::deps_for`). What the
-        // kernel does with its pointer arguments is the caller's contract:
-        // USM the device reaches (arrays: checked above), alive until the
-        // command completes. The closure passes `ev` as the `ev_out` of a
-        // `q.backend()` enqueue and returns its status, as `enqueue` needs;
-        // `event_out` is NULL or writable (the export's contract).
-        unsafe {
-            event::enqueue(q.backend(), "enqueue_kernel", event_out, |ev| {
-                (q.backend().table.enqueue_kernel)(
-                    q.obj(),
-                    k.obj,
-                    dims,
-                    g.as_ptr(),
-                    l.map_or(std::ptr::null(), |x| x.as_ptr()),
-                    raw,
-                    n_args,
-                    d.ptr(),
-                    d.len(),
-                    ev,
-                )
-            })
-        }?;
-        Ok(())
+        let d = unsafe { event::deps(events, n_events) }?;
+        // SAFETY: the caller provides the scalar values readable during the
+        // call, and pointer arguments the kernel may use as it does until
+        // the command completes (the export's contract), which is
+        // `launch`'s contract.
+        let ev = unsafe { launch(q, &k, g, l, &a, &d, !event_out.is_null()) }?;
+        // SAFETY: `event_out` is NULL or writable (the export's contract).
+        unsafe { event::write_event(event_out, ev) }
     })
 }
-
-/// Enqueue `k` on `q` over `global` (1 to 3 dimensions) with `args`,
-/// without the checks of `dpc_kernel_launch`: for dpcore's own kernels,
-/// whose signatures the caller knows. No event is made.
-///
-/// # Safety
-/// `k` was built for `q`'s device and context; `global` has 1 to 3 sizes;
-/// `args` must match the kernel's parameters (scalar values readable for
-/// their size during the call); pointers must be USM of the queue's
-/// context, valid for what the kernel does with them until the command
-/// completes.
-pub(crate) unsafe fn enqueue_unchecked(
-    q: &queue::Queue,
-    k: &Kernel,
-    global: &[usize],
-    args: &[abi::KernelArgV1],
-) -> Result<()> {
-    // SAFETY: `q.obj()` and `k.obj` are live objects (`q` and `k` are
-    // borrowed for the call), of one plugin since `k` was built for `q`'s
-    // device; the kernel, the sizes and the arguments are as the plugin
-    // needs by this function's contract; `global` and `args` are alive for the call. The closure
-    // passes `ev` as the `ev_out` of a `q.backend()` enqueue and returns its
-    // status, as `enqueue` needs; `event_out` is NULL.
-    unsafe {
-        event::enqueue(q.backend(), "enqueue_kernel", std::ptr::null_mut(), |ev| {
-            (q.backend().table.enqueue_kernel)(
-                q.obj(),
-                k.obj,
-                global.len() as u32,
-                global.as_ptr(),
-                std::ptr::null(),
-                args.as_ptr(),
-                args.len(),
-                std::ptr::null(),
-                0,
-                ev,
-            )
-        })
-    }?;
-    Ok(())
-}
-
-const _: () = {
-    assert!(std::mem::size_of::<dpc_kernel_arg>() == std::mem::size_of::<abi::KernelArgV1>());
-    assert!(std::mem::align_of::<dpc_kernel_arg>() == std::mem::align_of::<abi::KernelArgV1>());
-};
 
 #[cfg(test)]
 mod tests {
