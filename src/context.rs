@@ -46,6 +46,16 @@ impl Stats {
         self.live_bytes.fetch_sub(bytes, Ordering::Relaxed);
         self.live_count.fetch_sub(1, Ordering::Relaxed);
     }
+
+    /// Bytes live now, allocations live now, and the most bytes live at
+    /// once (the outputs of `dpc_context_get_usm_stats`, in that order).
+    pub(crate) fn snapshot(&self) -> (u64, u64, u64) {
+        (
+            self.live_bytes.load(Ordering::Relaxed),
+            self.live_count.load(Ordering::Relaxed),
+            self.peak_bytes.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// A plugin context object and what dpcore keeps about it.
@@ -132,6 +142,38 @@ impl Context {
     pub fn describe(&self) -> String {
         let devs: Vec<String> = self.devices.iter().map(|d| d.describe()).collect();
         format!("context #{} over {}", self.id, devs.join(", "))
+    }
+
+    /// Device `index` of the context, or `DPC_ERROR_OUT_OF_RANGE` saying
+    /// how many there are.
+    pub(crate) fn device(&self, index: usize) -> Result<&Arc<Device>> {
+        self.devices.get(index).ok_or_else(|| {
+            Error::new(
+                DPC_ERROR_OUT_OF_RANGE,
+                format!(
+                    "{}: index {index} is out of range ({} devices)",
+                    crate::error::current_export(),
+                    self.devices.len()
+                ),
+            )
+        })
+    }
+
+    /// The runtime's own context object (`sycl::context*` for the SYCL
+    /// plugin), borrowed: valid while `self` is.
+    pub(crate) fn native(&self) -> *mut c_void {
+        // SAFETY: `self.obj` is a live context object of `self.backend`
+        // (owned by `self`, borrowed for the call).
+        unsafe { (self.backend.table.context_native)(self.obj) }
+    }
+
+    /// The backend's own handle of the context and which backend it is of
+    /// (see `dpc_context_get_backend_handle` for who owns it).
+    pub(crate) fn backend_handle(&self) -> Result<(dpc_backend, *mut c_void)> {
+        // SAFETY: `self.obj` is a live context object of `self.backend`
+        // (owned by `self`, borrowed for the call), of the kind CONTEXT
+        // names.
+        unsafe { backend_handle(self.backend, abi::native_kind::CONTEXT, self.obj) }
     }
 }
 
@@ -247,18 +289,16 @@ pub fn get(arg: &str, h: dpc_context) -> Result<Arc<Context>> {
     handle::get::<Context>(arg, h as usize)
 }
 
-/// The backend's own handle of a device, context or queue object.
+/// The backend's own handle of a device, context or queue object, and
+/// which backend it is of.
 ///
 /// # Safety
-/// `obj` is a live object of `b` of the kind `kind` names; the outputs are
-/// valid for writes.
-pub unsafe fn backend_handle(
+/// `obj` is a live object of `b` of the kind `kind` names.
+pub(crate) unsafe fn backend_handle(
     b: &'static Backend,
     kind: i32,
     obj: abi::Obj,
-    backend_out: *mut dpc_backend,
-    handle_out: *mut *mut c_void,
-) -> Result<()> {
+) -> Result<(dpc_backend, *mut c_void)> {
     let mut be = 0i32;
     let mut h: *mut c_void = std::ptr::null_mut();
     backend::check(
@@ -268,13 +308,15 @@ pub unsafe fn backend_handle(
         unsafe { (b.table.native_handle)(kind, obj, &mut be, &mut h) },
         "native_handle",
     )?;
-    let be = device::backend_from_abi(be);
-    // SAFETY: both outputs are valid for writes (this function's contract).
-    unsafe {
-        backend_out.write(be);
-        handle_out.write(h);
-    }
-    Ok(())
+    Ok((device::backend_from_abi(be), h))
+}
+
+/// The backend's own handle of device `d`, and which backend it is of (see
+/// `dpc_device_get_backend_handle` for who owns it).
+pub(crate) fn device_backend_handle(d: &Device) -> Result<(dpc_backend, *mut c_void)> {
+    // SAFETY: `d.obj()` is a live device object of `d.backend()` (owned by
+    // `d`, borrowed for the call), of the kind DEVICE names.
+    unsafe { backend_handle(d.backend(), abi::native_kind::DEVICE, d.obj()) }
 }
 
 // ---------------------------------------------------------------- exports
@@ -394,16 +436,7 @@ pub unsafe extern "C" fn dpc_context_get_device(
     export!(|| {
         check_ptr("device_out", device_out)?;
         let c = get("context", context)?;
-        let d = c.devices.get(index).ok_or_else(|| {
-            Error::new(
-                DPC_ERROR_OUT_OF_RANGE,
-                format!(
-                    "dpc_context_get_device: index {index} is out of range ({} devices)",
-                    c.devices.len()
-                ),
-            )
-        })?;
-        let h = device::handle_for(d)?;
+        let h = device::handle_for(c.device(index)?)?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // `dpc_device` (the export's contract).
         unsafe { write_out("device_out", device_out, h) }
@@ -448,13 +481,8 @@ pub unsafe extern "C" fn dpc_context_get_usm_stats(
         check_ptr("live_bytes_out", live_bytes_out)?;
         check_ptr("live_count_out", live_count_out)?;
         check_ptr("peak_bytes_out", peak_bytes_out)?;
-        let (b, n, p) = handle::with::<Context, _>("context", context as usize, |c| {
-            (
-                c.stats.live_bytes.load(Ordering::Relaxed),
-                c.stats.live_count.load(Ordering::Relaxed),
-                c.stats.peak_bytes.load(Ordering::Relaxed),
-            )
-        })?;
+        let (b, n, p) =
+            handle::with::<Context, _>("context", context as usize, |c| c.stats.snapshot())?;
         // SAFETY: the three were checked non-NULL above; the caller provides
         // each as a writable `uint64_t` (the export's contract).
         unsafe {
@@ -479,11 +507,7 @@ pub unsafe extern "C" fn dpc_context_get_native(
 ) -> dpc_status {
     export!(|| {
         check_ptr("native_out", native_out)?;
-        // SAFETY: `c.obj` is a live context object of `c.backend`, held by
-        // the handle's `Arc` for the call.
-        let p = handle::with::<Context, _>("context", context as usize, |c| unsafe {
-            (c.backend.table.context_native)(c.obj)
-        })?;
+        let p = handle::with::<Context, _>("context", context as usize, |c| c.native())?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // `void*` (the export's contract).
         unsafe { write_out("native_out", native_out, p) }
@@ -506,19 +530,12 @@ pub unsafe extern "C" fn dpc_context_get_backend_handle(
     export!(|| {
         check_ptr("backend_out", backend_out)?;
         check_ptr("handle_out", handle_out)?;
-        let c = get("context", context)?;
-        // SAFETY: `c.obj` is a live context object of `c.backend` (`c`
-        // holds it), of the kind CONTEXT names; both outputs were checked
-        // non-NULL above and the caller provides them writable (the
-        // export's contract).
+        let (be, h) = get("context", context)?.backend_handle()?;
+        // SAFETY: both checked non-NULL above; the caller provides a
+        // writable `dpc_backend` and `void*` (the export's contract).
         unsafe {
-            backend_handle(
-                c.backend,
-                abi::native_kind::CONTEXT,
-                c.obj,
-                backend_out,
-                handle_out,
-            )
+            write_out("backend_out", backend_out, be)?;
+            write_out("handle_out", handle_out, h)
         }
     })
 }
@@ -539,18 +556,12 @@ pub unsafe extern "C" fn dpc_device_get_backend_handle(
         check_ptr("backend_out", backend_out)?;
         check_ptr("handle_out", handle_out)?;
         let d = device::get("device", device)?;
-        // SAFETY: `d.obj()` is a live device object of `d.backend()` (`d`
-        // holds it), of the kind DEVICE names; both outputs were checked
-        // non-NULL above and the caller provides them writable (the
-        // export's contract).
+        let (be, h) = device_backend_handle(&d)?;
+        // SAFETY: both checked non-NULL above; the caller provides a
+        // writable `dpc_backend` and `void*` (the export's contract).
         unsafe {
-            backend_handle(
-                d.backend(),
-                abi::native_kind::DEVICE,
-                d.obj(),
-                backend_out,
-                handle_out,
-            )
+            write_out("backend_out", backend_out, be)?;
+            write_out("handle_out", handle_out, h)
         }
     })
 }

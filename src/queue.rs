@@ -13,7 +13,7 @@ use crate::backend::{self, Backend};
 use crate::context::{self, dpc_context, Context};
 use crate::device::{self, dpc_backend, dpc_device, Device};
 use crate::error::{dpc_status, Error, Result};
-use crate::event::{self, dpc_event};
+use crate::event::{self, dpc_event, Deps, Event};
 use crate::handle::{self, HandleType, Kind};
 use crate::strings::{check_ptr, in_str, write_out};
 
@@ -37,8 +37,8 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A plugin queue object and what dpcore keeps about it.
 ///
-/// Invariant (kept by `create` and `dpc_queue_adopt`, the only places that
-/// make one): `obj` is a queue object of `backend` owned by this `Queue`
+/// Invariant (kept by `create` and `adopt`, the only places that make
+/// one): `obj` is a queue object of `backend` owned by this `Queue`
 /// alone, and `device` and `context` are `backend`'s.
 pub struct Queue {
     obj: abi::Obj,
@@ -104,6 +104,56 @@ impl Queue {
             "queue_wait",
         )
     }
+
+    /// Enqueue a barrier after `deps` (after everything submitted before
+    /// it when `deps` is empty); its event when `want`. The barrier is
+    /// enqueued either way: it orders the commands submitted after it.
+    pub(crate) fn barrier(&self, deps: &Deps, want: bool) -> Result<Option<Arc<Event>>> {
+        deps.check_backend(self.backend)?;
+        // SAFETY: `self.obj` is a live queue object of `self.backend`
+        // (owned by `self`, borrowed for the call); `deps.ptr()` is valid
+        // for `deps.len()` event objects that `deps` keeps alive for the
+        // call, all of them `self`'s plugin's (checked above). The closure
+        // passes `ev` as the `ev_out` of a `self.backend` enqueue and
+        // returns its status, as `submit` needs.
+        unsafe {
+            event::submit(self.backend, "enqueue_barrier", want, |ev| {
+                (self.backend.table.enqueue_barrier)(self.obj, deps.ptr(), deps.len(), ev)
+            })
+        }
+    }
+
+    /// Whether `other` is equivalent: same device, same context and same
+    /// properties (work may go to either with the same effect on memory).
+    pub(crate) fn equivalent(&self, other: &Queue) -> bool {
+        // Devices of two plugins are never the same device, and a plugin's
+        // table takes only its own objects.
+        let same_dev = Arc::ptr_eq(&self.device, &other.device)
+            || (std::ptr::eq(self.device.backend(), other.device.backend())
+                // SAFETY: both are live device objects (held by the queues,
+                // which are borrowed for the call) of one plugin (checked
+                // just before), which is `self`'s (the `Queue` invariant).
+                && unsafe {
+                    (self.backend.table.device_equal)(self.device.obj(), other.device.obj())
+                });
+        same_dev && self.context.same_as(&other.context) && self.flags == other.flags
+    }
+
+    /// The runtime's own queue object (`sycl::queue*` for the SYCL plugin),
+    /// borrowed: valid while `self` is.
+    pub(crate) fn native(&self) -> *mut c_void {
+        // SAFETY: `self.obj` is a live queue object of `self.backend`
+        // (owned by `self`, borrowed for the call).
+        unsafe { (self.backend.table.queue_native)(self.obj) }
+    }
+
+    /// The backend's own handle of the queue and which backend it is of
+    /// (see `dpc_queue_get_backend_handle` for who owns it).
+    pub(crate) fn backend_handle(&self) -> Result<(dpc_backend, *mut c_void)> {
+        // SAFETY: `self.obj` is a live queue object of `self.backend`
+        // (owned by `self`, borrowed for the call), of the kind QUEUE names.
+        unsafe { context::backend_handle(self.backend, abi::native_kind::QUEUE, self.obj) }
+    }
 }
 
 fn check_flags(flags: u32) -> Result<()> {
@@ -149,6 +199,92 @@ pub fn create(ctx: &Arc<Context>, dev: &Arc<Device>, flags: u32) -> Result<Arc<Q
     }))
 }
 
+/// A new queue on `dev` in the device's default context.
+pub(crate) fn create_for_device(dev: &Arc<Device>, flags: u32) -> Result<Arc<Queue>> {
+    let ctx = context::default_context(dev)?;
+    create(&ctx, dev, flags)
+}
+
+/// A new queue on the device the filter string `filter` selects, in that
+/// device's default context.
+pub(crate) fn create_from_filter(filter: &str, flags: u32) -> Result<Arc<Queue>> {
+    let dev = crate::selector::parse(filter)?.select()?;
+    create_for_device(&dev, flags)
+}
+
+/// Adopt the runtime queue `sycl_queue` (a `sycl::queue*`): a new queue
+/// sharing it, on its device, in that device's default context when the
+/// runtime queue's context is that one, else in a new context for the
+/// runtime's. Its owner keeps owning `sycl_queue`.
+///
+/// # Safety
+/// `sycl_queue` points to a live `sycl::queue` of the SYCL runtime the SYCL
+/// plugin uses (nothing can check that).
+pub(crate) unsafe fn adopt(sycl_queue: *mut c_void) -> Result<Arc<Queue>> {
+    let b = backend::sycl()?;
+    let mut obj: abi::Obj = std::ptr::null_mut();
+    let mut dev_obj: abi::Obj = std::ptr::null_mut();
+    let mut ctx_obj: abi::Obj = std::ptr::null_mut();
+    let mut flags = 0u32;
+    backend::check(
+        // SAFETY: `sycl_queue` is a live `sycl::queue*` of the SYCL runtime
+        // the plugin `b` uses (this function's contract, which makes
+        // anything else the caller's undefined behaviour). The four
+        // outputs are live locals the plugin writes.
+        unsafe {
+            (b.table.queue_adopt)(sycl_queue, &mut obj, &mut dev_obj, &mut ctx_obj, &mut flags)
+        },
+        "queue_adopt",
+    )?;
+    // `queue_adopt` succeeded: `obj`, `dev_obj` and `ctx_obj` are new
+    // objects of `b`, owned here, each handed over or given back once
+    // below.
+    // SAFETY: `dev_obj` is a new device object of `b` (see above),
+    // handed over to `from_obj`, which takes ownership (it gives the
+    // object back itself when it fails).
+    let dev = match unsafe { device::from_obj(b, dev_obj) } {
+        Ok(d) => d,
+        Err(e) => {
+            // SAFETY: `obj` and `ctx_obj` are `b`'s new queue and context
+            // objects (see above), not handed to anything yet; each is
+            // given back once, here, and we return.
+            unsafe {
+                (b.table.queue_release)(obj);
+                (b.table.context_release)(ctx_obj);
+            }
+            return Err(e);
+        }
+    };
+    // The device's default context when it is that one, else a new
+    // dpcore context for the runtime's.
+    let ctx = match context::default_context(&dev) {
+        // SAFETY: `c` is the default context of `dev`, a device of `b`
+        // (`from_obj` returns one of `b`'s devices), so `c.obj()` is a
+        // live context object of `b` (held by `c`); `ctx_obj` is `b`'s
+        // too (see above).
+        Ok(c) if unsafe { (b.table.context_equal)(c.obj(), ctx_obj) } => {
+            // SAFETY: `ctx_obj` is owned here and not handed to
+            // anything (this arm uses `c` instead): it is given back
+            // once, here.
+            unsafe { (b.table.context_release)(ctx_obj) };
+            c
+        }
+        // SAFETY: `ctx_obj` is a new context object of `b`, owned here
+        // and handed over (this arm only); `dev` is `b`'s.
+        _ => Arc::new(unsafe { Context::from_obj(b, ctx_obj, vec![dev.clone()]) }),
+    };
+    // `obj` is `b`'s new queue object, handed to the `Queue`; `dev` and
+    // `ctx` are `b`'s (see above): the `Queue` invariant holds.
+    Ok(Arc::new(Queue {
+        obj,
+        backend: b,
+        device: dev,
+        context: ctx,
+        flags: flags & ALL_FLAGS,
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+    }))
+}
+
 static DEFAULT_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The canonical queue of `dev` (in-order, in its default context), made at
@@ -164,8 +300,7 @@ pub fn default_queue(dev: &Arc<Device>) -> Result<Arc<Queue>> {
             return Ok(q);
         }
         drop(sub);
-        let ctx = context::default_context(dev)?;
-        let q = create(&ctx, dev, DPC_QUEUE_IN_ORDER)?;
+        let q = create_for_device(dev, DPC_QUEUE_IN_ORDER)?;
         let mut sub = dev.sub_defaults.lock().unwrap_or_else(|p| p.into_inner());
         // Another thread may have made one meanwhile: use the first.
         if let Some(first) = sub.queue.upgrade() {
@@ -179,8 +314,7 @@ pub fn default_queue(dev: &Arc<Device>) -> Result<Arc<Queue>> {
     if let Some((q, _)) = dev.default_queue.get() {
         return Ok(q.clone());
     }
-    let ctx = context::default_context(dev)?;
-    let q = create(&ctx, dev, DPC_QUEUE_IN_ORDER)?;
+    let q = create_for_device(dev, DPC_QUEUE_IN_ORDER)?;
     let h = handle::insert(q.clone(), true)?;
     let _ = dev.default_queue.set((q.clone(), h));
     Ok(q)
@@ -192,6 +326,16 @@ pub fn handle_for(q: &Arc<Queue>) -> Result<dpc_queue> {
     match q.device.default_queue.get() {
         Some((dq, h)) if Arc::ptr_eq(dq, q) => Ok(*h as dpc_queue),
         _ => Ok(handle::insert(q.clone(), false)? as dpc_queue),
+    }
+}
+
+/// The handle to give the C caller for `dev`'s canonical queue: once a root
+/// device's is made, its immortal handle at the cost of a lookup; else as
+/// [`default_queue`] and [`handle_for`] make it.
+pub(crate) fn default_handle(dev: &Arc<Device>) -> Result<dpc_queue> {
+    match dev.default_queue.get() {
+        Some((_, h)) => Ok(*h as dpc_queue),
+        None => handle_for(&default_queue(dev)?),
     }
 }
 
@@ -243,8 +387,7 @@ pub unsafe extern "C" fn dpc_queue_create_for_device(
         check_ptr("queue_out", queue_out)?;
         check_flags(flags)?;
         let d = device::get("device", device)?;
-        let c = context::default_context(&d)?;
-        let q = create(&c, &d, flags)?;
+        let q = create_for_device(&d, flags)?;
         let h = handle::insert(q, false)?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // `dpc_queue` (the export's contract).
@@ -270,9 +413,7 @@ pub unsafe extern "C" fn dpc_queue_create_from_filter(
         // NUL-terminated string, borrowed and unchanged for the call, which
         // `text` does not outlive.
         let text = unsafe { in_str("filter", filter) }?;
-        let d = crate::selector::parse(text)?.select()?;
-        let c = context::default_context(&d)?;
-        let q = create(&c, &d, flags)?;
+        let q = create_from_filter(text, flags)?;
         let h = handle::insert(q, false)?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // `dpc_queue` (the export's contract).
@@ -298,13 +439,7 @@ pub unsafe extern "C" fn dpc_queue_default(
 ) -> dpc_status {
     export!(|| {
         check_ptr("queue_out", queue_out)?;
-        let cached = handle::with::<Device, _>("device", device as usize, |d| {
-            d.default_queue.get().map(|(_, h)| *h)
-        })?;
-        let h = match cached {
-            Some(h) => h as dpc_queue,
-            None => handle_for(&default_queue(&device::get("device", device)?)?)?,
-        };
+        let h = default_handle(&device::get("device", device)?)?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // `dpc_queue` (the export's contract).
         unsafe { write_out("queue_out", queue_out, h) }
@@ -331,70 +466,10 @@ pub unsafe extern "C" fn dpc_queue_adopt(
     export!(|| {
         check_ptr("sycl_queue", sycl_queue)?;
         check_ptr("queue_out", queue_out)?;
-        let b = backend::sycl()?;
-        let mut obj: abi::Obj = std::ptr::null_mut();
-        let mut dev_obj: abi::Obj = std::ptr::null_mut();
-        let mut ctx_obj: abi::Obj = std::ptr::null_mut();
-        let mut flags = 0u32;
-        backend::check(
-            // SAFETY: `sycl_queue` is non-NULL (checked above) and, by the
-            // export's contract, a live `sycl::queue*` of the SYCL runtime
-            // the plugin `b` uses (dpcore cannot check that; the documented
-            // contract makes anything else the caller's undefined
-            // behaviour). The four outputs are live locals the plugin
-            // writes.
-            unsafe {
-                (b.table.queue_adopt)(sycl_queue, &mut obj, &mut dev_obj, &mut ctx_obj, &mut flags)
-            },
-            "queue_adopt",
-        )?;
-        // `queue_adopt` succeeded: `obj`, `dev_obj` and `ctx_obj` are new
-        // objects of `b`, owned here, each handed over or given back once
-        // below.
-        // SAFETY: `dev_obj` is a new device object of `b` (see above),
-        // handed over to `from_obj`, which takes ownership (it gives the
-        // object back itself when it fails).
-        let dev = match unsafe { device::from_obj(b, dev_obj) } {
-            Ok(d) => d,
-            Err(e) => {
-                // SAFETY: `obj` and `ctx_obj` are `b`'s new queue and context
-                // objects (see above), not handed to anything yet; each is
-                // given back once, here, and we return.
-                unsafe {
-                    (b.table.queue_release)(obj);
-                    (b.table.context_release)(ctx_obj);
-                }
-                return Err(e);
-            }
-        };
-        // The device's default context when it is that one, else a new
-        // dpcore context for the runtime's.
-        let ctx = match context::default_context(&dev) {
-            // SAFETY: `c` is the default context of `dev`, a device of `b`
-            // (`from_obj` returns one of `b`'s devices), so `c.obj()` is a
-            // live context object of `b` (held by `c`); `ctx_obj` is `b`'s
-            // too (see above).
-            Ok(c) if unsafe { (b.table.context_equal)(c.obj(), ctx_obj) } => {
-                // SAFETY: `ctx_obj` is owned here and not handed to
-                // anything (this arm uses `c` instead): it is given back
-                // once, here.
-                unsafe { (b.table.context_release)(ctx_obj) };
-                c
-            }
-            // SAFETY: `ctx_obj` is a new context object of `b`, owned here
-            // and handed over (this arm only); `dev` is `b`'s.
-            _ => Arc::new(unsafe { Context::from_obj(b, ctx_obj, vec![dev.clone()]) }),
-        };
-        // `obj` is `b`'s new queue object, handed to the `Queue`; `dev` and
-        // `ctx` are `b`'s (see above): the `Queue` invariant holds.
-        let q = Arc::new(Queue {
-            obj,
-            backend: b,
-            device: dev,
-            context: ctx,
-            flags: flags & ALL_FLAGS,
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-        });
+        // SAFETY: `sycl_queue` is non-NULL (checked above) and, by the
+        // export's contract, a live `sycl::queue*` of the SYCL runtime the
+        // plugin uses, which is `adopt`'s contract.
+        let q = unsafe { adopt(sycl_queue) }?;
         let h = handle::insert(q, false)?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // `dpc_queue` (the export's contract).
@@ -507,15 +582,7 @@ pub unsafe extern "C" fn dpc_queue_equivalent(
         check_ptr("equivalent_out", equivalent_out)?;
         let qa = get("a", a)?;
         let qb = get("b", b)?;
-        // Devices of two plugins are never the same device, and a plugin's
-        // table takes only its own objects.
-        let same_dev = Arc::ptr_eq(&qa.device, &qb.device)
-            || (std::ptr::eq(qa.device.backend(), qb.device.backend())
-                // SAFETY: both are live device objects (held by the queues,
-                // which `qa` and `qb` hold) of one plugin (checked just
-                // before), which is `qa`'s (the `Queue` invariant).
-                && unsafe { (qa.backend.table.device_equal)(qa.device.obj(), qb.device.obj()) });
-        let eq = same_dev && qa.context.same_as(&qb.context) && qa.flags == qb.flags;
+        let eq = qa.equivalent(&qb);
         // SAFETY: checked non-NULL above; the caller provides a writable
         // `bool` (the export's contract).
         unsafe { write_out("equivalent_out", equivalent_out, eq) }
@@ -555,18 +622,9 @@ pub unsafe extern "C" fn dpc_queue_barrier(
         // SAFETY: the export's contract is `events` NULL or readable for
         // `n_events` handles, unchanged for the call: `deps`'s contract.
         let d = unsafe { event::deps_for(q.backend, events, n_events) }?;
-        // SAFETY: `q.obj` is a live queue object of `q.backend` (`q` holds
-        // it); `d.ptr()` is valid for `d.len()` event objects that `d`
-        // keeps alive for the call, all of them `q`'s plugin's (checked by
-        // `event::deps_for`). The closure passes `ev` as the `ev_out` of a
-        // `q.backend` enqueue and returns its status, as `enqueue` needs;
-        // `event_out` is NULL or writable (the export's contract).
-        unsafe {
-            event::enqueue(q.backend, "enqueue_barrier", event_out, |ev| {
-                (q.backend.table.enqueue_barrier)(q.obj, d.ptr(), d.len(), ev)
-            })
-        }?;
-        Ok(())
+        let ev = q.barrier(&d, !event_out.is_null())?;
+        // SAFETY: `event_out` is NULL or writable (the export's contract).
+        unsafe { event::write_event(event_out, ev) }
     })
 }
 
@@ -583,11 +641,7 @@ pub unsafe extern "C" fn dpc_queue_get_native(
 ) -> dpc_status {
     export!(|| {
         check_ptr("native_out", native_out)?;
-        // SAFETY: `q.obj` is a live queue object of `q.backend`, held by the
-        // handle's `Arc` for the call.
-        let p = handle::with::<Queue, _>("queue", queue as usize, |q| unsafe {
-            (q.backend.table.queue_native)(q.obj)
-        })?;
+        let p = handle::with::<Queue, _>("queue", queue as usize, |q| q.native())?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // `void*` (the export's contract).
         unsafe { write_out("native_out", native_out, p) }
@@ -610,19 +664,12 @@ pub unsafe extern "C" fn dpc_queue_get_backend_handle(
     export!(|| {
         check_ptr("backend_out", backend_out)?;
         check_ptr("handle_out", handle_out)?;
-        let q = get("queue", queue)?;
-        // SAFETY: `q.obj` is a live queue object of `q.backend` (`q` holds
-        // it), of the kind QUEUE names; both outputs were checked non-NULL
-        // above and the caller provides them writable (the export's
-        // contract).
+        let (be, h) = get("queue", queue)?.backend_handle()?;
+        // SAFETY: both checked non-NULL above; the caller provides a
+        // writable `dpc_backend` and `void*` (the export's contract).
         unsafe {
-            context::backend_handle(
-                q.backend,
-                abi::native_kind::QUEUE,
-                q.obj,
-                backend_out,
-                handle_out,
-            )
+            write_out("backend_out", backend_out, be)?;
+            write_out("handle_out", handle_out, h)
         }
     })
 }
