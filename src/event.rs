@@ -97,6 +97,82 @@ impl Event {
             "event_wait",
         )
     }
+
+    /// The execution status, as the C API names it.
+    pub(crate) fn execution_status(&self) -> Result<dpc_event_status> {
+        Ok(match self.status()? {
+            abi::event_status::COMPLETE => dpc_event_status::DPC_EVENT_COMPLETE,
+            abi::event_status::RUNNING => dpc_event_status::DPC_EVENT_RUNNING,
+            _ => dpc_event_status::DPC_EVENT_SUBMITTED,
+        })
+    }
+
+    /// The command's profiling timestamps in nanoseconds of the device's
+    /// clock, `[submitted, started, ended]`, once it has ended (waits for
+    /// it). `DPC_ERROR_UNSUPPORTED` (from the plugin) when its queue does
+    /// not profile.
+    pub(crate) fn profiling(&self) -> Result<[u64; 3]> {
+        self.wait()?;
+        let mut t = [0u64; 3];
+        backend::check(
+            // SAFETY: `self.obj` is a live event object of `self.backend`
+            // (owned by `self`, borrowed for the call); `t` is a local array
+            // of the 3 u64 the plugin writes.
+            unsafe { (self.backend.table.event_profiling)(self.obj, t.as_mut_ptr()) },
+            "event_profiling",
+        )?;
+        Ok(t)
+    }
+
+    /// The runtime's own event object (`sycl::event*` for the SYCL
+    /// plugin), borrowed: valid while `self` is.
+    pub(crate) fn native(&self) -> *mut c_void {
+        // SAFETY: `self.obj` is a live event object of `self.backend`
+        // (owned by `self`, borrowed for the call).
+        unsafe { (self.backend.table.event_native)(self.obj) }
+    }
+}
+
+/// Wait for every event of `events`: one wait per plugin, each given only
+/// its own events (a plugin can wait only for those), in the order the
+/// plugins first appear.
+pub(crate) fn wait_all(events: &[Arc<Event>]) -> Result<()> {
+    let mut left: Vec<&Arc<Event>> = events.iter().collect();
+    while let Some(first) = left.first() {
+        let b = first.backend;
+        let (mine, rest): (Vec<&Arc<Event>>, Vec<&Arc<Event>>) =
+            left.into_iter().partition(|e| std::ptr::eq(e.backend, b));
+        let objs: Vec<abi::Obj> = mine.iter().map(|e| e.obj).collect();
+        backend::check(
+            // SAFETY: `objs` holds `objs.len()` live event objects, all of
+            // plugin `b` (partitioned above; `events`, borrowed for the
+            // call, keeps them alive).
+            unsafe { (b.table.event_wait)(objs.as_ptr(), objs.len()) },
+            "event_wait",
+        )?;
+        left = rest;
+    }
+    Ok(())
+}
+
+/// A new event sharing the runtime event `sycl_event` (a `sycl::event*`):
+/// the plugin takes its own reference, so the owner keeps owning its
+/// `sycl::event` and may destroy it at any time.
+///
+/// # Safety
+/// `sycl_event` points to a live `sycl::event` of the SYCL runtime the
+/// SYCL plugin uses (nothing can check that).
+pub(crate) unsafe fn adopt(sycl_event: *mut c_void) -> Result<Arc<Event>> {
+    let b = backend::sycl()?;
+    let mut obj: abi::Obj = std::ptr::null_mut();
+    backend::check(
+        // SAFETY: `sycl_event` points to a live `sycl::event` of the runtime
+        // the plugin uses (this function's contract); `obj` is a local the
+        // plugin writes.
+        unsafe { (b.table.event_adopt)(sycl_event, &mut obj) },
+        "event_adopt",
+    )?;
+    Ok(Event::from_obj(b, obj))
 }
 
 /// A validated dependency list, keeping its events alive for the call.
@@ -287,23 +363,7 @@ pub unsafe extern "C" fn dpc_event_wait_all(
         // SAFETY: the caller provides `events` NULL or readable for
         // `n_events` handles (the export's contract), `deps`'s contract.
         let d = unsafe { deps(events, n_events) }?;
-        // One wait per plugin, each given only its own events.
-        let mut left: Vec<&Arc<Event>> = d.events.iter().collect();
-        while let Some(first) = left.first() {
-            let b = first.backend;
-            let (mine, rest): (Vec<&Arc<Event>>, Vec<&Arc<Event>>) =
-                left.into_iter().partition(|e| std::ptr::eq(e.backend, b));
-            let objs: Vec<abi::Obj> = mine.iter().map(|e| e.obj).collect();
-            backend::check(
-                // SAFETY: `objs` holds `objs.len()` live event objects, all
-                // of plugin `b` (partitioned above; `d.events` keeps them
-                // alive until the end of the closure).
-                unsafe { (b.table.event_wait)(objs.as_ptr(), objs.len()) },
-                "event_wait",
-            )?;
-            left = rest;
-        }
-        Ok(())
+        wait_all(&d.events)
     })
 }
 
@@ -318,12 +378,7 @@ pub unsafe extern "C" fn dpc_event_get_status(
 ) -> dpc_status {
     export!(|| {
         check_ptr("status_out", status_out)?;
-        let st = handle::with::<Event, _>("event", event as usize, |e| e.status())??;
-        let v = match st {
-            abi::event_status::COMPLETE => dpc_event_status::DPC_EVENT_COMPLETE,
-            abi::event_status::RUNNING => dpc_event_status::DPC_EVENT_RUNNING,
-            _ => dpc_event_status::DPC_EVENT_SUBMITTED,
-        };
+        let v = handle::with::<Event, _>("event", event as usize, |e| e.execution_status())??;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // dpc_event_status (the export's contract).
         unsafe { write_out("status_out", status_out, v) }
@@ -348,16 +403,7 @@ pub unsafe extern "C" fn dpc_event_get_profiling(
         check_ptr("submit_ns_out", submit_ns_out)?;
         check_ptr("start_ns_out", start_ns_out)?;
         check_ptr("end_ns_out", end_ns_out)?;
-        let e = handle::get::<Event>("event", event as usize)?;
-        e.wait()?;
-        let mut t = [0u64; 3];
-        backend::check(
-            // SAFETY: `e.obj` is a live event object of `e.backend` (`e`
-            // holds it); `t` is a local array of the 3 u64 the plugin
-            // writes.
-            unsafe { (e.backend.table.event_profiling)(e.obj, t.as_mut_ptr()) },
-            "event_profiling",
-        )?;
+        let t = handle::get::<Event>("event", event as usize)?.profiling()?;
         // SAFETY: the three were checked non-NULL above; the caller
         // provides each as a writable u64 (the export's contract).
         unsafe {
@@ -399,11 +445,7 @@ pub unsafe extern "C" fn dpc_event_get_native(
 ) -> dpc_status {
     export!(|| {
         check_ptr("native_out", native_out)?;
-        // SAFETY: `e.obj` is a live event object of `e.backend`, held by the
-        // handle's `Arc` for the call.
-        let p = handle::with::<Event, _>("event", event as usize, |e| unsafe {
-            (e.backend.table.event_native)(e.obj)
-        })?;
+        let p = handle::with::<Event, _>("event", event as usize, |e| e.native())?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // `void*` (the export's contract).
         unsafe { write_out("native_out", native_out, p) }
@@ -430,17 +472,11 @@ pub unsafe extern "C" fn dpc_event_adopt(
     export!(|| {
         check_ptr("sycl_event", sycl_event)?;
         check_ptr("event_out", event_out)?;
-        let b = backend::sycl()?;
-        let mut obj: abi::Obj = std::ptr::null_mut();
-        backend::check(
-            // SAFETY: `sycl_event` is non-NULL (checked above) and, by the
-            // export's documented contract, points to a live `sycl::event`
-            // of the runtime the plugin uses (dpcore cannot check that);
-            // `obj` is a local the plugin writes.
-            unsafe { (b.table.event_adopt)(sycl_event, &mut obj) },
-            "event_adopt",
-        )?;
-        let e = Event::from_obj(b, obj);
+        // SAFETY: `sycl_event` is non-NULL (checked above) and, by the
+        // export's documented contract, points to a live `sycl::event` of
+        // the runtime the plugin uses (dpcore cannot check that), which is
+        // `adopt`'s contract.
+        let e = unsafe { adopt(sycl_event) }?;
         let h = handle::insert(e, false)?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // dpc_event (the export's contract).
