@@ -264,7 +264,7 @@ impl Deferred {
     fn finish(self) -> Result<()> {
         match self {
             // SAFETY: a `Deferred::Free` is only made from a record taken
-            // out of `ALLOCS` (`dpc_usm_free_after`) or from `fill`'s seed,
+            // out of `ALLOCS` (`free_after`) or from `fill`'s seed,
             // which was never in it, and `finish` consumes it, so it is given
             // back once. It runs once the job's events are complete (waited
             // for, in `defer`; in `reaper_loop`, reported complete or their
@@ -572,16 +572,7 @@ pub(crate) fn barrier(q: &Queue, deps: &Deps, want: bool) -> Result<Option<Arc<E
     if !want {
         return Ok(None);
     }
-    // SAFETY: `q` is a live queue (borrowed); `deps` keeps its events alive
-    // for the call, all `q`'s plugin's (checked on entry by
-    // `Deps::check_backend`). The closure
-    // calls a `q.backend()` enqueue with the slot and returns its status, as
-    // `submit` needs.
-    unsafe {
-        event::submit(q.backend(), "enqueue_barrier", true, |ev| {
-            (q.backend().table.enqueue_barrier)(q.obj(), deps.ptr(), deps.len(), ev)
-        })
-    }
+    q.barrier(deps, true)
 }
 
 /// Copy `n` bytes from `src` to `dst` on `q` after `deps` (the body of
@@ -677,6 +668,121 @@ pub(crate) unsafe fn fill_checked(
     // bytes, which do not overflow (checked above), until the fill completes
     // (this function's contract).
     unsafe { fill(q, p, pattern, count, deps, want) }
+}
+
+/// Set `n` bytes at `p` to `value` on `q` after `deps` (the body of
+/// `dpc_usm_memset`); with `n` 0, only an event after `deps` when `want`.
+///
+/// # Safety
+/// When `n` > 0, `p` is non-NULL and valid for writes of `n` bytes until
+/// the command completes, USM `q`'s device reaches.
+pub(crate) unsafe fn memset(
+    q: &Queue,
+    p: usize,
+    value: u8,
+    n: usize,
+    deps: &Deps,
+    want: bool,
+) -> Result<Option<Arc<Event>>> {
+    deps.check_backend(q.backend())?;
+    if n == 0 {
+        return barrier(q, deps, want);
+    }
+    // SAFETY: `q` is a live queue (borrowed) and `deps` keeps its events
+    // alive, all `q`'s plugin's (checked above); `p` is non-NULL and
+    // writable for `n` bytes until the command completes (this function's
+    // contract). The closure calls a `q.backend()` enqueue with the slot
+    // and returns its status, as `submit` needs.
+    unsafe {
+        event::submit(q.backend(), "enqueue_memset", want, |ev| {
+            (q.backend().table.enqueue_memset)(
+                q.obj(),
+                p as *mut c_void,
+                value,
+                n,
+                deps.ptr(),
+                deps.len(),
+                ev,
+            )
+        })
+    }
+}
+
+/// Hint that `n` bytes at `p` (shared USM) will be used on `q`'s device
+/// soon, after `deps` (the body of `dpc_usm_prefetch`); with `n` 0, only an
+/// event after `deps` when `want`.
+///
+/// # Safety
+/// When `n` > 0, `p` is non-NULL and `n` bytes of shared USM of `q`'s
+/// context (a prefetch only moves them).
+pub(crate) unsafe fn prefetch(
+    q: &Queue,
+    p: usize,
+    n: usize,
+    deps: &Deps,
+    want: bool,
+) -> Result<Option<Arc<Event>>> {
+    deps.check_backend(q.backend())?;
+    if n == 0 {
+        return barrier(q, deps, want);
+    }
+    // SAFETY: `q` is a live queue (borrowed) and `deps` keeps its events
+    // alive, all `q`'s plugin's (checked above); `p` is non-NULL and `n`
+    // bytes of shared USM of the queue's context (this function's
+    // contract). The closure calls a `q.backend()` enqueue with the slot
+    // and returns its status, as `submit` needs.
+    unsafe {
+        event::submit(q.backend(), "enqueue_prefetch", want, |ev| {
+            (q.backend().table.enqueue_prefetch)(
+                q.obj(),
+                p as *const c_void,
+                n,
+                deps.ptr(),
+                deps.len(),
+                ev,
+            )
+        })
+    }
+}
+
+/// Give the device advice `advice` (device-specific, passed on unchanged)
+/// about `n` bytes at `p` on `q` after `deps` (the body of
+/// `dpc_usm_mem_advise`); with `n` 0, only an event after `deps` when
+/// `want`.
+///
+/// # Safety
+/// When `n` > 0, `p` is non-NULL and `n` bytes of USM of `q`'s context
+/// (advice does not change the contents).
+pub(crate) unsafe fn mem_advise(
+    q: &Queue,
+    p: usize,
+    n: usize,
+    advice: i32,
+    deps: &Deps,
+    want: bool,
+) -> Result<Option<Arc<Event>>> {
+    deps.check_backend(q.backend())?;
+    if n == 0 {
+        return barrier(q, deps, want);
+    }
+    // SAFETY: `q` is a live queue (borrowed) and `deps` keeps its events
+    // alive, all `q`'s plugin's (checked above); `p` is non-NULL and `n`
+    // bytes of USM of the queue's context (this function's contract). The
+    // closure calls a `q.backend()` enqueue with the slot and returns its
+    // status, as `submit` needs.
+    unsafe {
+        event::submit(q.backend(), "enqueue_mem_advise", want, |ev| {
+            (q.backend().table.enqueue_mem_advise)(
+                q.obj(),
+                p as *const c_void,
+                n,
+                advice,
+                deps.ptr(),
+                deps.len(),
+                ev,
+            )
+        })
+    }
 }
 
 // ---------------------------------------------------------------- operations
@@ -777,6 +883,43 @@ pub(crate) fn free(p: usize) -> Result<()> {
     unsafe { release_now(&a) }
 }
 
+/// Free dpcore's allocation at `p` once `events` are complete, on the
+/// deferred-free thread (the body of `dpc_usm_free_after`); with no events,
+/// now. When it fails nothing is freed: the caller still owns the memory.
+pub(crate) fn free_after(p: usize, events: Vec<Arc<Event>>) -> Result<()> {
+    let a = take_exact(p)?;
+    if events.is_empty() {
+        // SAFETY: `take_exact` removed `a` from `ALLOCS`, so it is given
+        // back once, here; with no events, that no command uses it is
+        // the caller's contract (as for `free`).
+        return unsafe { release_now(&a) };
+    }
+    let r = match reaper() {
+        Ok(r) => r,
+        Err(e) => {
+            // Put it back: the caller still owns it.
+            ALLOCS
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(a.base, a);
+            return Err(e);
+        }
+    };
+    push_job(r, Deferred::Free(a), events);
+    Ok(())
+}
+
+/// Block until every job handed to the deferred-free thread so far (by any
+/// thread) is done.
+pub(crate) fn wait_deferred() {
+    if let Some(r) = REAPER.get() {
+        let mut p = r.pending.lock().unwrap_or_else(|e| e.into_inner());
+        while *p > 0 {
+            p = r.done.wait(p).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
 // ---------------------------------------------------------------- exports
 
 /// Allocate `size` bytes of USM of `kind` (`DPC_USM_DEVICE`, `_SHARED` or
@@ -846,26 +989,7 @@ pub unsafe extern "C" fn dpc_usm_free_after(
         // SAFETY: the caller provides `events` NULL or readable for
         // `n_events` handles (the export's contract), `deps`'s contract.
         let d = unsafe { event::deps(events, n_events) }?;
-        let a = take_exact(ptr as usize)?;
-        if d.events.is_empty() {
-            // SAFETY: `take_exact` removed `a` from `ALLOCS`, so it is given
-            // back once, here; with no events, that no command uses it is
-            // the caller's contract (as for `dpc_usm_free`).
-            return unsafe { release_now(&a) };
-        }
-        let r = match reaper() {
-            Ok(r) => r,
-            Err(e) => {
-                // Put it back: the caller still owns it.
-                ALLOCS
-                    .write()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(a.base, a);
-                return Err(e);
-            }
-        };
-        push_job(r, Deferred::Free(a), d.events);
-        Ok(())
+        free_after(ptr as usize, d.events)
     })
 }
 
@@ -876,12 +1000,7 @@ pub unsafe extern "C" fn dpc_usm_free_after(
 #[no_mangle]
 pub extern "C" fn dpc_usm_wait_deferred_frees() -> dpc_status {
     export!(|| {
-        if let Some(r) = REAPER.get() {
-            let mut p = r.pending.lock().unwrap_or_else(|e| e.into_inner());
-            while *p > 0 {
-                p = r.done.wait(p).unwrap_or_else(|e| e.into_inner());
-            }
-        }
+        wait_deferred();
         Ok(())
     })
 }
@@ -953,6 +1072,105 @@ pub fn pointer_kind(ctx: &Arc<Context>, p: usize) -> Result<i32> {
     Ok(kind)
 }
 
+/// The C API's kind of USM `p` is in `ctx` (the body of
+/// `dpc_usm_get_pointer_kind`): `DPC_USM_UNKNOWN` for 0 and for memory that
+/// is not USM of `ctx`. Unlike [`pointer_kind`] it asks the runtime for the
+/// pointer's full record.
+pub(crate) fn pointer_usm_kind(ctx: &Arc<Context>, p: usize) -> Result<dpc_usm_kind> {
+    let k = if p == 0 {
+        0
+    } else {
+        pointer_info(ctx, p)?.kind
+    };
+    Ok(kind_from_abi(k))
+}
+
+/// The context `p` is USM of (the body of `dpc_usm_get_pointer_context`):
+/// for dpcore's own allocations the context it was made in; for other
+/// memory the first platform default context, in device order, that knows
+/// the pointer; `DPC_ERROR_INVALID_POINTER` for 0 and for memory none of
+/// them knows.
+pub(crate) fn pointer_context(p: usize) -> Result<Arc<Context>> {
+    if p != 0 {
+        if let Some(a) = find(p) {
+            return Ok(a.context);
+        }
+        let mut seen: Vec<Arc<Context>> = Vec::new();
+        for d in &device::registry().devices {
+            let c = context::default_context(d)?;
+            if seen.iter().any(|x| Arc::ptr_eq(x, &c)) {
+                continue;
+            }
+            if pointer_info(&c, p)?.kind != abi::usm_kind::UNKNOWN {
+                return Ok(c);
+            }
+            seen.push(c);
+        }
+    }
+    let ptr = p as *const c_void;
+    Err(Error::new(
+        DPC_ERROR_INVALID_POINTER,
+        format!("{ptr:p} is not USM of any platform default context nor dpcore memory"),
+    ))
+}
+
+/// The device the device or shared USM at `p` belongs to in `ctx` (the
+/// body of `dpc_usm_get_pointer_device`); `DPC_ERROR_INVALID_POINTER` for
+/// 0, for memory that is not USM of `ctx`, and for host USM.
+pub(crate) fn pointer_device(ctx: &Arc<Context>, p: usize) -> Result<Arc<Device>> {
+    let ptr = p as *const c_void;
+    let info = if p == 0 {
+        None
+    } else {
+        Some(pointer_info(ctx, p)?)
+    };
+    match info.as_ref().and_then(|i| i.device.as_ref()) {
+        Some(d) => Ok(d.clone()),
+        None => Err(Error::new(
+            DPC_ERROR_INVALID_POINTER,
+            format!(
+                "{ptr:p} is {} in {}, so it belongs to no device",
+                match info.map(|i| i.kind) {
+                    Some(abi::usm_kind::HOST) => "host USM",
+                    _ => "not USM",
+                },
+                ctx.describe()
+            ),
+        )),
+    }
+}
+
+/// The start and size of the USM allocation containing `p` in `ctx` (the
+/// body of `dpc_usm_get_pointer_range`): `DPC_ERROR_INVALID_POINTER` for 0
+/// and for memory that is not USM of `ctx`, `DPC_ERROR_UNSUPPORTED` when
+/// the runtime does not tell the range.
+pub(crate) fn pointer_range(ctx: &Arc<Context>, p: usize) -> Result<(usize, usize)> {
+    let ptr = p as *const c_void;
+    let info = if p == 0 {
+        PtrInfo {
+            kind: 0,
+            device: None,
+            range: None,
+        }
+    } else {
+        pointer_info(ctx, p)?
+    };
+    match (info.kind, info.range) {
+        (0, _) => Err(Error::new(
+            DPC_ERROR_INVALID_POINTER,
+            format!("{ptr:p} is not USM in {}", ctx.describe()),
+        )),
+        (_, None) => Err(Error::new(
+            DPC_ERROR_UNSUPPORTED,
+            format!(
+                "{ptr:p} is {} USM but the runtime does not tell its allocation's range",
+                kind_name(info.kind)
+            ),
+        )),
+        (_, Some(range)) => Ok(range),
+    }
+}
+
 /// What kind of USM `ptr` is in `context`: `DPC_USM_UNKNOWN` for memory
 /// that is not USM of that context (stack, malloc, NULL, other contexts) —
 /// never a crash.
@@ -968,14 +1186,10 @@ pub unsafe extern "C" fn dpc_usm_get_pointer_kind(
     export!(|| {
         check_ptr("kind_out", kind_out)?;
         let c = context::get("context", context)?;
-        let k = if ptr.is_null() {
-            0
-        } else {
-            pointer_info(&c, ptr as usize)?.kind
-        };
+        let k = pointer_usm_kind(&c, ptr as usize)?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // dpc_usm_kind (the export's contract).
-        unsafe { write_out("kind_out", kind_out, kind_from_abi(k)) }
+        unsafe { write_out("kind_out", kind_out, k) }
     })
 }
 
@@ -995,33 +1209,11 @@ pub unsafe extern "C" fn dpc_usm_get_pointer_context(
 ) -> dpc_status {
     export!(|| {
         check_ptr("context_out", context_out)?;
-        let p = ptr as usize;
-        if p != 0 {
-            if let Some(a) = find(p) {
-                let h = context::handle_for(&a.context)?;
-                // SAFETY: checked non-NULL above; the caller provides a
-                // writable dpc_context (the export's contract).
-                return unsafe { write_out("context_out", context_out, h) };
-            }
-            let mut seen: Vec<Arc<Context>> = Vec::new();
-            for d in &device::registry().devices {
-                let c = context::default_context(d)?;
-                if seen.iter().any(|x| Arc::ptr_eq(x, &c)) {
-                    continue;
-                }
-                if pointer_info(&c, p)?.kind != abi::usm_kind::UNKNOWN {
-                    let h = context::handle_for(&c)?;
-                    // SAFETY: checked non-NULL above; the caller provides a
-                    // writable dpc_context (the export's contract).
-                    return unsafe { write_out("context_out", context_out, h) };
-                }
-                seen.push(c);
-            }
-        }
-        Err(Error::new(
-            DPC_ERROR_INVALID_POINTER,
-            format!("{ptr:p} is not USM of any platform default context nor dpcore memory"),
-        ))
+        let c = pointer_context(ptr as usize)?;
+        let h = context::handle_for(&c)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_context (the export's contract).
+        unsafe { write_out("context_out", context_out, h) }
     })
 }
 
@@ -1041,30 +1233,11 @@ pub unsafe extern "C" fn dpc_usm_get_pointer_device(
     export!(|| {
         check_ptr("device_out", device_out)?;
         let c = context::get("context", context)?;
-        let info = if ptr.is_null() {
-            None
-        } else {
-            Some(pointer_info(&c, ptr as usize)?)
-        };
-        match info.as_ref().and_then(|i| i.device.as_ref()) {
-            Some(d) => {
-                let h = device::handle_for(d)?;
-                // SAFETY: checked non-NULL above; the caller provides a
-                // writable dpc_device (the export's contract).
-                unsafe { write_out("device_out", device_out, h) }
-            }
-            None => Err(Error::new(
-                DPC_ERROR_INVALID_POINTER,
-                format!(
-                    "{ptr:p} is {} in {}, so it belongs to no device",
-                    match info.map(|i| i.kind) {
-                        Some(abi::usm_kind::HOST) => "host USM",
-                        _ => "not USM",
-                    },
-                    c.describe()
-                ),
-            )),
-        }
+        let d = pointer_device(&c, ptr as usize)?;
+        let h = device::handle_for(&d)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_device (the export's contract).
+        unsafe { write_out("device_out", device_out, h) }
     })
 }
 
@@ -1087,37 +1260,14 @@ pub unsafe extern "C" fn dpc_usm_get_pointer_range(
         check_ptr("base_out", base_out)?;
         check_ptr("size_out", size_out)?;
         let c = context::get("context", context)?;
-        let info = if ptr.is_null() {
-            PtrInfo {
-                kind: 0,
-                device: None,
-                range: None,
-            }
-        } else {
-            pointer_info(&c, ptr as usize)?
-        };
-        match (info.kind, info.range) {
-            (0, _) => Err(Error::new(
-                DPC_ERROR_INVALID_POINTER,
-                format!("{ptr:p} is not USM in {}", c.describe()),
-            )),
-            (_, None) => Err(Error::new(
-                DPC_ERROR_UNSUPPORTED,
-                format!(
-                    "{ptr:p} is {} USM but the runtime does not tell its allocation's range",
-                    kind_name(info.kind)
-                ),
-            )),
-            (_, Some((base, size))) => {
-                // SAFETY: both checked non-NULL above; the caller provides a
-                // writable `void*` and size_t (the export's contract).
-                unsafe {
-                    base_out.write(base as *mut c_void);
-                    size_out.write(size);
-                }
-                Ok(())
-            }
+        let (base, size) = pointer_range(&c, ptr as usize)?;
+        // SAFETY: both checked non-NULL above; the caller provides a
+        // writable `void*` and size_t (the export's contract).
+        unsafe {
+            base_out.write(base as *mut c_void);
+            size_out.write(size);
         }
+        Ok(())
     })
 }
 
@@ -1180,26 +1330,15 @@ pub unsafe extern "C" fn dpc_usm_memset(
         // SAFETY: the caller provides `events` NULL or readable for
         // `n_events` handles (the export's contract), `deps`'s contract.
         let d = unsafe { event::deps_for(q.backend(), events, n_events) }?;
-        if n == 0 {
-            let ev = barrier(&q, &d, !event_out.is_null())?;
-            // SAFETY: `event_out` is NULL or writable (the export's
-            // contract).
-            return unsafe { event::write_event(event_out, ev) };
+        if n > 0 {
+            check_ptr("ptr", ptr)?;
         }
-        check_ptr("ptr", ptr)?;
-        // SAFETY: `q` is a live queue (held) and `d` keeps its events alive
-        // (checked to be `q`'s plugin's by `event::deps_for`); `ptr` is non-NULL (checked above) and
-        // writable for
-        // `n` bytes until the command completes (the export's contract).
-        // The closure calls a `q.backend()` enqueue with the slot and
-        // returns its status, as `enqueue` needs; `event_out` is NULL or
-        // writable (the export's contract).
-        unsafe {
-            event::enqueue(q.backend(), "enqueue_memset", event_out, |ev| {
-                (q.backend().table.enqueue_memset)(q.obj(), ptr, value, n, d.ptr(), d.len(), ev)
-            })
-        }?;
-        Ok(())
+        // SAFETY: with `n` > 0, `ptr` is non-NULL (checked above) and, by
+        // the export's contract, writable for `n` bytes until the command
+        // completes, which is `memset`'s contract.
+        let ev = unsafe { memset(&q, ptr as usize, value, n, &d, !event_out.is_null()) }?;
+        // SAFETY: `event_out` is NULL or writable (the export's contract).
+        unsafe { event::write_event(event_out, ev) }
     })
 }
 
@@ -1269,25 +1408,15 @@ pub unsafe extern "C" fn dpc_usm_prefetch(
         // SAFETY: the caller provides `events` NULL or readable for
         // `n_events` handles (the export's contract), `deps`'s contract.
         let d = unsafe { event::deps_for(q.backend(), events, n_events) }?;
-        if n == 0 {
-            let ev = barrier(&q, &d, !event_out.is_null())?;
-            // SAFETY: `event_out` is NULL or writable (the export's
-            // contract).
-            return unsafe { event::write_event(event_out, ev) };
+        if n > 0 {
+            check_ptr("ptr", ptr)?;
         }
-        check_ptr("ptr", ptr)?;
-        // SAFETY: `q` is a live queue (held) and `d` keeps its events alive
-        // (checked to be `q`'s plugin's by `event::deps_for`); `ptr` is non-NULL (checked above) and
-        // `n` bytes of shared USM of the queue's context (the export's contract; a
-        // prefetch only moves it). The closure calls a `q.backend()` enqueue
-        // with the slot and returns its status, as `enqueue` needs;
-        // `event_out` is NULL or writable (the export's contract).
-        unsafe {
-            event::enqueue(q.backend(), "enqueue_prefetch", event_out, |ev| {
-                (q.backend().table.enqueue_prefetch)(q.obj(), ptr, n, d.ptr(), d.len(), ev)
-            })
-        }?;
-        Ok(())
+        // SAFETY: with `n` > 0, `ptr` is non-NULL (checked above) and, by
+        // the export's contract, `n` bytes of shared USM of the queue's
+        // context, which is `prefetch`'s contract.
+        let ev = unsafe { prefetch(&q, ptr as usize, n, &d, !event_out.is_null()) }?;
+        // SAFETY: `event_out` is NULL or writable (the export's contract).
+        unsafe { event::write_event(event_out, ev) }
     })
 }
 
@@ -1311,34 +1440,16 @@ pub unsafe extern "C" fn dpc_usm_mem_advise(
         // SAFETY: the caller provides `events` NULL or readable for
         // `n_events` handles (the export's contract), `deps`'s contract.
         let d = unsafe { event::deps_for(q.backend(), events, n_events) }?;
-        if n == 0 {
-            let ev = barrier(&q, &d, !event_out.is_null())?;
-            // SAFETY: `event_out` is NULL or writable (the export's
-            // contract).
-            return unsafe { event::write_event(event_out, ev) };
+        if n > 0 {
+            check_ptr("ptr", ptr)?;
         }
-        check_ptr("ptr", ptr)?;
-        // SAFETY: `q` is a live queue (held) and `d` keeps its events alive
-        // (checked to be `q`'s plugin's by `event::deps_for`); `ptr` is non-NULL (checked above) and
-        // `n` bytes of USM
-        // of the queue's context (the export's contract; advice does not
-        // change the contents). The closure calls a `q.backend()` enqueue
-        // with the slot and returns its status, as `enqueue` needs;
-        // `event_out` is NULL or writable (the export's contract).
-        unsafe {
-            event::enqueue(q.backend(), "enqueue_mem_advise", event_out, |ev| {
-                (q.backend().table.enqueue_mem_advise)(
-                    q.obj(),
-                    ptr,
-                    n,
-                    advice,
-                    d.ptr(),
-                    d.len(),
-                    ev,
-                )
-            })
-        }?;
-        Ok(())
+        let want = !event_out.is_null();
+        // SAFETY: with `n` > 0, `ptr` is non-NULL (checked above) and, by
+        // the export's contract, `n` bytes of USM of the queue's context,
+        // which is `mem_advise`'s contract.
+        let ev = unsafe { mem_advise(&q, ptr as usize, n, advice, &d, want) }?;
+        // SAFETY: `event_out` is NULL or writable (the export's contract).
+        unsafe { event::write_event(event_out, ev) }
     })
 }
 
