@@ -54,14 +54,26 @@ fn kind_from(k: i32) -> Result<Option<Kind>> {
         })
 }
 
+/// Totals of `usm::live_by_context`: (allocations, bytes).
+fn usm_totals(by_context: &[(String, u64, u64)]) -> (u64, u64) {
+    by_context
+        .iter()
+        .fold((0, 0), |(n, b), (_, n1, b1)| (n + n1, b + b1))
+}
+
+/// The USM dpcore allocated for the program that is not freed yet, memory
+/// waiting in a deferred free included, over every context: (allocations,
+/// bytes).
+pub(crate) fn live_usm() -> (u64, u64) {
+    usm_totals(&usm::live_by_context())
+}
+
 /// The census as text: one summary line, then a line per kind of handle
 /// and per context that still holds something.
 pub fn report() -> String {
     let handles = handle::live_count(None);
     let usm = usm::live_by_context();
-    let (allocs, bytes) = usm
-        .iter()
-        .fold((0, 0), |(n, b), (_, n1, b1)| (n + n1, b + b1));
+    let (allocs, bytes) = usm_totals(&usm);
     let pending = usm::pending_deferred();
     let mut s = format!(
         "dpcore leak census: {handles} live handles, {bytes} bytes of USM in {allocs} allocations, \
@@ -139,9 +151,7 @@ pub unsafe extern "C" fn dpc_census_live_usm(
     bytes_out: *mut u64,
 ) -> dpc_status {
     export!(|| {
-        let (n, b) = usm::live_by_context()
-            .iter()
-            .fold((0, 0), |(n, b), (_, n1, b1)| (n + n1, b + b1));
+        let (n, b) = live_usm();
         if !allocations_out.is_null() {
             // SAFETY: checked non-NULL just above; the caller provides a
             // writable u64 (the export's contract).
