@@ -126,17 +126,9 @@ impl Queue {
     /// Whether `other` is equivalent: same device, same context and same
     /// properties (work may go to either with the same effect on memory).
     pub(crate) fn equivalent(&self, other: &Queue) -> bool {
-        // Devices of two plugins are never the same device, and a plugin's
-        // table takes only its own objects.
-        let same_dev = Arc::ptr_eq(&self.device, &other.device)
-            || (std::ptr::eq(self.device.backend(), other.device.backend())
-                // SAFETY: both are live device objects (held by the queues,
-                // which are borrowed for the call) of one plugin (checked
-                // just before), which is `self`'s (the `Queue` invariant).
-                && unsafe {
-                    (self.backend.table.device_equal)(self.device.obj(), other.device.obj())
-                });
-        same_dev && self.context.same_as(&other.context) && self.flags == other.flags
+        self.device.same_as(&other.device)
+            && self.context.same_as(&other.context)
+            && self.flags == other.flags
     }
 
     /// The runtime's own queue object (`sycl::queue*` for the SYCL plugin),
@@ -208,8 +200,7 @@ pub(crate) fn create_for_device(dev: &Arc<Device>, flags: u32) -> Result<Arc<Que
 /// A new queue on the device the filter string `filter` selects, in that
 /// device's default context.
 pub(crate) fn create_from_filter(filter: &str, flags: u32) -> Result<Arc<Queue>> {
-    let dev = crate::selector::parse(filter)?.select()?;
-    create_for_device(&dev, flags)
+    create_for_device(&crate::selector::select_by_filter(filter)?, flags)
 }
 
 /// Adopt the runtime queue `sycl_queue` (a `sycl::queue*`): a new queue
