@@ -2046,8 +2046,11 @@ dpc_status dpc_kernel_get_native(dpc_kernel kernel, void **native_out);
  * its global size, and the work-group fits the kernel and the device.
  *
  * Ownership: `args` and the scalars they point at are read during the call
- * only; `*event_out`, when `event_out` is non-NULL, is a new event the
- * caller releases. Errors: `DPC_ERROR_INVALID_HANDLE`,
+ * only. The memory the kernel reaches through pointer and array arguments
+ * must stay allocated until the kernel completes: dpcore holds the arrays
+ * only for the call (release them with `dpc_array_release_after` on the
+ * launch's event, or wait for it first). `*event_out`, when `event_out` is
+ * non-NULL, is a new event the caller releases. Errors: `DPC_ERROR_INVALID_HANDLE`,
  * `DPC_ERROR_NULL_POINTER`, `DPC_ERROR_INVALID_ARGUMENT` (each check above,
  * with a message naming the argument or dimension), `DPC_ERROR_BACKEND`.
  * Thread safety: any thread.

@@ -61,14 +61,12 @@ impl Drop for Event {
 }
 
 impl Event {
-    /// Take ownership of a plugin event object.
+    /// Take ownership of a plugin event object: `Drop` releases it.
     ///
-    /// `obj` must be an event object of `backend` that nothing else will
-    /// give back (a new one from an enqueue or `event_adopt`): `Drop`
-    /// releases it. This function is safe to call but does not check that;
-    /// every caller passes an object that a table function of `backend`
-    /// has just returned.
-    pub fn from_obj(backend: &'static Backend, obj: abi::Obj) -> Arc<Event> {
+    /// # Safety
+    /// `obj` is a live event object of `backend` that nothing else will
+    /// give back (a new one from an enqueue or `event_adopt`).
+    pub unsafe fn from_obj(backend: &'static Backend, obj: abi::Obj) -> Arc<Event> {
         Arc::new(Event { obj, backend })
     }
 
@@ -172,7 +170,9 @@ pub(crate) unsafe fn adopt(sycl_event: *mut c_void) -> Result<Arc<Event>> {
         unsafe { (b.table.event_adopt)(sycl_event, &mut obj) },
         "event_adopt",
     )?;
-    Ok(Event::from_obj(b, obj))
+    // SAFETY: the plugin just made `obj`, a new event object of `b`, and
+    // gave it to us alone.
+    Ok(unsafe { Event::from_obj(b, obj) })
 }
 
 /// A validated dependency list, keeping its events alive for the call.
@@ -295,7 +295,9 @@ pub unsafe fn submit(
         std::ptr::null_mut()
     };
     backend::check(f(slot), what)?;
-    Ok(want.then(|| Event::from_obj(b, ev)))
+    // SAFETY: with `want`, the enqueue succeeded and wrote a new event
+    // object of `b` to `ev` (the `f` contract), ours alone.
+    Ok(want.then(|| unsafe { Event::from_obj(b, ev) }))
 }
 
 /// Give `ev` to the C caller as a new handle in `*event_out` (nothing when

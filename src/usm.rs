@@ -535,7 +535,9 @@ unsafe fn fill(
             )
         };
         backend::check(st, "enqueue_memcpy")?;
-        Ok(want.then(|| Event::from_obj(b, ev)))
+        // SAFETY: with `want`, the successful enqueue wrote a new event
+        // object of `b` to `ev`, ours alone.
+        Ok(want.then(|| unsafe { Event::from_obj(b, ev) }))
     };
     let seed_event = match submit(p, seed as usize, seed_len, None, true) {
         Ok(e) => e.ok_or_else(|| Error::new(DPC_ERROR_INTERNAL, "seed copy made no event"))?,
