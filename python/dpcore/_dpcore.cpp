@@ -32,8 +32,18 @@ struct PyArray {
     array a;
 };
 
+/// The numpy module. Not a guarded function-local static: importing
+/// releases the GIL, and a C++ static initialiser in progress then blocks
+/// every other thread that asks (a deadlock with the GIL) and, after a
+/// fork, the child for ever (seen: 4 hangs in 25 forks). The GIL orders the
+/// check and the store; two threads racing may both import (the same
+/// module), and one extra reference is kept.
 py::object numpy() {
-    static py::object *np = new py::object(py::module_::import("numpy"));
+    static py::object *np = nullptr;  // never destroyed: outlives the interpreter
+    if (!np) {
+        py::object m = py::module_::import("numpy");
+        if (!np) np = new py::object(std::move(m));
+    }
     return *np;
 }
 
@@ -370,6 +380,15 @@ PYBIND11_MODULE(_dpcore, m) {
     m.doc() = "dpcore's Device, Queue, Event and Array over its C API";
     py::register_exception<dpcore::error>(m, "Error", PyExc_RuntimeError);
     m.attr("__c_version__") = std::string(dpc_version_string());
+    // Import numpy now, on the importing thread: a first import from some
+    // later call on another thread can be under way when the program forks,
+    // and the child then waits for ever on that module's import lock (seen
+    // in fork tests). Without numpy the module still loads; the calls that
+    // need it say so.
+    try {
+        (void)numpy();
+    } catch (py::error_already_set &) {
+    }
 
     py::class_<PyDevice>(m, "Device", "A SYCL root device, as dpcore lists it.")
         .def(py::init([](py::object filter) {
