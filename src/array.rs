@@ -10,6 +10,7 @@
 
 use crate::export;
 use std::ffi::c_void;
+use std::mem::MaybeUninit;
 use std::sync::{Arc, Mutex};
 
 use dpcore_backend_abi as abi;
@@ -18,7 +19,7 @@ use crate::context;
 use crate::device;
 use crate::dlpack::*;
 use crate::error::{dpc_status, dpc_status::*, Error, Result};
-use crate::event::Deps;
+use crate::event::{Deps, Event};
 use crate::handle::{self, HandleType, Kind};
 use crate::queue::{self, dpc_queue, Queue};
 use crate::strings::{check_ptr, write_out};
@@ -62,6 +63,17 @@ enum Owner {
 
 struct Base {
     owner: Owner,
+}
+
+impl Base {
+    /// The base of memory dpcore was lent: `release` runs once, when the
+    /// last view goes, or when the base is dropped unused because the call
+    /// that made it failed (or panicked).
+    fn foreign(release: Box<dyn FnOnce() + Send>) -> Arc<Base> {
+        Arc::new(Base {
+            owner: Owner::Foreign(Mutex::new(Some(release))),
+        })
+    }
 }
 
 impl Drop for Base {
@@ -265,6 +277,50 @@ unsafe fn check_shape(ndim: i32, shape: *const i64) -> Result<Vec<i64>> {
     Ok(s)
 }
 
+/// A strides argument (elements, one per dimension of `shape`), copied out;
+/// NULL, or no dimensions: the C-contiguous strides of `shape`.
+///
+/// # Safety
+/// `p` is NULL or valid for reads of `shape.len()` values.
+unsafe fn read_strides(p: *const i64, shape: &[i64]) -> Vec<i64> {
+    if p.is_null() || shape.is_empty() {
+        return c_strides(shape);
+    }
+    // SAFETY: `p` is non-NULL (checked above) and valid for reads of
+    // `shape.len()` values (this function's contract); they are copied out
+    // at once.
+    unsafe { std::slice::from_raw_parts(p, shape.len()) }.to_vec()
+}
+
+/// An optional C array argument of `n` values, copied out: None when `p`
+/// is NULL.
+///
+/// # Safety
+/// `p` is NULL or valid for reads of `n` values.
+unsafe fn read_opt<T: Copy>(p: *const T, n: usize) -> Option<Vec<T>> {
+    if p.is_null() {
+        return None;
+    }
+    if n == 0 {
+        return Some(Vec::new());
+    }
+    // SAFETY: `p` is non-NULL (checked above) and valid for reads of `n`
+    // values (this function's contract); they are copied out at once.
+    Some(unsafe { std::slice::from_raw_parts(p, n) }.to_vec())
+}
+
+/// Fail unless `usm_kind` is a `dpc_usm_kind` (0, meaning device memory,
+/// included); the message names the running export.
+fn check_usm_kind(usm_kind: i32) -> Result<()> {
+    if !(0..=3).contains(&usm_kind) {
+        return Err(Error::invalid_arg(format!(
+            "{}: usm_kind {usm_kind} is not a dpc_usm_kind",
+            crate::error::current_export()
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) fn queue_or_default(q: dpc_queue) -> Result<Arc<Queue>> {
     let function = crate::error::current_export();
     if !q.is_null() {
@@ -324,47 +380,81 @@ pub(crate) unsafe fn memcpy(q: &Arc<Queue>, dst: usize, src: usize, bytes: usize
 
 // ---------------------------------------------------------------- exports
 
-/// The body of `dpc_array_empty`, `_zeros` and `_full`: a new array, its
-/// elements set to `fill` (one element's bytes) when given.
-///
-/// # Safety
-/// `shape` as for `check_shape`; `array_out` is NULL or valid for a write
-/// of a `dpc_array`.
-#[allow(clippy::too_many_arguments)] // mirrors the C signature plus the fill value
-unsafe fn create_filled(
-    queue: dpc_queue,
+/// A new C-contiguous array of `shape` and data type `dtype` on `q`, in USM
+/// of `usm_kind` (0: device memory), its elements set to `fill` (the bytes
+/// of one element) when given, uninitialised otherwise. Returns when the
+/// memory is set.
+pub(crate) fn create(
+    q: &Arc<Queue>,
     dtype: dpc_dlpack_dtype,
-    ndim: i32,
-    shape: *const i64,
+    shape: Vec<i64>,
     usm_kind: i32,
     fill: Option<&[u8]>,
-    array_out: *mut dpc_array,
-) -> Result<()> {
-    let function = crate::error::current_export();
-    check_ptr("array_out", array_out)?;
-    // SAFETY: this function's contract on `shape` is `check_shape`'s.
-    let s = unsafe { check_shape(ndim, shape) }?;
-    let q = queue_or_default(queue)?;
-    if !(0..=3).contains(&usm_kind) {
-        return Err(Error::invalid_arg(format!(
-            "{function}: usm_kind {usm_kind} is not a dpc_usm_kind"
-        )));
-    }
-    let a = alloc(&q, dtype, s, usm_kind)?;
+) -> Result<Array> {
+    check_usm_kind(usm_kind)?;
+    let a = alloc(q, dtype, shape, usm_kind)?;
     let bytes = a.size() as usize * a.elsize();
     if let (Some(v), true) = (fill, bytes > 0) {
         let count = bytes / v.len();
-        // SAFETY: `a.data` is device USM of `q`'s context that `alloc`
-        // just made for `bytes` bytes (`count` elements of `v.len()`, one
-        // element's size), alive while `a` is, and `a` outlives the
-        // `q.wait()` below; `v` holds `v.len()` bytes.
-        unsafe { usm::fill_checked(&q, a.data, v.len(), v, count, &Deps::none(), false) }?;
+        // SAFETY: `a.data` is USM of `q`'s context that `alloc` just made
+        // for `bytes` bytes (`count` elements of `v.len()`, one element's
+        // size), alive while `a` is, and `a` outlives the `q.wait()` below;
+        // `v` holds `v.len()` bytes.
+        unsafe { usm::fill_checked(q, a.data, v.len(), v, count, &Deps::none(), false) }?;
         q.wait()?;
     }
-    let h = handle::insert(Arc::new(a), false)?;
-    // SAFETY: checked non-NULL above; valid for a write (this function's
-    // contract).
-    unsafe { write_out("array_out", array_out, h as dpc_array) }
+    Ok(a)
+}
+
+/// A new C-contiguous array on `q` in USM of `usm_kind` (0: device memory)
+/// holding a copy of host memory: element `i` of the host layout is at
+/// `host + sum(index[d] * host_strides[d])` elements (`host_strides` None:
+/// C-contiguous). Returns when the copy is done. `host` may be NULL only
+/// when the array has no elements (`DPC_ERROR_NULL_POINTER` otherwise,
+/// after the checks of the allocation).
+///
+/// # Safety
+/// `host_strides`, when given, holds one value per dimension; when the
+/// array has elements and `host` is non-NULL, the `es` bytes (one element
+/// of `dtype`) at `host + offset` of every element of the layout are
+/// readable during the call.
+pub(crate) unsafe fn from_host(
+    q: &Arc<Queue>,
+    dtype: dpc_dlpack_dtype,
+    shape: Vec<i64>,
+    usm_kind: i32,
+    host: *const u8,
+    host_strides: Option<&[i64]>,
+) -> Result<Array> {
+    let a = alloc(q, dtype, shape, usm_kind)?;
+    let es = a.elsize();
+    let n = a.size() as usize;
+    if n > 0 {
+        check_ptr("host", host)?;
+        let hs = host_strides.unwrap_or(&a.strides);
+        let hs_bytes: Vec<i64> = hs.iter().map(|x| x * es as i64).collect();
+        let mut packed = usm::host_buffer(n * es, "to pack the host data")?;
+        for_each_offset(&a.shape, &hs_bytes, |k, off| {
+            // SAFETY: `host` is non-NULL (checked above) and every element
+            // of the layout is readable (`es` bytes at `host + off`, this
+            // function's contract); `k < n`, so the `es` bytes at `k * es`
+            // are inside `packed` (`n * es` bytes), a fresh buffer that
+            // cannot overlap the caller's.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    host.offset(off as isize),
+                    packed.as_mut_ptr().add(k * es),
+                    es,
+                )
+            };
+        });
+        // SAFETY: `packed` holds `packed.len()` bytes and `a.data` is the
+        // fresh allocation of as many (`n` elements of `es`), both alive
+        // until the `q.wait()` below returns.
+        unsafe { memcpy(q, a.data, packed.as_ptr() as usize, packed.len()) }?;
+        q.wait()?;
+    }
+    Ok(a)
 }
 
 /// A new C-contiguous array of `ndim` dimensions of `shape` and data type
@@ -385,10 +475,16 @@ pub unsafe extern "C" fn dpc_array_empty(
     array_out: *mut dpc_array,
 ) -> dpc_status {
     export!(|| {
-        // SAFETY: the caller provides `shape` readable for `ndim` values and
-        // `array_out` writable (the export's contract), `create_filled`'s
-        // contract.
-        unsafe { create_filled(queue, dtype, ndim, shape, usm_kind, None, array_out) }
+        check_ptr("array_out", array_out)?;
+        // SAFETY: the caller provides `shape` readable for `ndim` values (the
+        // export's contract), `check_shape`'s contract.
+        let s = unsafe { check_shape(ndim, shape) }?;
+        let q = queue_or_default(queue)?;
+        let a = create(&q, dtype, s, usm_kind, None)?;
+        let h = handle::insert(Arc::new(a), false)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_array (the export's contract).
+        unsafe { write_out("array_out", array_out, h as dpc_array) }
     })
 }
 
@@ -404,10 +500,16 @@ pub unsafe extern "C" fn dpc_array_zeros(
     array_out: *mut dpc_array,
 ) -> dpc_status {
     export!(|| {
-        // SAFETY: the caller provides `shape` readable for `ndim` values and
-        // `array_out` writable (the export's contract), `create_filled`'s
-        // contract.
-        unsafe { create_filled(queue, dtype, ndim, shape, usm_kind, Some(&[0u8]), array_out) }
+        check_ptr("array_out", array_out)?;
+        // SAFETY: the caller provides `shape` readable for `ndim` values (the
+        // export's contract), `check_shape`'s contract.
+        let s = unsafe { check_shape(ndim, shape) }?;
+        let q = queue_or_default(queue)?;
+        let a = create(&q, dtype, s, usm_kind, Some(&[0u8]))?;
+        let h = handle::insert(Arc::new(a), false)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_array (the export's contract).
+        unsafe { write_out("array_out", array_out, h as dpc_array) }
     })
 }
 
@@ -432,10 +534,16 @@ pub unsafe extern "C" fn dpc_array_full(
         // `dtype` (`es` bytes) at `value`, read during the call (the
         // export's contract).
         let v = unsafe { std::slice::from_raw_parts(value as *const u8, es) };
-        // SAFETY: the caller provides `shape` readable for `ndim` values and
-        // `array_out` writable (the export's contract), `create_filled`'s
-        // contract.
-        unsafe { create_filled(queue, dtype, ndim, shape, usm_kind, Some(v), array_out) }
+        check_ptr("array_out", array_out)?;
+        // SAFETY: the caller provides `shape` readable for `ndim` values (the
+        // export's contract), `check_shape`'s contract.
+        let s = unsafe { check_shape(ndim, shape) }?;
+        let q = queue_or_default(queue)?;
+        let a = create(&q, dtype, s, usm_kind, Some(v))?;
+        let h = handle::insert(Arc::new(a), false)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // dpc_array (the export's contract).
+        unsafe { write_out("array_out", array_out, h as dpc_array) }
     })
 }
 
@@ -462,42 +570,15 @@ pub unsafe extern "C" fn dpc_array_from_host(
         // SAFETY: the caller provides `shape` readable for `ndim` values (the
         // export's contract), `check_shape`'s contract.
         let s = unsafe { check_shape(ndim, shape) }?;
+        // SAFETY: the caller provides `host_strides` NULL or one stride per
+        // dimension (the export's contract), `read_opt`'s contract.
+        let hs = unsafe { read_opt(host_strides, s.len()) };
         let q = queue_or_default(queue)?;
-        let a = alloc(&q, dtype, s, usm_kind)?;
-        let es = a.elsize();
-        let n = a.size() as usize;
-        if n > 0 {
-            check_ptr("host", host)?;
-            let hs: Vec<i64> = if host_strides.is_null() {
-                a.strides.clone()
-            } else {
-                // SAFETY: non-NULL here; the caller provides one stride per
-                // dimension (the export's contract), copied out at once.
-                unsafe { std::slice::from_raw_parts(host_strides, a.shape.len()) }.to_vec()
-            };
-            let hs_bytes: Vec<i64> = hs.iter().map(|x| x * es as i64).collect();
-            let mut packed = usm::host_buffer(n * es, "to pack the host data")?;
-            let src = host as *const u8;
-            for_each_offset(&a.shape, &hs_bytes, |k, off| {
-                // SAFETY: `host` is non-NULL (checked above) and the caller
-                // provides every element of the layout readable (`es` bytes
-                // at `host + off`, the export's contract); `k < n`, so the
-                // `es` bytes at `k * es` are inside `packed` (`n * es`
-                // bytes), a fresh buffer that cannot overlap the caller's.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(
-                        src.offset(off as isize),
-                        packed.as_mut_ptr().add(k * es),
-                        es,
-                    )
-                };
-            });
-            // SAFETY: `packed` holds `packed.len()` bytes and `a.data` is the
-            // fresh allocation of as many (`n` elements of `es`), both alive
-            // until the `q.wait()` below returns.
-            unsafe { memcpy(&q, a.data, packed.as_ptr() as usize, packed.len()) }?;
-            q.wait()?;
-        }
+        // SAFETY: `hs` has one value per dimension when given; the caller
+        // provides every element of the layout readable at `host` when the
+        // array is not empty and `host` is non-NULL (the export's contract),
+        // `from_host`'s contract.
+        let a = unsafe { from_host(&q, dtype, s, usm_kind, host as *const u8, hs.as_deref()) }?;
         let h = handle::insert(Arc::new(a), false)?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // dpc_array (the export's contract).
@@ -527,13 +608,9 @@ pub unsafe extern "C" fn dpc_array_to_host(
             return Ok(());
         }
         check_ptr("host", host)?;
-        let hs: Vec<i64> = if host_strides.is_null() {
-            c_strides(&a.shape)
-        } else {
-            // SAFETY: non-NULL here; the caller provides one stride per
-            // dimension (the export's contract), copied out at once.
-            unsafe { std::slice::from_raw_parts(host_strides, a.shape.len()) }.to_vec()
-        };
+        // SAFETY: the caller provides `host_strides` NULL or one stride per
+        // dimension (the export's contract), `read_strides`'s contract.
+        let hs = unsafe { read_strides(host_strides, &a.shape) };
         // SAFETY: `host` is non-NULL (checked above) and the caller provides
         // it writable for every element of the layout `hs` (the export's
         // contract: this deprecated call cannot check the size); `a` keeps
@@ -569,40 +646,80 @@ pub unsafe extern "C" fn dpc_array_copy_to_host(
     export!(|| {
         check_ptr("size_out", size_out)?;
         let a = handle::get::<Array>("array", array as usize)?;
-        let hs: Vec<i64> = if buf_strides.is_null() {
-            c_strides(&a.shape)
+        // SAFETY: the caller provides `buf_strides` NULL or one stride per
+        // dimension (the export's contract), `read_strides`'s contract.
+        let hs = unsafe { read_strides(buf_strides, &a.shape) };
+        let buf = if buf.is_null() {
+            None
         } else {
-            // SAFETY: non-NULL here; the caller provides one stride per
-            // dimension (the export's contract), copied out at once.
-            unsafe { std::slice::from_raw_parts(buf_strides, a.shape.len()) }.to_vec()
+            // SAFETY: non-NULL here; the caller provides `buf` writable for
+            // `capacity` bytes during the call (the export's contract), and
+            // no object is larger than `isize::MAX` bytes, so the length is
+            // within it. It is the caller's buffer, apart from `size_out` and
+            // dpcore's memory, viewed as possibly uninitialised bytes.
+            Some(unsafe {
+                std::slice::from_raw_parts_mut(
+                    buf as *mut MaybeUninit<u8>,
+                    capacity.min(isize::MAX as usize),
+                )
+            })
         };
-        let (lo, hi) = span_bytes(&a.shape, &hs, a.elsize()).ok_or_else(|| {
-            Error::invalid_arg(format!(
-                "dpc_array_copy_to_host: strides {hs:?} over shape {:?} span more bytes than memory holds",
-                a.shape
-            ))
-        })?;
-        let need = (hi - lo) as usize;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // size_t (the export's contract).
-        unsafe { size_out.write(need) };
-        if buf.is_null() || need == 0 {
-            return Ok(());
-        }
-        if capacity < need {
-            return Err(Error::new(
-                DPC_ERROR_BUFFER_TOO_SMALL,
-                format!("dpc_array_copy_to_host: the copy needs {need} bytes but the buffer holds {capacity}"),
-            ));
-        }
-        // SAFETY: `buf` is non-NULL and writable for `capacity >= need`
-        // bytes (checked above; the export's contract). Element (0, …, 0)
-        // goes to `buf - lo` (`lo <= 0`, and `-lo < need`, so inside `buf`)
-        // and every element of the layout `hs` to `buf[0..need)`, which
-        // `span_bytes` computed without overflow; `a` keeps the array's
-        // memory alive for the call.
-        unsafe { to_host(&a, (buf as *mut u8).offset(-lo as isize), &hs) }
+        let needed = unsafe { &mut *size_out };
+        // SAFETY: `a` is a live array (held), which keeps the `Array`
+        // invariant, `copy_to_host`'s contract.
+        unsafe { copy_to_host(&a, &hs, buf, needed) }
     })
+}
+
+/// Copy `a` out to the host buffer `buf` laid out by `strides` (elements,
+/// one per dimension, any sign), placed from the start of `buf`: its
+/// lowest byte is `buf[0]`. Returns when the copy is done, after the work
+/// already submitted to the array's queue.
+///
+/// Two-call pattern: `*needed` receives the bytes the layout spans (0 for
+/// no elements) before anything is copied; with `buf` None, or nothing to
+/// copy, only that; with `buf` shorter, `DPC_ERROR_BUFFER_TOO_SMALL` and
+/// nothing is written to it. Strides whose span overflows are
+/// `DPC_ERROR_INVALID_ARGUMENT` (`*needed` unchanged).
+///
+/// # Safety
+/// `strides` has one value per dimension of `a`; `a` keeps the [`Array`]
+/// invariant.
+pub(crate) unsafe fn copy_to_host(
+    a: &Array,
+    strides: &[i64],
+    buf: Option<&mut [MaybeUninit<u8>]>,
+    needed: &mut usize,
+) -> Result<()> {
+    let (lo, hi) = span_bytes(&a.shape, strides, a.elsize()).ok_or_else(|| {
+        Error::invalid_arg(format!(
+            "dpc_array_copy_to_host: strides {strides:?} over shape {:?} span more bytes than memory holds",
+            a.shape
+        ))
+    })?;
+    let need = (hi - lo) as usize;
+    *needed = need;
+    let buf = match buf {
+        Some(b) if need > 0 => b,
+        _ => return Ok(()),
+    };
+    if buf.len() < need {
+        return Err(Error::new(
+            DPC_ERROR_BUFFER_TOO_SMALL,
+            format!(
+                "dpc_array_copy_to_host: the copy needs {need} bytes but the buffer holds {}",
+                buf.len()
+            ),
+        ));
+    }
+    // SAFETY: `buf` holds at least `need` writable bytes (checked above).
+    // Element (0, …, 0) goes to `buf[-lo]` (`lo <= 0`, and `-lo < need`, so
+    // inside `buf`) and every element of the layout `strides` to
+    // `buf[0..need)`, which `span_bytes` computed without overflow; `a`
+    // keeps the `Array` invariant (this function's contract).
+    unsafe { to_host(a, buf.as_mut_ptr().cast::<u8>().add(-lo as usize), strides) }
 }
 
 /// The lowest and one-past-highest byte offsets, from element (0, …, 0),
@@ -725,11 +842,18 @@ pub unsafe extern "C" fn dpc_array_release_after(
         // `n_events` handles (the export's contract), `deps`'s contract.
         let d = unsafe { crate::event::deps(events, n_events) }?;
         handle::release(Kind::Array, "array", array as usize)?;
-        if d.events.is_empty() {
-            return Ok(());
-        }
-        usm::defer_drop(Box::new(a), d.events)
+        drop_after(a, d.events)
     })
+}
+
+/// Drop the reference `a` once `events` are complete: now when there are
+/// none, otherwise on dpcore's deferred-release thread (so the memory, and
+/// a foreign producer's deleter, stay until then).
+fn drop_after(a: Arc<Array>, events: Vec<Arc<Event>>) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    usm::defer_drop(Box::new(a), events)
 }
 
 /// The number of dimensions of `array`.
@@ -928,6 +1052,20 @@ pub struct dpc_array_layout {
     pub strides: *const i64,
 }
 
+/// The layout of `a`; its `shape` and `strides` point into `a`, valid while
+/// `a` lives.
+fn layout(a: &Array) -> dpc_array_layout {
+    dpc_array_layout {
+        ndim: a.shape.len() as i32,
+        usm_kind: a.usm_kind,
+        dtype: a.dtype,
+        flags: a.flags(),
+        data: a.data as *mut c_void,
+        shape: a.shape.as_ptr(),
+        strides: a.strides.as_ptr(),
+    }
+}
+
 /// The layout of `array` (ndim, shape, strides, data type, flags, USM kind
 /// and data address) in one call, for bindings that read all of it.
 ///
@@ -942,15 +1080,7 @@ pub unsafe extern "C" fn dpc_array_get_layout(
 ) -> dpc_status {
     export!(|| {
         check_ptr("layout_out", layout_out)?;
-        let l = handle::with::<Array, _>("array", array as usize, |a| dpc_array_layout {
-            ndim: a.shape.len() as i32,
-            usm_kind: a.usm_kind,
-            dtype: a.dtype,
-            flags: a.flags(),
-            data: a.data as *mut c_void,
-            shape: a.shape.as_ptr(),
-            strides: a.strides.as_ptr(),
-        })?;
+        let l = handle::with::<Array, _>("array", array as usize, |a| layout(a))?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // dpc_array_layout (the export's contract).
         unsafe { write_out("layout_out", layout_out, l) }
@@ -1040,6 +1170,43 @@ fn slice_indices(n: i64, start: i64, stop: i64, step: i64) -> (i64, i64) {
     (s, len)
 }
 
+/// A view of `a` sliced per dimension like Python's `a[start:stop:step]`
+/// (negative indices count from the end; `DPC_SLICE_NONE` for a bound not
+/// given). `starts`, `stops` and `steps` hold one value per dimension, or
+/// are None for bounds not given and steps of 1. A step of 0 is
+/// `DPC_ERROR_INVALID_ARGUMENT`.
+pub(crate) fn slice(
+    a: &Array,
+    starts: Option<&[i64]>,
+    stops: Option<&[i64]>,
+    steps: Option<&[i64]>,
+) -> Result<Array> {
+    let nd = a.shape.len();
+    let get = |v: Option<&[i64]>, i: usize, d: i64| v.map_or(d, |v| v[i]);
+    let mut data = a.data as i64;
+    let (mut shape, mut strides) = (Vec::with_capacity(nd), Vec::with_capacity(nd));
+    for i in 0..nd {
+        let step = get(steps, i, 1);
+        if step == 0 {
+            return Err(Error::invalid_arg(format!(
+                "dpc_array_slice: steps[{i}] is 0"
+            )));
+        }
+        let (first, len) = slice_indices(
+            a.shape[i],
+            get(starts, i, DPC_SLICE_NONE),
+            get(stops, i, DPC_SLICE_NONE),
+            step,
+        );
+        if len > 0 {
+            data += first * a.strides[i] * a.elsize() as i64;
+        }
+        shape.push(len);
+        strides.push(a.strides[i] * step);
+    }
+    Ok(a.view(data as usize, shape, strides))
+}
+
 /// A view of `array` sliced per dimension like Python's `a[start:stop:step]`
 /// (negative indices count from the end; `DPC_SLICE_NONE` for a bound not
 /// given; `starts`/`stops` may be NULL for all-none; `steps` NULL for all 1).
@@ -1059,43 +1226,41 @@ pub unsafe extern "C" fn dpc_array_slice(
         check_ptr("view_out", view_out)?;
         let a = handle::get::<Array>("array", array as usize)?;
         let nd = a.shape.len();
-        let get = |p: *const i64, i: usize, d: i64| {
-            if p.is_null() {
-                d
-            } else {
-                // SAFETY: called with `i < nd` and `p` one of `starts`,
-                // `stops`, `steps`: non-NULL here, so holding `nd` values
-                // (the export's contract).
-                unsafe { *p.add(i) }
-            }
-        };
-        let mut data = a.data as i64;
-        let (mut shape, mut strides) = (Vec::with_capacity(nd), Vec::with_capacity(nd));
-        for i in 0..nd {
-            let step = get(steps, i, 1);
-            if step == 0 {
-                return Err(Error::invalid_arg(format!(
-                    "dpc_array_slice: steps[{i}] is 0"
-                )));
-            }
-            let (first, len) = slice_indices(
-                a.shape[i],
-                get(starts, i, DPC_SLICE_NONE),
-                get(stops, i, DPC_SLICE_NONE),
-                step,
-            );
-            if len > 0 {
-                data += first * a.strides[i] * a.elsize() as i64;
-            }
-            shape.push(len);
-            strides.push(a.strides[i] * step);
-        }
-        let v = a.view(data as usize, shape, strides);
+        // SAFETY: the caller provides each of `starts`, `stops` and `steps`
+        // NULL or holding `ndim` values (the export's contract), `read_opt`'s
+        // contract.
+        let starts = unsafe { read_opt(starts, nd) };
+        // SAFETY: as for `starts`.
+        let stops = unsafe { read_opt(stops, nd) };
+        // SAFETY: as for `starts`.
+        let steps = unsafe { read_opt(steps, nd) };
+        let v = slice(&a, starts.as_deref(), stops.as_deref(), steps.as_deref())?;
         let h = handle::insert(Arc::new(v), false)?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // dpc_array (the export's contract).
         unsafe { write_out("view_out", view_out, h as dpc_array) }
     })
+}
+
+/// A view of `a` with its dimensions in the order `axes`, which must be a
+/// permutation of 0..ndim (`DPC_ERROR_INVALID_ARGUMENT` otherwise).
+pub(crate) fn permute(a: &Array, axes: &[i32]) -> Result<Array> {
+    let nd = a.shape.len();
+    let mut seen = vec![false; nd];
+    let permutation = axes.len() == nd
+        && axes.iter().all(|&x| {
+            x >= 0 && (x as usize) < nd && !std::mem::replace(&mut seen[x as usize], true)
+        });
+    if !permutation {
+        return Err(Error::invalid_arg(format!(
+            "dpc_array_permute: {axes:?} is not a permutation of 0..{nd}"
+        )));
+    }
+    Ok(a.view(
+        a.data,
+        axes.iter().map(|&x| a.shape[x as usize]).collect(),
+        axes.iter().map(|&x| a.strides[x as usize]).collect(),
+    ))
 }
 
 /// A view of `array` with its dimensions in the order `axes` (a permutation
@@ -1117,27 +1282,10 @@ pub unsafe extern "C" fn dpc_array_permute(
         if nd > 0 {
             check_ptr("axes", axes)?;
         }
-        let ax = if nd == 0 {
-            &[][..]
-        } else {
-            // SAFETY: checked non-NULL above (`nd` > 0); the caller provides
-            // `nd` values (the export's contract), read during the call.
-            unsafe { std::slice::from_raw_parts(axes, nd) }
-        };
-        let mut seen = vec![false; nd];
-        for &x in ax {
-            if x < 0 || x as usize >= nd || seen[x as usize] {
-                return Err(Error::invalid_arg(format!(
-                    "dpc_array_permute: {ax:?} is not a permutation of 0..{nd}"
-                )));
-            }
-            seen[x as usize] = true;
-        }
-        let v = a.view(
-            a.data,
-            ax.iter().map(|&x| a.shape[x as usize]).collect(),
-            ax.iter().map(|&x| a.strides[x as usize]).collect(),
-        );
+        // SAFETY: `axes` holds `ndim` values when non-NULL (the export's
+        // contract), `read_opt`'s contract; with no dimensions it may be NULL.
+        let ax = unsafe { read_opt(axes, nd) }.unwrap_or_default();
+        let v = permute(&a, &ax)?;
         let h = handle::insert(Arc::new(v), false)?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // dpc_array (the export's contract).
@@ -1202,6 +1350,27 @@ fn reshape_strides(shape: &[i64], strides: &[i64], new: &[i64]) -> Option<Vec<i6
     Some(out)
 }
 
+/// A view of `a` with shape `new` (same number of elements, C order), when
+/// its strides allow it without a copy; `DPC_ERROR_INVALID_ARGUMENT`
+/// otherwise, the message naming both shapes.
+pub(crate) fn reshape(a: &Array, new: Vec<i64>) -> Result<Array> {
+    if count(&new) != a.size() {
+        return Err(Error::invalid_arg(format!(
+            "dpc_array_reshape: cannot reshape shape {:?} ({} elements) into {new:?} ({} elements)",
+            a.shape,
+            a.size(),
+            count(&new)
+        )));
+    }
+    let st = reshape_strides(&a.shape, &a.strides, &new).ok_or_else(|| {
+        Error::invalid_arg(format!(
+            "dpc_array_reshape: shape {:?} with strides {:?} cannot be viewed as {new:?} without a copy",
+            a.shape, a.strides
+        ))
+    })?;
+    Ok(a.view(a.data, new, st))
+}
+
 /// A view of `array` with `ndim` dimensions of `shape` (same number of
 /// elements, C order), when the strides allow it without a copy.
 ///
@@ -1222,26 +1391,19 @@ pub unsafe extern "C" fn dpc_array_reshape(
         // export's contract), `check_shape`'s contract.
         let new = unsafe { check_shape(ndim, shape) }?;
         let a = handle::get::<Array>("array", array as usize)?;
-        if count(&new) != a.size() {
-            return Err(Error::invalid_arg(format!(
-                "dpc_array_reshape: cannot reshape shape {:?} ({} elements) into {new:?} ({} elements)",
-                a.shape,
-                a.size(),
-                count(&new)
-            )));
-        }
-        let st = reshape_strides(&a.shape, &a.strides, &new).ok_or_else(|| {
-            Error::invalid_arg(format!(
-                "dpc_array_reshape: shape {:?} with strides {:?} cannot be viewed as {new:?} without a copy",
-                a.shape, a.strides
-            ))
-        })?;
-        let v = a.view(a.data, new, st);
+        let v = reshape(&a, new)?;
         let h = handle::insert(Arc::new(v), false)?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // dpc_array (the export's contract).
         unsafe { write_out("view_out", view_out, h as dpc_array) }
     })
+}
+
+/// A read-only view of all of `a`.
+pub(crate) fn read_only(a: &Array) -> Array {
+    let mut v = a.view(a.data, a.shape.clone(), a.strides.clone());
+    v.writable = false;
+    v
 }
 
 /// A read-only view of `array`: dpcore refuses to write through it and its
@@ -1257,13 +1419,26 @@ pub unsafe extern "C" fn dpc_array_as_read_only(
     export!(|| {
         check_ptr("view_out", view_out)?;
         let a = handle::get::<Array>("array", array as usize)?;
-        let mut v = a.view(a.data, a.shape.clone(), a.strides.clone());
-        v.writable = false;
+        let v = read_only(&a);
         let h = handle::insert(Arc::new(v), false)?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // dpc_array (the export's contract).
         unsafe { write_out("view_out", view_out, h as dpc_array) }
     })
+}
+
+/// A C-contiguous copy of `a` on `q` in USM of `usm_kind` (0: device
+/// memory; anything but a `dpc_usm_kind` is `DPC_ERROR_INVALID_ARGUMENT`):
+/// copied on the device when `a` is in `q`'s context, otherwise staged
+/// through host memory (`copy::to_device`). Returns when the copy is done.
+///
+/// # Safety
+/// `a` keeps the [`Array`] invariant.
+pub(crate) unsafe fn copy_to_device(a: &Array, q: &Arc<Queue>, usm_kind: i32) -> Result<Array> {
+    check_usm_kind(usm_kind)?;
+    // SAFETY: `a` keeps the `Array` invariant (this function's contract),
+    // `to_device`'s contract.
+    unsafe { crate::copy::to_device(a, q, usm_kind) }
 }
 
 /// A C-contiguous copy of `array` on `queue` (NULL: the default device's
@@ -1288,14 +1463,9 @@ pub unsafe extern "C" fn dpc_array_to_device(
         check_ptr("array_out", array_out)?;
         let a = handle::get::<Array>("array", array as usize)?;
         let q = queue_or_default(queue)?;
-        if !(0..=3).contains(&usm_kind) {
-            return Err(Error::invalid_arg(format!(
-                "dpc_array_to_device: usm_kind {usm_kind} is not a dpc_usm_kind"
-            )));
-        }
         // SAFETY: `a` is a live array (held), which keeps the `Array`
-        // invariant, `to_device`'s contract.
-        let out = unsafe { crate::copy::to_device(&a, &q, usm_kind) }?;
+        // invariant, `copy_to_device`'s contract.
+        let out = unsafe { copy_to_device(&a, &q, usm_kind) }?;
         let h = handle::insert(Arc::new(out), false)?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // dpc_array (the export's contract).
@@ -1479,6 +1649,68 @@ unsafe extern "C" fn delete_legacy(t: *mut dpc_dlpack_managed_tensor) {
     }
 }
 
+/// `a` as a DLPack 1.x managed tensor, for a consumer that understands
+/// DLPack up to `max_major`.`max_minor` (`DPC_ERROR_UNSUPPORTED` below 1.0).
+/// The tensor keeps the memory alive until the consumer calls its deleter
+/// (exactly once); read-only arrays set `DPC_DLPACK_FLAG_READ_ONLY`.
+///
+/// Ownership: the tensor returned is the consumer's.
+pub(crate) fn to_dlpack_versioned(
+    a: &Arc<Array>,
+    max_major: u32,
+    max_minor: u32,
+) -> Result<*mut dpc_dlpack_managed_tensor_versioned> {
+    if max_major < DPC_DLPACK_MAJOR_VERSION {
+        return Err(Error::new(
+            DPC_ERROR_UNSUPPORTED,
+            format!(
+                "the consumer understands DLPack {max_major}.{max_minor}; versioned tensors are DLPack 1.x: use dpc_array_to_dlpack for the legacy form"
+            ),
+        ));
+    }
+    let mut e = Box::new(Export {
+        tensor: dpc_dlpack_managed_tensor_versioned {
+            version: dpc_dlpack_version {
+                major: DPC_DLPACK_MAJOR_VERSION,
+                minor: DPC_DLPACK_MINOR_VERSION,
+            },
+            manager_ctx: std::ptr::null_mut(),
+            deleter: Some(delete_versioned),
+            flags: if a.writable {
+                0
+            } else {
+                DPC_DLPACK_FLAG_READ_ONLY
+            },
+            dl_tensor: dl_device(a).map(|device| dpc_dlpack_tensor {
+                data: std::ptr::null_mut(),
+                device,
+                ndim: 0,
+                dtype: a.dtype,
+                shape: std::ptr::null_mut(),
+                strides: std::ptr::null_mut(),
+                byte_offset: 0,
+            })?,
+        },
+        shape: a.shape.clone(),
+        strides: a.strides.clone(),
+        _array: a.clone(),
+    });
+    let (s, st) = (
+        &mut e.shape as *mut Vec<i64>,
+        &mut e.strides as *mut Vec<i64>,
+    );
+    // SAFETY: `s` and `st` point to two distinct fields of the live box
+    // `e`, and no other reference to them exists while the two borrows
+    // live (the call); the assignment writes another field.
+    e.tensor.dl_tensor = dl_tensor(a, unsafe { &mut *s }, unsafe { &mut *st })?;
+    let raw = Box::into_raw(e);
+    // SAFETY: `raw` comes from `Box::into_raw` just above: valid and not
+    // aliased.
+    unsafe { (*raw).tensor.manager_ctx = raw as *mut c_void };
+    // `raw` points to the tensor too (its first field, `repr(C)`).
+    Ok(raw as *mut dpc_dlpack_managed_tensor_versioned)
+}
+
 /// Export `array` as a DLPack 1.x `DLManagedTensorVersioned` (layout of
 /// `dpc_dlpack_managed_tensor_versioned`). `max_major`/`max_minor` is the
 /// highest DLPack version the consumer understands. The export keeps the
@@ -1502,60 +1734,48 @@ pub unsafe extern "C" fn dpc_array_to_dlpack_versioned(
     export!(|| {
         check_ptr("tensor_out", tensor_out)?;
         let a = handle::get::<Array>("array", array as usize)?;
-        if max_major < DPC_DLPACK_MAJOR_VERSION {
-            return Err(Error::new(
-                DPC_ERROR_UNSUPPORTED,
-                format!(
-                    "the consumer understands DLPack {max_major}.{max_minor}; versioned tensors are DLPack 1.x: use dpc_array_to_dlpack for the legacy form"
-                ),
-            ));
-        }
-        let mut e = Box::new(Export {
-            tensor: dpc_dlpack_managed_tensor_versioned {
-                version: dpc_dlpack_version {
-                    major: DPC_DLPACK_MAJOR_VERSION,
-                    minor: DPC_DLPACK_MINOR_VERSION,
-                },
-                manager_ctx: std::ptr::null_mut(),
-                deleter: Some(delete_versioned),
-                flags: if a.writable {
-                    0
-                } else {
-                    DPC_DLPACK_FLAG_READ_ONLY
-                },
-                dl_tensor: dl_device(&a).map(|device| dpc_dlpack_tensor {
-                    data: std::ptr::null_mut(),
-                    device,
-                    ndim: 0,
-                    dtype: a.dtype,
-                    shape: std::ptr::null_mut(),
-                    strides: std::ptr::null_mut(),
-                    byte_offset: 0,
-                })?,
-            },
-            shape: a.shape.clone(),
-            strides: a.strides.clone(),
-            _array: a.clone(),
-        });
-        let (s, st) = (
-            &mut e.shape as *mut Vec<i64>,
-            &mut e.strides as *mut Vec<i64>,
-        );
-        // SAFETY: `s` and `st` point to two distinct fields of the live box
-        // `e`, and no other reference to them exists while the two borrows
-        // live (the call); the assignment writes another field.
-        e.tensor.dl_tensor = dl_tensor(&a, unsafe { &mut *s }, unsafe { &mut *st })?;
-        let raw = Box::into_raw(e);
-        // SAFETY: `raw` comes from `Box::into_raw` just above: valid and not
-        // aliased. `tensor_out` was checked non-NULL above and the caller
-        // provides it writable (the export's contract); `raw` points to the
-        // tensor too (its first field, `repr(C)`).
-        unsafe {
-            (*raw).tensor.manager_ctx = raw as *mut c_void;
-            tensor_out.write(raw as *mut dpc_dlpack_managed_tensor_versioned);
-        }
-        Ok(())
+        let t = to_dlpack_versioned(&a, max_major, max_minor)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // pointer (the export's contract).
+        unsafe { write_out("tensor_out", tensor_out, t) }
     })
+}
+
+/// `a` as a legacy (unversioned) DLPack managed tensor. As
+/// [`to_dlpack_versioned`], except that the legacy form has no read-only
+/// flag: read-only arrays are refused (`DPC_ERROR_INVALID_ARGUMENT`).
+///
+/// Ownership: the tensor returned is the consumer's.
+pub(crate) fn to_dlpack(a: &Arc<Array>) -> Result<*mut dpc_dlpack_managed_tensor> {
+    if !a.writable {
+        return Err(Error::invalid_arg(
+            "dpc_array_to_dlpack: the array is read-only and legacy DLPack cannot say so; use dpc_array_to_dlpack_versioned",
+        ));
+    }
+    let mut e = Box::new(Export {
+        tensor: dpc_dlpack_managed_tensor {
+            dl_tensor: dl_tensor(a, &mut [], &mut [])?,
+            manager_ctx: std::ptr::null_mut(),
+            deleter: Some(delete_legacy),
+        },
+        shape: a.shape.clone(),
+        strides: a.strides.clone(),
+        _array: a.clone(),
+    });
+    let (s, st) = (
+        &mut e.shape as *mut Vec<i64>,
+        &mut e.strides as *mut Vec<i64>,
+    );
+    // SAFETY: `s` and `st` point to two distinct fields of the live box
+    // `e`, and no other reference to them exists while the two borrows
+    // live (the call); the assignment writes another field.
+    e.tensor.dl_tensor = dl_tensor(a, unsafe { &mut *s }, unsafe { &mut *st })?;
+    let raw = Box::into_raw(e);
+    // SAFETY: `raw` comes from `Box::into_raw` just above: valid and not
+    // aliased.
+    unsafe { (*raw).tensor.manager_ctx = raw as *mut c_void };
+    // `raw` points to the tensor too (its first field, `repr(C)`).
+    Ok(raw as *mut dpc_dlpack_managed_tensor)
 }
 
 /// Export `array` as a legacy (unversioned) `DLManagedTensor`. As
@@ -1573,158 +1793,142 @@ pub unsafe extern "C" fn dpc_array_to_dlpack(
     export!(|| {
         check_ptr("tensor_out", tensor_out)?;
         let a = handle::get::<Array>("array", array as usize)?;
-        if !a.writable {
-            return Err(Error::invalid_arg(
-                "dpc_array_to_dlpack: the array is read-only and legacy DLPack cannot say so; use dpc_array_to_dlpack_versioned",
-            ));
-        }
-        let mut e = Box::new(Export {
-            tensor: dpc_dlpack_managed_tensor {
-                dl_tensor: dl_tensor(&a, &mut [], &mut [])?,
-                manager_ctx: std::ptr::null_mut(),
-                deleter: Some(delete_legacy),
-            },
-            shape: a.shape.clone(),
-            strides: a.strides.clone(),
-            _array: a.clone(),
-        });
-        let (s, st) = (
-            &mut e.shape as *mut Vec<i64>,
-            &mut e.strides as *mut Vec<i64>,
-        );
-        // SAFETY: `s` and `st` point to two distinct fields of the live box
-        // `e`, and no other reference to them exists while the two borrows
-        // live (the call); the assignment writes another field.
-        e.tensor.dl_tensor = dl_tensor(&a, unsafe { &mut *s }, unsafe { &mut *st })?;
-        let raw = Box::into_raw(e);
-        // SAFETY: `raw` comes from `Box::into_raw` just above: valid and not
-        // aliased. `tensor_out` was checked non-NULL above and the caller
-        // provides it writable (the export's contract); `raw` points to the
-        // tensor too (its first field, `repr(C)`).
-        unsafe {
-            (*raw).tensor.manager_ctx = raw as *mut c_void;
-            tensor_out.write(raw as *mut dpc_dlpack_managed_tensor);
-        }
-        Ok(())
+        let t = to_dlpack(&a)?;
+        // SAFETY: checked non-NULL above; the caller provides a writable
+        // pointer (the export's contract).
+        unsafe { write_out("tensor_out", tensor_out, t) }
     })
 }
 
-/// Build an array over a DLPack tensor; `release` runs the producer's
-/// deleter and is called exactly once: now on failure, or with the last view.
-///
-/// `t` is a copy: `release` may free the producer's tensor during the call.
+/// The two forms of a DLPack managed tensor, as [`dlpack_base`] needs them.
+trait ManagedTensor: Sized + 'static {
+    /// The producer's deleter.
+    fn deleter(&self) -> Option<unsafe extern "C" fn(*mut Self)>;
+}
+
+impl ManagedTensor for dpc_dlpack_managed_tensor_versioned {
+    fn deleter(&self) -> Option<unsafe extern "C" fn(*mut Self)> {
+        self.deleter
+    }
+}
+
+impl ManagedTensor for dpc_dlpack_managed_tensor {
+    fn deleter(&self) -> Option<unsafe extern "C" fn(*mut Self)> {
+        self.deleter
+    }
+}
+
+/// The base of an import of the managed tensor `t`, which owns it: the
+/// producer's deleter runs exactly once, when the last view goes, or when
+/// the base is dropped unused because the import failed (or panicked).
 ///
 /// # Safety
-/// Until `release` runs, `t.shape` (when `t.ndim` > 0) and `t.strides` (when
+/// `t` is non-NULL and a managed tensor handed over to dpcore: valid, with
+/// what it describes, until its deleter runs (DLPack's contract), and its
+/// deleter run by nothing but the base returned.
+unsafe fn dlpack_base<T: ManagedTensor>(t: *mut T) -> Arc<Base> {
+    let t = t as usize;
+    Base::foreign(Box::new(move || {
+        let p = t as *mut T;
+        // SAFETY: `p` is the producer's non-NULL managed tensor, valid until
+        // its deleter is called (this function's contract); this `FnOnce` is
+        // the only caller of it and runs at most once.
+        if let Some(d) = unsafe { (*p).deleter() } {
+            // SAFETY: as above: the deleter is called once, with its own
+            // tensor, as DLPack requires.
+            unsafe { d(p) }
+        }
+    }))
+}
+
+/// Build an array over a DLPack tensor whose producer's deleter `base`
+/// owns: on failure the base is dropped, and the deleter runs, before this
+/// returns; otherwise with the last view.
+///
+/// `t` is a copy of the producer's `dl_tensor`, so nothing here borrows the
+/// managed tensor that the deleter frees.
+///
+/// # Safety
+/// While `base` lives, `t.shape` (when `t.ndim` > 0) and `t.strides` (when
 /// non-NULL) are valid for reads of `t.ndim` values, and the memory at
-/// `t.data` is what `t` describes (the producer's DLPack contract), valid
-/// until `release` runs.
-unsafe fn import(
-    t: dpc_dlpack_tensor,
-    writable: bool,
-    release: Box<dyn FnOnce() + Send>,
-) -> Result<Array> {
-    let fail = |e: Error, release: Box<dyn FnOnce() + Send>| -> Result<Array> {
-        release();
-        Err(e)
-    };
-    if let Err(e) = element_size(t.dtype) {
-        return fail(e, release);
-    }
+/// `t.data` is what `t` describes (the producer's DLPack contract).
+unsafe fn import(t: dpc_dlpack_tensor, writable: bool, base: Arc<Base>) -> Result<Array> {
+    element_size(t.dtype)?;
     if t.ndim < 0 || t.ndim > DPC_ARRAY_MAX_NDIM || (t.ndim > 0 && t.shape.is_null()) {
-        return fail(
-            Error::invalid_arg(format!(
-                "DLPack tensor with ndim {} and shape {:p}",
-                t.ndim, t.shape
-            )),
-            release,
-        );
+        return Err(Error::invalid_arg(format!(
+            "DLPack tensor with ndim {} and shape {:p}",
+            t.ndim, t.shape
+        )));
     }
     let nd = t.ndim as usize;
     let shape = if nd == 0 {
         vec![]
     } else {
         // SAFETY: `nd` is 1..=64 and `t.shape` non-NULL (checked above),
-        // valid for `nd` reads (this function's contract; `release` has not
-        // run); the values are copied out at once.
+        // valid for `nd` reads (this function's contract; `base` is alive);
+        // the values are copied out at once.
         unsafe { std::slice::from_raw_parts(t.shape, nd) }.to_vec()
     };
     if shape.iter().any(|&n| n < 0) {
-        return fail(
-            Error::invalid_arg(format!("DLPack tensor with a negative extent: {shape:?}")),
-            release,
-        );
+        return Err(Error::invalid_arg(format!(
+            "DLPack tensor with a negative extent: {shape:?}"
+        )));
     }
     let strides = if t.strides.is_null() || nd == 0 {
         c_strides(&shape)
     } else {
         // SAFETY: non-NULL and `nd` is 1..=64; valid for `nd` reads (this
-        // function's contract; `release` has not run); copied out at once.
+        // function's contract; `base` is alive); copied out at once.
         unsafe { std::slice::from_raw_parts(t.strides, nd) }.to_vec()
     };
     let data = (t.data as usize).wrapping_add(t.byte_offset as usize);
     if t.data.is_null() && count(&shape) > 0 {
-        return fail(
-            Error::new(DPC_ERROR_NULL_POINTER, "DLPack tensor with NULL data"),
-            release,
-        );
+        return Err(Error::new(
+            DPC_ERROR_NULL_POINTER,
+            "DLPack tensor with NULL data",
+        ));
     }
     let (queue, usm_kind) = match t.device.device_type {
         DPC_DL_CPU => (None, abi::usm_kind::UNKNOWN),
         DPC_DL_ONEAPI => {
-            let Some(dev) = device::by_dlpack(DPC_DL_ONEAPI, t.device.device_id as i64) else {
-                return fail(
-                    Error::new(
-                        DPC_ERROR_DEVICE_NOT_FOUND,
-                        format!("DLPack tensor on kDLOneAPI device {}; {}", t.device.device_id, device::list_for_message()),
+            let dev = device::by_dlpack(DPC_DL_ONEAPI, t.device.device_id as i64).ok_or_else(|| {
+                Error::new(
+                    DPC_ERROR_DEVICE_NOT_FOUND,
+                    format!(
+                        "DLPack tensor on kDLOneAPI device {}; {}",
+                        t.device.device_id,
+                        device::list_for_message()
                     ),
-                    release,
-                );
-            };
-            let ctx = match context::default_context(&dev) {
-                Ok(c) => c,
-                Err(e) => return fail(e, release),
-            };
+                )
+            })?;
+            let ctx = context::default_context(&dev)?;
             let mut kind = 0i32;
             if count(&shape) > 0 {
-                kind = match usm::pointer_kind(&ctx, t.data as usize) {
-                    Ok(k) => k,
-                    Err(e) => return fail(e, release),
-                };
+                kind = usm::pointer_kind(&ctx, t.data as usize)?;
                 if kind == abi::usm_kind::UNKNOWN {
-                    return fail(
-                        Error::new(
-                            DPC_ERROR_INVALID_POINTER,
-                            format!(
-                                "DLPack tensor on kDLOneAPI device {} ({}) points at {:p}, which is not USM of that device's default context",
-                                t.device.device_id,
-                                dev.describe(),
-                                t.data
-                            ),
+                    return Err(Error::new(
+                        DPC_ERROR_INVALID_POINTER,
+                        format!(
+                            "DLPack tensor on kDLOneAPI device {} ({}) points at {:p}, which is not USM of that device's default context",
+                            t.device.device_id,
+                            dev.describe(),
+                            t.data
                         ),
-                        release,
-                    );
+                    ));
                 }
             }
-            match queue::default_queue(&dev) {
-                Ok(q) => (Some(q), if kind == 0 { abi::usm_kind::DEVICE } else { kind }),
-                Err(e) => return fail(e, release),
-            }
+            let q = queue::default_queue(&dev)?;
+            (Some(q), if kind == 0 { abi::usm_kind::DEVICE } else { kind })
         }
         other => {
-            return fail(
-                Error::new(
-                    DPC_ERROR_UNSUPPORTED,
-                    format!("DLPack device type {other} is not supported; dpcore takes kDLOneAPI (14) and kDLCPU (1)"),
-                ),
-                release,
-            )
+            return Err(Error::new(
+                DPC_ERROR_UNSUPPORTED,
+                format!("DLPack device type {other} is not supported; dpcore takes kDLOneAPI (14) and kDLCPU (1)"),
+            ))
         }
     };
     Ok(Array {
-        base: Arc::new(Base {
-            owner: Owner::Foreign(Mutex::new(Some(release))),
-        }),
+        base,
         data,
         dtype: t.dtype,
         shape,
@@ -1733,6 +1937,33 @@ unsafe fn import(
         usm_kind,
         writable,
     })
+}
+
+/// Build an array over a DLPack 1.x tensor of version `version` and flags
+/// `flags` (the read-only flag is honoured), as [`import`]: a major version
+/// newer than dpcore's is `DPC_ERROR_UNSUPPORTED` (the deleter runs then
+/// too).
+///
+/// # Safety
+/// As [`import`].
+unsafe fn import_versioned(
+    version: dpc_dlpack_version,
+    flags: u64,
+    t: dpc_dlpack_tensor,
+    base: Arc<Base>,
+) -> Result<Array> {
+    if version.major > DPC_DLPACK_MAJOR_VERSION {
+        return Err(Error::new(
+            DPC_ERROR_UNSUPPORTED,
+            format!(
+                "DLPack {}.{} tensor; dpcore understands major version {DPC_DLPACK_MAJOR_VERSION}",
+                version.major, version.minor
+            ),
+        ));
+    }
+    let writable = flags & DPC_DLPACK_FLAG_READ_ONLY == 0;
+    // SAFETY: this function's contract is `import`'s.
+    unsafe { import(t, writable, base) }
 }
 
 /// Import a DLPack 1.x `DLManagedTensorVersioned` (layout of
@@ -1756,43 +1987,20 @@ pub unsafe extern "C" fn dpc_array_from_dlpack_versioned(
 ) -> dpc_status {
     export!(|| {
         check_ptr("tensor", tensor)?;
-        let t = tensor as usize;
-        let release: Box<dyn FnOnce() + Send> = Box::new(move || {
-            let p = t as *mut dpc_dlpack_managed_tensor_versioned;
-            // SAFETY: `p` is the caller's non-NULL (checked above) managed
-            // tensor, valid until its deleter is called (the export's and
-            // DLPack's contract); this `FnOnce` is the only caller of it
-            // and runs at most once.
-            if let Some(d) = unsafe { (*p).deleter } {
-                // SAFETY: as above: the deleter is called once, with its own
-                // tensor, as DLPack requires.
-                unsafe { d(p) }
-            }
-        });
-        if array_out.is_null() {
-            release();
-            return Err(Error::null("array_out"));
-        }
-        // SAFETY: `tensor` is non-NULL (checked above) and valid until its
-        // deleter runs (the export's contract); `m`'s last use is before
-        // `release` can run (`import` gets a copy of `dl_tensor`).
-        let m = unsafe { &*tensor };
-        if m.version.major > DPC_DLPACK_MAJOR_VERSION {
-            let v = m.version;
-            release();
-            return Err(Error::new(
-                DPC_ERROR_UNSUPPORTED,
-                format!(
-                    "DLPack {}.{} tensor; dpcore understands major version {DPC_DLPACK_MAJOR_VERSION}",
-                    v.major, v.minor
-                ),
-            ));
-        }
-        let writable = m.flags & DPC_DLPACK_FLAG_READ_ONLY == 0;
-        // SAFETY: the producer's tensor is valid and describes its memory
-        // until its deleter runs (the export's contract, DLPack's), and
-        // only `release` runs it.
-        let a = unsafe { import(m.dl_tensor, writable, release) }?;
+        // SAFETY: `tensor` is non-NULL (checked above) and handed over to
+        // dpcore: valid, with what it describes, until its deleter runs,
+        // which only dpcore does (the export's contract, DLPack's).
+        let base = unsafe { dlpack_base(tensor) };
+        // On failure from here on `base` is dropped: the deleter runs.
+        check_ptr("array_out", array_out)?;
+        // SAFETY: `tensor` is valid until its deleter runs, which only `base`
+        // does (above); the fields are copied out.
+        let (version, flags, t) =
+            unsafe { ((*tensor).version, (*tensor).flags, (*tensor).dl_tensor) };
+        // SAFETY: what `t` describes is valid until the deleter runs, which
+        // only `base` does (the export's contract, DLPack's), `import`'s
+        // contract.
+        let a = unsafe { import_versioned(version, flags, t, base) }?;
         let h = handle::insert(Arc::new(a), false)?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // dpc_array (the export's contract).
@@ -1812,6 +2020,91 @@ struct ReleaseCall {
 // used once to call the one with the other; `dpc_array_from_usm`'s contract
 // (documented there) lets that call run on any thread, the context included.
 unsafe impl Send for ReleaseCall {}
+
+/// The base of memory lent with `release` (`dpc_array_from_usm`):
+/// `release(release_ctx)` runs exactly once, when the last view goes, or
+/// when the base is dropped unused because the call failed (or panicked);
+/// nothing runs when `release` is NULL.
+///
+/// # Safety
+/// `release`, when non-NULL, may be called once with `release_ctx`, on any
+/// thread (`dpc_array_from_usm`'s contract).
+unsafe fn lent_base(release: dpc_release_fn, release_ctx: *mut c_void) -> Arc<Base> {
+    let call = release.map(|f| ReleaseCall {
+        f,
+        ctx: release_ctx,
+    });
+    Base::foreign(Box::new(move || {
+        if let Some(c) = call {
+            // SAFETY: the lender's function with its context, called once
+            // (this `FnOnce` runs at most once), on any thread, as this
+            // function's contract allows.
+            unsafe { (c.f)(c.ctx) }
+        }
+    }))
+}
+
+/// Check what `dpc_array_from_usm` is told about lent memory: a supported
+/// data type, and no flags but `DPC_ARRAY_WRITABLE` and `DPC_ARRAY_TRUST_*`.
+fn check_lent(dtype: dpc_dlpack_dtype, flags: u32) -> Result<()> {
+    element_size(dtype)?;
+    if flags & !(DPC_ARRAY_WRITABLE | TRUST_MASK) != 0 {
+        return Err(Error::invalid_arg(format!(
+            "dpc_array_from_usm: flags {flags:#x} has bits other than DPC_ARRAY_WRITABLE and DPC_ARRAY_TRUST_*"
+        )));
+    }
+    Ok(())
+}
+
+/// An array over USM memory that dpcore did not allocate, whose release
+/// `base` owns: element (0, …, 0) at `data`, `shape` and `strides` in
+/// elements, on `q`. Its USM kind is the one `flags` vouches for
+/// (`DPC_ARRAY_TRUST_*`), or else the runtime's answer; memory that is not
+/// USM of `q`'s context is `DPC_ERROR_INVALID_POINTER`. An array of no
+/// elements is device USM and its `data` is not looked at. Writable when
+/// `flags` has `DPC_ARRAY_WRITABLE`.
+///
+/// # Safety
+/// `strides` has one value per dimension; every element the view reaches
+/// from `data` lies in USM of `q`'s context (of the kind vouched for, if
+/// any) that stays valid while `base` lives (the lender's promise).
+unsafe fn from_usm(
+    q: Arc<Queue>,
+    dtype: dpc_dlpack_dtype,
+    shape: Vec<i64>,
+    strides: Vec<i64>,
+    data: usize,
+    flags: u32,
+    base: Arc<Base>,
+) -> Result<Array> {
+    let mut kind = abi::usm_kind::DEVICE;
+    if count(&shape) > 0 {
+        kind = match ((flags & TRUST_MASK) >> 8) as i32 {
+            0 => usm::pointer_kind(&q.context, data)?,
+            trusted => trusted,
+        };
+        if kind == abi::usm_kind::UNKNOWN {
+            return Err(Error::new(
+                DPC_ERROR_INVALID_POINTER,
+                format!(
+                    "dpc_array_from_usm: {:p} is not USM of the context of {}",
+                    data as *const c_void,
+                    q.describe()
+                ),
+            ));
+        }
+    }
+    Ok(Array {
+        base,
+        data,
+        dtype,
+        shape,
+        strides,
+        queue: Some(q),
+        usm_kind: kind,
+        writable: flags & DPC_ARRAY_WRITABLE != 0,
+    })
+}
 
 /// An array viewing USM memory that dpcore did not allocate: `data` is the
 /// address of element (0, …, 0), `strides` are in elements (NULL:
@@ -1849,70 +2142,30 @@ pub unsafe extern "C" fn dpc_array_from_usm(
     release_ctx: *mut c_void,
     array_out: *mut dpc_array,
 ) -> dpc_status {
-    let call = release.map(|f| ReleaseCall {
-        f,
-        ctx: release_ctx,
-    });
     // The base owns the release from the start: it runs when the last view
     // goes, or when the base is dropped because a check below failed (or
     // panicked).
-    let base = Arc::new(Base {
-        owner: Owner::Foreign(Mutex::new(Some(Box::new(move || {
-            if let Some(c) = call {
-                // SAFETY: the lender's function with its context, called
-                // once (this `FnOnce` runs at most once), on any thread, as
-                // `dpc_array_from_usm`'s contract allows.
-                unsafe { (c.f)(c.ctx) }
-            }
-        })))),
-    });
+    // SAFETY: the caller lets `release(release_ctx)` run once on any thread
+    // (the export's contract), `lent_base`'s contract.
+    let base = unsafe { lent_base(release, release_ctx) };
     export!(move || {
         check_ptr("array_out", array_out)?;
         // SAFETY: the caller provides `shape` readable for `ndim` values (the
         // export's contract), `check_shape`'s contract.
         let shape = unsafe { check_shape(ndim, shape) }?;
-        element_size(dtype)?;
-        if flags & !(DPC_ARRAY_WRITABLE | TRUST_MASK) != 0 {
-            return Err(Error::invalid_arg(format!(
-                "dpc_array_from_usm: flags {flags:#x} has bits other than DPC_ARRAY_WRITABLE and DPC_ARRAY_TRUST_*"
-            )));
-        }
+        check_lent(dtype, flags)?;
         let q = queue::get("queue", queue)?;
-        let strides = if strides.is_null() || ndim == 0 {
-            c_strides(&shape)
-        } else {
-            // SAFETY: non-NULL and `ndim` is 1..=64 (`check_shape`); the
-            // caller provides `ndim` strides (the export's contract), copied
-            // out at once.
-            unsafe { std::slice::from_raw_parts(strides, ndim as usize) }.to_vec()
-        };
-        let mut kind = abi::usm_kind::DEVICE;
+        // SAFETY: the caller provides `strides` NULL or one stride per
+        // dimension (the export's contract), `read_strides`'s contract.
+        let strides = unsafe { read_strides(strides, &shape) };
         if count(&shape) > 0 {
             check_ptr("data", data)?;
-            kind = match ((flags & TRUST_MASK) >> 8) as i32 {
-                0 => usm::pointer_kind(&q.context, data as usize)?,
-                trusted => trusted,
-            };
-            if kind == abi::usm_kind::UNKNOWN {
-                return Err(Error::new(
-                    DPC_ERROR_INVALID_POINTER,
-                    format!(
-                        "dpc_array_from_usm: {data:p} is not USM of the context of {}",
-                        q.describe()
-                    ),
-                ));
-            }
         }
-        let a = Array {
-            base,
-            data: data as usize,
-            dtype,
-            shape,
-            strides,
-            queue: Some(q),
-            usm_kind: kind,
-            writable: flags & DPC_ARRAY_WRITABLE != 0,
-        };
+        // SAFETY: `strides` has one value per dimension (`read_strides`); the
+        // caller lends USM of the queue's context for every element of the
+        // layout, valid until `release` runs, which only `base` does (the
+        // export's contract), `from_usm`'s contract.
+        let a = unsafe { from_usm(q, dtype, shape, strides, data as usize, flags, base) }?;
         let h = handle::insert(Arc::new(a), false)?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // dpc_array (the export's contract).
@@ -1933,28 +2186,19 @@ pub unsafe extern "C" fn dpc_array_from_dlpack(
 ) -> dpc_status {
     export!(|| {
         check_ptr("tensor", tensor)?;
-        let t = tensor as usize;
-        let release: Box<dyn FnOnce() + Send> = Box::new(move || {
-            let p = t as *mut dpc_dlpack_managed_tensor;
-            // SAFETY: `p` is the caller's non-NULL (checked above) managed
-            // tensor, valid until its deleter is called (the export's and
-            // DLPack's contract); this `FnOnce` is the only caller of it
-            // and runs at most once.
-            if let Some(d) = unsafe { (*p).deleter } {
-                // SAFETY: as above: the deleter is called once, with its own
-                // tensor, as DLPack requires.
-                unsafe { d(p) }
-            }
-        });
-        if array_out.is_null() {
-            release();
-            return Err(Error::null("array_out"));
-        }
-        // SAFETY: `tensor` is non-NULL (checked above) and, with what it
-        // describes, valid until its deleter runs (the export's contract,
-        // DLPack's); `dl_tensor` is copied out before `import`, and only
-        // `release` runs the deleter.
-        let a = unsafe { import((*tensor).dl_tensor, true, release) }?;
+        // SAFETY: `tensor` is non-NULL (checked above) and handed over to
+        // dpcore: valid, with what it describes, until its deleter runs,
+        // which only dpcore does (the export's contract, DLPack's).
+        let base = unsafe { dlpack_base(tensor) };
+        // On failure from here on `base` is dropped: the deleter runs.
+        check_ptr("array_out", array_out)?;
+        // SAFETY: `tensor` is valid until its deleter runs, which only `base`
+        // does (above); `dl_tensor` is copied out.
+        let t = unsafe { (*tensor).dl_tensor };
+        // SAFETY: what `t` describes is valid until the deleter runs, which
+        // only `base` does (the export's contract, DLPack's), `import`'s
+        // contract.
+        let a = unsafe { import(t, true, base) }?;
         let h = handle::insert(Arc::new(a), false)?;
         // SAFETY: checked non-NULL above; the caller provides a writable
         // dpc_array (the export's contract).
