@@ -191,8 +191,8 @@ thread_local! {
         backend_code: 0,
         build_log: String::new(),
     }) };
-    static IN_BOUNDARY: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-    /// The path of the export running on this thread (see `export!`).
+    /// The path of the export running on this thread (see `export!`);
+    /// empty outside any boundary.
     static EXPORT: std::cell::Cell<&'static str> = const { std::cell::Cell::new("") };
 }
 
@@ -271,7 +271,7 @@ fn install_quiet_panic_hook() {
             // Inside an export the panic becomes a status and a message;
             // printing it would break the promise that dpcore prints
             // nothing unless asked. Elsewhere keep the usual behaviour.
-            if IN_BOUNDARY.with(|b| b.get()) == 0 {
+            if EXPORT.with(|e| e.get().is_empty()) {
                 previous(info);
             } else {
                 let loc = info
@@ -292,12 +292,9 @@ pub fn boundary<F>(name: &'static str, f: F) -> dpc_status
 where
     F: FnOnce() -> Result<()>,
 {
-    IN_BOUNDARY.with(|b| b.set(b.get() + 1));
     let outer = EXPORT.with(|e| e.replace(name));
     let r = catch_unwind(AssertUnwindSafe(f));
     EXPORT.with(|e| e.set(outer));
-    IN_BOUNDARY.with(|b| b.set(b.get() - 1));
-    let name = short_name(name);
     match r {
         Ok(Ok(())) => DPC_SUCCESS,
         Ok(Err(e)) => {
@@ -308,7 +305,8 @@ where
             let e = Error::new(
                 DPC_ERROR_INTERNAL,
                 format!(
-                    "{name}: internal error (panic: {}); please report it",
+                    "{}: internal error (panic: {}); please report it",
+                    short_name(name),
                     panic_message(payload.as_ref())
                 ),
             );
@@ -325,9 +323,10 @@ pub fn boundary_value<T, F>(fallback: T, f: F) -> T
 where
     F: FnOnce() -> T,
 {
-    IN_BOUNDARY.with(|b| b.set(b.get() + 1));
+    // Not an export of a name of its own: "dpcore" in messages.
+    let outer = EXPORT.with(|e| e.replace("dpcore"));
     let r = catch_unwind(AssertUnwindSafe(f));
-    IN_BOUNDARY.with(|b| b.set(b.get() - 1));
+    EXPORT.with(|e| e.set(outer));
     r.unwrap_or(fallback)
 }
 

@@ -224,10 +224,10 @@ impl Deps {
 
 /// Validate the `(events, n_events)` pair of an export.
 ///
-/// Which plugin the events belong to is not checked: use [`deps_for`] for
-/// a list whose objects go to a plugin ([`Deps::ptr`] may be given only to
-/// the plugin every event belongs to). This form suits lists that are only
-/// watched, each event through its own plugin (deferred releases).
+/// Which plugin the events belong to is not checked here: whatever gives
+/// [`Deps::ptr`] to a plugin checks the list first with
+/// [`Deps::check_backend`] (the queue's barrier, the USM commands, kernel
+/// launches), once, where the list meets the plugin.
 ///
 /// # Safety
 /// `events` is NULL or valid for reads of `n` handles (`dpc_event`
@@ -258,20 +258,6 @@ pub unsafe fn deps(events: *const dpc_event, n: usize) -> Result<Deps> {
         out.events.push(e);
     }
     Ok(out)
-}
-
-/// [`deps`] for a list given to plugin `b` (the queue's): every event must
-/// be `b`'s, since a plugin can only wait for its own events. An event of
-/// another plugin is refused with `DPC_ERROR_INVALID_ARGUMENT` (wait for it
-/// with `dpc_event_wait` first).
-///
-/// # Safety
-/// As [`deps`].
-pub unsafe fn deps_for(b: &'static Backend, events: *const dpc_event, n: usize) -> Result<Deps> {
-    // SAFETY: forwarded caller contract.
-    let d = unsafe { deps(events, n) }?;
-    d.check_backend(b)?;
-    Ok(d)
 }
 
 /// Run an enqueue through the plugin: `f` gets the event slot to fill

@@ -612,7 +612,7 @@ pub unsafe extern "C" fn dpc_queue_barrier(
         let q = get("queue", queue)?;
         // SAFETY: the export's contract is `events` NULL or readable for
         // `n_events` handles, unchanged for the call: `deps`'s contract.
-        let d = unsafe { event::deps_for(q.backend, events, n_events) }?;
+        let d = unsafe { event::deps(events, n_events) }?;
         let ev = q.barrier(&d, !event_out.is_null())?;
         // SAFETY: `event_out` is NULL or writable (the export's contract).
         unsafe { event::write_event(event_out, ev) }

@@ -570,11 +570,12 @@ unsafe fn fill(
 /// For a command of 0 bytes: an event that completes after `deps` (a
 /// barrier) when one is wanted, else nothing.
 pub(crate) fn barrier(q: &Queue, deps: &Deps, want: bool) -> Result<Option<Arc<Event>>> {
-    deps.check_backend(q.backend())?;
     if !want {
+        // Nothing is enqueued, but a list of another plugin is still wrong.
+        deps.check_backend(q.backend())?;
         return Ok(None);
     }
-    q.barrier(deps, true)
+    q.barrier(deps, true) // checks the list
 }
 
 /// Copy `n` bytes from `src` to `dst` on `q` after `deps` (the body of
@@ -672,6 +673,32 @@ pub(crate) unsafe fn fill_checked(
     unsafe { fill(q, p, pattern, count, deps, want) }
 }
 
+/// A command of `n` bytes on `q` after `deps` (memset, prefetch, advice):
+/// the dependency list is checked to be `q`'s plugin's, 0 bytes is only an
+/// event after `deps` when `want`, otherwise `call` enqueues it.
+///
+/// # Safety
+/// `call` must call one `q.backend()` enqueue on `q` with `deps` and the
+/// event slot it is given, and return its status; the memory it names is
+/// the caller's to vouch for.
+unsafe fn sized_command(
+    q: &Queue,
+    what: &str,
+    n: usize,
+    deps: &Deps,
+    want: bool,
+    call: impl FnOnce(*mut abi::Obj) -> i32,
+) -> Result<Option<Arc<Event>>> {
+    deps.check_backend(q.backend())?;
+    if n == 0 {
+        return barrier(q, deps, want);
+    }
+    // SAFETY: `call` is a `q.backend()` enqueue given its slot (this
+    // function's contract); `deps` keeps its events alive and they are
+    // `q`'s plugin's (checked above).
+    unsafe { event::submit(q.backend(), what, want, call) }
+}
+
 /// Set `n` bytes at `p` to `value` on `q` after `deps` (the body of
 /// `dpc_usm_memset`); with `n` 0, only an event after `deps` when `want`.
 ///
@@ -686,17 +713,12 @@ pub(crate) unsafe fn memset(
     deps: &Deps,
     want: bool,
 ) -> Result<Option<Arc<Event>>> {
-    deps.check_backend(q.backend())?;
-    if n == 0 {
-        return barrier(q, deps, want);
-    }
-    // SAFETY: `q` is a live queue (borrowed) and `deps` keeps its events
-    // alive, all `q`'s plugin's (checked above); `p` is non-NULL and
-    // writable for `n` bytes until the command completes (this function's
-    // contract). The closure calls a `q.backend()` enqueue with the slot
-    // and returns its status, as `submit` needs.
+    // SAFETY: `q` is a live queue (borrowed); `p` is non-NULL and writable
+    // for `n` bytes until the command completes when `n` > 0 (this
+    // function's contract). The closure is one `enqueue_memset` of `q` with
+    // `deps` and the slot, as `sized_command` needs.
     unsafe {
-        event::submit(q.backend(), "enqueue_memset", want, |ev| {
+        sized_command(q, "enqueue_memset", n, deps, want, |ev| {
             (q.backend().table.enqueue_memset)(
                 q.obj(),
                 p as *mut c_void,
@@ -724,17 +746,12 @@ pub(crate) unsafe fn prefetch(
     deps: &Deps,
     want: bool,
 ) -> Result<Option<Arc<Event>>> {
-    deps.check_backend(q.backend())?;
-    if n == 0 {
-        return barrier(q, deps, want);
-    }
-    // SAFETY: `q` is a live queue (borrowed) and `deps` keeps its events
-    // alive, all `q`'s plugin's (checked above); `p` is non-NULL and `n`
-    // bytes of shared USM of the queue's context (this function's
-    // contract). The closure calls a `q.backend()` enqueue with the slot
-    // and returns its status, as `submit` needs.
+    // SAFETY: `q` is a live queue (borrowed); `p` is non-NULL and `n`
+    // bytes of shared USM of the queue's context when `n` > 0 (this
+    // function's contract). The closure is one `enqueue_prefetch` of `q`
+    // with `deps` and the slot, as `sized_command` needs.
     unsafe {
-        event::submit(q.backend(), "enqueue_prefetch", want, |ev| {
+        sized_command(q, "enqueue_prefetch", n, deps, want, |ev| {
             (q.backend().table.enqueue_prefetch)(
                 q.obj(),
                 p as *const c_void,
@@ -763,17 +780,13 @@ pub(crate) unsafe fn mem_advise(
     deps: &Deps,
     want: bool,
 ) -> Result<Option<Arc<Event>>> {
-    deps.check_backend(q.backend())?;
-    if n == 0 {
-        return barrier(q, deps, want);
-    }
-    // SAFETY: `q` is a live queue (borrowed) and `deps` keeps its events
-    // alive, all `q`'s plugin's (checked above); `p` is non-NULL and `n`
-    // bytes of USM of the queue's context (this function's contract). The
-    // closure calls a `q.backend()` enqueue with the slot and returns its
-    // status, as `submit` needs.
+    // SAFETY: `q` is a live queue (borrowed); `p` is non-NULL and `n`
+    // bytes of USM of the queue's context when `n` > 0 (this function's
+    // contract; advice does not change the contents). The closure is one
+    // `enqueue_mem_advise` of `q` with `deps` and the slot, as
+    // `sized_command` needs.
     unsafe {
-        event::submit(q.backend(), "enqueue_mem_advise", want, |ev| {
+        sized_command(q, "enqueue_mem_advise", n, deps, want, |ev| {
             (q.backend().table.enqueue_mem_advise)(
                 q.obj(),
                 p as *const c_void,
@@ -1299,7 +1312,7 @@ pub unsafe extern "C" fn dpc_usm_memcpy(
         let q = queue::get("queue", queue)?;
         // SAFETY: the caller provides `events` NULL or readable for
         // `n_events` handles (the export's contract), `deps`'s contract.
-        let d = unsafe { event::deps_for(q.backend(), events, n_events) }?;
+        let d = unsafe { event::deps(events, n_events) }?;
         if n > 0 {
             check_ptr("dst", dst)?;
             check_ptr("src", src)?;
@@ -1331,7 +1344,7 @@ pub unsafe extern "C" fn dpc_usm_memset(
         let q = queue::get("queue", queue)?;
         // SAFETY: the caller provides `events` NULL or readable for
         // `n_events` handles (the export's contract), `deps`'s contract.
-        let d = unsafe { event::deps_for(q.backend(), events, n_events) }?;
+        let d = unsafe { event::deps(events, n_events) }?;
         if n > 0 {
             check_ptr("ptr", ptr)?;
         }
@@ -1369,7 +1382,7 @@ pub unsafe extern "C" fn dpc_usm_fill(
         let q = queue::get("queue", queue)?;
         // SAFETY: the caller provides `events` NULL or readable for
         // `n_events` handles (the export's contract), `deps`'s contract.
-        let d = unsafe { event::deps_for(q.backend(), events, n_events) }?;
+        let d = unsafe { event::deps(events, n_events) }?;
         if count > 0 {
             check_ptr("pattern", pattern)?;
         }
@@ -1409,7 +1422,7 @@ pub unsafe extern "C" fn dpc_usm_prefetch(
         let q = queue::get("queue", queue)?;
         // SAFETY: the caller provides `events` NULL or readable for
         // `n_events` handles (the export's contract), `deps`'s contract.
-        let d = unsafe { event::deps_for(q.backend(), events, n_events) }?;
+        let d = unsafe { event::deps(events, n_events) }?;
         if n > 0 {
             check_ptr("ptr", ptr)?;
         }
@@ -1441,7 +1454,7 @@ pub unsafe extern "C" fn dpc_usm_mem_advise(
         let q = queue::get("queue", queue)?;
         // SAFETY: the caller provides `events` NULL or readable for
         // `n_events` handles (the export's contract), `deps`'s contract.
-        let d = unsafe { event::deps_for(q.backend(), events, n_events) }?;
+        let d = unsafe { event::deps(events, n_events) }?;
         if n > 0 {
             check_ptr("ptr", ptr)?;
         }
