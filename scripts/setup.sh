@@ -137,6 +137,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 CBINDGEN_VERSION=0.29.4
+# The nightly toolchain for Miri, ThreadSanitizer and cargo-fuzz (see below).
+NIGHTLY=nightly-2026-10-30
 venv="$root/.venv"
 
 # --- Debian packages ------------------------------------------------------
@@ -167,6 +169,16 @@ if ! command -v cargo >/dev/null; then
   exit 1
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+# A pinned nightly, for the tools that stable Rust cannot run: Miri (its
+# component exists only on nightly), the ThreadSanitizer build of the core
+# (-Zsanitizer=thread with -Zbuild-std, so that std is instrumented too) and
+# cargo-fuzz (libFuzzer with sanitizer coverage). Stable builds everything
+# else; this toolchain is never the default.
+if ! rustup run "$NIGHTLY" cargo miri --version >/dev/null 2>&1 ||
+   ! rustup component list --toolchain "$NIGHTLY" --installed 2>/dev/null | grep -q '^rust-src'; then
+  say "installing Rust $NIGHTLY with miri and rust-src"
+  rustup toolchain install "$NIGHTLY" --profile minimal --component miri,rust-src
+fi
 if [ "$(cbindgen --version 2>/dev/null)" != "cbindgen $CBINDGEN_VERSION" ]; then
   say "installing cbindgen $CBINDGEN_VERSION"
   cargo install cbindgen --version "$CBINDGEN_VERSION" --locked --quiet
@@ -186,6 +198,8 @@ cat > scripts/env.sh <<ENV
 # OpenCL CPU runtime from .venv, and dpcore's own binaries on PATH.
 export DPCORE_ROOT="$root"
 export DPCORE_VENV="$venv"
+# The pinned nightly (Miri, the ThreadSanitizer build, cargo-fuzz): cargo +\$DPCORE_NIGHTLY.
+export DPCORE_NIGHTLY="$NIGHTLY"
 export SYCL_ROOT="$venv"
 # The wheel's ICD file points at a path that does not exist; name the
 # library directly so the OpenCL loader finds the CPU device.
