@@ -104,8 +104,18 @@ test-abi: build
 abi-baseline: setup
 	python3 scripts/abi.py update
 
+# The core's unit tests under Miri (undefined behaviour, data races, leaks):
+# the parts that need no device (handle table, selector grammar, SPIR-V
+# reader, DLPack structs on host arrays, shape/stride arithmetic, the error
+# boundary). Tests that call dlopen or read files are marked ignored under
+# Miri, each with its reason. Addresses are integers in the core (USM
+# pointers are the device's), hence permissive provenance.
+.PHONY: test-miri
+test-miri: setup
+	$(ENV) && MIRIFLAGS=-Zmiri-permissive-provenance cargo +$$DPCORE_NIGHTLY miri test -p dpcore --lib
+
 test: setup lint check-header build check-deps test-abi test-rust test-c test-python test-fortran test-cli test-install
-test: test-kernels
+test: test-kernels test-miri
 test: test-setup
 	@echo "make test: all checks passed"
 

@@ -2209,6 +2209,264 @@ pub unsafe extern "C" fn dpc_array_from_dlpack(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const F32: dpc_dlpack_dtype = dpc_dlpack_dtype {
+        code: DPC_DL_FLOAT,
+        bits: 32,
+        lanes: 1,
+    };
+
+    /// A host array over `mem` (element 0 at `first`), whose base counts
+    /// its release in `released`. Its address is taken from all of `mem`,
+    /// as a real allocation's is. The DLPack paths need no device for it,
+    /// so Miri runs them too.
+    fn host_array(
+        mem: &mut [f32],
+        first: usize,
+        shape: Vec<i64>,
+        strides: Vec<i64>,
+        released: &Arc<AtomicUsize>,
+    ) -> Arc<Array> {
+        let r = released.clone();
+        Arc::new(Array {
+            base: Base::foreign(Box::new(move || {
+                r.fetch_add(1, Ordering::SeqCst);
+            })),
+            data: mem.as_mut_ptr() as usize + first * 4,
+            dtype: F32,
+            shape,
+            strides,
+            queue: None,
+            usm_kind: abi::usm_kind::UNKNOWN,
+            writable: true,
+        })
+    }
+
+    // Export a host view as DLPack 1.x, read it as a consumer does, import
+    // it back and drop everything: every pointer the tensor holds is valid
+    // while it lives, and each deleter runs exactly once, in order.
+    #[test]
+    fn dlpack_host_round_trip_runs_each_deleter_once() {
+        let mut mem: Vec<f32> = (0..12).map(|i| i as f32).collect();
+        let released = Arc::new(AtomicUsize::new(0));
+        // A 3x2 view with a reversed first axis: element (0, 0) is mem[8],
+        // the lowest address touched is mem[0].
+        let a = host_array(&mut mem, 8, vec![3, 2], vec![-4, 1], &released);
+        let t = to_dlpack_versioned(&a, 1, 3).unwrap();
+        drop(a);
+        // SAFETY: `t` is the tensor just exported, live until its deleter.
+        let (version, flags, dl) = unsafe { ((*t).version, (*t).flags, (*t).dl_tensor) };
+        assert_eq!((version.major, flags), (1, 0));
+        assert_eq!(
+            (dl.ndim, dl.dtype, dl.device.device_type),
+            (2, F32, DPC_DL_CPU)
+        );
+        // SAFETY: the exporter keeps shape and strides (ndim values each)
+        // alive with the tensor.
+        let (shape, strides) = unsafe {
+            (
+                std::slice::from_raw_parts(dl.shape, 2).to_vec(),
+                std::slice::from_raw_parts(dl.strides, 2).to_vec(),
+            )
+        };
+        assert_eq!((shape, strides), (vec![3, 2], vec![-4, 1]));
+        assert_eq!(dl.byte_offset, 8 * 4);
+        // SAFETY: `data + byte_offset` is element (0, 0) of the view, in
+        // `mem`, which outlives the tensor; each (i, j) stays in `mem`.
+        let read = |i: isize, j: isize| unsafe {
+            *(dl.data as *const u8)
+                .add(dl.byte_offset as usize)
+                .cast::<f32>()
+                .offset(-4 * i + j)
+        };
+        assert_eq!([read(0, 0), read(1, 1), read(2, 0)], [8.0, 5.0, 0.0]);
+        // The import takes the producer's deleter over.
+        // SAFETY: `t` is a live managed tensor handed over to `base`.
+        let base = unsafe { dlpack_base(t) };
+        // SAFETY: what `dl` describes lives until `base`'s deleter runs.
+        let b = unsafe { import_versioned(version, flags, dl, base) }.unwrap();
+        assert_eq!(
+            (b.shape.clone(), b.strides.clone()),
+            (vec![3, 2], vec![-4, 1])
+        );
+        assert_eq!(b.data, mem[8..].as_ptr() as usize);
+        assert!(b.queue.is_none() && b.writable);
+        assert_eq!(
+            released.load(Ordering::SeqCst),
+            0,
+            "memory released while imported"
+        );
+        drop(b);
+        assert_eq!(released.load(Ordering::SeqCst), 1);
+
+        // The legacy form: the consumer's deleter frees it once.
+        let a = host_array(&mut mem, 0, vec![12], vec![1], &released);
+        let t = to_dlpack(&a).unwrap();
+        drop(a);
+        // SAFETY: the tensor just exported, and its own deleter, called once.
+        unsafe {
+            assert_eq!(*((*t).dl_tensor.shape), 12);
+            ((*t).deleter.unwrap())(t);
+        }
+        assert_eq!(released.load(Ordering::SeqCst), 2);
+    }
+
+    static PRODUCER_DELETES: AtomicUsize = AtomicUsize::new(0);
+
+    unsafe extern "C" fn producer_deleter(t: *mut dpc_dlpack_managed_tensor_versioned) {
+        // SAFETY: `t` is a `Box::into_raw` of the test below, deleted once.
+        drop(unsafe { Box::from_raw(t) });
+        PRODUCER_DELETES.fetch_add(1, Ordering::SeqCst);
+    }
+
+    // Corrupted producer tensors are refused before anything reads past
+    // them, and the producer's deleter still runs exactly once.
+    #[test]
+    fn corrupted_dlpack_imports_are_refused_and_deleted_once() {
+        let mut data = [1.0f32; 6];
+        let mut shape = [2i64, 3];
+        let mut negative = [2i64, -3];
+        let good = dpc_dlpack_tensor {
+            data: data.as_mut_ptr().cast(),
+            device: dpc_dlpack_device {
+                device_type: DPC_DL_CPU,
+                device_id: 0,
+            },
+            ndim: 2,
+            dtype: F32,
+            shape: shape.as_mut_ptr(),
+            strides: std::ptr::null_mut(),
+            byte_offset: 0,
+        };
+        let cases: Vec<(&str, u32, dpc_dlpack_tensor, dpc_status)> = vec![
+            (
+                "ndim -1",
+                1,
+                dpc_dlpack_tensor { ndim: -1, ..good },
+                DPC_ERROR_INVALID_ARGUMENT,
+            ),
+            (
+                "ndim 65",
+                1,
+                dpc_dlpack_tensor { ndim: 65, ..good },
+                DPC_ERROR_INVALID_ARGUMENT,
+            ),
+            (
+                "NULL shape",
+                1,
+                dpc_dlpack_tensor {
+                    shape: std::ptr::null_mut(),
+                    ..good
+                },
+                DPC_ERROR_INVALID_ARGUMENT,
+            ),
+            (
+                "negative extent",
+                1,
+                dpc_dlpack_tensor {
+                    shape: negative.as_mut_ptr(),
+                    ..good
+                },
+                DPC_ERROR_INVALID_ARGUMENT,
+            ),
+            (
+                "dtype",
+                1,
+                dpc_dlpack_tensor {
+                    dtype: dpc_dlpack_dtype {
+                        code: 9,
+                        bits: 7,
+                        lanes: 1,
+                    },
+                    ..good
+                },
+                DPC_ERROR_INVALID_ARGUMENT,
+            ),
+            (
+                "NULL data",
+                1,
+                dpc_dlpack_tensor {
+                    data: std::ptr::null_mut(),
+                    ..good
+                },
+                DPC_ERROR_NULL_POINTER,
+            ),
+            (
+                "device type",
+                1,
+                dpc_dlpack_tensor {
+                    device: dpc_dlpack_device {
+                        device_type: 7,
+                        device_id: 0,
+                    },
+                    ..good
+                },
+                DPC_ERROR_UNSUPPORTED,
+            ),
+            ("major version", 2, good, DPC_ERROR_UNSUPPORTED),
+            ("none", 1, good, DPC_SUCCESS),
+        ];
+        for (n, (what, major, dl, status)) in cases.into_iter().enumerate() {
+            let t = Box::into_raw(Box::new(dpc_dlpack_managed_tensor_versioned {
+                version: dpc_dlpack_version { major, minor: 0 },
+                manager_ctx: std::ptr::null_mut(),
+                deleter: Some(producer_deleter),
+                flags: 0,
+                dl_tensor: dl,
+            }));
+            // SAFETY: `t` is a live managed tensor handed over to `base`;
+            // what its fields point at outlives this loop.
+            let r = unsafe {
+                import_versioned((*t).version, (*t).flags, (*t).dl_tensor, dlpack_base(t))
+            };
+            match r {
+                Ok(a) => {
+                    assert_eq!(status, DPC_SUCCESS, "{what}");
+                    assert_eq!(PRODUCER_DELETES.load(Ordering::SeqCst), n, "{what}");
+                    drop(a);
+                }
+                Err(e) => {
+                    assert_eq!(e.status, status, "{what}: {}", e.message);
+                    assert!(!e.message.is_empty(), "{what}");
+                }
+            }
+            assert_eq!(PRODUCER_DELETES.load(Ordering::SeqCst), n + 1, "{what}");
+        }
+    }
+
+    // The byte span of a view: exact where it fits, None where it would
+    // overflow (never a wrapped value).
+    #[test]
+    fn span_bytes_is_checked() {
+        assert_eq!(span_bytes(&[3, 2], &[-4, 1], 4), Some((-32, 8)));
+        assert_eq!(span_bytes(&[0, 5], &[1, 1], 4), Some((0, 0)));
+        assert_eq!(span_bytes(&[1 << 40, 2], &[1 << 30, 1], 8), None);
+        assert_eq!(span_bytes(&[3], &[i64::MIN], 1), None);
+    }
+
+    // Raw shape and stride arrays are read only as far as ndim says.
+    #[test]
+    fn shapes_and_strides_read_from_raw_pointers() {
+        let shape = [4i64, 5];
+        // SAFETY: `shape` holds the 2 values read.
+        assert_eq!(
+            unsafe { check_shape(2, shape.as_ptr()) }.unwrap(),
+            vec![4, 5]
+        );
+        // SAFETY: ndim 0 reads nothing; a negative ndim is refused first.
+        unsafe {
+            assert!(check_shape(0, std::ptr::null()).unwrap().is_empty());
+            assert!(check_shape(-1, shape.as_ptr()).is_err());
+            assert!(check_shape(2, std::ptr::null()).is_err());
+        }
+        let strides = [1i64, 4];
+        // SAFETY: `strides` holds one value per dimension; NULL means C order.
+        unsafe {
+            assert_eq!(read_strides(strides.as_ptr(), &[4, 5]), vec![1, 4]);
+            assert_eq!(read_strides(std::ptr::null(), &[4, 5]), vec![5, 1]);
+        }
+    }
 
     #[test]
     fn slices_follow_python() {

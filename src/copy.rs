@@ -673,9 +673,19 @@ mod tests {
             "b", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f16", "f32", "f64", "c64",
             "c128",
         ];
+        // Under Miri (which interprets every instruction) the SPIR-V reader
+        // runs over a sample of the pack: one module per source type.
+        let sampled = |s: &str, d: &str| {
+            !cfg!(miri)
+                || tags.iter().position(|t| *t == d)
+                    == tags
+                        .iter()
+                        .position(|t| *t == s)
+                        .map(|i| (i + 1) % tags.len())
+        };
         for s in tags {
             for d in tags {
-                if s != d {
+                if s != d && sampled(s, d) {
                     let spv = m.get(format!("{s}_{d}").as_str()).expect("pair module");
                     let k = crate::spirv::kernels(spv).expect("valid SPIR-V");
                     let names: Vec<_> = k.iter().map(|k| k.name.as_str()).collect();

@@ -238,6 +238,10 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "reads the test binary from disk, which Miri's isolation forbids"
+    )]
     fn reads_the_needed_entries_of_this_test_binary() {
         let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         let names = needed(&exe).expect("an ELF file");
@@ -252,6 +256,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "calls dlopen, a foreign function Miri cannot run")]
     fn a_missing_runtime_names_every_place_tried() {
         let e = provide(
             "libdpcore-no-such-runtime.so.77",
