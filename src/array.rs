@@ -2450,10 +2450,8 @@ mod tests {
     fn shapes_and_strides_read_from_raw_pointers() {
         let shape = [4i64, 5];
         // SAFETY: `shape` holds the 2 values read.
-        assert_eq!(
-            unsafe { check_shape(2, shape.as_ptr()) }.unwrap(),
-            vec![4, 5]
-        );
+        let read = unsafe { check_shape(2, shape.as_ptr()) };
+        assert_eq!(read.unwrap(), vec![4, 5]);
         // SAFETY: ndim 0 reads nothing; a negative ndim is refused first.
         unsafe {
             assert!(check_shape(0, std::ptr::null()).unwrap().is_empty());
