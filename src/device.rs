@@ -384,15 +384,18 @@ impl Device {
         // (a slice); `buf` is NULL with capacity 0, so only `n`, a live
         // local, is written.
         let st = unsafe {
-            crate::faults::table_call!(t, device_partition(
-                self.obj,
-                kind,
-                params.as_ptr(),
-                params.len(),
-                std::ptr::null_mut(),
-                0,
-                &mut n,
-            ))
+            crate::faults::table_call!(
+                t,
+                device_partition(
+                    self.obj,
+                    kind,
+                    params.as_ptr(),
+                    params.len(),
+                    std::ptr::null_mut(),
+                    0,
+                    &mut n,
+                )
+            )
         };
         backend::check(st, "device_partition")?;
         let mut objs: Vec<abi::Obj> = vec![std::ptr::null_mut(); n];
@@ -400,15 +403,18 @@ impl Device {
         // SAFETY: as above, and `objs` is a live buffer of `n` objects, the
         // capacity passed; `m` is a live local.
         let st = unsafe {
-            crate::faults::table_call!(t, device_partition(
-                self.obj,
-                kind,
-                params.as_ptr(),
-                params.len(),
-                objs.as_mut_ptr(),
-                n,
-                &mut m,
-            ))
+            crate::faults::table_call!(
+                t,
+                device_partition(
+                    self.obj,
+                    kind,
+                    params.as_ptr(),
+                    params.len(),
+                    objs.as_mut_ptr(),
+                    n,
+                    &mut m,
+                )
+            )
         };
         backend::check(st, "device_partition")?;
         let written = m.min(n);

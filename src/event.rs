@@ -80,7 +80,9 @@ impl Event {
             // SAFETY: `self.obj` is a live event object of `self.backend`
             // (owned by `self`, which is borrowed for the call); `st` is a
             // local i32 the plugin writes.
-            unsafe { crate::faults::table_call!(self.backend.table, event_status(self.obj, &mut st)) },
+            unsafe {
+                crate::faults::table_call!(self.backend.table, event_status(self.obj, &mut st))
+            },
             "event_status",
         )?;
         Ok(st)
@@ -116,7 +118,12 @@ impl Event {
             // SAFETY: `self.obj` is a live event object of `self.backend`
             // (owned by `self`, borrowed for the call); `t` is a local array
             // of the 3 u64 the plugin writes.
-            unsafe { crate::faults::table_call!(self.backend.table, event_profiling(self.obj, t.as_mut_ptr())) },
+            unsafe {
+                crate::faults::table_call!(
+                    self.backend.table,
+                    event_profiling(self.obj, t.as_mut_ptr())
+                )
+            },
             "event_profiling",
         )?;
         Ok(t)

@@ -128,7 +128,9 @@ unsafe fn release_now(a: &Alloc) -> Result<()> {
         // in `a` holds it; it was made over `a.device`, so of its backend)
         // and `a.base` an allocation of it that is given back once and no
         // longer used (this function's contract).
-        unsafe { crate::faults::table_call!(b.table, usm_free(a.context.obj(), a.base as *mut c_void)) },
+        unsafe {
+            crate::faults::table_call!(b.table, usm_free(a.context.obj(), a.base as *mut c_void))
+        },
         "usm_free",
     );
     // A failed free gave nothing back: the allocation stays counted (its
@@ -351,14 +353,11 @@ impl Deferred {
 /// Queue a job on the deferred-free thread.
 fn push_job(r: &Reaper, what: Deferred, events: Vec<Arc<Event>>) {
     *r.pending.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-    r.jobs
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(Job {
-            what,
-            events,
-            failures: 0,
-        });
+    r.jobs.lock().unwrap_or_else(|e| e.into_inner()).push(Job {
+        what,
+        events,
+        failures: 0,
+    });
     r.wake.notify_one();
 }
 
@@ -425,7 +424,9 @@ unsafe fn staged_copy(q: &Arc<Queue>, dst: usize, src: usize, n: usize, deps: &D
             // SAFETY: `deps.ptr()` points to `deps.len()` event objects kept
             // alive by `deps`, all of them `q`'s plugin's (checked on
             // entry by `Deps::check_backend`).
-            unsafe { crate::faults::table_call!(q.backend().table, event_wait(deps.ptr(), deps.len())) },
+            unsafe {
+                crate::faults::table_call!(q.backend().table, event_wait(deps.ptr(), deps.len()))
+            },
             "event_wait",
         )?;
     }
@@ -440,15 +441,18 @@ unsafe fn staged_copy(q: &Arc<Queue>, dst: usize, src: usize, n: usize, deps: &D
             // no event. `qq.wait()` returns after the copy, while `host` is
             // still alive.
             unsafe {
-                crate::faults::table_call!(t, enqueue_memcpy(
-                    qq.obj(),
-                    to as *mut c_void,
-                    from as *const c_void,
-                    n,
-                    std::ptr::null(),
-                    0,
-                    std::ptr::null_mut(),
-                ))
+                crate::faults::table_call!(
+                    t,
+                    enqueue_memcpy(
+                        qq.obj(),
+                        to as *mut c_void,
+                        from as *const c_void,
+                        n,
+                        std::ptr::null(),
+                        0,
+                        std::ptr::null_mut(),
+                    )
+                )
             },
             "enqueue_memcpy",
         )?;
@@ -507,15 +511,18 @@ unsafe fn fill(
         // contract).
         return unsafe {
             event::submit(b, "enqueue_memset", want, |ev| {
-                crate::faults::table_call!(t, enqueue_memset(
-                    q.obj(),
-                    p as *mut c_void,
-                    pattern[0],
-                    total,
-                    deps.ptr(),
-                    deps.len(),
-                    ev,
-                ))
+                crate::faults::table_call!(
+                    t,
+                    enqueue_memset(
+                        q.obj(),
+                        p as *mut c_void,
+                        pattern[0],
+                        total,
+                        deps.ptr(),
+                        deps.len(),
+                        ev,
+                    )
+                )
             })
         };
     }
@@ -524,16 +531,19 @@ unsafe fn fill(
         // during which the runtime copies it.
         return unsafe {
             event::submit(b, "enqueue_fill", want, |ev| {
-                crate::faults::table_call!(t, enqueue_fill(
-                    q.obj(),
-                    p as *mut c_void,
-                    pattern.as_ptr() as *const c_void,
-                    pattern.len(),
-                    count,
-                    deps.ptr(),
-                    deps.len(),
-                    ev,
-                ))
+                crate::faults::table_call!(
+                    t,
+                    enqueue_fill(
+                        q.obj(),
+                        p as *mut c_void,
+                        pattern.as_ptr() as *const c_void,
+                        pattern.len(),
+                        count,
+                        deps.ptr(),
+                        deps.len(),
+                        ev,
+                    )
+                )
             })
         };
     }
@@ -544,13 +554,16 @@ unsafe fn fill(
         // SAFETY: `q` is a live queue of `b` (borrowed); `seed` is a local
         // the plugin writes.
         unsafe {
-            crate::faults::table_call!(t, usm_alloc(
-                q.obj(),
-                abi::usm_kind::HOST,
-                seed_len.max(MIN_RUNTIME_ALLOC),
-                0,
-                &mut seed,
-            ))
+            crate::faults::table_call!(
+                t,
+                usm_alloc(
+                    q.obj(),
+                    abi::usm_kind::HOST,
+                    seed_len.max(MIN_RUNTIME_ALLOC),
+                    0,
+                    &mut seed,
+                )
+            )
         },
         "usm_alloc",
     )?;
@@ -599,15 +612,18 @@ unsafe fn fill(
         // by `Deps::check_backend`). `slot` is
         // NULL or the local `ev`.
         let st = unsafe {
-            crate::faults::table_call!(t, enqueue_memcpy(
-                q.obj(),
-                dst as *mut c_void,
-                src as *const c_void,
-                n,
-                dp,
-                dn,
-                slot,
-            ))
+            crate::faults::table_call!(
+                t,
+                enqueue_memcpy(
+                    q.obj(),
+                    dst as *mut c_void,
+                    src as *const c_void,
+                    n,
+                    dp,
+                    dn,
+                    slot,
+                )
+            )
         };
         backend::check(st, "enqueue_memcpy")?;
         // SAFETY: with `want`, the successful enqueue wrote a new event
@@ -688,15 +704,18 @@ pub(crate) unsafe fn memcpy(
     // `submit` needs.
     unsafe {
         event::submit(q.backend(), "enqueue_memcpy", want, |ev| {
-            crate::faults::table_call!(q.backend().table, enqueue_memcpy(
-                q.obj(),
-                dst as *mut c_void,
-                src as *const c_void,
-                n,
-                deps.ptr(),
-                deps.len(),
-                ev,
-            ))
+            crate::faults::table_call!(
+                q.backend().table,
+                enqueue_memcpy(
+                    q.obj(),
+                    dst as *mut c_void,
+                    src as *const c_void,
+                    n,
+                    deps.ptr(),
+                    deps.len(),
+                    ev,
+                )
+            )
         })
     }
 }
@@ -794,15 +813,18 @@ pub(crate) unsafe fn memset(
     // `deps` and the slot, as `sized_command` needs.
     unsafe {
         sized_command(q, "enqueue_memset", n, deps, want, |ev| {
-            crate::faults::table_call!(q.backend().table, enqueue_memset(
-                q.obj(),
-                p as *mut c_void,
-                value,
-                n,
-                deps.ptr(),
-                deps.len(),
-                ev,
-            ))
+            crate::faults::table_call!(
+                q.backend().table,
+                enqueue_memset(
+                    q.obj(),
+                    p as *mut c_void,
+                    value,
+                    n,
+                    deps.ptr(),
+                    deps.len(),
+                    ev,
+                )
+            )
         })
     }
 }
@@ -827,14 +849,10 @@ pub(crate) unsafe fn prefetch(
     // with `deps` and the slot, as `sized_command` needs.
     unsafe {
         sized_command(q, "enqueue_prefetch", n, deps, want, |ev| {
-            crate::faults::table_call!(q.backend().table, enqueue_prefetch(
-                q.obj(),
-                p as *const c_void,
-                n,
-                deps.ptr(),
-                deps.len(),
-                ev,
-            ))
+            crate::faults::table_call!(
+                q.backend().table,
+                enqueue_prefetch(q.obj(), p as *const c_void, n, deps.ptr(), deps.len(), ev,)
+            )
         })
     }
 }
@@ -862,15 +880,18 @@ pub(crate) unsafe fn mem_advise(
     // `sized_command` needs.
     unsafe {
         sized_command(q, "enqueue_mem_advise", n, deps, want, |ev| {
-            crate::faults::table_call!(q.backend().table, enqueue_mem_advise(
-                q.obj(),
-                p as *const c_void,
-                n,
-                advice,
-                deps.ptr(),
-                deps.len(),
-                ev,
-            ))
+            crate::faults::table_call!(
+                q.backend().table,
+                enqueue_mem_advise(
+                    q.obj(),
+                    p as *const c_void,
+                    n,
+                    advice,
+                    deps.ptr(),
+                    deps.len(),
+                    ev,
+                )
+            )
         })
     }
 }
@@ -930,12 +951,18 @@ pub(crate) fn alloc(q: &Arc<Queue>, kind: i32, size: usize, alignment: usize) ->
     let runtime_size = size.max(MIN_RUNTIME_ALLOC);
     // SAFETY: `q` is a live queue of its backend (borrowed); `p` is a local
     // the plugin writes.
-    let st = unsafe { crate::faults::table_call!(t, usm_alloc(q.obj(), kind, runtime_size, alignment, &mut p)) };
+    let st = unsafe {
+        crate::faults::table_call!(t, usm_alloc(q.obj(), kind, runtime_size, alignment, &mut p))
+    };
     backend::check(st, "usm_alloc").map_err(|e| {
         if e.status == DPC_ERROR_OUT_OF_DEVICE_MEMORY {
             Error::new(
                 DPC_ERROR_OUT_OF_DEVICE_MEMORY,
-                format!("allocation failed: {}; the backend said: {}", limits(), e.message),
+                format!(
+                    "allocation failed: {}; the backend said: {}",
+                    limits(),
+                    e.message
+                ),
             )
             .with_backend_code(e.backend_code)
         } else {
@@ -1129,7 +1156,12 @@ fn pointer_info(ctx: &Arc<Context>, p: usize) -> Result<PtrInfo> {
         // SAFETY: `ctx` is a live context (borrowed) of `b`, its devices'
         // backend; the plugin only looks `p` up (any value is allowed: it
         // answers UNKNOWN for non-USM memory); `info` is a local it fills.
-        unsafe { crate::faults::table_call!(b.table, usm_pointer_info(ctx.obj(), p as *const c_void, &mut info)) },
+        unsafe {
+            crate::faults::table_call!(
+                b.table,
+                usm_pointer_info(ctx.obj(), p as *const c_void, &mut info)
+            )
+        },
         "usm_pointer_info",
     )?;
     let device = if info.device.is_null() {
@@ -1162,7 +1194,10 @@ pub fn pointer_kind(ctx: &Arc<Context>, p: usize) -> Result<i32> {
         // backend; the plugin only looks `p` up (any value is allowed: it
         // answers UNKNOWN for non-USM memory); `kind` is a local it writes.
         unsafe {
-            crate::faults::table_call!(first.backend().table, usm_pointer_kind(ctx.obj(), p as *const c_void, &mut kind))
+            crate::faults::table_call!(
+                first.backend().table,
+                usm_pointer_kind(ctx.obj(), p as *const c_void, &mut kind)
+            )
         },
         "usm_pointer_kind",
     )?;
