@@ -589,11 +589,13 @@ pub fn registry() -> &'static Registry {
 }
 
 /// The root devices, enumerated once per process, or why the enumeration
-/// failed: a plugin's `device_list` or `device_info` failing. A failed
-/// enumeration is not kept (the device objects it got are given back): the
-/// next call tries again, so a passing failure does not leave the process
-/// without devices for good. A plugin that did not load is no failure
-/// here: its devices are missing and `unavailable` says why.
+/// failed: a plugin's `device_list` or `device_info` failing while no
+/// other plugin listed a device. Such a failed enumeration is not kept:
+/// the next call tries again, so a passing failure does not leave the
+/// process without devices for good. When another plugin did list devices
+/// the list is kept without the failing plugin's (whose failure is logged
+/// and kept in `unavailable`): one plugin's failure takes nothing from the
+/// others. A plugin that did not load is no failure here either.
 pub fn try_registry() -> Result<&'static Registry> {
     if let Some(r) = REGISTRY.get() {
         return Ok(r);
@@ -603,7 +605,8 @@ pub fn try_registry() -> Result<&'static Registry> {
         return Ok(r);
     }
     let mut all = Vec::new();
-    let unavailable = backend::any().err();
+    let mut unavailable = backend::any().err();
+    let mut failed = None;
     for b in backend::loaded() {
         match enumerate(b) {
             Ok(d) => all.extend(d),
@@ -613,9 +616,15 @@ pub fn try_registry() -> Result<&'static Registry> {
                     b.name, e.message
                 );
                 crate::log::error(&e.message);
-                return Err(e);
+                failed.get_or_insert(e);
             }
         }
+    }
+    if let Some(e) = failed {
+        if all.is_empty() {
+            return Err(e);
+        }
+        unavailable.get_or_insert(e);
     }
     Ok(REGISTRY.get_or_init(|| {
         let devices = number(all);

@@ -131,8 +131,9 @@ pub fn platforms() -> &'static Platforms {
 }
 
 /// The platforms, enumerated once per process, or why a loaded plugin's
-/// `platform_list` failed. A failed enumeration is logged and not kept:
-/// the next call tries again.
+/// `platform_list` failed while no other plugin listed a platform. A
+/// failure is logged; a failed enumeration is not kept (the next call
+/// tries again), but one that another plugin's platforms make useful is.
 pub fn try_platforms() -> Result<&'static Platforms> {
     if let Some(p) = PLATFORMS.get() {
         return Ok(p);
@@ -142,6 +143,7 @@ pub fn try_platforms() -> Result<&'static Platforms> {
         return Ok(p);
     }
     let mut per_backend = Vec::new();
+    let mut failed = None;
     for b in backend::loaded() {
         match enumerate(b) {
             Ok(ps) => per_backend.push((b, ps)),
@@ -151,8 +153,15 @@ pub fn try_platforms() -> Result<&'static Platforms> {
                     b.name, e.message
                 );
                 crate::log::error(&e.message);
-                return Err(e);
+                failed.get_or_insert(e);
             }
+        }
+    }
+    // One plugin's failure takes nothing from the others: kept without its
+    // platforms when another plugin listed some, else tried again next time.
+    if let Some(e) = failed {
+        if per_backend.iter().all(|(_, ps)| ps.is_empty()) {
+            return Err(e);
         }
     }
     Ok(PLATFORMS.get_or_init(|| {
