@@ -85,7 +85,15 @@ static const char *const ALL_OPS[] = {
  * these come first, before anything lists the devices. */
 static void enumeration(void) {
     size_t n = 0;
-    INJECT("device_list:1", "device_list", DPC_ERROR_BACKEND, dpc_device_count(&n), (void)0);
+    /* A selector made before the listing: a failed listing must not leave
+     * it "matching nothing" for good (it keeps its choice once made). */
+    dpc_selector sel = NULL;
+    dpc_device chosen = NULL;
+    CHECK_ST(dpc_selector_create("cpu", &sel), DPC_SUCCESS);
+    INJECT("device_list:1", "device_list", DPC_ERROR_BACKEND, dpc_selector_select(sel, &chosen), (void)0);
+    CHECK(chosen != NULL);
+    CHECK_ST(dpc_selector_release(sel), DPC_SUCCESS);
+    CHECK_ST(dpc_device_count(&n), DPC_SUCCESS);
     CHECK(n >= 1);
     /* Already listed: a fault can no longer reach device_list. */
     CHECK_ST(dpc_faults_set("device_list:1+"), DPC_SUCCESS);
