@@ -192,6 +192,10 @@ module dpcore
   integer(c_int32_t), parameter :: DPC_ERROR_PLUGIN_INCOMPATIBLE = 203_c_int32_t
   ! Device code failed to build; the full build log is available from `dpc_last_error_build_log`.
   integer(c_int32_t), parameter :: DPC_ERROR_BUILD_FAILED = 204_c_int32_t
+  ! The device was lost (removed, reset after a hang, or its driver failed): the runtime reports it
+  ! (for SYCL, Unified Runtime's `UR_RESULT_ERROR_DEVICE_LOST`, synchronously or as an asynchronous
+  ! error).
+  integer(c_int32_t), parameter :: DPC_ERROR_DEVICE_LOST = 205_c_int32_t
   ! Host memory could not be allocated.
   integer(c_int32_t), parameter :: DPC_ERROR_OUT_OF_HOST_MEMORY = 300_c_int32_t
   ! Device (USM) memory could not be allocated; the message states the request and the device's
@@ -1301,6 +1305,16 @@ module dpcore
       type(c_ptr), value :: sycl_event  ! void *
       type(c_ptr), value :: event_out  ! dpc_event *, may be NULL
     end function dpc_event_adopt
+
+    ! Replace the fault-injection plan (a testing aid): `spec` in the grammar of `DPCORE_FAULTS`
+    ! (README, "Fault injection": `op:N[+][:status]`, comma-separated, e.g.
+    ! `"usm_alloc:1:out_of_memory"`), with call counts starting from 0 again; NULL or `""` clears
+    ! every fault.
+    function dpc_faults_set(spec) bind(c, name="dpc_faults_set")
+      import
+      integer(c_int32_t) :: dpc_faults_set  ! dpc_status
+      character(kind=c_char), dimension(*), intent(in) :: spec  ! const char *, NUL-terminated
+    end function dpc_faults_set
 
     ! Build a bundle for `device` in `context` from a SPIR-V module of `size` bytes at `spirv`, with
     ! build `options` (NULL or a NUL-terminated string).

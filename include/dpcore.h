@@ -233,6 +233,14 @@ enum dpc_status
    */
   DPC_ERROR_BUILD_FAILED = 204,
   /**
+   * The device was lost (removed, reset after a hang, or its driver
+   * failed): the runtime reports it (for SYCL, Unified Runtime's
+   * `UR_RESULT_ERROR_DEVICE_LOST`, synchronously or as an asynchronous
+   * error). Work and memory on it are gone; objects made on it should be
+   * released. The backend code is in the last-error record.
+   */
+  DPC_ERROR_DEVICE_LOST = 205,
+  /**
    * Host memory could not be allocated.
    */
   DPC_ERROR_OUT_OF_HOST_MEMORY = 300,
@@ -1489,8 +1497,11 @@ dpc_status dpc_array_astype(dpc_array array, struct dpc_dlpack_dtype dtype, dpc_
  *
  * When the backend plugin or its runtime cannot be loaded this is 0 and
  * the call still succeeds; `dpc_backend_load` gives the reason.
- * Errors: `DPC_ERROR_NULL_POINTER`. Thread safety: any thread; the list
- * is fixed at first use.
+ * Errors: `DPC_ERROR_NULL_POINTER`; the status of a loaded plugin's
+ * failure to list its devices (`DPC_ERROR_BACKEND`,
+ * `DPC_ERROR_DEVICE_LOST`, ...), with a message naming the plugin: such a
+ * failure is not kept, and the next call lists the devices again.
+ * Thread safety: any thread; the list is fixed at the first success.
  */
 dpc_status dpc_device_count(size_t *count_out);
 
@@ -1854,6 +1865,23 @@ dpc_status dpc_event_get_native(dpc_event event, void **native_out);
 dpc_status dpc_event_adopt(void *sycl_event, dpc_event *event_out);
 
 /**
+ * Replace the fault-injection plan (a testing aid): `spec` in the grammar
+ * of `DPCORE_FAULTS` (README, "Fault injection": `op:N[+][:status]`,
+ * comma-separated, e.g. `"usm_alloc:1:out_of_memory"`), with call counts
+ * starting from 0 again; NULL or `""` clears every fault.
+ *
+ * A fired fault makes the backend operation fail with its status and a
+ * message naming the op (`usm_alloc: fault injected by dpc_faults_set
+ * (call 1, ...)`) without calling the backend.
+ * Ownership: `spec` is borrowed for the call. Errors:
+ * `DPC_ERROR_INVALID_UTF8` (`spec` not UTF-8), `DPC_ERROR_INVALID_ARGUMENT`
+ * (malformed spec: the message quotes it and the grammar; the plan is
+ * unchanged). Thread safety: any thread; the plan and its call counts are
+ * process-wide, so calls on other threads count too.
+ */
+dpc_status dpc_faults_set(const char *spec);
+
+/**
  * Build a bundle for `device` in `context` from a SPIR-V module of `size`
  * bytes at `spirv`, with build `options` (NULL or a NUL-terminated string).
  * Built bundles are cached by context, device, input and options: building
@@ -2084,7 +2112,10 @@ dpc_status dpc_set_logger(dpc_logger_fn callback, void *user_data, int32_t max_l
  * The number of platforms the runtime reports (0 when the backend plugin
  * or its runtime cannot be loaded; `dpc_backend_load` says why).
  *
- * Errors: `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
+ * Errors: `DPC_ERROR_NULL_POINTER`; the status of a loaded plugin's
+ * failure to list its platforms (`DPC_ERROR_BACKEND`, ...), with a message
+ * naming the plugin: such a failure is not kept, and the next call lists
+ * them again. Thread safety: any thread.
  */
 dpc_status dpc_platform_count(size_t *count_out);
 

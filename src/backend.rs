@@ -174,6 +174,13 @@ static HOST: abi::HostV1 = abi::HostV1 {
     set_build_log: host_set_build_log,
 };
 
+/// Record `e` as the plugin's failure on this thread, as `set_error` does,
+/// for [`check`] to take (an injected fault, `crate::faults`).
+pub(crate) fn record_plugin_error(e: Error) {
+    PLUGIN_BUILD_LOG.with(|p| *p.borrow_mut() = None);
+    PLUGIN_ERROR.with(|p| *p.borrow_mut() = Some(e));
+}
+
 /// Turn a plugin status into a `Result`, taking the plugin's message.
 pub fn check(status: i32, what: &str) -> Result<()> {
     if status == 0 {
@@ -340,7 +347,7 @@ fn try_load(
     let mut runtime = abi::RuntimeInfoV1::zeroed();
     // SAFETY: `table` is the plugin's checked table (version and size
     // above); `runtime` is a live local record the plugin fills.
-    let st = unsafe { (table.runtime_info)(&mut runtime) };
+    let st = unsafe { crate::faults::table_call!(table, runtime_info(&mut runtime)) };
     if let Err(e) = check(st, "runtime_info") {
         return Err(format!(
             "the plugin loaded but its runtime failed: {}",

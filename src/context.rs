@@ -220,7 +220,9 @@ pub fn default_context(dev: &Arc<Device>) -> Result<Arc<Context>> {
                 // SAFETY: `b` is `dev`'s plugin and `dev.obj()` a live device
                 // object of it (owned by `dev`, which the caller holds);
                 // `obj` is a live local the plugin writes.
-                unsafe { (b.table.context_default)(dev.obj(), &mut obj) },
+                unsafe {
+                    crate::faults::table_call!(b.table, context_default(dev.obj(), &mut obj))
+                },
                 "context_default",
             )?;
             let devices = reg
@@ -266,7 +268,9 @@ pub fn create(devices: &[Arc<Device>]) -> Result<Arc<Context>> {
         // SAFETY: `objs` is readable for `objs.len()` device objects, each
         // live (owned by a device of `devices`, which the caller holds) and
         // of `b` (checked above); `obj` is a live local the plugin writes.
-        unsafe { (b.table.context_create)(objs.as_ptr(), objs.len(), &mut obj) },
+        unsafe {
+            crate::faults::table_call!(b.table, context_create(objs.as_ptr(), objs.len(), &mut obj))
+        },
         "context_create",
     )?;
     // SAFETY: `obj` is the new context object of `b` that `context_create`
@@ -305,7 +309,7 @@ pub(crate) unsafe fn backend_handle(
         // SAFETY: `obj` is a live object of `b` of the kind `kind` names
         // (this function's contract); `be` and `h` are live locals the
         // plugin writes.
-        unsafe { (b.table.native_handle)(kind, obj, &mut be, &mut h) },
+        unsafe { crate::faults::table_call!(b.table, native_handle(kind, obj, &mut be, &mut h)) },
         "native_handle",
     )?;
     Ok((device::backend_from_abi(be), h))

@@ -204,7 +204,7 @@ impl Device {
         // SAFETY: `obj` is a live device object of `backend` (this
         // function's contract); `info` is a live local record the plugin
         // fills.
-        let st = unsafe { (backend.table.device_info)(obj, &mut info) };
+        let st = unsafe { crate::faults::table_call!(backend.table, device_info(obj, &mut info)) };
         if let Err(e) = backend::check(st, "device_info") {
             // SAFETY: the caller handed `obj` over (this function's
             // contract) and no `Device` owns it yet: it is given back once,
@@ -384,14 +384,17 @@ impl Device {
         // (a slice); `buf` is NULL with capacity 0, so only `n`, a live
         // local, is written.
         let st = unsafe {
-            (t.device_partition)(
-                self.obj,
-                kind,
-                params.as_ptr(),
-                params.len(),
-                std::ptr::null_mut(),
-                0,
-                &mut n,
+            crate::faults::table_call!(
+                t,
+                device_partition(
+                    self.obj,
+                    kind,
+                    params.as_ptr(),
+                    params.len(),
+                    std::ptr::null_mut(),
+                    0,
+                    &mut n,
+                )
             )
         };
         backend::check(st, "device_partition")?;
@@ -400,14 +403,17 @@ impl Device {
         // SAFETY: as above, and `objs` is a live buffer of `n` objects, the
         // capacity passed; `m` is a live local.
         let st = unsafe {
-            (t.device_partition)(
-                self.obj,
-                kind,
-                params.as_ptr(),
-                params.len(),
-                objs.as_mut_ptr(),
-                n,
-                &mut m,
+            crate::faults::table_call!(
+                t,
+                device_partition(
+                    self.obj,
+                    kind,
+                    params.as_ptr(),
+                    params.len(),
+                    objs.as_mut_ptr(),
+                    n,
+                    &mut m,
+                )
             )
         };
         backend::check(st, "device_partition")?;
@@ -487,7 +493,7 @@ fn enumerate(b: &'static Backend) -> Result<Vec<Device>> {
     backend::check(
         // SAFETY: `t` is `b`'s table; `buf` is NULL with capacity 0, so only
         // `n`, a live local, is written.
-        unsafe { (t.device_list)(std::ptr::null_mut(), 0, &mut n) },
+        unsafe { crate::faults::table_call!(t, device_list(std::ptr::null_mut(), 0, &mut n)) },
         "device_list",
     )?;
     let mut objs: Vec<abi::Obj> = vec![std::ptr::null_mut(); n];
@@ -495,7 +501,7 @@ fn enumerate(b: &'static Backend) -> Result<Vec<Device>> {
     backend::check(
         // SAFETY: `objs` is a live buffer of `n` objects, the capacity
         // passed; `m` is a live local.
-        unsafe { (t.device_list)(objs.as_mut_ptr(), n, &mut m) },
+        unsafe { crate::faults::table_call!(t, device_list(objs.as_mut_ptr(), n, &mut m)) },
         "device_list",
     )?;
     let mut devices: Vec<Device> = Vec::with_capacity(m.min(n));
@@ -567,20 +573,60 @@ pub fn by_dlpack(device_type: i32, id: i64) -> Option<Arc<Device>> {
         .cloned()
 }
 
-/// The root devices, enumerated once per process.
+/// The registry while no enumeration has succeeded.
+static EMPTY: Registry = Registry {
+    devices: Vec::new(),
+    handles: Vec::new(),
+    unavailable: None,
+};
+/// Held while the devices are enumerated, so that only one thread does it.
+static ENUMERATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The root devices, enumerated once per process; empty while the
+/// enumeration fails (see [`try_registry`]).
 pub fn registry() -> &'static Registry {
-    REGISTRY.get_or_init(|| {
-        let mut all = Vec::new();
-        let mut unavailable = backend::any().err();
-        for b in backend::loaded() {
-            match enumerate(b) {
-                Ok(d) => all.extend(d),
-                Err(e) => {
-                    crate::log::error(&format!("plugin {}: {}", b.name, e.message));
-                    unavailable.get_or_insert(e);
-                }
+    try_registry().unwrap_or(&EMPTY)
+}
+
+/// The root devices, enumerated once per process, or why the enumeration
+/// failed: a plugin's `device_list` or `device_info` failing while no
+/// other plugin listed a device. Such a failed enumeration is not kept:
+/// the next call tries again, so a passing failure does not leave the
+/// process without devices for good. When another plugin did list devices
+/// the list is kept without the failing plugin's (whose failure is logged
+/// and kept in `unavailable`): one plugin's failure takes nothing from the
+/// others. A plugin that did not load is no failure here either.
+pub fn try_registry() -> Result<&'static Registry> {
+    if let Some(r) = REGISTRY.get() {
+        return Ok(r);
+    }
+    let _one = ENUMERATING.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(r) = REGISTRY.get() {
+        return Ok(r);
+    }
+    let mut all = Vec::new();
+    let mut unavailable = backend::any().err();
+    let mut failed = None;
+    for b in backend::loaded() {
+        match enumerate(b) {
+            Ok(d) => all.extend(d),
+            Err(mut e) => {
+                e.message = format!(
+                    "the devices of plugin {} could not be listed: {}",
+                    b.name, e.message
+                );
+                crate::log::error(&e.message);
+                failed.get_or_insert(e);
             }
         }
+    }
+    if let Some(e) = failed {
+        if all.is_empty() {
+            return Err(e);
+        }
+        unavailable.get_or_insert(e);
+    }
+    Ok(REGISTRY.get_or_init(|| {
         let devices = number(all);
         let mut handles = Vec::with_capacity(devices.len());
         let mut kept = Vec::with_capacity(devices.len());
@@ -596,7 +642,7 @@ pub fn registry() -> &'static Registry {
             handles,
             unavailable,
         }
-    })
+    }))
 }
 
 /// The core's device for a plugin device object (taking ownership of
@@ -614,11 +660,16 @@ pub unsafe fn from_obj(b: &'static Backend, obj: abi::Obj) -> Result<Arc<Device>
     }
     // Only `b`'s own devices can be `obj`; a device object of another
     // plugin must never reach `b`'s table.
-    for d in registry()
-        .devices
-        .iter()
-        .filter(|d| std::ptr::eq(d.backend, b))
-    {
+    let reg = match try_registry() {
+        Ok(r) => r,
+        Err(e) => {
+            // SAFETY: the caller handed `obj` over (this function's
+            // contract); it is given back once, here, and not used again.
+            unsafe { (b.table.device_release)(obj) };
+            return Err(e);
+        }
+    };
+    for d in reg.devices.iter().filter(|d| std::ptr::eq(d.backend, b)) {
         // SAFETY: both are live device objects of `b`: `d.obj` is owned by a
         // registry device of `b` (the filter above), which lives for the
         // process; `obj` is non-NULL (checked above) and the caller's (this
@@ -633,7 +684,7 @@ pub unsafe fn from_obj(b: &'static Backend, obj: abi::Obj) -> Result<Arc<Device>
     let mut parent_obj: abi::Obj = std::ptr::null_mut();
     // SAFETY: `obj` is a live device object of `b` (as above);
     // `parent_obj` is a live local the plugin writes.
-    let st = unsafe { (b.table.device_parent)(obj, &mut parent_obj) };
+    let st = unsafe { crate::faults::table_call!(b.table, device_parent(obj, &mut parent_obj)) };
     if let Err(e) = backend::check(st, "device_parent") {
         // SAFETY: `obj` was handed over and is given back once, here.
         unsafe { (b.table.device_release)(obj) };
@@ -676,7 +727,10 @@ pub fn handle_for(d: &Arc<Device>) -> Result<dpc_device> {
 
 /// A list of the devices for error messages.
 pub fn list_for_message() -> String {
-    let r = registry();
+    let r = match try_registry() {
+        Ok(r) => r,
+        Err(e) => return format!("the device list could not be read: {}", e.message),
+    };
     if r.devices.is_empty() {
         return match &r.unavailable {
             Some(e) => format!("there are no devices: {}", e.message),
@@ -697,7 +751,7 @@ pub fn get(arg: &str, h: dpc_device) -> Result<Arc<Device>> {
 /// `dpc_device_count` order), or `DPC_ERROR_OUT_OF_RANGE` listing the
 /// devices.
 pub(crate) fn handle_at(index: usize) -> Result<dpc_device> {
-    let r = registry();
+    let r = try_registry()?;
     match r.handles.get(index) {
         Some(h) => Ok(*h as dpc_device),
         None => Err(Error::new(
@@ -906,15 +960,19 @@ pub(crate) unsafe fn write_out_sub_devices(
 ///
 /// When the backend plugin or its runtime cannot be loaded this is 0 and
 /// the call still succeeds; `dpc_backend_load` gives the reason.
-/// Errors: `DPC_ERROR_NULL_POINTER`. Thread safety: any thread; the list
-/// is fixed at first use.
+/// Errors: `DPC_ERROR_NULL_POINTER`; the status of a loaded plugin's
+/// failure to list its devices (`DPC_ERROR_BACKEND`,
+/// `DPC_ERROR_DEVICE_LOST`, ...), with a message naming the plugin: such a
+/// failure is not kept, and the next call lists the devices again.
+/// Thread safety: any thread; the list is fixed at the first success.
 #[no_mangle]
 pub unsafe extern "C" fn dpc_device_count(count_out: *mut usize) -> dpc_status {
     export!(|| {
         check_ptr("count_out", count_out)?;
+        let n = try_registry()?.devices.len();
         // SAFETY: checked non-NULL above; the caller provides a writable
         // `size_t` (the export's contract).
-        unsafe { write_out("count_out", count_out, registry().devices.len()) }
+        unsafe { write_out("count_out", count_out, n) }
     })
 }
 

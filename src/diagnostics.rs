@@ -21,6 +21,7 @@ pub const ENV_VARS: &[&str] = &[
     "DPCORE_SYCL_RUNTIME",
     "DPCORE_PYTHON_PREFIX",
     "DPCORE_LEAK_CHECK",
+    "DPCORE_FAULTS",
     "VIRTUAL_ENV",
     "CONDA_PREFIX",
     "CMPLR_ROOT",
@@ -272,6 +273,8 @@ pub fn report() -> String {
     }
     let icd_advice = opencl_icd(&mut out);
     env_lines(&mut out);
+    let _ = writeln!(out, "fault injection:");
+    out.push_str(&crate::faults::describe());
     let reg = device::registry();
     let _ = writeln!(out, "devices: {}", reg.devices.len());
     for d in &reg.devices {

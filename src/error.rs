@@ -58,6 +58,12 @@ pub enum dpc_status {
     /// Device code failed to build; the full build log is available from
     /// `dpc_last_error_build_log`.
     DPC_ERROR_BUILD_FAILED = 204,
+    /// The device was lost (removed, reset after a hang, or its driver
+    /// failed): the runtime reports it (for SYCL, Unified Runtime's
+    /// `UR_RESULT_ERROR_DEVICE_LOST`, synchronously or as an asynchronous
+    /// error). Work and memory on it are gone; objects made on it should be
+    /// released. The backend code is in the last-error record.
+    DPC_ERROR_DEVICE_LOST = 205,
     /// Host memory could not be allocated.
     DPC_ERROR_OUT_OF_HOST_MEMORY = 300,
     /// Device (USM) memory could not be allocated; the message states the
@@ -88,6 +94,7 @@ impl dpc_status {
         DPC_ERROR_UNSUPPORTED,
         DPC_ERROR_PLUGIN_INCOMPATIBLE,
         DPC_ERROR_BUILD_FAILED,
+        DPC_ERROR_DEVICE_LOST,
         DPC_ERROR_OUT_OF_HOST_MEMORY,
         DPC_ERROR_OUT_OF_DEVICE_MEMORY,
         DPC_ERROR_INTERNAL,
@@ -117,6 +124,7 @@ impl dpc_status {
             DPC_ERROR_UNSUPPORTED => c"DPC_ERROR_UNSUPPORTED",
             DPC_ERROR_PLUGIN_INCOMPATIBLE => c"DPC_ERROR_PLUGIN_INCOMPATIBLE",
             DPC_ERROR_BUILD_FAILED => c"DPC_ERROR_BUILD_FAILED",
+            DPC_ERROR_DEVICE_LOST => c"DPC_ERROR_DEVICE_LOST",
             DPC_ERROR_OUT_OF_HOST_MEMORY => c"DPC_ERROR_OUT_OF_HOST_MEMORY",
             DPC_ERROR_OUT_OF_DEVICE_MEMORY => c"DPC_ERROR_OUT_OF_DEVICE_MEMORY",
             DPC_ERROR_INTERNAL => c"DPC_ERROR_INTERNAL",
@@ -293,7 +301,10 @@ where
     F: FnOnce() -> Result<()>,
 {
     let outer = EXPORT.with(|e| e.replace(name));
-    let r = catch_unwind(AssertUnwindSafe(f));
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        crate::faults::on_entry()?;
+        f()
+    }));
     EXPORT.with(|e| e.set(outer));
     match r {
         Ok(Ok(())) => DPC_SUCCESS,

@@ -80,7 +80,9 @@ impl Event {
             // SAFETY: `self.obj` is a live event object of `self.backend`
             // (owned by `self`, which is borrowed for the call); `st` is a
             // local i32 the plugin writes.
-            unsafe { (self.backend.table.event_status)(self.obj, &mut st) },
+            unsafe {
+                crate::faults::table_call!(self.backend.table, event_status(self.obj, &mut st))
+            },
             "event_status",
         )?;
         Ok(st)
@@ -91,7 +93,7 @@ impl Event {
             // SAFETY: a list of one live event object of `self.backend`
             // (owned by `self`, borrowed for the call): `&self.obj` is valid
             // for reading 1 `Obj`.
-            unsafe { (self.backend.table.event_wait)(&self.obj, 1) },
+            unsafe { crate::faults::table_call!(self.backend.table, event_wait(&self.obj, 1)) },
             "event_wait",
         )
     }
@@ -116,7 +118,12 @@ impl Event {
             // SAFETY: `self.obj` is a live event object of `self.backend`
             // (owned by `self`, borrowed for the call); `t` is a local array
             // of the 3 u64 the plugin writes.
-            unsafe { (self.backend.table.event_profiling)(self.obj, t.as_mut_ptr()) },
+            unsafe {
+                crate::faults::table_call!(
+                    self.backend.table,
+                    event_profiling(self.obj, t.as_mut_ptr())
+                )
+            },
             "event_profiling",
         )?;
         Ok(t)
@@ -145,7 +152,7 @@ pub(crate) fn wait_all(events: &[Arc<Event>]) -> Result<()> {
             // SAFETY: `objs` holds `objs.len()` live event objects, all of
             // plugin `b` (partitioned above; `events`, borrowed for the
             // call, keeps them alive).
-            unsafe { (b.table.event_wait)(objs.as_ptr(), objs.len()) },
+            unsafe { crate::faults::table_call!(b.table, event_wait(objs.as_ptr(), objs.len())) },
             "event_wait",
         )?;
         left = rest;
@@ -167,7 +174,7 @@ pub(crate) unsafe fn adopt(sycl_event: *mut c_void) -> Result<Arc<Event>> {
         // SAFETY: `sycl_event` points to a live `sycl::event` of the runtime
         // the plugin uses (this function's contract); `obj` is a local the
         // plugin writes.
-        unsafe { (b.table.event_adopt)(sycl_event, &mut obj) },
+        unsafe { crate::faults::table_call!(b.table, event_adopt(sycl_event, &mut obj)) },
         "event_adopt",
     )?;
     // SAFETY: the plugin just made `obj`, a new event object of `b`, and

@@ -135,7 +135,12 @@ impl Bundle {
             // SAFETY: `self.obj` is a live bundle object of `self.backend`
             // (owned by `self`, borrowed for the call); a NULL buffer asks
             // for the size only, written to the local `n`.
-            unsafe { (t.bundle_kernel_names)(self.obj, std::ptr::null_mut(), 0, &mut n) },
+            unsafe {
+                crate::faults::table_call!(
+                    t,
+                    bundle_kernel_names(self.obj, std::ptr::null_mut(), 0, &mut n)
+                )
+            },
             "bundle_kernel_names",
         )?;
         let mut buf = vec![0u8; n.max(1)];
@@ -143,11 +148,14 @@ impl Bundle {
             // SAFETY: as above; `buf` is a local buffer valid for writes of
             // `buf.len()` bytes, the capacity passed.
             unsafe {
-                (t.bundle_kernel_names)(
-                    self.obj,
-                    buf.as_mut_ptr() as *mut c_char,
-                    buf.len(),
-                    &mut n,
+                crate::faults::table_call!(
+                    t,
+                    bundle_kernel_names(
+                        self.obj,
+                        buf.as_mut_ptr() as *mut c_char,
+                        buf.len(),
+                        &mut n,
+                    )
                 )
             },
             "bundle_kernel_names",
@@ -190,7 +198,12 @@ impl Bundle {
             // (owned by `self`, borrowed for the call); `cname` is
             // NUL-terminated and alive for the call; `has` is a local the
             // plugin writes.
-            unsafe { (self.backend.table.bundle_has_kernel)(self.obj, cname.as_ptr(), &mut has) },
+            unsafe {
+                crate::faults::table_call!(
+                    self.backend.table,
+                    bundle_has_kernel(self.obj, cname.as_ptr(), &mut has)
+                )
+            },
             "bundle_has_kernel",
         )?;
         Ok(has)
@@ -417,14 +430,17 @@ pub fn build(
         // for `src.len()` bytes and `opts` is NUL-terminated, both alive for
         // the call; `obj` is a local the plugin writes.
         unsafe {
-            (b.table.bundle_create)(
-                ctx.obj(),
-                dev.obj(),
-                kind,
-                src.as_ptr(),
-                src.len(),
-                opts.as_ptr(),
-                &mut obj,
+            crate::faults::table_call!(
+                b.table,
+                bundle_create(
+                    ctx.obj(),
+                    dev.obj(),
+                    kind,
+                    src.as_ptr(),
+                    src.len(),
+                    opts.as_ptr(),
+                    &mut obj,
+                )
             )
         },
         "bundle_create",
@@ -486,7 +502,9 @@ pub fn get_kernel(bundle: &Arc<Bundle>, name: &str) -> Result<Arc<Kernel>> {
         // SAFETY: `bundle.obj` is a live bundle object of `bundle.backend`
         // (the `Arc` is borrowed for the call); `cname` is NUL-terminated and
         // alive for the call; `obj` is a local the plugin writes.
-        unsafe { (t.bundle_get_kernel)(bundle.obj, cname.as_ptr(), &mut obj) },
+        unsafe {
+            crate::faults::table_call!(t, bundle_get_kernel(bundle.obj, cname.as_ptr(), &mut obj))
+        },
         "bundle_get_kernel",
     ) {
         if e.status == DPC_ERROR_NOT_FOUND {
@@ -504,7 +522,8 @@ pub fn get_kernel(bundle: &Arc<Bundle>, name: &str) -> Result<Arc<Kernel>> {
     // SAFETY: `obj` is the kernel object just returned (success checked
     // above); `bundle.device` is the live device object the bundle was built
     // for, of the same backend; `info` is a local the plugin fills.
-    let st = unsafe { (t.kernel_info)(obj, bundle.device.obj(), &mut info) };
+    let st =
+        unsafe { crate::faults::table_call!(t, kernel_info(obj, bundle.device.obj(), &mut info)) };
     if let Err(e) = backend::check(st, "kernel_info") {
         // SAFETY: `obj` is ours and not yet in a `Kernel`: given back here,
         // once, before returning.
@@ -805,17 +824,20 @@ unsafe fn submit(
     // and returns its status, as `submit` needs.
     unsafe {
         event::submit(q.backend(), "enqueue_kernel", want, |ev| {
-            (q.backend().table.enqueue_kernel)(
-                q.obj(),
-                k.obj,
-                global.len() as u32,
-                global.as_ptr(),
-                local.map_or(std::ptr::null(), |x| x.as_ptr()),
-                args.as_ptr(),
-                args.len(),
-                deps.ptr(),
-                deps.len(),
-                ev,
+            crate::faults::table_call!(
+                q.backend().table,
+                enqueue_kernel(
+                    q.obj(),
+                    k.obj,
+                    global.len() as u32,
+                    global.as_ptr(),
+                    local.map_or(std::ptr::null(), |x| x.as_ptr()),
+                    args.as_ptr(),
+                    args.len(),
+                    deps.ptr(),
+                    deps.len(),
+                    ev,
+                )
             )
         })
     }

@@ -87,7 +87,7 @@ fn enumerate(b: &'static backend::Backend) -> Result<Vec<Arc<Platform>>> {
     backend::check(
         // SAFETY: `t` is `b`'s table; `buf` is NULL with capacity 0, so only
         // `n`, a live local, is written.
-        unsafe { (t.platform_list)(std::ptr::null_mut(), 0, &mut n) },
+        unsafe { crate::faults::table_call!(t, platform_list(std::ptr::null_mut(), 0, &mut n)) },
         "platform_list",
     )?;
     let mut raw = vec![abi::PlatformInfoV1::zeroed(); n];
@@ -95,7 +95,7 @@ fn enumerate(b: &'static backend::Backend) -> Result<Vec<Arc<Platform>>> {
     backend::check(
         // SAFETY: `raw` is a live buffer of `n` records, the capacity
         // passed; `m` is a live local.
-        unsafe { (t.platform_list)(raw.as_mut_ptr(), n, &mut m) },
+        unsafe { crate::faults::table_call!(t, platform_list(raw.as_mut_ptr(), n, &mut m)) },
         "platform_list",
     )?;
     Ok(raw[..m.min(n)]
@@ -114,16 +114,63 @@ fn enumerate(b: &'static backend::Backend) -> Result<Vec<Arc<Platform>>> {
         .collect())
 }
 
+/// The list while no enumeration has succeeded.
+static EMPTY: Platforms = Platforms {
+    list: Vec::new(),
+    handles: Vec::new(),
+    offsets: Vec::new(),
+};
+/// Held while the platforms are enumerated, so that only one thread does it.
+static ENUMERATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The platforms of every loaded backend, in load order, enumerated once;
-/// empty when no backend is available.
+/// empty when no backend is available or while the enumeration fails (see
+/// [`try_platforms`]).
 pub fn platforms() -> &'static Platforms {
-    PLATFORMS.get_or_init(|| {
+    try_platforms().unwrap_or(&EMPTY)
+}
+
+/// The platforms, enumerated once per process, or why a loaded plugin's
+/// `platform_list` failed while no other plugin listed a platform. A
+/// failure is logged; a failed enumeration is not kept (the next call
+/// tries again), but one that another plugin's platforms make useful is.
+pub fn try_platforms() -> Result<&'static Platforms> {
+    if let Some(p) = PLATFORMS.get() {
+        return Ok(p);
+    }
+    let _one = ENUMERATING.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = PLATFORMS.get() {
+        return Ok(p);
+    }
+    let mut per_backend = Vec::new();
+    let mut failed = None;
+    for b in backend::loaded() {
+        match enumerate(b) {
+            Ok(ps) => per_backend.push((b, ps)),
+            Err(mut e) => {
+                e.message = format!(
+                    "the platforms of plugin {} could not be listed: {}",
+                    b.name, e.message
+                );
+                crate::log::error(&e.message);
+                failed.get_or_insert(e);
+            }
+        }
+    }
+    // One plugin's failure takes nothing from the others: kept without its
+    // platforms when another plugin listed some, else tried again next time.
+    if let Some(e) = failed {
+        if per_backend.iter().all(|(_, ps)| ps.is_empty()) {
+            return Err(e);
+        }
+    }
+    Ok(PLATFORMS.get_or_init(|| {
         let mut list: Vec<Arc<Platform>> = Vec::new();
         let mut handles = Vec::new();
         let mut offsets = Vec::new();
-        for b in backend::loaded() {
+        for (b, ps) in per_backend {
             offsets.push((b.table as *const abi::BackendV1 as usize, list.len()));
-            for p in enumerate(b).unwrap_or_default() {
+            for p in ps {
                 let p = Arc::new(Platform {
                     index: list.len(),
                     backend: p.backend,
@@ -146,13 +193,13 @@ pub fn platforms() -> &'static Platforms {
             handles,
             offsets,
         }
-    })
+    }))
 }
 
 /// The handle of the platform at `index` (in `dpc_platform_count`
 /// order), or `DPC_ERROR_OUT_OF_RANGE`.
 pub(crate) fn handle_at(index: usize) -> Result<dpc_platform> {
-    let p = platforms();
+    let p = try_platforms()?;
     match p.handles.get(index) {
         Some(h) => Ok(*h as dpc_platform),
         None => Err(Error::new(
@@ -169,8 +216,9 @@ pub(crate) fn handle_at(index: usize) -> Result<dpc_platform> {
 /// belongs to, or `DPC_ERROR_BACKEND` when the runtime could not tell.
 pub(crate) fn handle_for_device(d: &Arc<Device>) -> Result<dpc_platform> {
     let root = d.root();
-    let i = platforms().global_index(root.backend(), root.info.platform_index);
-    match i.and_then(|i| platforms().handles.get(i)) {
+    let ps = try_platforms()?;
+    let i = ps.global_index(root.backend(), root.info.platform_index);
+    match i.and_then(|i| ps.handles.get(i)) {
         Some(h) => Ok(*h as dpc_platform),
         None => Err(Error::new(
             DPC_ERROR_BACKEND,
@@ -187,14 +235,18 @@ pub(crate) fn handle_for_device(d: &Arc<Device>) -> Result<dpc_platform> {
 /// The number of platforms the runtime reports (0 when the backend plugin
 /// or its runtime cannot be loaded; `dpc_backend_load` says why).
 ///
-/// Errors: `DPC_ERROR_NULL_POINTER`. Thread safety: any thread.
+/// Errors: `DPC_ERROR_NULL_POINTER`; the status of a loaded plugin's
+/// failure to list its platforms (`DPC_ERROR_BACKEND`, ...), with a message
+/// naming the plugin: such a failure is not kept, and the next call lists
+/// them again. Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn dpc_platform_count(count_out: *mut usize) -> dpc_status {
     export!(|| {
         check_ptr("count_out", count_out)?;
+        let n = try_platforms()?.list.len();
         // SAFETY: checked non-NULL above; the caller provides a writable
         // `size_t` (the export's contract).
-        unsafe { write_out("count_out", count_out, platforms().list.len()) }
+        unsafe { write_out("count_out", count_out, n) }
     })
 }
 

@@ -100,7 +100,7 @@ impl Queue {
         backend::check(
             // SAFETY: `self.obj` is a live queue object of `self.backend`
             // (owned by `self`, borrowed for the call).
-            unsafe { (self.backend.table.queue_wait)(self.obj) },
+            unsafe { crate::faults::table_call!(self.backend.table, queue_wait(self.obj)) },
             "queue_wait",
         )
     }
@@ -118,7 +118,10 @@ impl Queue {
         // returns its status, as `submit` needs.
         unsafe {
             event::submit(self.backend, "enqueue_barrier", want, |ev| {
-                (self.backend.table.enqueue_barrier)(self.obj, deps.ptr(), deps.len(), ev)
+                crate::faults::table_call!(
+                    self.backend.table,
+                    enqueue_barrier(self.obj, deps.ptr(), deps.len(), ev)
+                )
             })
         }
     }
@@ -178,7 +181,9 @@ pub fn create(ctx: &Arc<Context>, dev: &Arc<Device>, flags: u32) -> Result<Arc<Q
         // (checked above), and a context's devices are its own plugin's
         // (the `Context` invariant). `obj` is a live local the plugin
         // writes.
-        unsafe { (b.table.queue_create)(ctx.obj(), dev.obj(), flags, &mut obj) },
+        unsafe {
+            crate::faults::table_call!(b.table, queue_create(ctx.obj(), dev.obj(), flags, &mut obj))
+        },
         "queue_create",
     )?;
     Ok(Arc::new(Queue {
@@ -223,7 +228,10 @@ pub(crate) unsafe fn adopt(sycl_queue: *mut c_void) -> Result<Arc<Queue>> {
         // anything else the caller's undefined behaviour). The four
         // outputs are live locals the plugin writes.
         unsafe {
-            (b.table.queue_adopt)(sycl_queue, &mut obj, &mut dev_obj, &mut ctx_obj, &mut flags)
+            crate::faults::table_call!(
+                b.table,
+                queue_adopt(sycl_queue, &mut obj, &mut dev_obj, &mut ctx_obj, &mut flags)
+            )
         },
         "queue_adopt",
     )?;

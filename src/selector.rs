@@ -228,7 +228,8 @@ impl Selector {
 
     /// The best matching device.
     pub fn select(&self) -> Result<Arc<Device>> {
-        let devs = &device::registry().devices;
+        // Not the empty list of a failed enumeration: the choice is kept.
+        let devs = &device::try_registry()?.devices;
         let chosen = self
             .chosen
             .get_or_init(|| best(devs, &self.matches(devs)).and_then(|d| d.root_index));
@@ -264,7 +265,7 @@ pub(crate) fn select_by_filter(text: &str) -> Result<Arc<Device>> {
 
 /// The default device: the best of all root devices.
 pub fn default_device() -> Result<Arc<Device>> {
-    let devs = &device::registry().devices;
+    let devs = &device::try_registry()?.devices;
     let all: Vec<usize> = (0..devs.len()).collect();
     best(devs, &all).ok_or_else(|| {
         Error::new(

@@ -128,14 +128,35 @@ unsafe fn release_now(a: &Alloc) -> Result<()> {
         // in `a` holds it; it was made over `a.device`, so of its backend)
         // and `a.base` an allocation of it that is given back once and no
         // longer used (this function's contract).
-        unsafe { (b.table.usm_free)(a.context.obj(), a.base as *mut c_void) },
+        unsafe {
+            crate::faults::table_call!(b.table, usm_free(a.context.obj(), a.base as *mut c_void))
+        },
         "usm_free",
     );
-    if !a.internal {
+    // A failed free gave nothing back: the allocation stays counted (its
+    // caller puts the record back).
+    if r.is_ok() && !a.internal {
         a.context.stats.remove(a.size as u64);
         LIVE_TOTAL.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
     r
+}
+
+/// Put the record of an allocation whose free failed back into `ALLOCS`:
+/// the memory is still allocated and still the caller's.
+fn restore(a: Alloc) {
+    if a.internal {
+        // dpcore's own scratch memory is never in the map.
+        crate::log::error(&format!(
+            "dpcore's scratch memory at {:#x} ({} bytes) could not be freed",
+            a.base, a.size
+        ));
+        return;
+    }
+    ALLOCS
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(a.base, a);
 }
 
 /// The least the runtime is asked to allocate. Allocations under about 96
@@ -175,6 +196,33 @@ enum Deferred {
 struct Job {
     what: Deferred,
     events: Vec<Arc<Event>>,
+    /// Failed attempts to give `what` back.
+    failures: u32,
+}
+
+/// How many times the deferred-free thread tries to free an allocation
+/// whose free fails before it gives up and keeps the record (the memory
+/// then shows in the leak census and the context's statistics).
+const FREE_ATTEMPTS: u32 = 3;
+
+/// Whether every event of `job` is complete. An event whose status cannot
+/// be read is waited for instead (the runtime's wait returns once the
+/// command has ended, failed or not), so memory is never given back while
+/// a command may still use it because a status query failed.
+fn job_ready(job: &Job) -> bool {
+    job.events.iter().all(|e| match e.status() {
+        Ok(s) => s == abi::event_status::COMPLETE,
+        Err(status_err) => {
+            if let Err(wait_err) = e.wait() {
+                crate::log::error(&format!(
+                    "deferred free: the event's status failed ({}) and so did its wait ({}); \
+                     taking the command as ended",
+                    status_err.message, wait_err.message
+                ));
+            }
+            true
+        }
+    })
 }
 
 struct Reaper {
@@ -226,18 +274,33 @@ fn reaper_loop(r: &'static Reaper) {
             std::mem::take(&mut *jobs)
         };
         let before = batch.len();
-        // A failed command no longer uses the memory: count it as done.
         let (ready, waiting): (Vec<Job>, Vec<Job>) =
-            std::mem::take(&mut batch).into_iter().partition(|job| {
-                job.events.iter().all(|e| match e.status() {
-                    Ok(s) => s == abi::event_status::COMPLETE,
-                    Err(_) => true,
-                })
-            });
+            std::mem::take(&mut batch).into_iter().partition(job_ready);
         batch = waiting;
         for job in ready {
-            if let Err(e) = job.what.finish() {
-                crate::log::error(&format!("deferred free failed: {}", e.message));
+            match job.what.finish() {
+                Ok(()) => {}
+                Err((e, Some(what))) if job.failures + 1 < FREE_ATTEMPTS => {
+                    crate::log::error(&format!("deferred free failed, will retry: {}", e.message));
+                    // Its events are complete: retried in the next round.
+                    batch.push(Job {
+                        what,
+                        events: Vec::new(),
+                        failures: job.failures + 1,
+                    });
+                }
+                Err((e, what)) => {
+                    crate::log::error(&format!(
+                        "deferred free failed {} time(s), giving up: {}",
+                        job.failures + 1,
+                        e.message
+                    ));
+                    if let Some(Deferred::Free(a)) = what {
+                        // Still allocated: keep its record, so the leak
+                        // census and the statistics show it.
+                        restore(a);
+                    }
+                }
             }
         }
         let freed = before - batch.len();
@@ -260,20 +323,25 @@ fn reaper_loop(r: &'static Reaper) {
 }
 
 impl Deferred {
-    /// Give it back now: free the allocation, or drop the object.
-    fn finish(self) -> Result<()> {
+    /// Give it back now: free the allocation, or drop the object. When the
+    /// free fails the allocation comes back with the error, still
+    /// allocated.
+    fn finish(self) -> std::result::Result<(), (Error, Option<Deferred>)> {
         match self {
             // SAFETY: a `Deferred::Free` is only made from a record taken
             // out of `ALLOCS` (`free_after`) or from `fill`'s seed,
             // which was never in it, and `finish` consumes it, so it is given
             // back once. It runs once the job's events are complete (waited
-            // for, in `defer`; in `reaper_loop`, reported complete or their
-            // status failing, which it takes for a failed command), so no
+            // for, in `defer`; in `reaper_loop`, reported complete, or waited
+            // for when their status cannot be read: `job_ready`), so no
             // command of theirs still uses it.
-            Deferred::Free(a) => unsafe { release_now(&a) }.map_err(|mut e| {
-                e.message = format!("{:#x}: {}", a.base, e.message);
-                e
-            }),
+            Deferred::Free(a) => match unsafe { release_now(&a) } {
+                Ok(()) => Ok(()),
+                Err(mut e) => {
+                    e.message = format!("{:#x}: {}", a.base, e.message);
+                    Err((e, Some(Deferred::Free(a))))
+                }
+            },
             Deferred::Drop(obj) => {
                 drop(obj);
                 Ok(())
@@ -285,10 +353,11 @@ impl Deferred {
 /// Queue a job on the deferred-free thread.
 fn push_job(r: &Reaper, what: Deferred, events: Vec<Arc<Event>>) {
     *r.pending.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-    r.jobs
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(Job { what, events });
+    r.jobs.lock().unwrap_or_else(|e| e.into_inner()).push(Job {
+        what,
+        events,
+        failures: 0,
+    });
     r.wake.notify_one();
 }
 
@@ -306,7 +375,12 @@ fn defer(what: Deferred, events: Vec<Arc<Event>>) -> Result<()> {
             for ev in &events {
                 ev.wait()?;
             }
-            what.finish()
+            what.finish().map_err(|(e, what)| {
+                if let Some(Deferred::Free(a)) = what {
+                    restore(a);
+                }
+                e
+            })
         }
     }
 }
@@ -350,7 +424,9 @@ unsafe fn staged_copy(q: &Arc<Queue>, dst: usize, src: usize, n: usize, deps: &D
             // SAFETY: `deps.ptr()` points to `deps.len()` event objects kept
             // alive by `deps`, all of them `q`'s plugin's (checked on
             // entry by `Deps::check_backend`).
-            unsafe { (q.backend().table.event_wait)(deps.ptr(), deps.len()) },
+            unsafe {
+                crate::faults::table_call!(q.backend().table, event_wait(deps.ptr(), deps.len()))
+            },
             "event_wait",
         )?;
     }
@@ -365,14 +441,17 @@ unsafe fn staged_copy(q: &Arc<Queue>, dst: usize, src: usize, n: usize, deps: &D
             // no event. `qq.wait()` returns after the copy, while `host` is
             // still alive.
             unsafe {
-                (t.enqueue_memcpy)(
-                    qq.obj(),
-                    to as *mut c_void,
-                    from as *const c_void,
-                    n,
-                    std::ptr::null(),
-                    0,
-                    std::ptr::null_mut(),
+                crate::faults::table_call!(
+                    t,
+                    enqueue_memcpy(
+                        qq.obj(),
+                        to as *mut c_void,
+                        from as *const c_void,
+                        n,
+                        std::ptr::null(),
+                        0,
+                        std::ptr::null_mut(),
+                    )
                 )
             },
             "enqueue_memcpy",
@@ -432,14 +511,17 @@ unsafe fn fill(
         // contract).
         return unsafe {
             event::submit(b, "enqueue_memset", want, |ev| {
-                (t.enqueue_memset)(
-                    q.obj(),
-                    p as *mut c_void,
-                    pattern[0],
-                    total,
-                    deps.ptr(),
-                    deps.len(),
-                    ev,
+                crate::faults::table_call!(
+                    t,
+                    enqueue_memset(
+                        q.obj(),
+                        p as *mut c_void,
+                        pattern[0],
+                        total,
+                        deps.ptr(),
+                        deps.len(),
+                        ev,
+                    )
                 )
             })
         };
@@ -449,15 +531,18 @@ unsafe fn fill(
         // during which the runtime copies it.
         return unsafe {
             event::submit(b, "enqueue_fill", want, |ev| {
-                (t.enqueue_fill)(
-                    q.obj(),
-                    p as *mut c_void,
-                    pattern.as_ptr() as *const c_void,
-                    pattern.len(),
-                    count,
-                    deps.ptr(),
-                    deps.len(),
-                    ev,
+                crate::faults::table_call!(
+                    t,
+                    enqueue_fill(
+                        q.obj(),
+                        p as *mut c_void,
+                        pattern.as_ptr() as *const c_void,
+                        pattern.len(),
+                        count,
+                        deps.ptr(),
+                        deps.len(),
+                        ev,
+                    )
                 )
             })
         };
@@ -469,12 +554,15 @@ unsafe fn fill(
         // SAFETY: `q` is a live queue of `b` (borrowed); `seed` is a local
         // the plugin writes.
         unsafe {
-            (t.usm_alloc)(
-                q.obj(),
-                abi::usm_kind::HOST,
-                seed_len.max(MIN_RUNTIME_ALLOC),
-                0,
-                &mut seed,
+            crate::faults::table_call!(
+                t,
+                usm_alloc(
+                    q.obj(),
+                    abi::usm_kind::HOST,
+                    seed_len.max(MIN_RUNTIME_ALLOC),
+                    0,
+                    &mut seed,
+                )
             )
         },
         "usm_alloc",
@@ -524,14 +612,17 @@ unsafe fn fill(
         // by `Deps::check_backend`). `slot` is
         // NULL or the local `ev`.
         let st = unsafe {
-            (t.enqueue_memcpy)(
-                q.obj(),
-                dst as *mut c_void,
-                src as *const c_void,
-                n,
-                dp,
-                dn,
-                slot,
+            crate::faults::table_call!(
+                t,
+                enqueue_memcpy(
+                    q.obj(),
+                    dst as *mut c_void,
+                    src as *const c_void,
+                    n,
+                    dp,
+                    dn,
+                    slot,
+                )
             )
         };
         backend::check(st, "enqueue_memcpy")?;
@@ -613,14 +704,17 @@ pub(crate) unsafe fn memcpy(
     // `submit` needs.
     unsafe {
         event::submit(q.backend(), "enqueue_memcpy", want, |ev| {
-            (q.backend().table.enqueue_memcpy)(
-                q.obj(),
-                dst as *mut c_void,
-                src as *const c_void,
-                n,
-                deps.ptr(),
-                deps.len(),
-                ev,
+            crate::faults::table_call!(
+                q.backend().table,
+                enqueue_memcpy(
+                    q.obj(),
+                    dst as *mut c_void,
+                    src as *const c_void,
+                    n,
+                    deps.ptr(),
+                    deps.len(),
+                    ev,
+                )
             )
         })
     }
@@ -719,14 +813,17 @@ pub(crate) unsafe fn memset(
     // `deps` and the slot, as `sized_command` needs.
     unsafe {
         sized_command(q, "enqueue_memset", n, deps, want, |ev| {
-            (q.backend().table.enqueue_memset)(
-                q.obj(),
-                p as *mut c_void,
-                value,
-                n,
-                deps.ptr(),
-                deps.len(),
-                ev,
+            crate::faults::table_call!(
+                q.backend().table,
+                enqueue_memset(
+                    q.obj(),
+                    p as *mut c_void,
+                    value,
+                    n,
+                    deps.ptr(),
+                    deps.len(),
+                    ev,
+                )
             )
         })
     }
@@ -752,13 +849,9 @@ pub(crate) unsafe fn prefetch(
     // with `deps` and the slot, as `sized_command` needs.
     unsafe {
         sized_command(q, "enqueue_prefetch", n, deps, want, |ev| {
-            (q.backend().table.enqueue_prefetch)(
-                q.obj(),
-                p as *const c_void,
-                n,
-                deps.ptr(),
-                deps.len(),
-                ev,
+            crate::faults::table_call!(
+                q.backend().table,
+                enqueue_prefetch(q.obj(), p as *const c_void, n, deps.ptr(), deps.len(), ev,)
             )
         })
     }
@@ -787,14 +880,17 @@ pub(crate) unsafe fn mem_advise(
     // `sized_command` needs.
     unsafe {
         sized_command(q, "enqueue_mem_advise", n, deps, want, |ev| {
-            (q.backend().table.enqueue_mem_advise)(
-                q.obj(),
-                p as *const c_void,
-                n,
-                advice,
-                deps.ptr(),
-                deps.len(),
-                ev,
+            crate::faults::table_call!(
+                q.backend().table,
+                enqueue_mem_advise(
+                    q.obj(),
+                    p as *const c_void,
+                    n,
+                    advice,
+                    deps.ptr(),
+                    deps.len(),
+                    ev,
+                )
             )
         })
     }
@@ -855,12 +951,18 @@ pub(crate) fn alloc(q: &Arc<Queue>, kind: i32, size: usize, alignment: usize) ->
     let runtime_size = size.max(MIN_RUNTIME_ALLOC);
     // SAFETY: `q` is a live queue of its backend (borrowed); `p` is a local
     // the plugin writes.
-    let st = unsafe { (t.usm_alloc)(q.obj(), kind, runtime_size, alignment, &mut p) };
+    let st = unsafe {
+        crate::faults::table_call!(t, usm_alloc(q.obj(), kind, runtime_size, alignment, &mut p))
+    };
     backend::check(st, "usm_alloc").map_err(|e| {
         if e.status == DPC_ERROR_OUT_OF_DEVICE_MEMORY {
             Error::new(
                 DPC_ERROR_OUT_OF_DEVICE_MEMORY,
-                format!("allocation failed: {}", limits()),
+                format!(
+                    "allocation failed: {}; the backend said: {}",
+                    limits(),
+                    e.message
+                ),
             )
             .with_backend_code(e.backend_code)
         } else {
@@ -895,7 +997,13 @@ pub(crate) fn free(p: usize) -> Result<()> {
     // array still views it, is `dpc_usm_free`'s contract with its caller
     // (`Base::drop` frees only once the last view is gone); it cannot be
     // checked here.
-    unsafe { release_now(&a) }
+    let r = unsafe { release_now(&a) };
+    if r.is_err() {
+        // Nothing was freed: the caller still owns the memory and may free
+        // it again.
+        restore(a);
+    }
+    r
 }
 
 /// Free dpcore's allocation at `p` once `events` are complete, on the
@@ -907,16 +1015,17 @@ pub(crate) fn free_after(p: usize, events: Vec<Arc<Event>>) -> Result<()> {
         // SAFETY: `take_exact` removed `a` from `ALLOCS`, so it is given
         // back once, here; with no events, that no command uses it is
         // the caller's contract (as for `free`).
-        return unsafe { release_now(&a) };
+        let r = unsafe { release_now(&a) };
+        if r.is_err() {
+            restore(a);
+        }
+        return r;
     }
     let r = match reaper() {
         Ok(r) => r,
         Err(e) => {
             // Put it back: the caller still owns it.
-            ALLOCS
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(a.base, a);
+            restore(a);
             return Err(e);
         }
     };
@@ -1047,7 +1156,12 @@ fn pointer_info(ctx: &Arc<Context>, p: usize) -> Result<PtrInfo> {
         // SAFETY: `ctx` is a live context (borrowed) of `b`, its devices'
         // backend; the plugin only looks `p` up (any value is allowed: it
         // answers UNKNOWN for non-USM memory); `info` is a local it fills.
-        unsafe { (b.table.usm_pointer_info)(ctx.obj(), p as *const c_void, &mut info) },
+        unsafe {
+            crate::faults::table_call!(
+                b.table,
+                usm_pointer_info(ctx.obj(), p as *const c_void, &mut info)
+            )
+        },
         "usm_pointer_info",
     )?;
     let device = if info.device.is_null() {
@@ -1080,7 +1194,10 @@ pub fn pointer_kind(ctx: &Arc<Context>, p: usize) -> Result<i32> {
         // backend; the plugin only looks `p` up (any value is allowed: it
         // answers UNKNOWN for non-USM memory); `kind` is a local it writes.
         unsafe {
-            (first.backend().table.usm_pointer_kind)(ctx.obj(), p as *const c_void, &mut kind)
+            crate::faults::table_call!(
+                first.backend().table,
+                usm_pointer_kind(ctx.obj(), p as *const c_void, &mut kind)
+            )
         },
         "usm_pointer_kind",
     )?;

@@ -56,6 +56,9 @@ pub mod status {
     pub const BACKEND: i32 = 201;
     pub const UNSUPPORTED: i32 = 202;
     pub const BUILD_FAILED: i32 = 204;
+    /// The device was lost (e.g. Unified Runtime's
+    /// `UR_RESULT_ERROR_DEVICE_LOST`).
+    pub const DEVICE_LOST: i32 = 205;
     pub const NOT_FOUND: i32 = 8;
     pub const OUT_OF_HOST_MEMORY: i32 = 300;
     pub const OUT_OF_DEVICE_MEMORY: i32 = 301;

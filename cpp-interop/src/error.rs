@@ -21,6 +21,7 @@ pub(crate) mod ffi {
         Backend = 201,
         Unsupported = 202,
         BuildFailed = 204,
+        DeviceLost = 205,
         OutOfHostMemory = 300,
         OutOfDeviceMemory = 301,
         Internal = 999,
@@ -32,6 +33,7 @@ const _: () = {
     assert!(ffi::Status::InvalidArgument.repr == status::INVALID_ARGUMENT);
     assert!(ffi::Status::NotFound.repr == status::NOT_FOUND);
     assert!(ffi::Status::BuildFailed.repr == status::BUILD_FAILED);
+    assert!(ffi::Status::DeviceLost.repr == status::DEVICE_LOST);
     assert!(ffi::Status::Backend.repr == status::BACKEND);
     assert!(ffi::Status::Unsupported.repr == status::UNSUPPORTED);
     assert!(ffi::Status::OutOfHostMemory.repr == status::OUT_OF_HOST_MEMORY);

@@ -243,9 +243,9 @@ mod tests {
         let (_dev, _ctx, q) = setup(queue_flags::IN_ORDER);
         // SAFETY: a live queue object of this plugin.
         let qref = unsafe { &*q.0.cast::<ffi::Queue>() };
-        let first = test_support::ffi::test_failing_host_task(qref, "first failure", true)
+        let first = test_support::ffi::test_failing_host_task(qref, "first failure", true, 0)
             .expect("submit a host task");
-        let second = test_support::ffi::test_failing_host_task(qref, "second failure", false)
+        let second = test_support::ffi::test_failing_host_task(qref, "second failure", false, 0)
             .expect("submit a host task");
         let (_first, _second) = (Ev(into_obj(first)), Ev(into_obj(second)));
         // SAFETY: live queue.
@@ -258,7 +258,7 @@ mod tests {
         queue_wait(&q);
 
         // Through event_wait, from the event's queue.
-        let third = test_support::ffi::test_failing_host_task(qref, "third failure", false)
+        let third = test_support::ffi::test_failing_host_task(qref, "third failure", false, 0)
             .expect("submit a host task");
         let third = Ev(into_obj(third));
         let evs = [third.0];
@@ -271,6 +271,35 @@ mod tests {
         queue_wait(&q);
         // SAFETY: as above.
         ok(unsafe { (table().event_wait)(evs.as_ptr(), 1) });
+    }
+
+    #[test]
+    fn a_lost_device_is_device_lost_synchronously_and_asynchronously() {
+        // UR_RESULT_ERROR_DEVICE_LOST = 20 (ur_api.h).
+        let e = test_support::ffi::test_throw_ur(20, "device gone").expect_err("it throws");
+        let f = crate::error::Failure::from(e);
+        assert_eq!(f.status, status::DEVICE_LOST, "{f:?}");
+        assert!(f.message.contains("device gone"), "{f:?}");
+        // UR_RESULT_ERROR_OUT_OF_DEVICE_MEMORY = 39; another UR code stays BACKEND.
+        let e = test_support::ffi::test_throw_ur(39, "full").expect_err("it throws");
+        assert_eq!(
+            crate::error::Failure::from(e).status,
+            status::OUT_OF_DEVICE_MEMORY
+        );
+        let e = test_support::ffi::test_throw_ur(19, "invalid device").expect_err("it throws");
+        assert_eq!(crate::error::Failure::from(e).status, status::BACKEND);
+
+        let (_dev, _ctx, q) = setup(queue_flags::IN_ORDER);
+        // SAFETY: a live queue object of this plugin.
+        let qref = unsafe { &*q.0.cast::<ffi::Queue>() };
+        let lost = test_support::ffi::test_failing_host_task(qref, "lost in a task", true, 20)
+            .expect("submit a host task");
+        let _lost = Ev(into_obj(lost));
+        // SAFETY: live queue.
+        let rc = unsafe { (table().queue_wait)(q.0) };
+        let (_, _, msg) = fails(rc, status::DEVICE_LOST);
+        assert!(msg.contains("lost in a task"), "{msg}");
+        queue_wait(&q);
     }
 
     #[test]

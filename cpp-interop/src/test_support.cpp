@@ -11,13 +11,31 @@
 
 namespace dpcore_sycl {
 
+namespace {
+
+// A sycl::exception as the runtime raises it for a failed Unified Runtime
+// call: errc::runtime with the UR code attached (0: none attached).
+sycl::exception runtime_error(const std::string &text, std::int32_t ur_code) {
+  sycl::exception e(sycl::make_error_code(sycl::errc::runtime), text);
+  if (ur_code != 0) {
+    return sycl::detail::set_ur_error(std::move(e), ur_code);
+  }
+  return e;
+}
+
+} // namespace
+
+void test_throw_ur(std::int32_t ur_code, rust::Str message) {
+  throw runtime_error(std::string(message), ur_code);
+}
+
 std::unique_ptr<Event> test_failing_host_task(const Queue &q, rust::Str message,
-                                              bool sycl_error) {
+                                              bool sycl_error, std::int32_t ur_code) {
   const std::string text(message);
   sycl::event ev = q.get().submit([&](sycl::handler &h) {
-    h.host_task([text, sycl_error] {
+    h.host_task([text, sycl_error, ur_code] {
       if (sycl_error) {
-        throw sycl::exception(sycl::make_error_code(sycl::errc::runtime), text);
+        throw runtime_error(text, ur_code);
       }
       throw std::runtime_error(text);
     });

@@ -13,7 +13,9 @@
 namespace dpcore_sycl {
 
 std::unique_ptr<Event> test_failing_host_task(const Queue &q, rust::Str message,
-                                              bool sycl_error);
+                                              bool sycl_error, std::int32_t ur_code);
+
+void test_throw_ur(std::int32_t ur_code, rust::Str message);
 
 double test_raw_launch_micros(const Queue &q, const Kernel &k, std::size_t rounds,
                               bool with_event);

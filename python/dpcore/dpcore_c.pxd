@@ -150,6 +150,10 @@ cdef extern from "dpcore.h" nogil:
         # Device code failed to build; the full build log is available from
         # `dpc_last_error_build_log`.
         DPC_ERROR_BUILD_FAILED = 204
+        # The device was lost (removed, reset after a hang, or its driver failed): the
+        # runtime reports it (for SYCL, Unified Runtime's `UR_RESULT_ERROR_DEVICE_LOST`,
+        # synchronously or as an asynchronous error).
+        DPC_ERROR_DEVICE_LOST = 205
         # Host memory could not be allocated.
         DPC_ERROR_OUT_OF_HOST_MEMORY = 300
         # Device (USM) memory could not be allocated; the message states the request and
@@ -821,6 +825,12 @@ cdef extern from "dpcore.h" nogil:
     # reference to the runtime event, so the owner may destroy its `sycl::event` at any
     # time.
     dpc_status dpc_event_adopt(void *sycl_event, dpc_event *event_out)
+
+    # Replace the fault-injection plan (a testing aid): `spec` in the grammar of
+    # `DPCORE_FAULTS` (README, "Fault injection": `op:N[+][:status]`, comma-separated,
+    # e.g. `"usm_alloc:1:out_of_memory"`), with call counts starting from 0 again; NULL
+    # or `""` clears every fault.
+    dpc_status dpc_faults_set(const char *spec)
 
     # Build a bundle for `device` in `context` from a SPIR-V module of `size` bytes at
     # `spirv`, with build `options` (NULL or a NUL-terminated string).

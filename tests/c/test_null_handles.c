@@ -272,6 +272,10 @@ int main(void) {
     CHECK(sel == NULL);
     CHECK_ST(dpc_set_logger(NULL, NULL, 17), DPC_ERROR_INVALID_ARGUMENT);
     CHECK_ST(dpc_set_logger(NULL, NULL, DPC_LOG_ERROR), DPC_SUCCESS);
+    /* Fault injection: NULL clears the plan; bad specs are refused. */
+    CHECK_ST(dpc_faults_set(NULL), DPC_SUCCESS);
+    CHECK_ST(dpc_faults_set("\xff\xfe"), DPC_ERROR_INVALID_UTF8);
+    CHECK_ST(dpc_faults_set("usm_alloc"), DPC_ERROR_INVALID_ARGUMENT);
 
     /* Contexts, queues, events, USM: NULL outputs and inputs. */
     dpc_context ctx = NULL;

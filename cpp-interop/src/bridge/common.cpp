@@ -4,6 +4,7 @@
 #include "dpcore-sycl/src/bridge/common.h"
 
 #include <cstdio>
+#include <cstring>
 #include <new>
 
 namespace dpcore_sycl {
@@ -15,8 +16,33 @@ std::string encode(Status status, std::int64_t backend_code, const std::string &
          message;
 }
 
-// The dpc_status for a sycl::exception that is not handled more precisely.
+} // namespace
+
+// Unified Runtime result codes (ur_api.h's ur_result_t, a stable ABI) that
+// have a dpc_status of their own.
+constexpr std::int32_t UR_DEVICE_LOST = 20;         // UR_RESULT_ERROR_DEVICE_LOST
+constexpr std::int32_t UR_OUT_OF_HOST_MEMORY = 38;   // UR_RESULT_ERROR_OUT_OF_HOST_MEMORY
+constexpr std::int32_t UR_OUT_OF_DEVICE_MEMORY = 39; // UR_RESULT_ERROR_OUT_OF_DEVICE_MEMORY
+
 Status status_of(const sycl::exception &e) noexcept {
+  // The runtime attaches the Unified Runtime code to the exceptions it
+  // raises for a failed UR call (sycl::detail::get_ur_error, inline in
+  // <sycl/exception.hpp>), and names it in the message ("... returns: 20
+  // (UR_RESULT_ERROR_DEVICE_LOST)"); a Level Zero device reset after a hang
+  // is reported the same way. The message is the fallback for exceptions
+  // re-raised without the code.
+  const std::int32_t ur = sycl::detail::get_ur_error(e);
+  const char *what = e.what();
+  if (ur == UR_DEVICE_LOST ||
+      (what != nullptr && std::strstr(what, "UR_RESULT_ERROR_DEVICE_LOST") != nullptr)) {
+    return Status::DeviceLost;
+  }
+  if (ur == UR_OUT_OF_DEVICE_MEMORY) {
+    return Status::OutOfDeviceMemory;
+  }
+  if (ur == UR_OUT_OF_HOST_MEMORY) {
+    return Status::OutOfHostMemory;
+  }
   if (e.category() == sycl::sycl_category()) {
     switch (static_cast<sycl::errc>(e.code().value())) {
     case sycl::errc::feature_not_supported:
@@ -28,6 +54,8 @@ Status status_of(const sycl::exception &e) noexcept {
   }
   return Status::Backend;
 }
+
+namespace {
 
 void format_into(ErrorText &out, Status status, std::int64_t backend_code, const char *message,
                  const char *suffix = "") noexcept {

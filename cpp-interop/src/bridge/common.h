@@ -93,6 +93,12 @@ std::string describe(const sycl::exception &e);
 
 bool is_errc(const sycl::exception &e, sycl::errc c) noexcept;
 
+// The dpc_status for a sycl::exception that is not handled more precisely:
+// DeviceLost for Unified Runtime's UR_RESULT_ERROR_DEVICE_LOST, the memory
+// statuses for UR's out-of-memory codes, Unsupported for the SYCL errcs
+// that say so, else Backend.
+Status status_of(const sycl::exception &e) noexcept;
+
 rust::String lossy(const std::string &s);
 
 // A pointer passed across the bridge as an address.

@@ -21,13 +21,16 @@ void AsyncErrors::record(const sycl::exception_list &list) noexcept {
         std::rethrow_exception(e);
       } catch (const sycl::exception &x) {
         first_code_ = x.code().value();
+        first_status_ = status_of(x);
         std::snprintf(first_, sizeof first_, "%s (SYCL error code %d: %s)", x.what(),
                       x.code().value(), x.category().name());
       } catch (const std::exception &x) {
         first_code_ = 0;
+        first_status_ = Status::Backend;
         std::snprintf(first_, sizeof first_, "%s", x.what());
       } DPCORE_SYCL_CATCH_ALL {
         first_code_ = 0;
+        first_status_ = Status::Backend;
         std::snprintf(first_, sizeof first_, "%s",
                       "unknown C++ exception (not a std::exception)");
       }
@@ -50,9 +53,11 @@ AsyncErrors::Drained AsyncErrors::drain() {
   d.first = first_; // may throw bad_alloc: then nothing is taken
   d.count = count_;
   d.code = first_code_;
+  d.status = first_status_;
   pending_.store(false, std::memory_order_release);
   count_ = 0;
   first_code_ = 0;
+  first_status_ = Status::Backend;
   first_[0] = '\0';
   return d;
 }
@@ -91,7 +96,7 @@ void finish_wait(const ErrorText *sync,
       message +=
           " (and " + plural(total - 1, "more asynchronous error", "more asynchronous errors") + ")";
     }
-    throw Error(code(Status::Backend), first.code, message);
+    throw Error(code(first.status), first.code, message);
   }
 }
 

@@ -30,6 +30,7 @@ public:
   struct Drained {
     std::size_t count = 0;      // errors since the last drain (0: none)
     std::int64_t code = 0;      // backend code of the first one
+    Status status = Status::Backend; // dpc_status of the first one
     std::string first;          // message of the first one
   };
   // Take what was recorded and start afresh.
@@ -43,6 +44,7 @@ private:
   std::mutex mutex_;
   std::size_t count_ = 0;
   std::int64_t first_code_ = 0;
+  Status first_status_ = Status::Backend;
   char first_[1024] = {};
 };
 

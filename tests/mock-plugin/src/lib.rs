@@ -9,6 +9,10 @@
 //! no kernels (`bundle_create` says so), and adopts no foreign objects.
 //! It is small on purpose: what it shows is that the core treats it as one
 //! more plugin, not that it computes.
+//!
+//! With `DPCORE_MOCK_NO_HOST_USM=1` in the environment when it is loaded,
+//! its device does not report host USM (it still allocates it), so that
+//! the core's paths for such devices (the runtime's own fill) can be tested.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -174,6 +178,9 @@ unsafe extern "C" fn device_info(_dev: Obj, out: *mut abi::DeviceInfoV1) -> i32 
         abi::aspect::USM_SHARED_ALLOCATIONS,
     ] {
         i.aspects |= 1 << a;
+    }
+    if std::env::var_os("DPCORE_MOCK_NO_HOST_USM").is_some_and(|v| v == "1") {
+        i.aspects &= !(1 << abi::aspect::USM_HOST_ALLOCATIONS);
     }
     i.platform_index = 0;
     // SAFETY: forwarded table contract.
