@@ -293,7 +293,12 @@ where
     F: FnOnce() -> Result<()>,
 {
     let outer = EXPORT.with(|e| e.replace(name));
-    let r = catch_unwind(AssertUnwindSafe(f));
+    // The fork gate (crate::fork): held for the whole call; it fails only
+    // in a forked child that must not use dpcore.
+    let r = match crate::fork::enter() {
+        Ok(_pass) => catch_unwind(AssertUnwindSafe(f)),
+        Err(e) => Ok(Err(e)),
+    };
     EXPORT.with(|e| e.set(outer));
     match r {
         Ok(Ok(())) => DPC_SUCCESS,

@@ -29,6 +29,7 @@ pub mod diagnostics;
 pub mod dlpack;
 pub mod error;
 pub mod event;
+pub mod fork;
 pub mod handle;
 pub mod kernel;
 pub mod log;
