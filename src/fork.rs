@@ -15,8 +15,10 @@
 //! child handlers open it again. The child handler also forgets dpcore's
 //! deferred-release thread (it does not exist in the child) and the jobs
 //! it held (they are the parent's memory and events: the child must not
-//! give them back), so that a new thread starts on the child's first
-//! deferred release.
+//! give them back). In the child, deferred releases are made at once,
+//! after a wait for their events: the runtime's worker threads are gone
+//! too, and the OpenCL CPU runtime then runs work only while it is waited
+//! for (see `in_forked_child`).
 //!
 //! The wait is bounded (`DPCORE_FORK_TIMEOUT_MS`, 10 s by default): a call
 //! that cannot finish while the forking thread waits (a DLPack deleter
@@ -49,6 +51,8 @@ static TIMED_OUT: AtomicBool = AtomicBool::new(false);
 static TIMEOUT_MS: AtomicU64 = AtomicU64::new(10_000);
 /// Forks seen by this process (parent side), for tests and diagnostics.
 static FORKS: AtomicU64 = AtomicU64::new(0);
+/// Set in a forked child (of a process where dpcore was loaded).
+static FORKED: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     /// How deep this thread is inside dpcore (0: outside).
@@ -169,6 +173,15 @@ pub fn forks() -> u64 {
     FORKS.load(Relaxed)
 }
 
+/// Whether this process is a forked child of one that had dpcore loaded.
+/// There the runtime's worker threads are gone: the OpenCL CPU runtime runs
+/// submitted work only while a thread waits for it, so an event polled
+/// without a wait never completes. Deferred releases are then made
+/// synchronously (`usm::defer`).
+pub fn in_forked_child() -> bool {
+    FORKED.load(Relaxed)
+}
+
 extern "C" fn prepare() {
     FORKING.store(true, SeqCst);
     // The forking thread may itself be inside dpcore (a callback that
@@ -200,6 +213,7 @@ extern "C" fn child() {
     if TIMED_OUT.load(SeqCst) {
         UNUSABLE.store(true, SeqCst);
     }
+    FORKED.store(true, SeqCst);
     crate::usm::forget_reaper_in_child();
     FORKING.store(false, SeqCst);
 }

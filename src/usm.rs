@@ -337,6 +337,9 @@ fn push_job(r: &Reaper, what: Deferred, events: Vec<Arc<Event>>) {
 /// are complete. When the thread cannot start, wait for the events and give
 /// it back now.
 fn defer(what: Deferred, events: Vec<Arc<Event>>) -> Result<()> {
+    if crate::fork::in_forked_child() {
+        return finish_after_wait(what, &events);
+    }
     match reaper() {
         Ok(r) => {
             push_job(r, what, events);
@@ -350,6 +353,16 @@ fn defer(what: Deferred, events: Vec<Arc<Event>>) -> Result<()> {
             what.finish()
         }
     }
+}
+
+/// In a forked child (see `fork::in_forked_child`): wait for `events`,
+/// then give `what` back. As on the deferred-release thread, a failed
+/// command no longer uses the memory: its error is logged, not returned.
+fn finish_after_wait(what: Deferred, events: &[Arc<Event>]) -> Result<()> {
+    if let Err(e) = event::wait_all(events) {
+        crate::log::error(&format!("deferred release: {}", e.message));
+    }
+    what.finish()
 }
 
 /// Drop `obj` on the deferred-free thread once `events` are complete (for
@@ -949,6 +962,9 @@ pub(crate) fn free_after(p: usize, events: Vec<Arc<Event>>) -> Result<()> {
         // back once, here; with no events, that no command uses it is
         // the caller's contract (as for `free`).
         return unsafe { release_now(&a) };
+    }
+    if crate::fork::in_forked_child() {
+        return finish_after_wait(Deferred::Free(a), &events);
     }
     let r = match reaper() {
         Ok(r) => r,

@@ -1,15 +1,18 @@
 /* Fork safety: the process forks DPCORE_TEST_FORKS times (300 by default)
  * while 4 other threads keep dpcore busy (arrays made and released, USM
  * allocated and freed now and after events, kernels launched and checked).
- * Each child makes an array, checks its data, frees memory after an event
- * (which starts a deferred-release thread of its own), checks that it
- * released what it made, and leaves with _exit. The parent waits for each
+ * Each child makes an array, checks its data, launches a kernel (made by
+ * the parent) and checks its result, frees memory and releases an array
+ * after an event, checks that it released what it made, and leaves with
+ * _exit. The parent waits for each
  * child with a deadline: a child still running after it is a hang, killed
  * and counted as a failure. Then, in a second run of this program with
  * DPCORE_FORK_TIMEOUT_MS=200, a fork made while another thread is stuck
  * inside a dpcore call (a logger callback that waits for the forking
  * thread) must not hang either: in that child dpcore refuses every call
  * with a clear error. */
+#define _DEFAULT_SOURCE
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -111,15 +114,27 @@ static int child_work(int i) {
     if (dpc_array_from_host(cq, I32, 1, &shape, h, NULL, DPC_USM_DEVICE, &a) != DPC_SUCCESS) return 12;
     if (dpc_array_to_host(a, back, NULL) != DPC_SUCCESS) return 13;
     if (memcmp(h, back, sizeof h) != 0) return 14;
-    /* A deferred free: the parent's deferred-release thread is not here;
-     * the child starts its own. */
-    void *p = NULL;
+    /* A kernel (the parent's) on the child's own memory, then frees after
+     * its event: the parent's deferred-release thread is not here (the
+     * child frees after waiting). */
+    int32_t *dc = NULL;
+    void *data = NULL;
     dpc_event ev = NULL;
-    if (dpc_usm_alloc(cq, DPC_USM_DEVICE, 4096, 0, &p) != DPC_SUCCESS) return 15;
-    if (dpc_usm_memset(cq, p, 1, 4096, NULL, 0, &ev) != DPC_SUCCESS) return 16;
-    if (dpc_usm_free_after(p, &ev, 1) != DPC_SUCCESS) return 17;
-    if (dpc_event_release(ev) != DPC_SUCCESS) return 18;
-    if (dpc_usm_wait_deferred_frees() != DPC_SUCCESS) return 19;
+    if (dpc_usm_alloc(cq, DPC_USM_SHARED, sizeof h, 0, (void **)&dc) != DPC_SUCCESS) return 15;
+    if (dpc_array_get_data(a, &data) != DPC_SUCCESS) return 16;
+    int32_t k = -1;
+    dpc_kernel_arg args[4] = {{DPC_ARG_POINTER, 0, data}, {DPC_ARG_POINTER, 0, data},
+                              {DPC_ARG_POINTER, 0, dc}, {DPC_ARG_SCALAR, sizeof k, &k}};
+    size_t g = N;
+    if (dpc_kernel_launch(cq, vadd, 1, &g, NULL, args, 4, NULL, 0, &ev) != DPC_SUCCESS) return 17;
+    if (dpc_event_wait(ev) != DPC_SUCCESS) return 18;
+    for (int j = 0; j < N; ++j)
+        if (dc[j] != 0) return 19;
+    if (dpc_usm_free_after(dc, &ev, 1) != DPC_SUCCESS) return 24;
+    if (dpc_array_retain(a) != DPC_SUCCESS) return 25;
+    if (dpc_array_release_after(a, &ev, 1) != DPC_SUCCESS) return 26;
+    if (dpc_event_release(ev) != DPC_SUCCESS) return 27;
+    if (dpc_usm_wait_deferred_frees() != DPC_SUCCESS) return 28;
     if (dpc_array_release(a) != DPC_SUCCESS) return 20;
     if (dpc_queue_release(cq) != DPC_SUCCESS) return 21;
     if (dpc_census_live_handles(DPC_HANDLE_ALL, &after) != DPC_SUCCESS) return 22;
