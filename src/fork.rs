@@ -49,6 +49,9 @@ static UNUSABLE: AtomicBool = AtomicBool::new(false);
 static TIMED_OUT: AtomicBool = AtomicBool::new(false);
 /// How long the prepare handler waits, in milliseconds.
 static TIMEOUT_MS: AtomicU64 = AtomicU64::new(10_000);
+/// How long the prepare handler lets the runtime's threads settle, in
+/// microseconds.
+static SETTLE_US: AtomicU64 = AtomicU64::new(2_000);
 /// Forks seen by this process (parent side), for tests and diagnostics.
 static FORKS: AtomicU64 = AtomicU64::new(0);
 /// Set in a forked child (of a process where dpcore was loaded).
@@ -199,6 +202,17 @@ extern "C" fn prepare() {
         backoff(&mut spins);
     }
     TIMED_OUT.store(timed_out || mine > 0, SeqCst);
+    // No dpcore call submits work now, so the runtime's worker threads run
+    // out of it and go to sleep, each taking its pool's lock to do so (TBB:
+    // the worker list of `private_server`). A fork at that moment leaves
+    // the lock held in the child for ever, hanging its first enqueue. Give
+    // them a moment to settle first (DPCORE_FORK_SETTLE_US; 0 turns it
+    // off). This narrows the window; it cannot close it: the runtime's
+    // threads are not dpcore's to stop.
+    let settle = SETTLE_US.load(Relaxed);
+    if settle > 0 && !timed_out && crate::backend::was_loaded() {
+        std::thread::sleep(Duration::from_micros(settle));
+    }
 }
 
 extern "C" fn parent() {
@@ -224,6 +238,12 @@ extern "C" fn register() {
         .and_then(|v| v.trim().parse::<u64>().ok())
     {
         TIMEOUT_MS.store(ms, Relaxed);
+    }
+    if let Some(us) = std::env::var("DPCORE_FORK_SETTLE_US")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        SETTLE_US.store(us, Relaxed);
     }
     // SAFETY: the three handlers are plain `extern "C" fn()` without
     // captured state, as `pthread_atfork` requires; they only touch this
