@@ -49,9 +49,9 @@ static UNUSABLE: AtomicBool = AtomicBool::new(false);
 static TIMED_OUT: AtomicBool = AtomicBool::new(false);
 /// How long the prepare handler waits, in milliseconds.
 static TIMEOUT_MS: AtomicU64 = AtomicU64::new(10_000);
-/// How long the prepare handler lets the runtime's threads settle, in
-/// microseconds.
-static SETTLE_US: AtomicU64 = AtomicU64::new(2_000);
+/// How long, at most, the prepare handler waits for the runtime's threads
+/// to settle, in microseconds.
+static SETTLE_US: AtomicU64 = AtomicU64::new(20_000);
 /// Forks seen by this process (parent side), for tests and diagnostics.
 static FORKS: AtomicU64 = AtomicU64::new(0);
 /// Set in a forked child (of a process where dpcore was loaded).
@@ -205,13 +205,57 @@ extern "C" fn prepare() {
     // No dpcore call submits work now, so the runtime's worker threads run
     // out of it and go to sleep, each taking its pool's lock to do so (TBB:
     // the worker list of `private_server`). A fork at that moment leaves
-    // the lock held in the child for ever, hanging its first enqueue. Give
-    // them a moment to settle first (DPCORE_FORK_SETTLE_US; 0 turns it
-    // off). This narrows the window; it cannot close it: the runtime's
-    // threads are not dpcore's to stop.
+    // the lock held in the child for ever, hanging its first enqueue. So
+    // the fork waits until no other thread of the process is busy (see
+    // `quiesce`), for at most DPCORE_FORK_SETTLE_US (0 turns it off). This
+    // narrows the window; it cannot close it: the runtime's threads are not
+    // dpcore's to stop.
     let settle = SETTLE_US.load(Relaxed);
     if settle > 0 && !timed_out && crate::backend::was_loaded() {
-        std::thread::sleep(Duration::from_micros(settle));
+        quiesce(Duration::from_micros(settle));
+    }
+}
+
+/// The threads of this process other than the caller that the kernel
+/// shows running or runnable (`R` in /proc/self/task/*/stat).
+fn running_threads() -> Vec<u32> {
+    // SAFETY: gettid takes no arguments and cannot fail.
+    let me = unsafe { libc::gettid() } as u32;
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&tid| tid != me)
+        .filter(|tid| {
+            // The state follows the command name, which is in parentheses
+            // and may itself hold any character: take what follows the
+            // last ')'.
+            std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
+                .ok()
+                .and_then(|st| {
+                    let rest = &st[st.rfind(')')? + 1..];
+                    rest.split_whitespace().next().map(|s| s == "R")
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// Wait, for at most `limit`, until no other thread stays busy: none seen
+/// running in two samples 200 µs apart. Threads parked at the gate nap
+/// between looks at it and are rarely seen running twice; a runtime worker
+/// finishing its work or spinning before it sleeps is. An application
+/// thread busy outside dpcore costs the fork the whole `limit`, no more.
+fn quiesce(limit: Duration) {
+    let start = Instant::now();
+    let mut before = running_threads();
+    loop {
+        std::thread::sleep(Duration::from_micros(200));
+        let now = running_threads();
+        if !now.iter().any(|t| before.contains(t)) || start.elapsed() >= limit {
+            return;
+        }
+        before = now;
     }
 }
 
