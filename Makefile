@@ -68,6 +68,13 @@ test-rust: build
 test-c: build
 	$(ENV) && bash scripts/run-c.sh --run --asan
 
+# ThreadSanitizer: the core (std included) built with -Zsanitizer=thread
+# into target/tsan, tests/c/stress_threads.c run against it and the real
+# SYCL plugin; any report fails.
+.PHONY: test-tsan
+test-tsan: build
+	bash scripts/tsan.sh
+
 # The pytest suite under the leak census: it must end holding nothing.
 test-python: build
 	$(ENV) && bash scripts/with-census.sh python -m pytest -q tests/python
@@ -114,7 +121,7 @@ abi-baseline: setup
 test-miri: setup
 	$(ENV) && MIRIFLAGS=-Zmiri-permissive-provenance cargo +$$DPCORE_NIGHTLY miri test -p dpcore --lib
 
-test: setup lint check-header build check-deps test-abi test-rust test-c test-python test-fortran test-cli test-install
+test: setup lint check-header build check-deps test-abi test-rust test-c test-tsan test-python test-fortran test-cli test-install
 test: test-kernels test-miri
 test: test-setup
 	@echo "make test: all checks passed"

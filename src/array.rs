@@ -1621,6 +1621,11 @@ fn dl_tensor(a: &Array, shape: &mut [i64], strides: &mut [i64]) -> Result<dpc_dl
 /// `t` is NULL or a tensor that `dpc_array_to_dlpack_versioned` made, not
 /// yet deleted; the DLPack consumer calls this once per tensor.
 unsafe extern "C" fn delete_versioned(t: *mut dpc_dlpack_managed_tensor_versioned) {
+    // Outside any export: enter the fork gate. In a forked child that may
+    // not use dpcore the tensor is left alone (leaked), not freed.
+    let Ok(_pass) = crate::fork::enter() else {
+        return;
+    };
     if !t.is_null() {
         let _ = std::panic::catch_unwind(|| {
             // SAFETY: `t` is the `Box::into_raw` of an
@@ -1638,6 +1643,11 @@ unsafe extern "C" fn delete_versioned(t: *mut dpc_dlpack_managed_tensor_versione
 /// `t` is NULL or a tensor that `dpc_array_to_dlpack` made, not yet
 /// deleted; the DLPack consumer calls this once per tensor.
 unsafe extern "C" fn delete_legacy(t: *mut dpc_dlpack_managed_tensor) {
+    // Outside any export: enter the fork gate. In a forked child that may
+    // not use dpcore the tensor is left alone (leaked), not freed.
+    let Ok(_pass) = crate::fork::enter() else {
+        return;
+    };
     if !t.is_null() {
         let _ = std::panic::catch_unwind(|| {
             // SAFETY: `t` is the `Box::into_raw` of an

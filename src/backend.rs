@@ -459,6 +459,11 @@ fn unavailable_error(what: &str, attempts: &[Attempt]) -> Error {
     )
 }
 
+/// Whether the plugins were loaded (a runtime may have threads running).
+pub(crate) fn was_loaded() -> bool {
+    REPORT.get().is_some()
+}
+
 /// The load report, loading the plugin on first call.
 pub fn report() -> &'static LoadReport {
     REPORT.get_or_init(|| {

@@ -234,6 +234,11 @@ macro_rules! export {
 /// Record `err` as the last failure on this thread.
 pub fn set_last_error(err: &Error) {
     crate::log::debug(&format!("error {}: {}", err.status.name(), err.message));
+    record(err);
+}
+
+/// Record `err` in this thread's last-error record, without logging it.
+fn record(err: &Error) {
     LAST.with(|l| {
         if let Ok(mut l) = l.try_borrow_mut() {
             l.status = err.status;
@@ -301,6 +306,18 @@ where
     F: FnOnce() -> Result<()>,
 {
     let outer = EXPORT.with(|e| e.replace(name));
+    // The fork gate (crate::fork), held to the end of the call (recording
+    // the error logs it, through the logger's lock). It fails only in a
+    // forked child that must not use dpcore: the error is recorded without
+    // logging, since the logger's lock may be held for ever there.
+    let _pass = match crate::fork::enter() {
+        Ok(p) => p,
+        Err(e) => {
+            EXPORT.with(|x| x.set(outer));
+            record(&e);
+            return e.status;
+        }
+    };
     let r = catch_unwind(AssertUnwindSafe(|| {
         crate::faults::on_entry()?;
         f()

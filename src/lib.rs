@@ -30,6 +30,7 @@ pub mod dlpack;
 pub mod error;
 pub mod event;
 pub mod faults;
+pub mod fork;
 pub mod handle;
 pub mod kernel;
 pub mod log;

@@ -11,7 +11,8 @@
 use crate::export;
 use std::collections::BTreeMap;
 use std::ffi::c_void;
-use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
+use std::sync::atomic::{AtomicPtr, Ordering::*};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::Duration;
 
 use dpcore_backend_abi as abi;
@@ -232,36 +233,70 @@ struct Reaper {
     done: Condvar,
 }
 
-static REAPER: OnceLock<Reaper> = OnceLock::new();
+/// The deferred-release thread's state, made (and leaked) by the first
+/// deferred release. A pointer rather than a `OnceLock` so that a forked
+/// child, where the thread does not exist, can forget it and start afresh
+/// (`forget_reaper_in_child`).
+static REAPER: AtomicPtr<Reaper> = AtomicPtr::new(std::ptr::null_mut());
+
+/// The current reaper, if one was started (in this process).
+fn current_reaper() -> Option<&'static Reaper> {
+    let p = REAPER.load(Acquire);
+    // SAFETY: a non-NULL `REAPER` is a `Box::into_raw` that is never freed
+    // (see `reaper`), so it is valid for the rest of the process.
+    (!p.is_null()).then(|| unsafe { &*p })
+}
 
 fn reaper() -> Result<&'static Reaper> {
-    let mut spawn = false;
-    let r = REAPER.get_or_init(|| {
-        spawn = true;
-        Reaper {
-            jobs: Mutex::new(Vec::new()),
-            wake: Condvar::new(),
-            pending: Mutex::new(0),
-            done: Condvar::new(),
-        }
-    });
-    if spawn {
-        std::thread::Builder::new()
-            .name("dpcore-free".into())
-            .spawn(move || reaper_loop(r))
-            .map_err(|e| {
-                Error::new(
-                    DPC_ERROR_OUT_OF_HOST_MEMORY,
-                    format!("cannot start dpcore's deferred-free thread: {e}"),
-                )
-            })?;
+    if let Some(r) = current_reaper() {
+        return Ok(r);
     }
+    let fresh = Box::into_raw(Box::new(Reaper {
+        jobs: Mutex::new(Vec::new()),
+        wake: Condvar::new(),
+        pending: Mutex::new(0),
+        done: Condvar::new(),
+    }));
+    if let Err(other) = REAPER.compare_exchange(std::ptr::null_mut(), fresh, AcqRel, Acquire) {
+        // Another thread installed one first: use it.
+        // SAFETY: `fresh` is our own `Box::into_raw`, published nowhere.
+        drop(unsafe { Box::from_raw(fresh) });
+        // SAFETY: a non-NULL `REAPER` is never freed (below).
+        return Ok(unsafe { &*other });
+    }
+    // SAFETY: `fresh` is now `REAPER`, which is never freed: leaked for the
+    // life of the process (a forked child forgets it without freeing it).
+    let r: &'static Reaper = unsafe { &*fresh };
+    std::thread::Builder::new()
+        .name("dpcore-free".into())
+        .spawn(move || reaper_loop(r))
+        .map_err(|e| {
+            // Nothing was queued on it yet (we just made it): take it out
+            // so that a later call tries again.
+            let _ = REAPER.compare_exchange(fresh, std::ptr::null_mut(), AcqRel, Acquire);
+            Error::new(
+                DPC_ERROR_OUT_OF_HOST_MEMORY,
+                format!("cannot start dpcore's deferred-free thread: {e}"),
+            )
+        })?;
     Ok(r)
+}
+
+/// In a forked child (the `pthread_atfork` child handler): the
+/// deferred-release thread is the parent's and does not exist here; its
+/// jobs are the parent's memory and events, which the child must not give
+/// back. Forget both (without freeing anything: the reaper's locks may have
+/// been held at the fork); the child's first deferred release starts a new
+/// thread.
+pub(crate) fn forget_reaper_in_child() {
+    REAPER.store(std::ptr::null_mut(), Release);
 }
 
 /// Frees each job's memory once all its events are complete. Polls event
 /// status (no host task, no callback into the caller), sleeping with a
 /// growing back-off while work is pending and blocking when there is none.
+/// Each pass over the jobs is one dpcore call as far as fork is concerned
+/// (inside the fork gate); waiting for jobs and sleeping are outside it.
 fn reaper_loop(r: &'static Reaper) {
     let mut backoff = Duration::from_micros(20);
     loop {
@@ -274,31 +309,40 @@ fn reaper_loop(r: &'static Reaper) {
             std::mem::take(&mut *jobs)
         };
         let before = batch.len();
-        let (ready, waiting): (Vec<Job>, Vec<Job>) =
-            std::mem::take(&mut batch).into_iter().partition(job_ready);
-        batch = waiting;
-        for job in ready {
-            match job.what.finish() {
-                Ok(()) => {}
-                Err((e, Some(what))) if job.failures + 1 < FREE_ATTEMPTS => {
-                    crate::log::error(&format!("deferred free failed, will retry: {}", e.message));
-                    // Its events are complete: retried in the next round.
-                    batch.push(Job {
-                        what,
-                        events: Vec::new(),
-                        failures: job.failures + 1,
-                    });
-                }
-                Err((e, what)) => {
-                    crate::log::error(&format!(
-                        "deferred free failed {} time(s), giving up: {}",
-                        job.failures + 1,
-                        e.message
-                    ));
-                    if let Some(Deferred::Free(a)) = what {
-                        // Still allocated: keep its record, so the leak
-                        // census and the statistics show it.
-                        restore(a);
+        {
+            // Outside any export: the pass makes its own entry. It fails
+            // only in a child that may not use dpcore, where this thread
+            // cannot exist.
+            let _pass = crate::fork::enter();
+            let (ready, waiting): (Vec<Job>, Vec<Job>) =
+                std::mem::take(&mut batch).into_iter().partition(job_ready);
+            batch = waiting;
+            for job in ready {
+                match job.what.finish() {
+                    Ok(()) => {}
+                    Err((e, Some(what))) if job.failures + 1 < FREE_ATTEMPTS => {
+                        crate::log::error(&format!(
+                            "deferred free failed, will retry: {}",
+                            e.message
+                        ));
+                        // Its events are complete: retried in the next round.
+                        batch.push(Job {
+                            what,
+                            events: Vec::new(),
+                            failures: job.failures + 1,
+                        });
+                    }
+                    Err((e, what)) => {
+                        crate::log::error(&format!(
+                            "deferred free failed {} time(s), giving up: {}",
+                            job.failures + 1,
+                            e.message
+                        ));
+                        if let Some(Deferred::Free(a)) = what {
+                            // Still allocated: keep its record, so the leak
+                            // census and the statistics show it.
+                            restore(a);
+                        }
                     }
                 }
             }
@@ -365,6 +409,9 @@ fn push_job(r: &Reaper, what: Deferred, events: Vec<Arc<Event>>) {
 /// are complete. When the thread cannot start, wait for the events and give
 /// it back now.
 fn defer(what: Deferred, events: Vec<Arc<Event>>) -> Result<()> {
+    if crate::fork::in_forked_child() {
+        return finish_after_wait(what, &events);
+    }
     match reaper() {
         Ok(r) => {
             push_job(r, what, events);
@@ -383,6 +430,22 @@ fn defer(what: Deferred, events: Vec<Arc<Event>>) -> Result<()> {
             })
         }
     }
+}
+
+/// In a forked child (see `fork::in_forked_child`): wait for `events`,
+/// then give `what` back. As on the deferred-release thread, a failed
+/// command no longer uses the memory: its error is logged, not returned.
+fn finish_after_wait(what: Deferred, events: &[Arc<Event>]) -> Result<()> {
+    if let Err(e) = event::wait_all(events) {
+        crate::log::error(&format!("deferred release: {}", e.message));
+    }
+    what.finish().map_err(|(e, what)| {
+        // Still allocated: keep its record (the census shows it).
+        if let Some(Deferred::Free(a)) = what {
+            restore(a);
+        }
+        e
+    })
 }
 
 /// Drop `obj` on the deferred-free thread once `events` are complete (for
@@ -1021,6 +1084,9 @@ pub(crate) fn free_after(p: usize, events: Vec<Arc<Event>>) -> Result<()> {
         }
         return r;
     }
+    if crate::fork::in_forked_child() {
+        return finish_after_wait(Deferred::Free(a), &events);
+    }
     let r = match reaper() {
         Ok(r) => r,
         Err(e) => {
@@ -1036,11 +1102,15 @@ pub(crate) fn free_after(p: usize, events: Vec<Arc<Event>>) -> Result<()> {
 /// Block until every job handed to the deferred-free thread so far (by any
 /// thread) is done.
 pub(crate) fn wait_deferred() {
-    if let Some(r) = REAPER.get() {
-        let mut p = r.pending.lock().unwrap_or_else(|e| e.into_inner());
-        while *p > 0 {
-            p = r.done.wait(p).unwrap_or_else(|e| e.into_inner());
-        }
+    if let Some(r) = current_reaper() {
+        // Outside the fork gate: the thread waited for enters it for each
+        // pass, so a fork must not wait for this wait.
+        crate::fork::outside(|| {
+            let mut p = r.pending.lock().unwrap_or_else(|e| e.into_inner());
+            while *p > 0 {
+                p = r.done.wait(p).unwrap_or_else(|e| e.into_inner());
+            }
+        });
     }
 }
 
@@ -1601,7 +1671,7 @@ pub(crate) fn live_by_context() -> Vec<(String, u64, u64)> {
     }
     drop(map);
     // Deferred frees have left the map but not the memory.
-    if let Some(r) = REAPER.get() {
+    if let Some(r) = current_reaper() {
         for job in r.jobs.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             if let Deferred::Free(a) = &job.what {
                 if !a.internal {
@@ -1619,8 +1689,7 @@ pub(crate) fn live_by_context() -> Vec<(String, u64, u64)> {
 
 /// Jobs (frees and drops) still waiting on dpcore's deferred-release thread.
 pub(crate) fn pending_deferred() -> u64 {
-    REAPER
-        .get()
+    current_reaper()
         .map(|r| *r.pending.lock().unwrap_or_else(|e| e.into_inner()) as u64)
         .unwrap_or(0)
 }
