@@ -92,6 +92,11 @@ pub fn report() -> String {
 }
 
 extern "C" fn report_at_exit() {
+    // A release deferred to the end of a command the program already
+    // waited for (fill's pattern buffer, free_after on a finished event)
+    // is done by dpcore's thread a moment later: give it that moment (at
+    // most a second), so the census counts only what is really pending.
+    let _ = std::panic::catch_unwind(|| usm::settle_deferred(std::time::Duration::from_secs(1)));
     let r = report();
     // SAFETY: `r` is alive for the call and `r.as_ptr()` is valid for
     // reads of `r.len()` bytes; writing to fd 2 touches no Rust-owned
@@ -110,8 +115,9 @@ pub(crate) fn arm_from_env() {
     if on {
         // SAFETY: `report_at_exit` is a plain `extern "C" fn()` with no
         // captured state, as `atexit` requires; it reads only dpcore's own
-        // counters and maps (statics that live until the process ends) and
-        // cannot unwind (a panic in an `extern "C"` fn aborts).
+        // counters and maps (statics that live until the process ends),
+        // waits a bounded time for dpcore's own thread, and cannot unwind
+        // (a panic in an `extern "C"` fn aborts).
         unsafe {
             libc::atexit(report_at_exit);
         }

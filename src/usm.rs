@@ -1688,6 +1688,30 @@ pub(crate) fn live_by_context() -> Vec<(String, u64, u64)> {
 }
 
 /// Jobs (frees and drops) still waiting on dpcore's deferred-release thread.
+/// Wait up to `limit` for the deferred-release thread to finish its jobs
+/// (those whose events end in that time); true when none is left.
+pub(crate) fn settle_deferred(limit: Duration) -> bool {
+    let Some(r) = current_reaper() else {
+        return true;
+    };
+    crate::fork::outside(|| {
+        let deadline = std::time::Instant::now() + limit;
+        let mut p = r.pending.lock().unwrap_or_else(|e| e.into_inner());
+        while *p > 0 {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            p = r
+                .done
+                .wait_timeout(p, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
+    })
+}
+
 pub(crate) fn pending_deferred() -> u64 {
     current_reaper()
         .map(|r| *r.pending.lock().unwrap_or_else(|e| e.into_inner()) as u64)
