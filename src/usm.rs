@@ -87,6 +87,67 @@ pub fn find(p: usize) -> Option<Alloc> {
         .map(|(_, a)| a.clone())
 }
 
+/// Fail when the `n` bytes from `arg` = `p` wrap around the address space,
+/// or start inside a dpcore allocation and run past its end. Every command
+/// that takes a USM pointer and a length checks it before the runtime sees
+/// the range; memory dpcore did not allocate is the caller's to vouch for.
+pub(crate) fn check_range(arg: &str, p: usize, n: usize) -> Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    let function = crate::error::current_export();
+    let Some(end) = p.checked_add(n) else {
+        return Err(Error::invalid_arg(format!(
+            "{function}: {n} bytes from {arg} {p:#x} wrap around the address space"
+        )));
+    };
+    if let Some(a) = find(p) {
+        let a_end = a.base + a.size;
+        if end > a_end {
+            return Err(Error::invalid_arg(format!(
+                "{function}: {n} bytes from {arg} {p:#x} run {} bytes past the end of its allocation \
+                 ({} bytes at {:#x})",
+                end - a_end,
+                a.size,
+                a.base
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Fail unless the bytes `data + lo .. data + hi` (an array's extent, `lo`
+/// <= 0 < `hi`) lie inside the USM allocation that contains `anchor`: a
+/// dpcore allocation, or (with `ask_runtime`) one the runtime reports the
+/// range of in `ctx`. When neither tells a range, the lender's promise
+/// stands.
+pub(crate) fn check_span(
+    ctx: &Arc<Context>,
+    anchor: usize,
+    data: usize,
+    (lo, hi): (i64, i64),
+    ask_runtime: bool,
+) -> Result<()> {
+    let range = match find(anchor) {
+        Some(a) => Some((a.base, a.size)),
+        None if ask_runtime => pointer_info(ctx, anchor)?.range,
+        None => None,
+    };
+    let Some((base, size)) = range else {
+        return Ok(());
+    };
+    let start = data.checked_add_signed(lo as isize);
+    let end = data.checked_add(hi as usize);
+    match (start, end) {
+        (Some(s), Some(e)) if s >= base && e <= base + size => Ok(()),
+        _ => Err(Error::invalid_arg(format!(
+            "{}: the array's elements span bytes {lo}..{hi} from {data:#x}, outside the allocation \
+             of {size} bytes at {base:#x} that holds them",
+            crate::error::current_export()
+        ))),
+    }
+}
+
 fn take_exact(p: usize) -> Result<Alloc> {
     let function = crate::error::current_export();
     let mut map = ALLOCS.write().unwrap_or_else(|e| e.into_inner());
@@ -598,6 +659,8 @@ pub(crate) unsafe fn memcpy(
     if n == 0 {
         return barrier(q, deps, want);
     }
+    check_range("dst", dst, n)?;
+    check_range("src", src, n)?;
     if foreign_context(q, dst).is_some() || foreign_context(q, src).is_some() {
         // SAFETY: this function's contract, for a copy that is complete
         // when `staged_copy` returns.
@@ -661,11 +724,12 @@ pub(crate) unsafe fn fill_checked(
             "{function}: ptr {p:#x} is not aligned to the {ps}-byte pattern"
         )));
     }
-    ps.checked_mul(count).ok_or_else(|| {
+    let bytes = ps.checked_mul(count).ok_or_else(|| {
         Error::invalid_arg(format!(
             "{function}: {count} elements of {ps} bytes overflow"
         ))
     })?;
+    check_range("ptr", p, bytes)?;
     // SAFETY: `ps` is 1–16 and `count` > 0, so `pattern` holds `ps` (> 0)
     // bytes; `p` is non-NULL (checked above) and valid for the `ps * count`
     // bytes, which do not overflow (checked above), until the fill completes
@@ -713,6 +777,7 @@ pub(crate) unsafe fn memset(
     deps: &Deps,
     want: bool,
 ) -> Result<Option<Arc<Event>>> {
+    check_range("ptr", p, n)?;
     // SAFETY: `q` is a live queue (borrowed); `p` is non-NULL and writable
     // for `n` bytes until the command completes when `n` > 0 (this
     // function's contract). The closure is one `enqueue_memset` of `q` with
@@ -746,6 +811,7 @@ pub(crate) unsafe fn prefetch(
     deps: &Deps,
     want: bool,
 ) -> Result<Option<Arc<Event>>> {
+    check_range("ptr", p, n)?;
     // SAFETY: `q` is a live queue (borrowed); `p` is non-NULL and `n`
     // bytes of shared USM of the queue's context when `n` > 0 (this
     // function's contract). The closure is one `enqueue_prefetch` of `q`
@@ -780,6 +846,7 @@ pub(crate) unsafe fn mem_advise(
     deps: &Deps,
     want: bool,
 ) -> Result<Option<Arc<Event>>> {
+    check_range("ptr", p, n)?;
     // SAFETY: `q` is a live queue (borrowed); `p` is non-NULL and `n`
     // bytes of USM of the queue's context when `n` > 0 (this function's
     // contract; advice does not change the contents). The closure is one
