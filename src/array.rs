@@ -80,7 +80,7 @@ impl Drop for Base {
     fn drop(&mut self) {
         match &self.owner {
             Owner::Dpcore(p) => {
-                if let Err(e) = usm::free(*p) {
+                if let Err(e) = usm::free_array_memory(*p) {
                     crate::log::error(&e.message);
                 }
             }
@@ -184,7 +184,10 @@ pub(crate) fn check_layout(shape: &[i64], strides: &[i64], elsize: usize) -> Res
     let es = elsize as i64;
     let (mut lo, mut hi) = (0i64, es);
     for (&n, &st) in shape.iter().zip(strides) {
-        let span = (n - 1).checked_mul(st).and_then(|x| x.checked_mul(es));
+        // Each stride, and n strides, in bytes: the element loops step by
+        // them.
+        let whole = st.checked_mul(es).and_then(|x| x.checked_mul(n));
+        let span = whole.and((n - 1).checked_mul(st).and_then(|x| x.checked_mul(es)));
         let next = match span {
             Some(sp) if sp < 0 => lo.checked_add(sp).map(|l| (l, hi)),
             Some(sp) => hi.checked_add(sp).map(|h| (lo, h)),
@@ -402,7 +405,7 @@ pub(crate) fn alloc(
     let bytes = n
         .checked_mul(es)
         .ok_or_else(|| Error::invalid_arg("array size overflows"))?;
-    let p = usm::alloc(q, kind, bytes.max(1), 0)?;
+    let p = usm::alloc_for_array(q, kind, bytes.max(1))?;
     Ok(Array {
         base: Arc::new(Base {
             owner: Owner::Dpcore(p as usize),
@@ -1254,9 +1257,10 @@ pub(crate) fn slice(
         }
         shape.push(len);
         // With two elements or more the new stride is within the array's
-        // extent; with fewer it is never used, and a step too large to
-        // multiply keeps the old one.
-        strides.push(a.strides[i].checked_mul(step).unwrap_or(a.strides[i]));
+        // extent (|step| < n); with fewer it is never used to reach an
+        // element, and the old one is kept, so that a step as large as
+        // i64::MAX leaves no stride that overflows in bytes.
+        strides.push(if len > 1 { a.strides[i] * step } else { a.strides[i] });
     }
     Ok(a.view(data as usize, shape, strides))
 }

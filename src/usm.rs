@@ -68,6 +68,9 @@ pub struct Alloc {
     pub device: Arc<Device>,
     /// dpcore's own scratch memory: not in the map, not in the statistics.
     pub internal: bool,
+    /// The memory of an array dpcore made (`dpc_array_empty`, ...): only
+    /// the array frees it, when its last view goes; `dpc_usm_free` refuses.
+    pub array: bool,
 }
 
 static ALLOCS: RwLock<BTreeMap<usize, Alloc>> = RwLock::new(BTreeMap::new());
@@ -148,11 +151,24 @@ pub(crate) fn check_span(
     }
 }
 
-fn take_exact(p: usize) -> Result<Alloc> {
+/// Take the record of the allocation that starts at `p` out of the map,
+/// for freeing it: by the caller (`by_array` false: array memory is
+/// refused) or by the array that owns it.
+fn take_exact(p: usize, by_array: bool) -> Result<Alloc> {
     let function = crate::error::current_export();
     let mut map = ALLOCS.write().unwrap_or_else(|e| e.into_inner());
-    if let Some(a) = map.remove(&p) {
-        return Ok(a);
+    if let Some(a) = map.get(&p) {
+        if a.array && !by_array {
+            return Err(Error::new(
+                DPC_ERROR_INVALID_POINTER,
+                format!(
+                    "{function}: {p:#x} is the memory of a dpcore array ({} bytes); \
+                     it is freed when the array's last view is released, not with dpc_usm_free",
+                    a.size
+                ),
+            ));
+        }
+        return Ok(map.remove(&p).expect("present under the lock"));
     }
     let inside = map
         .range(..=p)
@@ -554,6 +570,7 @@ unsafe fn fill(
         context: q.context.clone(),
         device: q.device.clone(),
         internal: true,
+        array: false,
     };
     let in_order = q.in_order();
     // Every step but the last needs an event on an out-of-order queue (to
@@ -872,6 +889,22 @@ pub(crate) unsafe fn mem_advise(
 /// Allocate `size` bytes of USM of `kind` on `q` and record it (the body
 /// of `dpc_usm_alloc`; errors as documented there).
 pub(crate) fn alloc(q: &Arc<Queue>, kind: i32, size: usize, alignment: usize) -> Result<usize> {
+    alloc_as(q, kind, size, alignment, false)
+}
+
+/// Allocate the memory of a new array (as [`alloc`]); only
+/// [`free_array_memory`] frees it.
+pub(crate) fn alloc_for_array(q: &Arc<Queue>, kind: i32, size: usize) -> Result<usize> {
+    alloc_as(q, kind, size, 0, true)
+}
+
+fn alloc_as(
+    q: &Arc<Queue>,
+    kind: i32,
+    size: usize,
+    alignment: usize,
+    array: bool,
+) -> Result<usize> {
     if !(1..=3).contains(&kind) {
         return Err(Error::invalid_arg(format!(
             "dpc_usm_alloc: kind {kind} is not DPC_USM_DEVICE (1), DPC_USM_SHARED (2) or DPC_USM_HOST (3)"
@@ -941,6 +974,7 @@ pub(crate) fn alloc(q: &Arc<Queue>, kind: i32, size: usize, alignment: usize) ->
         context: q.context.clone(),
         device: q.device.clone(),
         internal: false,
+        array,
     };
     q.context.stats.add(size as u64);
     LIVE_TOTAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -956,7 +990,7 @@ pub(crate) fn free(p: usize) -> Result<()> {
     if p == 0 {
         return Ok(());
     }
-    let a = take_exact(p)?;
+    let a = take_exact(p, false)?;
     // SAFETY: `take_exact` removed `a` from `ALLOCS` under its lock, so this
     // call alone gives it back. That no command still uses it, and that no
     // array still views it, is `dpc_usm_free`'s contract with its caller
@@ -965,11 +999,23 @@ pub(crate) fn free(p: usize) -> Result<()> {
     unsafe { release_now(&a) }
 }
 
+/// Free the memory of an array at `p` (made by [`alloc_for_array`]) now:
+/// its base's last view is gone.
+pub(crate) fn free_array_memory(p: usize) -> Result<()> {
+    let a = take_exact(p, true)?;
+    // SAFETY: `take_exact` removed `a` from `ALLOCS` under its lock, so this
+    // call alone gives it back; the array that owned it has no view left
+    // (the caller is `Base::drop`), and that no command still uses it is
+    // the contract of releasing an array (`dpc_array_release_after` defers
+    // the last release past the commands).
+    unsafe { release_now(&a) }
+}
+
 /// Free dpcore's allocation at `p` once `events` are complete, on the
 /// deferred-free thread (the body of `dpc_usm_free_after`); with no events,
 /// now. When it fails nothing is freed: the caller still owns the memory.
 pub(crate) fn free_after(p: usize, events: Vec<Arc<Event>>) -> Result<()> {
-    let a = take_exact(p)?;
+    let a = take_exact(p, false)?;
     if events.is_empty() {
         // SAFETY: `take_exact` removed `a` from `ALLOCS`, so it is given
         // back once, here; with no events, that no command uses it is

@@ -1262,9 +1262,9 @@ fn step(s: &mut State, inp: &mut In) {
                 let c = s.pick(inp, K_CONTEXT);
                 let d = s.pick(inp, K_DEVICE);
                 let mut m = s.spv[inp.u8() as usize % s.spv.len()].clone();
-                let words = m.len() / 4;
                 let k = 1 + inp.u8() % 8;
                 for _ in 0..k {
+                    let words = m.len() / 4;
                     match inp.u8() % 6 {
                         0 => {
                             let i = inp.u16() as usize % words;
