@@ -1260,7 +1260,11 @@ pub(crate) fn slice(
         // extent (|step| < n); with fewer it is never used to reach an
         // element, and the old one is kept, so that a step as large as
         // i64::MAX leaves no stride that overflows in bytes.
-        strides.push(if len > 1 { a.strides[i] * step } else { a.strides[i] });
+        strides.push(if len > 1 {
+            a.strides[i] * step
+        } else {
+            a.strides[i]
+        });
     }
     Ok(a.view(data as usize, shape, strides))
 }
@@ -2303,8 +2307,14 @@ mod tests {
         );
         assert_eq!(slice_indices(10, 100, -100, -1), (9, 10));
         // Steps too large to add to a distance (found by the fuzzer).
-        assert_eq!(slice_indices(10, DPC_SLICE_NONE, DPC_SLICE_NONE, i64::MAX), (0, 1));
-        assert_eq!(slice_indices(10, DPC_SLICE_NONE, DPC_SLICE_NONE, i64::MIN), (9, 1));
+        assert_eq!(
+            slice_indices(10, DPC_SLICE_NONE, DPC_SLICE_NONE, i64::MAX),
+            (0, 1)
+        );
+        assert_eq!(
+            slice_indices(10, DPC_SLICE_NONE, DPC_SLICE_NONE, i64::MIN),
+            (9, 1)
+        );
         assert_eq!(slice_indices(10, 3, DPC_SLICE_NONE, i64::MIN + 1), (3, 1));
     }
 

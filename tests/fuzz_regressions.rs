@@ -102,7 +102,8 @@ fn shape_element_count_overflow_is_refused() {
             vec![1 << 60, 1],
         ] {
             let mut a: dpc_array = std::ptr::null_mut();
-            let st = unsafe { dpc_array_empty(q, F64, shape.len() as i32, shape.as_ptr(), 0, &mut a) };
+            let st =
+                unsafe { dpc_array_empty(q, F64, shape.len() as i32, shape.as_ptr(), 0, &mut a) };
             refused(st, DPC_ERROR_INVALID_ARGUMENT, &format!("empty {shape:?}"));
             assert!(msg().contains("more elements than fit"), "{}", msg());
             assert!(a.is_null());
@@ -111,7 +112,11 @@ fn shape_element_count_overflow_is_refused() {
         let big = [1i64 << 32, 1 << 32];
         let mut v: dpc_array = std::ptr::null_mut();
         let st = unsafe { dpc_array_reshape(a, 2, big.as_ptr(), &mut v) };
-        refused(st, DPC_ERROR_INVALID_ARGUMENT, "reshape to an overflowing shape");
+        refused(
+            st,
+            DPC_ERROR_INVALID_ARGUMENT,
+            "reshape to an overflowing shape",
+        );
         assert_eq!(dpc_array_release(a), DPC_SUCCESS);
         assert_eq!(census(), before);
     }
@@ -128,7 +133,11 @@ fn freeing_the_memory_of_an_array_is_refused() {
         let a = zeros(q, F32, &[16]);
         let mut data: *mut c_void = std::ptr::null_mut();
         assert_eq!(unsafe { dpc_array_get_data(a, &mut data) }, DPC_SUCCESS);
-        refused(dpc_usm_free(data), DPC_ERROR_INVALID_POINTER, "dpc_usm_free");
+        refused(
+            dpc_usm_free(data),
+            DPC_ERROR_INVALID_POINTER,
+            "dpc_usm_free",
+        );
         assert!(msg().contains("memory of a dpcore array"), "{}", msg());
         let st = unsafe { dpc_usm_free_after(data, std::ptr::null(), 0) };
         refused(st, DPC_ERROR_INVALID_POINTER, "dpc_usm_free_after");
@@ -158,7 +167,16 @@ fn slices_with_huge_steps() {
         let shape = [10i64];
         let mut a: dpc_array = std::ptr::null_mut();
         let st = unsafe {
-            dpc_array_from_host(q, F32, 1, shape.as_ptr(), vals.as_ptr() as _, std::ptr::null(), 0, &mut a)
+            dpc_array_from_host(
+                q,
+                F32,
+                1,
+                shape.as_ptr(),
+                vals.as_ptr() as _,
+                std::ptr::null(),
+                0,
+                &mut a,
+            )
         };
         assert_eq!(st, DPC_SUCCESS, "{}", msg());
         for (start, step, first) in [
@@ -171,11 +189,16 @@ fn slices_with_huge_steps() {
             let stops = [DPC_SLICE_NONE];
             let steps = [step];
             let mut v: dpc_array = std::ptr::null_mut();
-            let st = unsafe { dpc_array_slice(a, starts.as_ptr(), stops.as_ptr(), steps.as_ptr(), &mut v) };
+            let st = unsafe {
+                dpc_array_slice(a, starts.as_ptr(), stops.as_ptr(), steps.as_ptr(), &mut v)
+            };
             assert_eq!(st, DPC_SUCCESS, "step {step}: {}", msg());
             let mut got = [0i64; 1];
             let mut nd = 0usize;
-            assert_eq!(unsafe { dpc_array_copy_shape(v, got.as_mut_ptr(), 1, &mut nd) }, DPC_SUCCESS);
+            assert_eq!(
+                unsafe { dpc_array_copy_shape(v, got.as_mut_ptr(), 1, &mut nd) },
+                DPC_SUCCESS
+            );
             assert_eq!(got, [1], "step {step}");
             let mut host = [-1.0f32; 1];
             let mut n = 0usize;
@@ -205,15 +228,42 @@ fn usm_commands_past_their_allocation_are_refused() {
         let ev = std::ptr::null();
         let cases: Vec<(&str, dpc_status)> = unsafe {
             vec![
-                ("memcpy dst", dpc_usm_memcpy(q, b as _, a as _, 200, ev, 0, null)),
-                ("memcpy src", dpc_usm_memcpy(q, a as _, b as _, 200, ev, 0, null)),
-                ("memcpy interior", dpc_usm_memcpy(q, (a + 200) as _, b as _, 57, ev, 0, null)),
-                ("memcpy wrap", dpc_usm_memcpy(q, a as _, b as _, usize::MAX, ev, 0, null)),
-                ("memset", dpc_usm_memset(q, (b + 1) as _, 7, 128, ev, 0, null)),
-                ("memset huge", dpc_usm_memset(q, b as _, 7, 1 << 40, ev, 0, null)),
-                ("fill", dpc_usm_fill(q, b as _, [1u8; 4].as_ptr() as _, 4, 33, ev, 0, null)),
-                ("prefetch", dpc_usm_prefetch(q, (a + 255) as _, 2, ev, 0, null)),
-                ("mem_advise", dpc_usm_mem_advise(q, a as _, 257, 0, ev, 0, null)),
+                (
+                    "memcpy dst",
+                    dpc_usm_memcpy(q, b as _, a as _, 200, ev, 0, null),
+                ),
+                (
+                    "memcpy src",
+                    dpc_usm_memcpy(q, a as _, b as _, 200, ev, 0, null),
+                ),
+                (
+                    "memcpy interior",
+                    dpc_usm_memcpy(q, (a + 200) as _, b as _, 57, ev, 0, null),
+                ),
+                (
+                    "memcpy wrap",
+                    dpc_usm_memcpy(q, a as _, b as _, usize::MAX, ev, 0, null),
+                ),
+                (
+                    "memset",
+                    dpc_usm_memset(q, (b + 1) as _, 7, 128, ev, 0, null),
+                ),
+                (
+                    "memset huge",
+                    dpc_usm_memset(q, b as _, 7, 1 << 40, ev, 0, null),
+                ),
+                (
+                    "fill",
+                    dpc_usm_fill(q, b as _, [1u8; 4].as_ptr() as _, 4, 33, ev, 0, null),
+                ),
+                (
+                    "prefetch",
+                    dpc_usm_prefetch(q, (a + 255) as _, 2, ev, 0, null),
+                ),
+                (
+                    "mem_advise",
+                    dpc_usm_mem_advise(q, a as _, 257, 0, ev, 0, null),
+                ),
             ]
         };
         for (what, st) in cases {
@@ -248,11 +298,29 @@ fn lent_layouts_outside_their_allocation_are_refused() {
         let p = alloc(q, 1, 1024);
         let cases: [(&str, Vec<i64>, Option<Vec<i64>>, usize, u32); 6] = [
             ("past the end", vec![300], None, 0, 0),
-            ("negative stride before the start", vec![4, 8], Some(vec![-8, 1]), 0, 0),
+            (
+                "negative stride before the start",
+                vec![4, 8],
+                Some(vec![-8, 1]),
+                0,
+                0,
+            ),
             ("offset past the end", vec![8, 8], None, 800, 0),
             ("stride overflow", vec![2], Some(vec![1 << 62]), 0, 0),
-            ("length-1 stride overflow", vec![1, 2], Some(vec![i64::MAX, 1]), 0, 0),
-            ("vouched, past the end", vec![257], None, 0, DPC_ARRAY_TRUST_DEVICE),
+            (
+                "length-1 stride overflow",
+                vec![1, 2],
+                Some(vec![i64::MAX, 1]),
+                0,
+                0,
+            ),
+            (
+                "vouched, past the end",
+                vec![257],
+                None,
+                0,
+                DPC_ARRAY_TRUST_DEVICE,
+            ),
         ];
         for (what, shape, strides, off, trust) in cases {
             RELEASED.store(0, Ordering::SeqCst);
@@ -272,7 +340,11 @@ fn lent_layouts_outside_their_allocation_are_refused() {
                 )
             };
             refused(st, DPC_ERROR_INVALID_ARGUMENT, what);
-            assert_eq!(RELEASED.load(Ordering::SeqCst), 1, "{what}: release runs once");
+            assert_eq!(
+                RELEASED.load(Ordering::SeqCst),
+                1,
+                "{what}: release runs once"
+            );
         }
         // The whole allocation, backwards, is fine.
         let shape = [256i64];
@@ -313,13 +385,18 @@ fn dlpack_tensors_outside_their_allocation_are_refused() {
         let wide_strides = [1000i64, 1];
         let corruptions: [(&str, &dyn Fn(&mut dpc_dlpack_tensor)); 4] = [
             ("shape", &|t| t.shape = big_shape.as_ptr() as *mut i64),
-            ("strides", &|t| t.strides = wide_strides.as_ptr() as *mut i64),
+            ("strides", &|t| {
+                t.strides = wide_strides.as_ptr() as *mut i64
+            }),
             ("byte_offset", &|t| t.byte_offset = 64),
             ("byte_offset wrap", &|t| t.byte_offset = u64::MAX - 3),
         ];
         for (what, corrupt) in corruptions {
             let mut t: *mut dpc_dlpack_managed_tensor_versioned = std::ptr::null_mut();
-            assert_eq!(unsafe { dpc_array_to_dlpack_versioned(a, 1, 0, &mut t) }, DPC_SUCCESS);
+            assert_eq!(
+                unsafe { dpc_array_to_dlpack_versioned(a, 1, 0, &mut t) },
+                DPC_SUCCESS
+            );
             let saved = unsafe { std::ptr::read(&(*t).dl_tensor) };
             unsafe { corrupt(&mut (*t).dl_tensor) };
             // The producer's deleter sees its own struct: put the fields
@@ -331,7 +408,10 @@ fn dlpack_tensors_outside_their_allocation_are_refused() {
             let mut b: dpc_array = std::ptr::null_mut();
             let st = unsafe { dpc_array_from_dlpack_versioned(t, &mut b) };
             refused(st, DPC_ERROR_INVALID_ARGUMENT, what);
-            assert!(WRAPPED_T.with(|w| w.take()).is_none(), "{what}: the deleter ran");
+            assert!(
+                WRAPPED_T.with(|w| w.take()).is_none(),
+                "{what}: the deleter ran"
+            );
         }
         assert_eq!(dpc_array_release(a), DPC_SUCCESS);
         assert_eq!(census(), before);
@@ -354,5 +434,74 @@ unsafe extern "C" fn restore_then_delete(t: *mut dpc_dlpack_managed_tensor_versi
         (*t).dl_tensor = saved;
         (*t).deleter = ORIG.with(|o| o.get());
         ((*t).deleter.unwrap())(t)
+    }
+}
+
+/// Bug 7: SPIR-V that dpcore's reader passed and the OpenCL runtime's
+/// SPIR-V reader then ended the process on ("InvalidModule: input SPIR-V
+/// module references an id that is not defined: 0", then exit): mutated
+/// copies of kernels/vadd.spv. The grammar check of src/spirv.rs refuses
+/// them before the runtime sees them.
+#[test]
+fn spirv_the_runtime_reader_aborts_on_is_refused() {
+    use dpcore::context::*;
+    use dpcore::kernel::*;
+    let _s = serial();
+    let spv = std::fs::read(format!("{}/kernels/vadd.spv", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let words: Vec<u32> = spv
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    // The first OpFunctionParameter (opcode 55): its type word.
+    let mut i = 5;
+    while words[i] & 0xffff != 55 {
+        i += (words[i] >> 16) as usize;
+    }
+    let mutate = |word: usize, v: u32| {
+        let mut m = spv.clone();
+        m[word * 4..word * 4 + 4].copy_from_slice(&v.to_le_bytes());
+        m
+    };
+    let bound = words[3];
+    let cases = [
+        ("parameter type 0", mutate(i + 1, 0)),
+        ("parameter type undefined", mutate(i + 1, bound - 1)),
+        ("instruction length cut", mutate(i, (2 << 16) | 55)),
+        ("unknown opcode", mutate(i, (3 << 16) | 4000)),
+    ];
+    for (d, _) in common::all_devices() {
+        let before = census();
+        let mut ctx: dpc_context = std::ptr::null_mut();
+        assert_eq!(unsafe { dpc_context_default(d, &mut ctx) }, DPC_SUCCESS);
+        for (what, m) in &cases {
+            let mut b: dpc_bundle = std::ptr::null_mut();
+            let st = unsafe {
+                dpc_bundle_create_from_spirv(
+                    ctx,
+                    d,
+                    m.as_ptr() as _,
+                    m.len(),
+                    std::ptr::null(),
+                    &mut b,
+                )
+            };
+            refused(st, DPC_ERROR_INVALID_ARGUMENT, what);
+            assert!(msg().contains("malformed SPIR-V"), "{what}: {}", msg());
+        }
+        // The module itself still builds.
+        let mut b: dpc_bundle = std::ptr::null_mut();
+        let st = unsafe {
+            dpc_bundle_create_from_spirv(
+                ctx,
+                d,
+                spv.as_ptr() as _,
+                spv.len(),
+                std::ptr::null(),
+                &mut b,
+            )
+        };
+        assert_eq!(st, DPC_SUCCESS, "{}", msg());
+        assert_eq!(dpc_bundle_release(b), DPC_SUCCESS);
+        assert_eq!(census(), before);
     }
 }
