@@ -36,7 +36,16 @@ case "${1:-run}" in
     build
     secs=${2:-${FUZZ_SECONDS:-600}}
     echo "[fuzz] fuzzing for ${secs}s: new inputs in $out, findings in $artifacts"
-    "$bin" "${flags[@]}" -max_total_time="$secs" "$out" "$corpus"
+    # One forked worker that keeps going after a finding (FUZZ_STOP=1: stop
+    # at the first one instead); its last "#N: cov: ... ft: ... corp: ..."
+    # line is the run's total.
+    keep=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+    [ "${FUZZ_STOP:-0}" = 1 ] && keep=()
+    rc=0
+    "$bin" "${flags[@]}" "${keep[@]}" -max_total_time="$secs" "$out" "$corpus" || rc=$?
+    echo "[fuzz] done (exit $rc) at $(date -u +%FT%TZ); findings in $artifacts:"
+    ls -l "$artifacts"
+    exit $rc
     ;;
   smoke)
     build
