@@ -322,7 +322,16 @@ struct State {
     internal: Option<String>,
 }
 
+/// FUZZ_TRACE=1 prints every call's status (to check what a seed does).
+fn trace() -> bool {
+    static T: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *T.get_or_init(|| std::env::var_os("FUZZ_TRACE").is_some())
+}
+
 fn check(st: dpc_status, what: &str) -> bool {
+    if trace() {
+        eprintln!("[trace] {what}: {st:?}");
+    }
     if st == DPC_ERROR_INTERNAL {
         let mut buf = vec![0 as c_char; 4096];
         let mut n = 0usize;
