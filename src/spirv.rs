@@ -439,9 +439,11 @@ fn validate(ws: &[u32]) -> Result<(), String> {
     for (at, ty, n) in fn_params {
         match fn_types.get(&ty) {
             Some(&want) if want == n => {}
-            Some(&want) => return Err(format!(
+            Some(&want) => {
+                return Err(format!(
                 "malformed SPIR-V: the function at word {at} has {n} parameters, its type {want}"
-            )),
+            ))
+            }
             None => {
                 return Err(format!(
                     "malformed SPIR-V: the function at word {at} has type {ty}, not a function type"

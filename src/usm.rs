@@ -119,6 +119,29 @@ pub(crate) fn check_range(arg: &str, p: usize, n: usize) -> Result<()> {
     Ok(())
 }
 
+/// Fail unless `arg` = `p` is USM of `q`'s context: a dpcore allocation
+/// of that context, or memory the runtime says is USM there. Commands that
+/// only take USM (set, fill, prefetch, advice) check it before the runtime
+/// writes through a pointer that is not its memory (one past the end of an
+/// allocation, freed memory, host memory).
+pub(crate) fn check_usm(q: &Queue, arg: &str, p: usize) -> Result<()> {
+    let known = match find(p) {
+        Some(a) => a.context.same_as(&q.context),
+        None => pointer_kind(&q.context, p)? != abi::usm_kind::UNKNOWN,
+    };
+    if !known {
+        return Err(Error::new(
+            DPC_ERROR_INVALID_POINTER,
+            format!(
+                "{}: {arg} {p:#x} is not USM of the context of {}",
+                crate::error::current_export(),
+                q.describe()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Fail unless the bytes `data + lo .. data + hi` (an array's extent, `lo`
 /// <= 0 < `hi`) lie inside the USM allocation that contains `anchor`: a
 /// dpcore allocation, or (with `ask_runtime`) one the runtime reports the
@@ -747,6 +770,7 @@ pub(crate) unsafe fn fill_checked(
         ))
     })?;
     check_range("ptr", p, bytes)?;
+    check_usm(q, "ptr", p)?;
     // SAFETY: `ps` is 1–16 and `count` > 0, so `pattern` holds `ps` (> 0)
     // bytes; `p` is non-NULL (checked above) and valid for the `ps * count`
     // bytes, which do not overflow (checked above), until the fill completes
@@ -795,6 +819,9 @@ pub(crate) unsafe fn memset(
     want: bool,
 ) -> Result<Option<Arc<Event>>> {
     check_range("ptr", p, n)?;
+    if n > 0 {
+        check_usm(q, "ptr", p)?;
+    }
     // SAFETY: `q` is a live queue (borrowed); `p` is non-NULL and writable
     // for `n` bytes until the command completes when `n` > 0 (this
     // function's contract). The closure is one `enqueue_memset` of `q` with
@@ -829,6 +856,9 @@ pub(crate) unsafe fn prefetch(
     want: bool,
 ) -> Result<Option<Arc<Event>>> {
     check_range("ptr", p, n)?;
+    if n > 0 {
+        check_usm(q, "ptr", p)?;
+    }
     // SAFETY: `q` is a live queue (borrowed); `p` is non-NULL and `n`
     // bytes of shared USM of the queue's context when `n` > 0 (this
     // function's contract). The closure is one `enqueue_prefetch` of `q`
@@ -864,6 +894,9 @@ pub(crate) unsafe fn mem_advise(
     want: bool,
 ) -> Result<Option<Arc<Event>>> {
     check_range("ptr", p, n)?;
+    if n > 0 {
+        check_usm(q, "ptr", p)?;
+    }
     // SAFETY: `q` is a live queue (borrowed); `p` is non-NULL and `n`
     // bytes of USM of the queue's context when `n` > 0 (this function's
     // contract; advice does not change the contents). The closure is one

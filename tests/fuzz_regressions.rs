@@ -505,3 +505,54 @@ fn spirv_the_runtime_reader_aborts_on_is_refused() {
         assert_eq!(census(), before);
     }
 }
+
+/// Bug 8: `dpc_usm_memset` (and fill, prefetch, advice) took a pointer
+/// that is not USM: one past the end of an allocation (the range check
+/// found no allocation holding it), and the runtime wrote 8190 bytes past
+/// the end of a neighbouring heap block (AddressSanitizer,
+/// heap-buffer-overflow in the OpenCL runtime's worker thread).
+#[test]
+fn usm_only_commands_refuse_memory_that_is_not_usm() {
+    let _s = serial();
+    for q in queues() {
+        let before = census();
+        let a = alloc(q, 2, 1024) as usize;
+        let mut host = vec![0u8; 4096];
+        let h = host.as_mut_ptr() as usize;
+        let null = std::ptr::null_mut();
+        let ev = std::ptr::null();
+        for (what, p) in [("one past the end", a + 1024), ("host memory", h)] {
+            let cases = unsafe {
+                [
+                    ("memset", dpc_usm_memset(q, p as _, 1, 64, ev, 0, null)),
+                    (
+                        "fill",
+                        dpc_usm_fill(q, p as _, [1u8; 4].as_ptr() as _, 4, 16, ev, 0, null),
+                    ),
+                    ("prefetch", dpc_usm_prefetch(q, p as _, 64, ev, 0, null)),
+                    (
+                        "mem_advise",
+                        dpc_usm_mem_advise(q, p as _, 64, 0, ev, 0, null),
+                    ),
+                ]
+            };
+            for (call, st) in cases {
+                refused(st, DPC_ERROR_INVALID_POINTER, &format!("{call} on {what}"));
+            }
+        }
+        // A freed allocation is not USM any more either.
+        let b = alloc(q, 2, 64) as usize;
+        assert_eq!(dpc_usm_free(b as _), DPC_SUCCESS);
+        let st = unsafe { dpc_usm_memset(q, b as _, 1, 64, ev, 0, null) };
+        refused(st, DPC_ERROR_INVALID_POINTER, "memset on freed memory");
+        // USM itself, and host memory as a copy's side, still work.
+        let st = unsafe { dpc_usm_memset(q, a as _, 1, 1024, ev, 0, null) };
+        assert_eq!(st, DPC_SUCCESS, "{}", msg());
+        let st = unsafe { dpc_usm_memcpy(q, h as _, a as _, 1024, ev, 0, null) };
+        assert_eq!(st, DPC_SUCCESS, "{}", msg());
+        assert_eq!(dpc_queue_wait(q), DPC_SUCCESS);
+        assert!(host[..1024].iter().all(|&x| x == 1));
+        assert_eq!(dpc_usm_free(a as _), DPC_SUCCESS);
+        assert_eq!(census(), before);
+    }
+}

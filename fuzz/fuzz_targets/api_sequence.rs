@@ -429,6 +429,13 @@ impl State {
     /// A USM pointer and how many bytes from it are inside its allocation:
     /// an offset in or out of a live allocation, or 0 when there is none.
     fn usm_ptr(&mut self, inp: &mut In) -> Option<(usize, usize)> {
+        self.usm_ptr_end(inp, true)
+    }
+
+    /// As `usm_ptr`, and with `end` the offset may be the allocation's
+    /// size: a pointer one past its end (not USM: only for commands that
+    /// must refuse it, never as host memory).
+    fn usm_ptr_end(&mut self, inp: &mut In, end: bool) -> Option<(usize, usize)> {
         let live: Vec<usize> = (0..self.usm.len()).filter(|&i| self.usm[i].live).collect();
         if live.is_empty() {
             return None;
@@ -436,9 +443,9 @@ impl State {
         let u = &self.usm[live[inp.u8() as usize % live.len()]];
         let off = match inp.u8() % 4 {
             0 => 0,
-            1 => inp.u8() as usize % (u.size + 1),
+            1 => inp.u8() as usize % (u.size + end as usize),
             2 => u.size.saturating_sub(1),
-            _ => u.size.saturating_sub(inp.u8() as usize % 8),
+            _ => u.size.saturating_sub(inp.u8() as usize % 8 + !end as usize),
         };
         Some((u.p + off, u.size - off))
     }
@@ -448,7 +455,7 @@ impl State {
     /// cannot check host memory).
     fn copy_ptr(&mut self, inp: &mut In, n: usize) -> usize {
         if inp.u8() % 3 != 0 {
-            if let Some((p, _)) = self.usm_ptr(inp) {
+            if let Some((p, _)) = self.usm_ptr_end(inp, false) {
                 return p;
             }
         }
