@@ -178,7 +178,7 @@ fn check_count(shape: &[i64], elsize: usize) -> Result<()> {
 /// and one-past-highest byte offset from element 0 (`Array::extent`).
 pub(crate) fn check_layout(shape: &[i64], strides: &[i64], elsize: usize) -> Result<(i64, i64)> {
     check_count(shape, elsize)?;
-    if shape.iter().any(|&n| n == 0) {
+    if shape.contains(&0) {
         return Ok((0, 0));
     }
     let es = elsize as i64;

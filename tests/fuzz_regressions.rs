@@ -281,6 +281,12 @@ fn usm_commands_past_their_allocation_are_refused() {
     }
 }
 
+/// What, shape, strides, byte offset into the allocation, trust flag.
+type LentCase = (&'static str, Vec<i64>, Option<Vec<i64>>, usize, u32);
+
+/// What, and how a DLPack tensor is corrupted.
+type Corruption<'a> = (&'static str, &'a dyn Fn(&mut dpc_dlpack_tensor));
+
 static RELEASED: AtomicUsize = AtomicUsize::new(0);
 
 unsafe extern "C" fn count_release(_ctx: *mut c_void) {
@@ -296,7 +302,7 @@ fn lent_layouts_outside_their_allocation_are_refused() {
     for q in queues() {
         let before = census();
         let p = alloc(q, 1, 1024);
-        let cases: [(&str, Vec<i64>, Option<Vec<i64>>, usize, u32); 6] = [
+        let cases: [LentCase; 6] = [
             ("past the end", vec![300], None, 0, 0),
             (
                 "negative stride before the start",
@@ -383,7 +389,7 @@ fn dlpack_tensors_outside_their_allocation_are_refused() {
         let a = zeros(q, F32, &[4, 4]);
         let big_shape = [100i64, 4];
         let wide_strides = [1000i64, 1];
-        let corruptions: [(&str, &dyn Fn(&mut dpc_dlpack_tensor)); 4] = [
+        let corruptions: [Corruption; 4] = [
             ("shape", &|t| t.shape = big_shape.as_ptr() as *mut i64),
             ("strides", &|t| {
                 t.strides = wide_strides.as_ptr() as *mut i64
