@@ -562,3 +562,56 @@ fn usm_only_commands_refuse_memory_that_is_not_usm() {
         assert_eq!(census(), before);
     }
 }
+
+/// Bug 9: `dpc_context_create` with a device listed twice (sub-devices
+/// from `dpc_device_partition_equally`) crashed the OpenCL runtime in
+/// clCreateContext (SEGV in Program::SetContextDevicesToProgramMapping).
+#[test]
+fn contexts_listing_a_device_twice_are_refused() {
+    use dpcore::context::*;
+    use dpcore::device::*;
+    let _s = serial();
+    for (root, _) in common::all_devices() {
+        let before = census();
+        let mut subs = [std::ptr::null_mut(); 64];
+        let mut n = 0usize;
+        let st = unsafe { dpc_device_partition_equally(root, 1, subs.as_mut_ptr(), 64, &mut n) };
+        let lists: Vec<Vec<dpc_device>> = if st == DPC_SUCCESS && n >= 2 {
+            vec![
+                vec![subs[1], subs[1], subs[0]],
+                vec![subs[0], subs[1], subs[0]],
+                vec![root, root],
+            ]
+        } else {
+            eprintln!(
+                "NOT RUN with sub-devices: the device cannot be partitioned equally ({st:?})"
+            );
+            vec![vec![root, root]]
+        };
+        for l in &lists {
+            let mut c: dpc_context = std::ptr::null_mut();
+            let st = unsafe { dpc_context_create(l.as_ptr(), l.len(), &mut c) };
+            refused(
+                st,
+                DPC_ERROR_INVALID_ARGUMENT,
+                "a context listing a device twice",
+            );
+            assert!(
+                msg().contains("list each device of a context once"),
+                "{}",
+                msg()
+            );
+        }
+        if st == DPC_SUCCESS && n >= 2 {
+            // Distinct sub-devices make a context.
+            let mut c: dpc_context = std::ptr::null_mut();
+            let st = unsafe { dpc_context_create(subs.as_ptr(), 2, &mut c) };
+            assert_eq!(st, DPC_SUCCESS, "{}", msg());
+            assert_eq!(dpc_context_release(c), DPC_SUCCESS);
+            for &d in &subs[..n.min(64)] {
+                assert_eq!(dpc_device_release(d), DPC_SUCCESS);
+            }
+        }
+        assert_eq!(census(), before);
+    }
+}

@@ -753,6 +753,9 @@ fn step(s: &mut State, inp: &mut In) {
                     }
                 };
                 if check(st, "partition") {
+                    if trace() {
+                        eprintln!("[trace] partition of {d:x} gave {:x?}", &subs[..n.min(cap)]);
+                    }
                     for &sd in subs.iter().take(n.min(cap)) {
                         s.add(K_DEVICE, sd);
                     }
@@ -760,6 +763,9 @@ fn step(s: &mut State, inp: &mut In) {
             }
             5 => {
                 let devs = s.pick_list(inp, K_DEVICE);
+                if trace() {
+                    eprintln!("[trace] context_create of {devs:x?}");
+                }
                 if check(dpc_context_create(ptrs(&devs) as _, devs.len(), o as _), "context_create") {
                     s.add(K_CONTEXT, out);
                 }
