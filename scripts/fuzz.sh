@@ -41,8 +41,13 @@ case "${1:-run}" in
     # line is the run's total.
     keep=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
     [ "${FUZZ_STOP:-0}" = 1 ] && keep=()
+    # The run uses a copy of the binary (forked workers start it again), so
+    # that a rebuild while it runs does not change what it fuzzes.
+    runbin=$(mktemp -d)/api_sequence
+    cp "$bin" "$runbin"
+    echo "[fuzz] $(date -u +%FT%TZ): $runbin ${flags[*]} ${keep[*]} -max_total_time=$secs $out $corpus"
     rc=0
-    "$bin" "${flags[@]}" "${keep[@]}" -max_total_time="$secs" "$out" "$corpus" || rc=$?
+    "$runbin" "${flags[@]}" "${keep[@]}" -max_total_time="$secs" "$out" "$corpus" || rc=$?
     echo "[fuzz] done (exit $rc) at $(date -u +%FT%TZ); findings in $artifacts:"
     ls -l "$artifacts"
     exit $rc
