@@ -188,6 +188,29 @@ fn grammar(op: u32) -> Option<&'static str> {
     })
 }
 
+/// Check the literal operands the runtime's reader takes as enumerants or
+/// sizes (it exits the process on values out of range, e.g.
+/// "InvalidAddressingModel: Expects 0-2").
+fn check_literals(op: u32, ops: &[u32]) -> Result<(), String> {
+    let bad = |what: &str, v: u32| {
+        Err(format!(
+            "{what} {v} is not one SPIR-V defines for OpenCL kernels"
+        ))
+    };
+    match op {
+        14 if ops[0] > 2 => bad("addressing model", ops[0]),
+        14 if ops[1] > 3 => bad("memory model", ops[1]),
+        15 if ops[0] > 6 => bad("execution model", ops[0]),
+        21 if !matches!(ops[1], 8 | 16 | 32 | 64) || ops[2] > 1 => bad("integer width", ops[1]),
+        22 if !matches!(ops[1], 16 | 32 | 64) => bad("float width", ops[1]),
+        23 if !matches!(ops[2], 2 | 3 | 4 | 8 | 16) => bad("vector size", ops[2]),
+        32 if ops[1] > 12 => bad("storage class", ops[1]),
+        59 if ops[2] > 12 => bad("storage class", ops[2]),
+        54 if ops[2] & !0xF != 0 => bad("function control", ops[2]),
+        _ => Ok(()),
+    }
+}
+
 /// What an id names, for the checks of its uses.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Def {
@@ -373,6 +396,7 @@ fn validate(ws: &[u32]) -> Result<(), String> {
                 ops.len()
             )));
         }
+        check_literals(op, ops).map_err(|m| at(&m))?;
         match op {
             54 => fn_params.push((i, ops[3], 0)),
             55 => {
@@ -655,6 +679,12 @@ mod tests {
         let mut b = good.clone();
         b.remove(13);
         assert!(kernels(&module(&b)).unwrap_err().contains("parameters"));
+        // Enumerants and sizes out of range.
+        let mut m = module(&good);
+        m[24..28].copy_from_slice(&0xFFFF_0004u32.to_le_bytes()); // addressing model
+        assert!(kernels(&m).unwrap_err().contains("addressing model"));
+        assert!(with(2, ins(OP_TYPE_INT, &[1, 33, 0])).contains("integer width"));
+        assert!(with(3, ins(OP_TYPE_POINTER, &[2, 99, 1])).contains("storage class"));
         // Bad header words.
         let mut m = module(&good);
         m[12..16].copy_from_slice(&0u32.to_le_bytes()); // bound 0

@@ -443,10 +443,11 @@ unsafe extern "C" fn restore_then_delete(t: *mut dpc_dlpack_managed_tensor_versi
     }
 }
 
-/// Bug 7: SPIR-V that dpcore's reader passed and the OpenCL runtime's
-/// SPIR-V reader then ended the process on ("InvalidModule: input SPIR-V
-/// module references an id that is not defined: 0", then exit): mutated
-/// copies of kernels/vadd.spv. The grammar check of src/spirv.rs refuses
+/// Bugs 7 and 10: SPIR-V that dpcore's reader passed and the OpenCL
+/// runtime's SPIR-V reader then ended the process on ("InvalidModule: input
+/// SPIR-V module references an id that is not defined: 0";
+/// "InvalidAddressingModel: Expects 0-2"): mutated copies of
+/// kernels/vadd.spv. The grammar check of src/spirv.rs refuses
 /// them before the runtime sees them.
 #[test]
 fn spirv_the_runtime_reader_aborts_on_is_refused() {
@@ -469,7 +470,14 @@ fn spirv_the_runtime_reader_aborts_on_is_refused() {
         m
     };
     let bound = words[3];
+    // OpMemoryModel (opcode 14): its addressing model word.
+    let mut mm = 5;
+    while words[mm] & 0xffff != 14 {
+        mm += (words[mm] >> 16) as usize;
+    }
     let cases = [
+        // "InvalidAddressingModel: Expects 0-2", then exit.
+        ("addressing model", mutate(mm + 1, 0xFFFF_0004)),
         ("parameter type 0", mutate(i + 1, 0)),
         ("parameter type undefined", mutate(i + 1, bound - 1)),
         ("instruction length cut", mutate(i, (2 << 16) | 55)),
