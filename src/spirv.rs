@@ -207,7 +207,74 @@ fn check_literals(op: u32, ops: &[u32]) -> Result<(), String> {
         32 if ops[1] > 12 => bad("storage class", ops[1]),
         59 if ops[2] > 12 => bad("storage class", ops[2]),
         54 if ops[2] & !0xF != 0 => bad("function control", ops[2]),
+        71 => check_decoration(ops[1], &ops[2..]),
+        72 => check_decoration(ops[2], &ops[3..]),
+        16 => {
+            let (mode, extra) = (ops[1], ops.len() - 2);
+            let want = match mode {
+                17 | 18 => 3,      // LocalSize, LocalSizeHint
+                30 | 35 | 36 => 1, // VecTypeHint, SubgroupSize, SubgroupsPerWorkgroup
+                0..=39 => 0,
+                _ => return bad("execution mode", mode),
+            };
+            if extra != want {
+                return Err(format!(
+                    "execution mode {mode} takes {want} literals, not {extra}"
+                ));
+            }
+            Ok(())
+        }
         _ => Ok(()),
+    }
+}
+
+/// Check a decoration and its literals (the reader's LLVM verifier crashes
+/// on a function parameter attribute it does not know, for one).
+fn check_decoration(d: u32, extra: &[u32]) -> Result<(), String> {
+    let one = |ok: bool| {
+        if extra.len() == 1 && ok {
+            Ok(())
+        } else {
+            Err(format!("decoration {d} with literals {extra:?}"))
+        }
+    };
+    match d {
+        // FuncParamAttr: Zext .. NoReadWrite.
+        38 => one(extra.first().is_some_and(|&v| v <= 7)),
+        // FPRoundingMode: RTE .. RTN.
+        39 => one(extra.first().is_some_and(|&v| v <= 4)),
+        // FPFastMathMode: NotNaN .. Fast (and the AllowContract group).
+        40 => one(extra.first().is_some_and(|&v| v & !0x7_001F == 0)),
+        // BuiltIn.
+        11 => one(extra
+            .first()
+            .is_some_and(|&v| v <= 43 || (4416..=6000).contains(&v))),
+        // Alignment.
+        44 => one(extra.first().is_some_and(|&v| v.is_power_of_two())),
+        // One literal: SpecId, ArrayStride, MatrixStride, Stream .. XfbStride,
+        // InputAttachmentIndex, MaxByteOffset.
+        1 | 6 | 7 | 29..=37 | 43 | 45 => one(true),
+        // LinkageAttributes: a name, then Export (0), Import (1) or
+        // LinkOnceODR (2).
+        41 => {
+            let n = extra.iter().position(|w| w.to_le_bytes().contains(&0));
+            match n {
+                Some(n) if extra.len() == n + 2 && extra[n + 1] <= 2 => Ok(()),
+                _ => Err(format!("linkage attributes with literals {extra:?}")),
+            }
+        }
+        // No literal.
+        0 | 2..=5 | 8..=10 | 13..=26 | 28 | 42 | 4469 | 4470 => {
+            if extra.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "decoration {d} takes no literal, has {}",
+                    extra.len()
+                ))
+            }
+        }
+        _ => Err(format!("decoration {d} is not one dpcore accepts")),
     }
 }
 
@@ -685,6 +752,15 @@ mod tests {
         assert!(kernels(&m).unwrap_err().contains("addressing model"));
         assert!(with(2, ins(OP_TYPE_INT, &[1, 33, 0])).contains("integer width"));
         assert!(with(3, ins(OP_TYPE_POINTER, &[2, 99, 1])).contains("storage class"));
+        // A parameter attribute the reader's LLVM verifier crashes on.
+        let mut b = good.clone();
+        b.insert(
+            1,
+            ins(OP_DECORATE, &[10, DECORATION_FUNC_PARAM_ATTR, 0x2a2a]),
+        );
+        assert!(kernels(&module(&b)).unwrap_err().contains("decoration 38"));
+        b[1] = ins(OP_DECORATE, &[10, DECORATION_FUNC_PARAM_ATTR, 5]); // NoCapture
+        assert!(kernels(&module(&b)).is_ok());
         // Bad header words.
         let mut m = module(&good);
         m[12..16].copy_from_slice(&0u32.to_le_bytes()); // bound 0

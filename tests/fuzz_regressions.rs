@@ -443,7 +443,7 @@ unsafe extern "C" fn restore_then_delete(t: *mut dpc_dlpack_managed_tensor_versi
     }
 }
 
-/// Bugs 7 and 10: SPIR-V that dpcore's reader passed and the OpenCL
+/// Bugs 7, 10 and 11: SPIR-V that dpcore's reader passed and the OpenCL
 /// runtime's SPIR-V reader then ended the process on ("InvalidModule: input
 /// SPIR-V module references an id that is not defined: 0";
 /// "InvalidAddressingModel: Expects 0-2"): mutated copies of
@@ -475,7 +475,15 @@ fn spirv_the_runtime_reader_aborts_on_is_refused() {
     while words[mm] & 0xffff != 14 {
         mm += (words[mm] >> 16) as usize;
     }
+    // An OpDecorate FuncParamAttr (decoration 38): its attribute word.
+    let mut fpa = 5;
+    while !(words[fpa] & 0xffff == 71 && words[fpa + 2] == 38) {
+        fpa += (words[fpa] >> 16) as usize;
+    }
     let cases = [
+        // A parameter attribute LLVM's verifier crashes on (SEGV in
+        // Attribute::canUseAsParamAttr, under the reader).
+        ("parameter attribute", mutate(fpa + 3, 0x2a2a)),
         // "InvalidAddressingModel: Expects 0-2", then exit.
         ("addressing model", mutate(mm + 1, 0xFFFF_0004)),
         ("parameter type 0", mutate(i + 1, 0)),
