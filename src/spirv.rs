@@ -278,6 +278,16 @@ fn check_decoration(d: u32, extra: &[u32]) -> Result<(), String> {
     }
 }
 
+/// The extended instruction sets the OpenCL reader takes (it exits the
+/// process on any other name: "InvalidBuiltinSetName").
+const EXT_SETS: [&str; 5] = [
+    "OpenCL.std",
+    "OpenCL.DebugInfo.100",
+    "SPIRV.debug",
+    "NonSemantic.Shader.DebugInfo.100",
+    "NonSemantic.Kernel.DebugInfo.100",
+];
+
 /// What an id names, for the checks of its uses.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Def {
@@ -333,6 +343,7 @@ fn validate(ws: &[u32]) -> Result<(), String> {
     let mut uses: Vec<(usize, u8, u32)> = Vec::new();
     let mut fn_params: Vec<(usize, u32, usize)> = Vec::new(); // (word, fn type, params)
     let (mut in_fn, mut in_block, mut in_body, mut memory_models) = (false, false, false, 0);
+    let mut ext_sets: HashMap<u32, String> = HashMap::new();
     let mut i = 5;
     while i < ws.len() {
         let wc = (ws[i] >> 16) as usize;
@@ -464,6 +475,24 @@ fn validate(ws: &[u32]) -> Result<(), String> {
             )));
         }
         check_literals(op, ops).map_err(|m| at(&m))?;
+        match op {
+            11 => {
+                let (name, _) = string(&ops[1..]);
+                if !EXT_SETS.contains(&name.as_str()) {
+                    return Err(at(&format!(
+                        "extended instruction set {name:?} is not one of {EXT_SETS:?}"
+                    )));
+                }
+                ext_sets.insert(ops[0], name);
+            }
+            12 => {
+                let opencl = ext_sets.get(&ops[2]).is_some_and(|n| n == "OpenCL.std");
+                if opencl && ops[3] > 185 {
+                    return Err(at(&format!("OpenCL.std has no instruction {}", ops[3])));
+                }
+            }
+            _ => {}
+        }
         match op {
             54 => fn_params.push((i, ops[3], 0)),
             55 => {

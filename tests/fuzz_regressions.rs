@@ -443,10 +443,11 @@ unsafe extern "C" fn restore_then_delete(t: *mut dpc_dlpack_managed_tensor_versi
     }
 }
 
-/// Bugs 7, 10 and 11: SPIR-V that dpcore's reader passed and the OpenCL
+/// Bugs 7, 10, 11 and 12: SPIR-V that dpcore's reader passed and the OpenCL
 /// runtime's SPIR-V reader then ended the process on ("InvalidModule: input
 /// SPIR-V module references an id that is not defined: 0";
-/// "InvalidAddressingModel: Expects 0-2"): mutated copies of
+/// "InvalidAddressingModel: Expects 0-2"; "InvalidBuiltinSetName"; a SEGV
+/// in LLVM's verifier): mutated copies of
 /// kernels/vadd.spv. The grammar check of src/spirv.rs refuses
 /// them before the runtime sees them.
 #[test]
@@ -480,7 +481,17 @@ fn spirv_the_runtime_reader_aborts_on_is_refused() {
     while !(words[fpa] & 0xffff == 71 && words[fpa + 2] == 38) {
         fpa += (words[fpa] >> 16) as usize;
     }
+    // OpExtInstImport (opcode 11): the first word of its name.
+    let mut ext = 5;
+    while words[ext] & 0xffff != 11 {
+        ext += (words[ext] >> 16) as usize;
+    }
     let cases = [
+        // "InvalidBuiltinSetName: Expects OpenCL.std. Actual is YCLCL.std".
+        (
+            "extended instruction set",
+            mutate(ext + 2, u32::from_le_bytes(*b"YCLC")),
+        ),
         // A parameter attribute LLVM's verifier crashes on (SEGV in
         // Attribute::canUseAsParamAttr, under the reader).
         ("parameter attribute", mutate(fpa + 3, 0x2a2a)),
