@@ -504,8 +504,19 @@ impl State {
         }
     }
 
+    /// Wait for every command submitted so far: a caller frees memory only
+    /// once no command uses it (the harness cannot tell which queue a
+    /// command went to, so it waits for all of them).
+    fn quiesce(&mut self) {
+        for &(q, _) in &self.tabs[K_QUEUE].v {
+            // Stale handles fail, and that is fine here.
+            let _ = dpc_queue_wait(h(q));
+        }
+    }
+
     /// Give everything back; then the census must be zero.
     fn finish(&mut self) {
+        self.quiesce();
         // SAFETY (whole function): every call passes handles and pointers
         // this input obtained, each given back exactly once.
         unsafe {
@@ -919,6 +930,7 @@ fn step(s: &mut State, inp: &mut In) {
                 } else {
                     p
                 };
+                s.quiesce();
                 // Memory an array of this input still views is not the
                 // caller's to free.
                 if let Some(u) = s.usm.iter().find(|u| u.live && u.p == p) {
