@@ -1269,6 +1269,9 @@ fn step(s: &mut State, inp: &mut In) {
                     }
                 } else if check(dpc_array_to_dlpack(h(a), &mut t as *mut _ as _), "to_dlpack") {
                     let tl = std::ptr::read(t as *const dpc_dlpack_managed_tensor);
+                    if trace() {
+                        eprintln!("[trace] legacy export {t:p} of {a:#x}: ndim {} shape {:p}", tl.dl_tensor.ndim, tl.dl_tensor.shape);
+                    }
                     s.exports.push((t as usize, Orig::L(tl)));
                 }
                 if taint && !t.is_null() {
@@ -1543,6 +1546,17 @@ unsafe fn import(s: &mut State, inp: &mut In) {
                 }
                 t.shape = b.as_mut_ptr();
                 s.keep.push(b);
+                // The producer's strides hold the old ndim values: a
+                // struct that says more is the producer's lie, which
+                // dpcore cannot see. Give strides of the new ndim.
+                if !t.strides.is_null() {
+                    let mut st = Box::new([1i64; 64]);
+                    for x in st.iter_mut() {
+                        *x = inp.i64v();
+                    }
+                    t.strides = st.as_mut_ptr();
+                    s.keep.push(st);
+                }
                 layout_changed = true;
             }
             1 => {
@@ -1605,6 +1619,13 @@ unsafe fn import(s: &mut State, inp: &mut In) {
                 t.data = std::ptr::null_mut();
             }
         }
+    }
+    if trace() {
+        eprintln!(
+            "[trace] import {addr:#x}: ndim {} shape {:p} strides {:p} dtype {}/{}/{} device {}/{} offset {} data {:p}",
+            t.ndim, t.shape, t.strides, t.dtype.code, t.dtype.bits, t.dtype.lanes,
+            t.device.device_type, t.device.device_id, t.byte_offset, t.data
+        );
     }
     let null_deleter = inp.u8() % 8 == 0;
     let st;
