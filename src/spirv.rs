@@ -341,6 +341,13 @@ fn validate(ws: &[u32]) -> Result<(), String> {
     // (word of the instruction, operand letter, id): checked once all
     // definitions are known (forward references are allowed).
     let mut uses: Vec<(usize, u8, u32)> = Vec::new();
+    // The function (by number) each function-local id is defined in, and
+    // the function each use is in: ids of a function are visible only in
+    // it (the reader crashed on a parameter of one function used in
+    // another).
+    let mut local_of: HashMap<u32, usize> = HashMap::new();
+    let mut use_fn: Vec<Option<usize>> = Vec::new();
+    let mut fn_no = 0usize;
     let mut fn_params: Vec<(usize, u32, usize)> = Vec::new(); // (word, fn type, params)
     let (mut in_fn, mut in_block, mut in_body, mut memory_models) = (false, false, false, 0);
     let mut ext_sets: HashMap<u32, String> = HashMap::new();
@@ -366,6 +373,7 @@ fn validate(ws: &[u32]) -> Result<(), String> {
                 return Err(at("a function inside a function"));
             }
             in_fn = true;
+            fn_no += 1;
             in_body = false;
         } else if op == 55 {
             if !in_fn || in_body {
@@ -397,6 +405,7 @@ fn validate(ws: &[u32]) -> Result<(), String> {
         }
         // Operands.
         let ops = &ws[i + 1..i + wc];
+        let uses_before = uses.len();
         let mut k = 0usize;
         let mut result_type = None;
         let mut pat = g.bytes().peekable();
@@ -454,6 +463,9 @@ fn validate(ws: &[u32]) -> Result<(), String> {
                             None => Def::Other,
                         },
                     };
+                    if in_fn && op != 54 {
+                        local_of.insert(id, fn_no);
+                    }
                     if defs.insert(id, def).is_some() {
                         return Err(at(&format!("id {id} is defined twice")));
                     }
@@ -475,6 +487,11 @@ fn validate(ws: &[u32]) -> Result<(), String> {
             )));
         }
         check_literals(op, ops).map_err(|m| at(&m))?;
+        let here = (in_fn || op == 56).then_some(fn_no);
+        use_fn.resize(uses.len(), None);
+        for u in &mut use_fn[uses_before..] {
+            *u = here;
+        }
         match op {
             11 => {
                 let (name, _) = string(&ops[1..]);
@@ -512,7 +529,7 @@ fn validate(ws: &[u32]) -> Result<(), String> {
             "malformed SPIR-V: {memory_models} OpMemoryModel instructions, not 1"
         ));
     }
-    for (at, c, id) in uses {
+    for (n, (at, c, id)) in uses.into_iter().enumerate() {
         let bad = |m: &str| {
             Err(format!(
                 "malformed SPIR-V: the instruction at word {at} uses id {id}, {m}"
@@ -524,6 +541,11 @@ fn validate(ws: &[u32]) -> Result<(), String> {
         let Some(&d) = defs.get(&id) else {
             return bad("which is not defined");
         };
+        if let (Some(&f), Some(g)) = (local_of.get(&id), use_fn[n]) {
+            if f != g {
+                return bad(&format!("defined in function {f}, used in function {g}"));
+            }
+        }
         let ok = match c {
             b'T' | b't' => matches!(d, Def::Type(_)),
             b'V' => matches!(d, Def::Value(_)),
@@ -775,6 +797,25 @@ mod tests {
         let mut b = good.clone();
         b.remove(13);
         assert!(kernels(&module(&b)).unwrap_err().contains("parameters"));
+        // An id of one function used in another.
+        let mut b = good.clone();
+        b.extend([
+            ins(OP_FUNCTION, &[7, 20, 0, 5]),
+            ins(OP_FUNCTION_PARAMETER, &[2, 21]),
+            ins(OP_FUNCTION_PARAMETER, &[3, 22]),
+            ins(OP_FUNCTION_PARAMETER, &[1, 23]),
+            ins(OP_FUNCTION_PARAMETER, &[4, 24]),
+            ins(OP_FUNCTION_PARAMETER, &[9, 25]),
+            ins(248, &[26]),
+            ins(61, &[1, 27, 10]), // OpLoad %1 %27 from the first function's %10
+            ins(253, &[]),
+            ins(56, &[]),
+        ]);
+        assert!(kernels(&module(&b))
+            .unwrap_err()
+            .contains("used in function 2"));
+        b[24] = ins(61, &[1, 27, 21]); // its own parameter
+        assert!(kernels(&module(&b)).is_ok());
         // Enumerants and sizes out of range.
         let mut m = module(&good);
         m[24..28].copy_from_slice(&0xFFFF_0004u32.to_le_bytes()); // addressing model

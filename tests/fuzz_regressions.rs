@@ -443,11 +443,11 @@ unsafe extern "C" fn restore_then_delete(t: *mut dpc_dlpack_managed_tensor_versi
     }
 }
 
-/// Bugs 7, 10, 11 and 12: SPIR-V that dpcore's reader passed and the OpenCL
+/// Bugs 7, 10, 11, 12 and 13: SPIR-V that dpcore's reader passed and the OpenCL
 /// runtime's SPIR-V reader then ended the process on ("InvalidModule: input
 /// SPIR-V module references an id that is not defined: 0";
 /// "InvalidAddressingModel: Expects 0-2"; "InvalidBuiltinSetName"; a SEGV
-/// in LLVM's verifier): mutated copies of
+/// in LLVM's verifier; a SEGV on an id of another function): mutated copies of
 /// kernels/vadd.spv. The grammar check of src/spirv.rs refuses
 /// them before the runtime sees them.
 #[test]
@@ -486,7 +486,27 @@ fn spirv_the_runtime_reader_aborts_on_is_refused() {
     while words[ext] & 0xffff != 11 {
         ext += (words[ext] >> 16) as usize;
     }
+    // A parameter of the last function, used in the first one's body (the
+    // fuzzer's case: word 669 of vadd.spv, an access chain's index, made
+    // the id of another kernel's parameter; SEGV in the reader's
+    // transFunctionAttrs).
+    let (mut first_use, mut last_param) = (None, None);
+    let mut j = 5;
+    while j < words.len() {
+        let op = words[j] & 0xffff;
+        if op == 70 && first_use.is_none() {
+            first_use = Some(j + 4); // OpInBoundsPtrAccessChain's index
+        }
+        if op == 55 {
+            last_param = Some(words[j + 2]);
+        }
+        j += (words[j] >> 16) as usize;
+    }
     let cases = [
+        (
+            "an id of another function",
+            mutate(first_use.unwrap(), last_param.unwrap()),
+        ),
         // "InvalidBuiltinSetName: Expects OpenCL.std. Actual is YCLCL.std".
         (
             "extended instruction set",

@@ -1338,6 +1338,10 @@ fn step(s: &mut State, inp: &mut In) {
                     }
                 }
                 let opts = options(inp);
+                if let Some(dir) = std::env::var_os("FUZZ_DUMP_SPIRV") {
+                    let n = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+                    let _ = std::fs::write(std::path::Path::new(&dir).join(format!("{n}.spv")), &m);
+                }
                 if check(dpc_bundle_create_from_spirv(h(c), h(d), m.as_ptr() as _, m.len(), opts.as_ptr(), o as _), "spirv mutated") {
                     s.add(K_BUNDLE, out);
                 }
