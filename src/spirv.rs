@@ -207,6 +207,8 @@ fn check_literals(op: u32, ops: &[u32]) -> Result<(), String> {
         32 if ops[1] > 12 => bad("storage class", ops[1]),
         59 if ops[2] > 12 => bad("storage class", ops[2]),
         54 if ops[2] & !0xF != 0 => bad("function control", ops[2]),
+        61 | 64 => check_memory_access(&ops[3..]),
+        62 | 63 => check_memory_access(&ops[2..]),
         71 => check_decoration(ops[1], &ops[2..]),
         72 => check_decoration(ops[2], &ops[3..]),
         16 => {
@@ -226,6 +228,24 @@ fn check_literals(op: u32, ops: &[u32]) -> Result<(), String> {
         }
         _ => Ok(()),
     }
+}
+
+/// Check the optional memory-access operands of a load, store or copy: a
+/// mask of Volatile, Aligned (then a power-of-two alignment) and
+/// Nontemporal. (The reader takes the operands other mask bits announce
+/// as ids, and stops on "references an id that is not defined".)
+fn check_memory_access(rest: &[u32]) -> Result<(), String> {
+    let Some(&mask) = rest.first() else {
+        return Ok(());
+    };
+    let aligned = mask & 2 != 0;
+    if mask & !0x7 != 0
+        || rest.len() != 1 + aligned as usize
+        || (aligned && !rest[1].is_power_of_two())
+    {
+        return Err(format!("memory access operands {rest:?}"));
+    }
+    Ok(())
 }
 
 /// Check a decoration and its literals (the reader's LLVM verifier crashes
@@ -815,6 +835,12 @@ mod tests {
             .unwrap_err()
             .contains("used in function 2"));
         b[24] = ins(61, &[1, 27, 21]); // its own parameter
+        assert!(kernels(&module(&b)).is_ok());
+        // Memory-access masks that announce operands.
+        let mut b = good.clone();
+        b.insert(15, ins(61, &[1, 30, 10, 0x6b72_6f77]));
+        assert!(kernels(&module(&b)).unwrap_err().contains("memory access"));
+        b[15] = ins(61, &[1, 30, 10, 2, 4]); // Aligned 4
         assert!(kernels(&module(&b)).is_ok());
         // Enumerants and sizes out of range.
         let mut m = module(&good);
