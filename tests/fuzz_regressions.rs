@@ -443,7 +443,7 @@ unsafe extern "C" fn restore_then_delete(t: *mut dpc_dlpack_managed_tensor_versi
     }
 }
 
-/// Bugs 7, 10, 11, 12 and 13: SPIR-V that dpcore's reader passed and the OpenCL
+/// Bugs 7 and 10 to 14: SPIR-V that dpcore's reader passed and the OpenCL
 /// runtime's SPIR-V reader then ended the process on ("InvalidModule: input
 /// SPIR-V module references an id that is not defined: 0";
 /// "InvalidAddressingModel: Expects 0-2"; "InvalidBuiltinSetName"; a SEGV
@@ -502,7 +502,15 @@ fn spirv_the_runtime_reader_aborts_on_is_refused() {
         }
         j += (words[j] >> 16) as usize;
     }
+    // An OpStore with memory-access operands (Aligned): its mask word.
+    let mut st = 5;
+    while !(words[st] & 0xffff == 62 && words[st] >> 16 == 5) {
+        st += (words[st] >> 16) as usize;
+    }
     let cases = [
+        // Mask bits that announce id operands ("references an id that is
+        // not defined: 0", then exit).
+        ("memory access mask", mutate(st + 3, 0x6b72_6f77)),
         (
             "an id of another function",
             mutate(first_use.unwrap(), last_param.unwrap()),
