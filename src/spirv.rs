@@ -86,7 +86,8 @@ fn string(ws: &[u32]) -> (String, usize) {
 /// The operands of an instruction, one letter each: `R` its result id,
 /// `T` its result type (a type), `t` a type, `V` a value (an id with a
 /// type: constants, variables, results, parameters), `P` a value of pointer
-/// type, `B` a label, `F` a function, `I` any defined id, `L` a literal
+/// type, `B` a label, `F` a function, `X` an extended instruction set
+/// (the reader crashed on any other id there), `I` any defined id, `L` a literal
 /// word, `S` a literal string; a `*` makes the letter after it repeat to
 /// the end (`*A`: words not checked, `*Q`: value and label pairs). None: an
 /// instruction dpcore does not accept (it is not in the OpenCL kernel
@@ -101,7 +102,7 @@ fn grammar(op: u32) -> Option<&'static str> {
         6 => "ILS",
         7 | 11 | 31 => "RS",
         8 => "ILL",
-        12 => "TRIL*V",
+        12 => "TRXL*V",
         14 => "LL",
         15 => "LFS*I",
         16 => "IL*L",
@@ -316,6 +317,8 @@ enum Def {
     Value(u32),
     Label,
     Function(u32),
+    /// An extended instruction set (OpExtInstImport).
+    ExtSet,
     Other,
 }
 
@@ -477,7 +480,8 @@ fn validate(ws: &[u32]) -> Result<(), String> {
                         19..=38 => Def::Type(op),
                         54 => Def::Function(ops[3]),
                         248 => Def::Label,
-                        7 | 11 | 73 => Def::Other,
+                        11 => Def::ExtSet,
+                        7 | 73 => Def::Other,
                         _ => match result_type {
                             Some(t) => Def::Value(t),
                             None => Def::Other,
@@ -575,6 +579,7 @@ fn validate(ws: &[u32]) -> Result<(), String> {
             },
             b'B' => d == Def::Label,
             b'F' => matches!(d, Def::Function(_)),
+            b'X' => d == Def::ExtSet,
             _ => true,
         };
         if !ok {
@@ -583,6 +588,7 @@ fn validate(ws: &[u32]) -> Result<(), String> {
                 b'V' => "a value",
                 b'P' => "a pointer",
                 b'B' => "a label",
+                b'X' => "an extended instruction set",
                 _ => "a function",
             };
             return bad(&format!("which is not {want}"));

@@ -443,7 +443,7 @@ unsafe extern "C" fn restore_then_delete(t: *mut dpc_dlpack_managed_tensor_versi
     }
 }
 
-/// Bugs 7 and 10 to 14: SPIR-V that dpcore's reader passed and the OpenCL
+/// Bugs 7 and 10 to 15: SPIR-V that dpcore's reader passed and the OpenCL
 /// runtime's SPIR-V reader then ended the process on ("InvalidModule: input
 /// SPIR-V module references an id that is not defined: 0";
 /// "InvalidAddressingModel: Expects 0-2"; "InvalidBuiltinSetName"; a SEGV
@@ -507,7 +507,18 @@ fn spirv_the_runtime_reader_aborts_on_is_refused() {
     while !(words[st] & 0xffff == 62 && words[st] >> 16 == 5) {
         st += (words[st] >> 16) as usize;
     }
+    // An OpExtInst (opcode 12): its set operand.
+    let mut ei = 5;
+    while words[ei] & 0xffff != 12 {
+        ei += (words[ei] >> 16) as usize;
+    }
     let cases = [
+        // A set operand that is not an OpExtInstImport (SEGV in the
+        // reader's getBuiltinSet).
+        (
+            "extended instruction set operand",
+            mutate(ei + 3, words[ei + 2]),
+        ),
         // Mask bits that announce id operands ("references an id that is
         // not defined: 0", then exit).
         ("memory access mask", mutate(st + 3, 0x6b72_6f77)),
