@@ -122,9 +122,22 @@ test-miri: setup
 	$(ENV) && MIRIFLAGS=-Zmiri-permissive-provenance cargo +$$DPCORE_NIGHTLY miri test -p dpcore --lib
 
 test: setup lint check-header build check-deps test-abi test-rust test-c test-tsan test-python test-fortran test-cli test-install
-test: test-kernels test-miri
+test: test-kernels test-miri test-fuzz-smoke
 test: test-setup
 	@echo "make test: all checks passed"
+
+# The API-sequence fuzzer (fuzz/, cargo-fuzz with the pinned nightly):
+# `make fuzz` fuzzes for FUZZ_SECONDS (default 600) from the committed corpus,
+# writing new inputs to fuzz/corpus-run/ and findings to fuzz/artifacts/;
+# `make test-fuzz-smoke` (part of make test) replays the corpus and fuzzes
+# for FUZZ_SMOKE_SECONDS (default 60).
+FUZZ_SECONDS ?= 600
+.PHONY: fuzz test-fuzz-smoke
+fuzz: build
+	$(ENV) && FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh run
+
+test-fuzz-smoke: build
+	$(ENV) && bash scripts/fuzz.sh smoke
 
 # Long runs of the trust tests (not part of make test, which runs short
 # ones): 100,000 create/release pairs per way of making an array, with the

@@ -137,6 +137,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 CBINDGEN_VERSION=0.29.4
+CARGO_FUZZ_VERSION=0.13.2
 # The nightly toolchain for Miri, ThreadSanitizer and cargo-fuzz (see below).
 NIGHTLY=nightly-2026-10-30
 venv="$root/.venv"
@@ -182,6 +183,11 @@ fi
 if [ "$(cbindgen --version 2>/dev/null)" != "cbindgen $CBINDGEN_VERSION" ]; then
   say "installing cbindgen $CBINDGEN_VERSION"
   cargo install cbindgen --version "$CBINDGEN_VERSION" --locked --quiet
+fi
+# cargo-fuzz (make fuzz, make test-fuzz-smoke), pinned like cbindgen.
+if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
+  say "installing cargo-fuzz $CARGO_FUZZ_VERSION"
+  cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --quiet
 fi
 
 # --- Python venv with the SYCL stack ----------------------------------------

@@ -80,7 +80,7 @@ impl Drop for Base {
     fn drop(&mut self) {
         match &self.owner {
             Owner::Dpcore(p) => {
-                if let Err(e) = usm::free(*p) {
+                if let Err(e) = usm::free_array_memory(*p) {
                     crate::log::error(&e.message);
                 }
             }
@@ -150,8 +150,58 @@ pub(crate) fn c_strides(shape: &[i64]) -> Vec<i64> {
     s
 }
 
+/// The element count of a shape that passed [`check_layout`] or
+/// [`check_shape`] (so the product fits in an i64).
 pub(crate) fn count(shape: &[i64]) -> i64 {
     shape.iter().product()
+}
+
+/// Fail unless the element count of `shape` (no negative extents) fits in
+/// an i64 and `elsize` bytes per element in an isize.
+fn check_count(shape: &[i64], elsize: usize) -> Result<()> {
+    let n = shape
+        .iter()
+        .try_fold(1i64, |acc, &e| acc.checked_mul(e))
+        .filter(|n| n.checked_mul(elsize.max(1) as i64).is_some());
+    if n.is_none() {
+        return Err(Error::invalid_arg(format!(
+            "{}: shape {shape:?} has more elements than fit in memory",
+            crate::error::current_export()
+        )));
+    }
+    Ok(())
+}
+
+/// Check a layout that comes from outside (a lender's or a DLPack
+/// producer's shape and strides, in elements, `elsize` bytes each): the
+/// element count and every byte offset fit in 64 bits. Returns the lowest
+/// and one-past-highest byte offset from element 0 (`Array::extent`).
+pub(crate) fn check_layout(shape: &[i64], strides: &[i64], elsize: usize) -> Result<(i64, i64)> {
+    check_count(shape, elsize)?;
+    if shape.contains(&0) {
+        return Ok((0, 0));
+    }
+    let es = elsize as i64;
+    let (mut lo, mut hi) = (0i64, es);
+    for (&n, &st) in shape.iter().zip(strides) {
+        // Each stride, and n strides, in bytes: the element loops step by
+        // them.
+        let whole = st.checked_mul(es).and_then(|x| x.checked_mul(n));
+        let span = whole.and((n - 1).checked_mul(st).and_then(|x| x.checked_mul(es)));
+        let next = match span {
+            Some(sp) if sp < 0 => lo.checked_add(sp).map(|l| (l, hi)),
+            Some(sp) => hi.checked_add(sp).map(|h| (lo, h)),
+            None => None,
+        };
+        let Some((l, h)) = next else {
+            return Err(Error::invalid_arg(format!(
+                "{}: shape {shape:?} with strides {strides:?} reaches bytes beyond 64-bit offsets",
+                crate::error::current_export()
+            )));
+        };
+        (lo, hi) = (l, h);
+    }
+    Ok((lo, hi))
 }
 
 impl Array {
@@ -274,6 +324,9 @@ unsafe fn check_shape(ndim: i32, shape: *const i64) -> Result<Vec<i64>> {
             s[i]
         )));
     }
+    // The widest element is 16 bytes: every shape accepted here has a byte
+    // size that fits in an isize, whatever its data type.
+    check_count(&s, 16)?;
     Ok(s)
 }
 
@@ -352,7 +405,7 @@ pub(crate) fn alloc(
     let bytes = n
         .checked_mul(es)
         .ok_or_else(|| Error::invalid_arg("array size overflows"))?;
-    let p = usm::alloc(q, kind, bytes.max(1), 0)?;
+    let p = usm::alloc_for_array(q, kind, bytes.max(1))?;
     Ok(Array {
         base: Arc::new(Base {
             owner: Owner::Dpcore(p as usize),
@@ -1156,14 +1209,15 @@ fn slice_indices(n: i64, start: i64, stop: i64, step: i64) -> (i64, i64) {
     };
     let s = norm(start, if step < 0 { upper } else { lower });
     let e = norm(stop, if step < 0 { lower } else { upper });
-    let len = if step > 0 {
-        if e > s {
-            (e - s + step - 1) / step
-        } else {
-            0
-        }
-    } else if s > e {
-        (s - e + (-step) - 1) / (-step)
+    // (distance - 1) / |step| + 1, without overflow for any step
+    // (`i64::MIN` included): the distance is at most n + 1.
+    let (dist, mag) = if step > 0 {
+        (e - s, step.unsigned_abs())
+    } else {
+        (s - e, step.unsigned_abs())
+    };
+    let len = if dist > 0 {
+        ((dist as u64 - 1) / mag + 1) as i64
     } else {
         0
     };
@@ -1202,7 +1256,15 @@ pub(crate) fn slice(
             data += first * a.strides[i] * a.elsize() as i64;
         }
         shape.push(len);
-        strides.push(a.strides[i] * step);
+        // With two elements or more the new stride is within the array's
+        // extent (|step| < n); with fewer it is never used to reach an
+        // element, and the old one is kept, so that a step as large as
+        // i64::MAX leaves no stride that overflows in bytes.
+        strides.push(if len > 1 {
+            a.strides[i] * step
+        } else {
+            a.strides[i]
+        });
     }
     Ok(a.view(data as usize, shape, strides))
 }
@@ -1891,7 +1953,15 @@ unsafe fn import(t: dpc_dlpack_tensor, writable: bool, base: Arc<Base>) -> Resul
         // function's contract; `base` is alive); copied out at once.
         unsafe { std::slice::from_raw_parts(t.strides, nd) }.to_vec()
     };
-    let data = (t.data as usize).wrapping_add(t.byte_offset as usize);
+    let span = check_layout(&shape, &strides, element_size(t.dtype)?)?;
+    let data = (t.data as usize)
+        .checked_add(t.byte_offset as usize)
+        .ok_or_else(|| {
+            Error::invalid_arg(format!(
+                "DLPack tensor with data {:p} and byte_offset {} past the end of the address space",
+                t.data, t.byte_offset
+            ))
+        })?;
     if t.data.is_null() && count(&shape) > 0 {
         return Err(Error::new(
             DPC_ERROR_NULL_POINTER,
@@ -1926,6 +1996,8 @@ unsafe fn import(t: dpc_dlpack_tensor, writable: bool, base: Arc<Base>) -> Resul
                         ),
                     ));
                 }
+                // The elements lie in the allocation `data` points into.
+                usm::check_span(&ctx, t.data as usize, data, span, true)?;
             }
             let q = queue::default_queue(&dev)?;
             (Some(q), if kind == 0 { abi::usm_kind::DEVICE } else { kind })
@@ -2088,6 +2160,7 @@ unsafe fn from_usm(
     base: Arc<Base>,
 ) -> Result<Array> {
     let mut kind = abi::usm_kind::DEVICE;
+    let span = check_layout(&shape, &strides, element_size(dtype)?)?;
     if count(&shape) > 0 {
         kind = match ((flags & TRUST_MASK) >> 8) as i32 {
             0 => usm::pointer_kind(&q.context, data)?,
@@ -2103,6 +2176,10 @@ unsafe fn from_usm(
                 ),
             ));
         }
+        // The elements lie in the allocation `data` points into (asking
+        // the runtime only when the caller did not vouch for the memory).
+        let vouched = flags & TRUST_MASK != 0;
+        usm::check_span(&q.context, data, data, span, !vouched)?;
     }
     Ok(Array {
         base,
@@ -2495,6 +2572,16 @@ mod tests {
             (-1, 0)
         );
         assert_eq!(slice_indices(10, 100, -100, -1), (9, 10));
+        // Steps too large to add to a distance (found by the fuzzer).
+        assert_eq!(
+            slice_indices(10, DPC_SLICE_NONE, DPC_SLICE_NONE, i64::MAX),
+            (0, 1)
+        );
+        assert_eq!(
+            slice_indices(10, DPC_SLICE_NONE, DPC_SLICE_NONE, i64::MIN),
+            (9, 1)
+        );
+        assert_eq!(slice_indices(10, 3, DPC_SLICE_NONE, i64::MIN + 1), (3, 1));
     }
 
     #[test]

@@ -262,6 +262,16 @@ pub fn create(devices: &[Arc<Device>]) -> Result<Arc<Context>> {
             other.plugin()
         )));
     }
+    // The OpenCL runtime crashes on a context that lists a device twice
+    // (found by the fuzzer): refuse it.
+    for (i, d) in devices.iter().enumerate() {
+        if let Some(j) = devices[..i].iter().position(|e| e.same_as(d)) {
+            return Err(Error::invalid_arg(format!(
+                "devices[{j}] and devices[{i}] are the same device ({}); list each device of a context once",
+                d.describe()
+            )));
+        }
+    }
     let objs: Vec<abi::Obj> = devices.iter().map(|d| d.obj()).collect();
     let mut obj: abi::Obj = std::ptr::null_mut();
     backend::check(

@@ -83,10 +83,551 @@ fn string(ws: &[u32]) -> (String, usize) {
     (String::from_utf8_lossy(&bytes).into_owned(), ws.len())
 }
 
-/// Read the kernels of a SPIR-V module. Fails only when the bytes are not a
-/// well-formed SPIR-V instruction stream.
+/// The operands of an instruction, one letter each: `R` its result id,
+/// `T` its result type (a type), `t` a type, `V` a value (an id with a
+/// type: constants, variables, results, parameters), `P` a value of pointer
+/// type, `B` a label, `F` a function, `X` an extended instruction set
+/// (the reader crashed on any other id there), `I` any defined id, `L` a literal
+/// word, `S` a literal string; a `*` makes the letter after it repeat to
+/// the end (`*A`: words not checked, `*Q`: value and label pairs). None: an
+/// instruction dpcore does not accept (it is not in the OpenCL kernel
+/// environment, or not one dpcore knows).
+fn grammar(op: u32) -> Option<&'static str> {
+    Some(match op {
+        0 | 56 | 252 | 253 | 255 | 317 => "",
+        1 | 41 | 42 | 46 | 48 | 49 | 55 => "TR",
+        2 | 4 | 10 | 330 => "S",
+        3 => "LL*A",
+        5 => "IS",
+        6 => "ILS",
+        7 | 11 | 31 => "RS",
+        8 => "ILL",
+        12 => "TRXL*V",
+        14 => "LL",
+        15 => "LFS*I",
+        16 => "IL*L",
+        17 => "L",
+        19 | 20 | 26 | 34 | 35 | 36 | 37 | 73 | 248 => "R",
+        21 => "RLL",
+        22 => "RL*L",
+        23 | 24 => "RtL",
+        25 => "RtLLLLL*L",
+        27 | 29 => "Rt",
+        28 => "RtV",
+        30 => "R*t",
+        32 => "RLt",
+        33 => "Rt*t",
+        38 => "RL",
+        39 => "tL",
+        43 | 50 => "TRL*L",
+        44 | 51 | 80 => "TR*V",
+        45 => "TRLLL",
+        52 => "TRL*V",
+        54 => "TRLt",
+        57 => "TRF*V",
+        59 => "TRL*V",
+        60 => "TRPVV",
+        61 => "TRP*L",
+        62 => "PV*L",
+        63 => "PP*L",
+        64 => "PPV*L",
+        65 | 66 => "TRP*V",
+        67 | 70 => "TRPV*V",
+        68 => "TRPL",
+        69 => "TRP",
+        71 => "IL*L",
+        72 => "tLL*L",
+        74 => "I*I",
+        75 => "I*A",
+        77 | 86 | 103 | 105 => "TRVV",
+        78 | 169 | 202 | 203 => "TRVVV",
+        79 | 82 => "TRVV*L",
+        81 => "TRV*L",
+        83
+        | 84
+        | 100..=102
+        | 104
+        | 106
+        | 107
+        | 109..=122
+        | 124
+        | 126
+        | 127
+        | 154..=160
+        | 168
+        | 200
+        | 204
+        | 205 => "TRV",
+        87..=98 => "TRVV*A",
+        99 => "VVV*A",
+        123 => "TRVL",
+        128..=152 | 161..=167 | 170..=191 | 194..=199 => "TRVV",
+        201 => "TRVVVV",
+        224 => "VVV",
+        225 => "VV",
+        227 | 232 | 233 => "TRPVV",
+        228 => "PVVV",
+        229 | 234..=242 => "TRPVVV",
+        230 | 231 => "TRPVVVVV",
+        245 => "TR*Q",
+        246 => "BBL*L",
+        247 => "BL",
+        249 => "B",
+        250 => "VBB*L",
+        251 => "VB*A",
+        254 => "V",
+        256 | 257 => "PL",
+        259 => "TRVPPVVV",
+        260 => "VVP",
+        261 | 262 => "TRVV",
+        263 => "TRVVV",
+        264..=270 => "TRVLV",
+        331 | 332 => "IL*V",
+        5632 => "IL*A",
+        5633 => "ILL*A",
+        _ => return None,
+    })
+}
+
+/// Check the literal operands the runtime's reader takes as enumerants or
+/// sizes (it exits the process on values out of range, e.g.
+/// "InvalidAddressingModel: Expects 0-2").
+fn check_literals(op: u32, ops: &[u32]) -> Result<(), String> {
+    let bad = |what: &str, v: u32| {
+        Err(format!(
+            "{what} {v} is not one SPIR-V defines for OpenCL kernels"
+        ))
+    };
+    match op {
+        14 if ops[0] > 2 => bad("addressing model", ops[0]),
+        14 if ops[1] > 3 => bad("memory model", ops[1]),
+        15 if ops[0] > 6 => bad("execution model", ops[0]),
+        21 if !matches!(ops[1], 8 | 16 | 32 | 64) || ops[2] > 1 => bad("integer width", ops[1]),
+        22 if !matches!(ops[1], 16 | 32 | 64) => bad("float width", ops[1]),
+        23 if !matches!(ops[2], 2 | 3 | 4 | 8 | 16) => bad("vector size", ops[2]),
+        32 if ops[1] > 12 => bad("storage class", ops[1]),
+        59 if ops[2] > 12 => bad("storage class", ops[2]),
+        54 if ops[2] & !0xF != 0 => bad("function control", ops[2]),
+        61 | 64 => check_memory_access(&ops[3..]),
+        62 | 63 => check_memory_access(&ops[2..]),
+        71 => check_decoration(ops[1], &ops[2..]),
+        72 => check_decoration(ops[2], &ops[3..]),
+        16 => {
+            let (mode, extra) = (ops[1], ops.len() - 2);
+            let want = match mode {
+                17 | 18 => 3,      // LocalSize, LocalSizeHint
+                30 | 35 | 36 => 1, // VecTypeHint, SubgroupSize, SubgroupsPerWorkgroup
+                0..=39 => 0,
+                _ => return bad("execution mode", mode),
+            };
+            if extra != want {
+                return Err(format!(
+                    "execution mode {mode} takes {want} literals, not {extra}"
+                ));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Check the optional memory-access operands of a load, store or copy: a
+/// mask of Volatile, Aligned (then a power-of-two alignment) and
+/// Nontemporal. (The reader takes the operands other mask bits announce
+/// as ids, and stops on "references an id that is not defined".)
+fn check_memory_access(rest: &[u32]) -> Result<(), String> {
+    let Some(&mask) = rest.first() else {
+        return Ok(());
+    };
+    let aligned = mask & 2 != 0;
+    if mask & !0x7 != 0
+        || rest.len() != 1 + aligned as usize
+        || (aligned && !rest[1].is_power_of_two())
+    {
+        return Err(format!("memory access operands {rest:?}"));
+    }
+    Ok(())
+}
+
+/// Check a decoration and its literals (the reader's LLVM verifier crashes
+/// on a function parameter attribute it does not know, for one).
+fn check_decoration(d: u32, extra: &[u32]) -> Result<(), String> {
+    let one = |ok: bool| {
+        if extra.len() == 1 && ok {
+            Ok(())
+        } else {
+            Err(format!("decoration {d} with literals {extra:?}"))
+        }
+    };
+    match d {
+        // FuncParamAttr: Zext .. NoReadWrite.
+        38 => one(extra.first().is_some_and(|&v| v <= 7)),
+        // FPRoundingMode: RTE .. RTN.
+        39 => one(extra.first().is_some_and(|&v| v <= 4)),
+        // FPFastMathMode: NotNaN .. Fast (and the AllowContract group).
+        40 => one(extra.first().is_some_and(|&v| v & !0x7_001F == 0)),
+        // BuiltIn.
+        11 => one(extra
+            .first()
+            .is_some_and(|&v| v <= 43 || (4416..=6000).contains(&v))),
+        // Alignment.
+        44 => one(extra.first().is_some_and(|&v| v.is_power_of_two())),
+        // One literal: SpecId, ArrayStride, MatrixStride, Stream .. XfbStride,
+        // InputAttachmentIndex, MaxByteOffset.
+        1 | 6 | 7 | 29..=37 | 43 | 45 => one(true),
+        // LinkageAttributes: a name, then Export (0), Import (1) or
+        // LinkOnceODR (2).
+        41 => {
+            let n = extra.iter().position(|w| w.to_le_bytes().contains(&0));
+            match n {
+                Some(n) if extra.len() == n + 2 && extra[n + 1] <= 2 => Ok(()),
+                _ => Err(format!("linkage attributes with literals {extra:?}")),
+            }
+        }
+        // No literal.
+        0 | 2..=5 | 8..=10 | 13..=26 | 28 | 42 | 4469 | 4470 => {
+            if extra.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "decoration {d} takes no literal, has {}",
+                    extra.len()
+                ))
+            }
+        }
+        _ => Err(format!("decoration {d} is not one dpcore accepts")),
+    }
+}
+
+/// The extended instruction sets the OpenCL reader takes (it exits the
+/// process on any other name: "InvalidBuiltinSetName").
+const EXT_SETS: [&str; 5] = [
+    "OpenCL.std",
+    "OpenCL.DebugInfo.100",
+    "SPIRV.debug",
+    "NonSemantic.Shader.DebugInfo.100",
+    "NonSemantic.Kernel.DebugInfo.100",
+];
+
+/// What an id names, for the checks of its uses.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Def {
+    Type(u32),
+    /// A value of this type.
+    Value(u32),
+    Label,
+    Function(u32),
+    /// An extended instruction set (OpExtInstImport).
+    ExtSet,
+    Other,
+}
+
+/// Instructions allowed only outside functions.
+fn global_only(op: u32) -> bool {
+    matches!(op, 2..=7 | 10 | 11 | 14..=17 | 19..=39 | 41..=52 | 71..=75 | 330..=332 | 5632 | 5633)
+}
+
+/// Instructions allowed anywhere.
+fn anywhere(op: u32) -> bool {
+    matches!(op, 0 | 1 | 8 | 12 | 317)
+}
+
+fn terminator(op: u32) -> bool {
+    matches!(op, 249..=255)
+}
+
+/// Check the module against the SPIR-V grammar before any runtime sees it:
+/// every instruction is one dpcore knows, with the operand count its
+/// grammar allows; every id is below the bound, defined once and defined
+/// where it is used, of the kind its operand needs (a type, a value, a
+/// pointer, a label, a function); functions hold blocks that start with a
+/// label and end with a terminator, and declare the parameters their type
+/// says; there is one memory model. (The OpenCL runtime's SPIR-V reader
+/// aborts the process on modules that break these rules.)
+fn validate(ws: &[u32]) -> Result<(), String> {
+    let version = ws[1];
+    if version & 0xFF00_00FF != 0 || (version >> 16) & 0xFF != 1 || (version >> 8) & 0xFF > 6 {
+        return Err(format!(
+            "malformed SPIR-V: version word {version:#010x} is not 1.0 to 1.6"
+        ));
+    }
+    let bound = ws[3];
+    if bound == 0 || bound > 1 << 22 {
+        return Err(format!(
+            "malformed SPIR-V: id bound {bound} is not 1 to 4194304"
+        ));
+    }
+    if ws[4] != 0 {
+        return Err(format!("malformed SPIR-V: schema word {} is not 0", ws[4]));
+    }
+    let mut defs: HashMap<u32, Def> = HashMap::new();
+    // (word of the instruction, operand letter, id): checked once all
+    // definitions are known (forward references are allowed).
+    let mut uses: Vec<(usize, u8, u32)> = Vec::new();
+    // The function (by number) each function-local id is defined in, and
+    // the function each use is in: ids of a function are visible only in
+    // it (the reader crashed on a parameter of one function used in
+    // another).
+    let mut local_of: HashMap<u32, usize> = HashMap::new();
+    let mut use_fn: Vec<Option<usize>> = Vec::new();
+    let mut fn_no = 0usize;
+    let mut fn_params: Vec<(usize, u32, usize)> = Vec::new(); // (word, fn type, params)
+    let (mut in_fn, mut in_block, mut in_body, mut memory_models) = (false, false, false, 0);
+    let mut ext_sets: HashMap<u32, String> = HashMap::new();
+    let mut i = 5;
+    while i < ws.len() {
+        let wc = (ws[i] >> 16) as usize;
+        let op = ws[i] & 0xffff;
+        if wc == 0 || i + wc > ws.len() {
+            return Err(format!(
+                "malformed SPIR-V: instruction at word {i} has length {wc}"
+            ));
+        }
+        let at = |m: &str| format!("malformed SPIR-V: Op{op} at word {i}: {m}");
+        let g = grammar(op)
+            .ok_or_else(|| at("not an instruction dpcore accepts in an OpenCL kernel module"))?;
+        // Layout.
+        if global_only(op) {
+            if in_fn {
+                return Err(at("only allowed outside functions"));
+            }
+        } else if op == 54 {
+            if in_fn {
+                return Err(at("a function inside a function"));
+            }
+            in_fn = true;
+            fn_no += 1;
+            in_body = false;
+        } else if op == 55 {
+            if !in_fn || in_body {
+                return Err(at("a parameter outside a function's head"));
+            }
+        } else if op == 248 {
+            if !in_fn || in_block {
+                return Err(at("a label outside a function or inside a block"));
+            }
+            in_block = true;
+            in_body = true;
+        } else if op == 56 {
+            if !in_fn || in_block {
+                return Err(at("a function end inside a block or outside a function"));
+            }
+            in_fn = false;
+        } else if op == 59 {
+            if in_fn && !in_block {
+                return Err(at("a variable between blocks"));
+            }
+        } else if !anywhere(op) && !in_block {
+            return Err(at("an instruction outside a block"));
+        }
+        if terminator(op) {
+            in_block = false;
+        }
+        if op == 14 {
+            memory_models += 1;
+        }
+        // Operands.
+        let ops = &ws[i + 1..i + wc];
+        let uses_before = uses.len();
+        let mut k = 0usize;
+        let mut result_type = None;
+        let mut pat = g.bytes().peekable();
+        while let Some(c) = pat.next() {
+            if c == b'*' {
+                let r = pat.next().unwrap_or(b'A');
+                match r {
+                    b'A' | b'L' => k = ops.len(),
+                    b'Q' => {
+                        if (ops.len() - k) % 2 != 0 {
+                            return Err(at("value and label operands do not pair up"));
+                        }
+                        while k < ops.len() {
+                            uses.push((i, b'V', ops[k]));
+                            uses.push((i, b'B', ops[k + 1]));
+                            k += 2;
+                        }
+                    }
+                    _ => {
+                        while k < ops.len() {
+                            uses.push((i, r, ops[k]));
+                            k += 1;
+                        }
+                    }
+                }
+                continue;
+            }
+            if k >= ops.len() {
+                return Err(at(&format!(
+                    "{} operand words, fewer than its grammar needs",
+                    ops.len()
+                )));
+            }
+            match c {
+                b'L' => k += 1,
+                b'S' => {
+                    let n = ops[k..]
+                        .iter()
+                        .position(|w| w.to_le_bytes().contains(&0))
+                        .ok_or_else(|| at("a string without its terminating NUL"))?;
+                    k += n + 1;
+                }
+                b'R' => {
+                    let id = ops[k];
+                    if id == 0 || id >= bound {
+                        return Err(at(&format!("result id {id} is not 1 to {}", bound - 1)));
+                    }
+                    let def = match op {
+                        19..=38 => Def::Type(op),
+                        54 => Def::Function(ops[3]),
+                        248 => Def::Label,
+                        11 => Def::ExtSet,
+                        7 | 73 => Def::Other,
+                        _ => match result_type {
+                            Some(t) => Def::Value(t),
+                            None => Def::Other,
+                        },
+                    };
+                    if in_fn && op != 54 {
+                        local_of.insert(id, fn_no);
+                    }
+                    if defs.insert(id, def).is_some() {
+                        return Err(at(&format!("id {id} is defined twice")));
+                    }
+                    k += 1;
+                }
+                _ => {
+                    if c == b'T' {
+                        result_type = Some(ops[k]);
+                    }
+                    uses.push((i, c, ops[k]));
+                    k += 1;
+                }
+            }
+        }
+        if k != ops.len() {
+            return Err(at(&format!(
+                "{} operand words, more than its grammar allows",
+                ops.len()
+            )));
+        }
+        check_literals(op, ops).map_err(|m| at(&m))?;
+        let here = (in_fn || op == 56).then_some(fn_no);
+        use_fn.resize(uses.len(), None);
+        for u in &mut use_fn[uses_before..] {
+            *u = here;
+        }
+        match op {
+            11 => {
+                let (name, _) = string(&ops[1..]);
+                if !EXT_SETS.contains(&name.as_str()) {
+                    return Err(at(&format!(
+                        "extended instruction set {name:?} is not one of {EXT_SETS:?}"
+                    )));
+                }
+                ext_sets.insert(ops[0], name);
+            }
+            12 => {
+                let opencl = ext_sets.get(&ops[2]).is_some_and(|n| n == "OpenCL.std");
+                if opencl && ops[3] > 185 {
+                    return Err(at(&format!("OpenCL.std has no instruction {}", ops[3])));
+                }
+            }
+            _ => {}
+        }
+        match op {
+            54 => fn_params.push((i, ops[3], 0)),
+            55 => {
+                if let Some(f) = fn_params.last_mut() {
+                    f.2 += 1;
+                }
+            }
+            _ => {}
+        }
+        i += wc;
+    }
+    if in_fn {
+        return Err("malformed SPIR-V: the last function has no OpFunctionEnd".into());
+    }
+    if memory_models != 1 {
+        return Err(format!(
+            "malformed SPIR-V: {memory_models} OpMemoryModel instructions, not 1"
+        ));
+    }
+    for (n, (at, c, id)) in uses.into_iter().enumerate() {
+        let bad = |m: &str| {
+            Err(format!(
+                "malformed SPIR-V: the instruction at word {at} uses id {id}, {m}"
+            ))
+        };
+        if id == 0 || id >= bound {
+            return bad(&format!("outside 1 to {}", bound - 1));
+        }
+        let Some(&d) = defs.get(&id) else {
+            return bad("which is not defined");
+        };
+        if let (Some(&f), Some(g)) = (local_of.get(&id), use_fn[n]) {
+            if f != g {
+                return bad(&format!("defined in function {f}, used in function {g}"));
+            }
+        }
+        let ok = match c {
+            b'T' | b't' => matches!(d, Def::Type(_)),
+            b'V' => matches!(d, Def::Value(_)),
+            b'P' => match d {
+                Def::Value(t) => defs.get(&t) == Some(&Def::Type(32)),
+                _ => false,
+            },
+            b'B' => d == Def::Label,
+            b'F' => matches!(d, Def::Function(_)),
+            b'X' => d == Def::ExtSet,
+            _ => true,
+        };
+        if !ok {
+            let want = match c {
+                b'T' | b't' => "a type",
+                b'V' => "a value",
+                b'P' => "a pointer",
+                b'B' => "a label",
+                b'X' => "an extended instruction set",
+                _ => "a function",
+            };
+            return bad(&format!("which is not {want}"));
+        }
+    }
+    // A function declares the parameters its type lists.
+    let mut fn_types: HashMap<u32, usize> = HashMap::new();
+    let mut i = 5;
+    while i < ws.len() {
+        let wc = (ws[i] >> 16) as usize;
+        if ws[i] & 0xffff == 33 {
+            fn_types.insert(ws[i + 1], wc - 3);
+        }
+        i += wc;
+    }
+    for (at, ty, n) in fn_params {
+        match fn_types.get(&ty) {
+            Some(&want) if want == n => {}
+            Some(&want) => {
+                return Err(format!(
+                "malformed SPIR-V: the function at word {at} has {n} parameters, its type {want}"
+            ))
+            }
+            None => {
+                return Err(format!(
+                    "malformed SPIR-V: the function at word {at} has type {ty}, not a function type"
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Read the kernels of a SPIR-V module. Fails when the bytes are not a
+/// well-formed SPIR-V module of the instructions dpcore knows
+/// (see `validate`).
 pub fn kernels(bytes: &[u8]) -> Result<Vec<KernelSig>, String> {
     let ws = words(bytes)?;
+    validate(&ws)?;
     let mut types: HashMap<u32, Ty> = HashMap::new();
     let mut entry: Vec<(u32, String)> = Vec::new();
     let mut params: HashMap<u32, Vec<(u32, u32)>> = HashMap::new(); // function -> (param id, type)
@@ -187,8 +728,10 @@ mod tests {
             .collect()
     }
 
+    /// A module of `body` after `OpMemoryModel Physical64 OpenCL`.
     fn module(body: &[Vec<u32>]) -> Vec<u8> {
         let mut w = vec![MAGIC, 0x0001_0000, 0, 100, 0];
+        w.extend(ins(14, &[2, 2]));
         for i in body {
             w.extend(i);
         }
@@ -201,21 +744,7 @@ mod tests {
         // %4 = float64, %5 = void fn(ptr, ptr, int, double), %6 = kernel.
         let mut ep = vec![EXEC_KERNEL, 6];
         ep.extend(name_words("vadd"));
-        let m = module(&[
-            ins(OP_ENTRY_POINT, &ep),
-            ins(OP_TYPE_INT, &[1, 32, 0]),
-            ins(OP_TYPE_POINTER, &[2, 5, 1]),
-            ins(OP_TYPE_POINTER, &[3, STORAGE_WORKGROUP, 1]),
-            ins(OP_TYPE_FLOAT, &[4, 64]),
-            ins(OP_TYPE_VECTOR, &[9, 1, 3]),
-            ins(33, &[5, 0, 2, 3, 1, 4, 9]), // OpTypeFunction (not needed by the reader)
-            ins(OP_FUNCTION, &[0, 6, 0, 5]),
-            ins(OP_FUNCTION_PARAMETER, &[2, 10]),
-            ins(OP_FUNCTION_PARAMETER, &[3, 11]),
-            ins(OP_FUNCTION_PARAMETER, &[1, 12]),
-            ins(OP_FUNCTION_PARAMETER, &[4, 13]),
-            ins(OP_FUNCTION_PARAMETER, &[9, 14]),
-        ]);
+        let m = module(&vadd_body(&ep));
         let k = kernels(&m).unwrap();
         assert_eq!(k.len(), 1);
         assert_eq!(k[0].name, "vadd");
@@ -229,6 +758,118 @@ mod tests {
                 Param::Scalar(16)
             ]
         );
+    }
+
+    /// %7 = void, %5 = void fn(ptr, local ptr, int, double, int3), %6 = the
+    /// kernel, with its body.
+    fn vadd_body(ep: &[u32]) -> Vec<Vec<u32>> {
+        vec![
+            ins(OP_ENTRY_POINT, ep),
+            ins(19, &[7]), // OpTypeVoid
+            ins(OP_TYPE_INT, &[1, 32, 0]),
+            ins(OP_TYPE_POINTER, &[2, 5, 1]),
+            ins(OP_TYPE_POINTER, &[3, STORAGE_WORKGROUP, 1]),
+            ins(OP_TYPE_FLOAT, &[4, 64]),
+            ins(OP_TYPE_VECTOR, &[9, 1, 3]),
+            ins(33, &[5, 7, 2, 3, 1, 4, 9]), // OpTypeFunction
+            ins(OP_FUNCTION, &[7, 6, 0, 5]),
+            ins(OP_FUNCTION_PARAMETER, &[2, 10]),
+            ins(OP_FUNCTION_PARAMETER, &[3, 11]),
+            ins(OP_FUNCTION_PARAMETER, &[1, 12]),
+            ins(OP_FUNCTION_PARAMETER, &[4, 13]),
+            ins(OP_FUNCTION_PARAMETER, &[9, 14]),
+            ins(248, &[15]), // OpLabel
+            ins(253, &[]),   // OpReturn
+            ins(56, &[]),    // OpFunctionEnd
+        ]
+    }
+
+    /// Modules the OpenCL runtime's SPIR-V reader aborts the process on
+    /// (found by the fuzzer) are refused by the grammar check.
+    #[test]
+    fn grammar_check_refuses_broken_modules() {
+        let mut ep = vec![EXEC_KERNEL, 6];
+        ep.extend(name_words("vadd"));
+        let good = vadd_body(&ep);
+        assert!(kernels(&module(&good)).is_ok());
+        let with = |at: usize, i: Vec<u32>| {
+            let mut b = good.clone();
+            b[at] = i;
+            kernels(&module(&b)).unwrap_err()
+        };
+        // A use of id 0 and of an id never defined.
+        assert!(with(13, ins(OP_FUNCTION_PARAMETER, &[0, 14])).contains("id 0"));
+        assert!(with(13, ins(OP_FUNCTION_PARAMETER, &[77, 14])).contains("not defined"));
+        // A result type that is not a type; a pointer type of a non-type.
+        assert!(with(13, ins(OP_FUNCTION_PARAMETER, &[12, 14])).contains("not a type"));
+        assert!(with(3, ins(OP_TYPE_POINTER, &[2, 5, 6])).contains("not a type"));
+        // Operand counts.
+        assert!(with(2, ins(OP_TYPE_INT, &[1, 32])).contains("fewer"));
+        assert!(with(15, ins(253, &[1])).contains("more"));
+        // An unknown instruction, an id past the bound, defined twice.
+        assert!(with(15, ins(4000, &[])).contains("not an instruction"));
+        assert!(with(1, ins(19, &[100])).contains("result id 100"));
+        assert!(with(1, ins(19, &[1])).contains("defined twice"));
+        // Layout: a label outside a function, a missing function end, a
+        // parameter count that is not the type's.
+        let mut b = good.clone();
+        b.insert(1, ins(248, &[16]));
+        assert!(kernels(&module(&b)).unwrap_err().contains("outside"));
+        let mut b = good.clone();
+        b.pop();
+        assert!(kernels(&module(&b))
+            .unwrap_err()
+            .contains("no OpFunctionEnd"));
+        let mut b = good.clone();
+        b.remove(13);
+        assert!(kernels(&module(&b)).unwrap_err().contains("parameters"));
+        // An id of one function used in another.
+        let mut b = good.clone();
+        b.extend([
+            ins(OP_FUNCTION, &[7, 20, 0, 5]),
+            ins(OP_FUNCTION_PARAMETER, &[2, 21]),
+            ins(OP_FUNCTION_PARAMETER, &[3, 22]),
+            ins(OP_FUNCTION_PARAMETER, &[1, 23]),
+            ins(OP_FUNCTION_PARAMETER, &[4, 24]),
+            ins(OP_FUNCTION_PARAMETER, &[9, 25]),
+            ins(248, &[26]),
+            ins(61, &[1, 27, 10]), // OpLoad %1 %27 from the first function's %10
+            ins(253, &[]),
+            ins(56, &[]),
+        ]);
+        assert!(kernels(&module(&b))
+            .unwrap_err()
+            .contains("used in function 2"));
+        b[24] = ins(61, &[1, 27, 21]); // its own parameter
+        assert!(kernels(&module(&b)).is_ok());
+        // Memory-access masks that announce operands.
+        let mut b = good.clone();
+        b.insert(15, ins(61, &[1, 30, 10, 0x6b72_6f77]));
+        assert!(kernels(&module(&b)).unwrap_err().contains("memory access"));
+        b[15] = ins(61, &[1, 30, 10, 2, 4]); // Aligned 4
+        assert!(kernels(&module(&b)).is_ok());
+        // Enumerants and sizes out of range.
+        let mut m = module(&good);
+        m[24..28].copy_from_slice(&0xFFFF_0004u32.to_le_bytes()); // addressing model
+        assert!(kernels(&m).unwrap_err().contains("addressing model"));
+        assert!(with(2, ins(OP_TYPE_INT, &[1, 33, 0])).contains("integer width"));
+        assert!(with(3, ins(OP_TYPE_POINTER, &[2, 99, 1])).contains("storage class"));
+        // A parameter attribute the reader's LLVM verifier crashes on.
+        let mut b = good.clone();
+        b.insert(
+            1,
+            ins(OP_DECORATE, &[10, DECORATION_FUNC_PARAM_ATTR, 0x2a2a]),
+        );
+        assert!(kernels(&module(&b)).unwrap_err().contains("decoration 38"));
+        b[1] = ins(OP_DECORATE, &[10, DECORATION_FUNC_PARAM_ATTR, 5]); // NoCapture
+        assert!(kernels(&module(&b)).is_ok());
+        // Bad header words.
+        let mut m = module(&good);
+        m[12..16].copy_from_slice(&0u32.to_le_bytes()); // bound 0
+        assert!(kernels(&m).unwrap_err().contains("bound"));
+        let mut m = module(&good);
+        m[4..8].copy_from_slice(&0x0009_0000u32.to_le_bytes());
+        assert!(kernels(&m).unwrap_err().contains("version"));
     }
 
     #[test]

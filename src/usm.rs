@@ -69,6 +69,9 @@ pub struct Alloc {
     pub device: Arc<Device>,
     /// dpcore's own scratch memory: not in the map, not in the statistics.
     pub internal: bool,
+    /// The memory of an array dpcore made (`dpc_array_empty`, ...): only
+    /// the array frees it, when its last view goes; `dpc_usm_free` refuses.
+    pub array: bool,
 }
 
 static ALLOCS: RwLock<BTreeMap<usize, Alloc>> = RwLock::new(BTreeMap::new());
@@ -88,11 +91,108 @@ pub fn find(p: usize) -> Option<Alloc> {
         .map(|(_, a)| a.clone())
 }
 
-fn take_exact(p: usize) -> Result<Alloc> {
+/// Fail when the `n` bytes from `arg` = `p` wrap around the address space,
+/// or start inside a dpcore allocation and run past its end. Every command
+/// that takes a USM pointer and a length checks it before the runtime sees
+/// the range; memory dpcore did not allocate is the caller's to vouch for.
+pub(crate) fn check_range(arg: &str, p: usize, n: usize) -> Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    let function = crate::error::current_export();
+    let Some(end) = p.checked_add(n) else {
+        return Err(Error::invalid_arg(format!(
+            "{function}: {n} bytes from {arg} {p:#x} wrap around the address space"
+        )));
+    };
+    if let Some(a) = find(p) {
+        let a_end = a.base + a.size;
+        if end > a_end {
+            return Err(Error::invalid_arg(format!(
+                "{function}: {n} bytes from {arg} {p:#x} run {} bytes past the end of its allocation \
+                 ({} bytes at {:#x})",
+                end - a_end,
+                a.size,
+                a.base
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Fail unless `arg` = `p` is USM of `q`'s context: a dpcore allocation
+/// of that context, or memory the runtime says is USM there. Commands that
+/// only take USM (set, fill, prefetch, advice) check it before the runtime
+/// writes through a pointer that is not its memory (one past the end of an
+/// allocation, freed memory, host memory).
+pub(crate) fn check_usm(q: &Queue, arg: &str, p: usize) -> Result<()> {
+    let known = match find(p) {
+        Some(a) => a.context.same_as(&q.context),
+        None => pointer_kind(&q.context, p)? != abi::usm_kind::UNKNOWN,
+    };
+    if !known {
+        return Err(Error::new(
+            DPC_ERROR_INVALID_POINTER,
+            format!(
+                "{}: {arg} {p:#x} is not USM of the context of {}",
+                crate::error::current_export(),
+                q.describe()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Fail unless the bytes `data + lo .. data + hi` (an array's extent, `lo`
+/// <= 0 < `hi`) lie inside the USM allocation that contains `anchor`: a
+/// dpcore allocation, or (with `ask_runtime`) one the runtime reports the
+/// range of in `ctx`. When neither tells a range, the lender's promise
+/// stands.
+pub(crate) fn check_span(
+    ctx: &Arc<Context>,
+    anchor: usize,
+    data: usize,
+    (lo, hi): (i64, i64),
+    ask_runtime: bool,
+) -> Result<()> {
+    let range = match find(anchor) {
+        Some(a) => Some((a.base, a.size)),
+        None if ask_runtime => pointer_info(ctx, anchor)?.range,
+        None => None,
+    };
+    let Some((base, size)) = range else {
+        return Ok(());
+    };
+    let start = data.checked_add_signed(lo as isize);
+    let end = data.checked_add(hi as usize);
+    match (start, end) {
+        (Some(s), Some(e)) if s >= base && e <= base + size => Ok(()),
+        _ => Err(Error::invalid_arg(format!(
+            "{}: the array's elements span bytes {lo}..{hi} from {data:#x}, outside the allocation \
+             of {size} bytes at {base:#x} that holds them",
+            crate::error::current_export()
+        ))),
+    }
+}
+
+/// Take the record of the allocation that starts at `p` out of the map,
+/// for freeing it: by the caller (`by_array` false: array memory is
+/// refused) or by the array that owns it.
+fn take_exact(p: usize, by_array: bool) -> Result<Alloc> {
     let function = crate::error::current_export();
     let mut map = ALLOCS.write().unwrap_or_else(|e| e.into_inner());
-    if let Some(a) = map.remove(&p) {
-        return Ok(a);
+    if let Some(a) = map.get(&p) {
+        if a.array && !by_array {
+            return Err(Error::new(
+                DPC_ERROR_INVALID_POINTER,
+                format!(
+                    "{function}: {p:#x} is the memory of a dpcore array ({} bytes); \
+                     it is freed when the array's last view is released, not with dpc_usm_free",
+                    a.size
+                ),
+            ));
+        }
+        return Ok(map.remove(&p).expect("present under the lock"));
     }
     let inside = map
         .range(..=p)
@@ -644,6 +744,7 @@ unsafe fn fill(
         context: q.context.clone(),
         device: q.device.clone(),
         internal: true,
+        array: false,
     };
     let in_order = q.in_order();
     // Every step but the last needs an event on an out-of-order queue (to
@@ -752,6 +853,8 @@ pub(crate) unsafe fn memcpy(
     if n == 0 {
         return barrier(q, deps, want);
     }
+    check_range("dst", dst, n)?;
+    check_range("src", src, n)?;
     if foreign_context(q, dst).is_some() || foreign_context(q, src).is_some() {
         // SAFETY: this function's contract, for a copy that is complete
         // when `staged_copy` returns.
@@ -818,11 +921,13 @@ pub(crate) unsafe fn fill_checked(
             "{function}: ptr {p:#x} is not aligned to the {ps}-byte pattern"
         )));
     }
-    ps.checked_mul(count).ok_or_else(|| {
+    let bytes = ps.checked_mul(count).ok_or_else(|| {
         Error::invalid_arg(format!(
             "{function}: {count} elements of {ps} bytes overflow"
         ))
     })?;
+    check_range("ptr", p, bytes)?;
+    check_usm(q, "ptr", p)?;
     // SAFETY: `ps` is 1–16 and `count` > 0, so `pattern` holds `ps` (> 0)
     // bytes; `p` is non-NULL (checked above) and valid for the `ps * count`
     // bytes, which do not overflow (checked above), until the fill completes
@@ -870,6 +975,10 @@ pub(crate) unsafe fn memset(
     deps: &Deps,
     want: bool,
 ) -> Result<Option<Arc<Event>>> {
+    check_range("ptr", p, n)?;
+    if n > 0 {
+        check_usm(q, "ptr", p)?;
+    }
     // SAFETY: `q` is a live queue (borrowed); `p` is non-NULL and writable
     // for `n` bytes until the command completes when `n` > 0 (this
     // function's contract). The closure is one `enqueue_memset` of `q` with
@@ -906,6 +1015,10 @@ pub(crate) unsafe fn prefetch(
     deps: &Deps,
     want: bool,
 ) -> Result<Option<Arc<Event>>> {
+    check_range("ptr", p, n)?;
+    if n > 0 {
+        check_usm(q, "ptr", p)?;
+    }
     // SAFETY: `q` is a live queue (borrowed); `p` is non-NULL and `n`
     // bytes of shared USM of the queue's context when `n` > 0 (this
     // function's contract). The closure is one `enqueue_prefetch` of `q`
@@ -936,6 +1049,10 @@ pub(crate) unsafe fn mem_advise(
     deps: &Deps,
     want: bool,
 ) -> Result<Option<Arc<Event>>> {
+    check_range("ptr", p, n)?;
+    if n > 0 {
+        check_usm(q, "ptr", p)?;
+    }
     // SAFETY: `q` is a live queue (borrowed); `p` is non-NULL and `n`
     // bytes of USM of the queue's context when `n` > 0 (this function's
     // contract; advice does not change the contents). The closure is one
@@ -964,6 +1081,22 @@ pub(crate) unsafe fn mem_advise(
 /// Allocate `size` bytes of USM of `kind` on `q` and record it (the body
 /// of `dpc_usm_alloc`; errors as documented there).
 pub(crate) fn alloc(q: &Arc<Queue>, kind: i32, size: usize, alignment: usize) -> Result<usize> {
+    alloc_as(q, kind, size, alignment, false)
+}
+
+/// Allocate the memory of a new array (as [`alloc`]); only
+/// [`free_array_memory`] frees it.
+pub(crate) fn alloc_for_array(q: &Arc<Queue>, kind: i32, size: usize) -> Result<usize> {
+    alloc_as(q, kind, size, 0, true)
+}
+
+fn alloc_as(
+    q: &Arc<Queue>,
+    kind: i32,
+    size: usize,
+    alignment: usize,
+    array: bool,
+) -> Result<usize> {
     if !(1..=3).contains(&kind) {
         return Err(Error::invalid_arg(format!(
             "dpc_usm_alloc: kind {kind} is not DPC_USM_DEVICE (1), DPC_USM_SHARED (2) or DPC_USM_HOST (3)"
@@ -1039,6 +1172,7 @@ pub(crate) fn alloc(q: &Arc<Queue>, kind: i32, size: usize, alignment: usize) ->
         context: q.context.clone(),
         device: q.device.clone(),
         internal: false,
+        array,
     };
     q.context.stats.add(size as u64);
     LIVE_TOTAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -1054,7 +1188,7 @@ pub(crate) fn free(p: usize) -> Result<()> {
     if p == 0 {
         return Ok(());
     }
-    let a = take_exact(p)?;
+    let a = take_exact(p, false)?;
     // SAFETY: `take_exact` removed `a` from `ALLOCS` under its lock, so this
     // call alone gives it back. That no command still uses it, and that no
     // array still views it, is `dpc_usm_free`'s contract with its caller
@@ -1069,11 +1203,23 @@ pub(crate) fn free(p: usize) -> Result<()> {
     r
 }
 
+/// Free the memory of an array at `p` (made by [`alloc_for_array`]) now:
+/// its base's last view is gone.
+pub(crate) fn free_array_memory(p: usize) -> Result<()> {
+    let a = take_exact(p, true)?;
+    // SAFETY: `take_exact` removed `a` from `ALLOCS` under its lock, so this
+    // call alone gives it back; the array that owned it has no view left
+    // (the caller is `Base::drop`), and that no command still uses it is
+    // the contract of releasing an array (`dpc_array_release_after` defers
+    // the last release past the commands).
+    unsafe { release_now(&a) }
+}
+
 /// Free dpcore's allocation at `p` once `events` are complete, on the
 /// deferred-free thread (the body of `dpc_usm_free_after`); with no events,
 /// now. When it fails nothing is freed: the caller still owns the memory.
 pub(crate) fn free_after(p: usize, events: Vec<Arc<Event>>) -> Result<()> {
-    let a = take_exact(p)?;
+    let a = take_exact(p, false)?;
     if events.is_empty() {
         // SAFETY: `take_exact` removed `a` from `ALLOCS`, so it is given
         // back once, here; with no events, that no command uses it is
