@@ -1097,7 +1097,9 @@ dpc_status dpc_array_get_usm_kind(dpc_array array, int32_t *kind_out);
  *
  * Ownership: a new reference sharing the memory. Errors:
  * `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
- * `DPC_ERROR_INVALID_ARGUMENT` (a step of 0). Thread safety: any thread.
+ * `DPC_ERROR_INVALID_ARGUMENT` (a step of 0; a view whose offset or
+ * strides would overflow, which only a lent host layout can give).
+ * Thread safety: any thread.
  */
 dpc_status dpc_array_slice(dpc_array array,
                            const int64_t *starts,

@@ -1237,8 +1237,7 @@ pub(crate) fn slice(
 ) -> Result<Array> {
     let nd = a.shape.len();
     let get = |v: Option<&[i64]>, i: usize, d: i64| v.map_or(d, |v| v[i]);
-    let mut data = a.data as i64;
-    let (mut shape, mut strides) = (Vec::with_capacity(nd), Vec::with_capacity(nd));
+    let mut picked = Vec::with_capacity(nd);
     for i in 0..nd {
         let step = get(steps, i, 1);
         if step == 0 {
@@ -1252,16 +1251,38 @@ pub(crate) fn slice(
             get(stops, i, DPC_SLICE_NONE),
             step,
         );
-        if len > 0 {
-            data += first * a.strides[i] * a.elsize() as i64;
-        }
+        picked.push((first, len, step));
+    }
+    // An empty view reaches no element: its address and strides stay the
+    // array's. (An empty array's strides are never checked against memory,
+    // since they reach none, and may be as large as an i64 holds.)
+    if picked.iter().any(|&(_, len, _)| len == 0) {
+        let shape = picked.iter().map(|&(_, len, _)| len).collect();
+        return Ok(a.view(a.data, shape, a.strides.clone()));
+    }
+    let overflow = || {
+        Error::invalid_arg(format!(
+            "dpc_array_slice: the view's offset or strides overflow (array strides {:?})",
+            a.strides
+        ))
+    };
+    let mut data = a.data as i64;
+    let (mut shape, mut strides) = (Vec::with_capacity(nd), Vec::with_capacity(nd));
+    for (i, &(first, len, step)) in picked.iter().enumerate() {
+        // Within a non-empty array every element's offset fits (the array's
+        // layout was checked when it was made); checked all the same.
+        let off = first
+            .checked_mul(a.strides[i])
+            .and_then(|o| o.checked_mul(a.elsize() as i64))
+            .ok_or_else(overflow)?;
+        data = data.wrapping_add(off);
         shape.push(len);
         // With two elements or more the new stride is within the array's
         // extent (|step| < n); with fewer it is never used to reach an
         // element, and the old one is kept, so that a step as large as
         // i64::MAX leaves no stride that overflows in bytes.
         strides.push(if len > 1 {
-            a.strides[i] * step
+            a.strides[i].checked_mul(step).ok_or_else(overflow)?
         } else {
             a.strides[i]
         });
@@ -1275,7 +1296,9 @@ pub(crate) fn slice(
 ///
 /// Ownership: a new reference sharing the memory. Errors:
 /// `DPC_ERROR_INVALID_HANDLE`, `DPC_ERROR_NULL_POINTER`,
-/// `DPC_ERROR_INVALID_ARGUMENT` (a step of 0). Thread safety: any thread.
+/// `DPC_ERROR_INVALID_ARGUMENT` (a step of 0; a view whose offset or
+/// strides would overflow, which only a lent host layout can give).
+/// Thread safety: any thread.
 #[no_mangle]
 pub unsafe extern "C" fn dpc_array_slice(
     array: dpc_array,

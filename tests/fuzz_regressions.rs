@@ -214,6 +214,61 @@ fn slices_with_huge_steps() {
     }
 }
 
+/// Found by the hour run: an empty array lent with strides as large as an
+/// i64 holds (an empty layout reaches no memory, so they are not checked)
+/// overflowed `dpc_array_slice`'s offset and stride arithmetic (a panic in
+/// the fuzzer's build, a wrapped stride in release). An empty view now
+/// keeps the array's address and strides.
+#[test]
+fn slices_of_empty_arrays_with_huge_strides() {
+    let _s = serial();
+    for q in queues() {
+        let before = census();
+        let p = alloc(q, 1, 1024);
+        let shape = [0i64, 4];
+        let strides = [1i64, i64::MAX / 2];
+        let mut a: dpc_array = std::ptr::null_mut();
+        let st = unsafe {
+            dpc_array_from_usm(
+                q,
+                F32,
+                2,
+                shape.as_ptr(),
+                strides.as_ptr(),
+                p,
+                DPC_ARRAY_WRITABLE,
+                None,
+                std::ptr::null_mut(),
+                &mut a,
+            )
+        };
+        assert_eq!(st, DPC_SUCCESS, "{}", msg());
+        let starts = [DPC_SLICE_NONE, 1];
+        let stops = [DPC_SLICE_NONE, DPC_SLICE_NONE];
+        let steps = [1i64, 2];
+        let mut v: dpc_array = std::ptr::null_mut();
+        let st =
+            unsafe { dpc_array_slice(a, starts.as_ptr(), stops.as_ptr(), steps.as_ptr(), &mut v) };
+        assert_eq!(st, DPC_SUCCESS, "{}", msg());
+        let (mut got_shape, mut got_strides) = ([0i64; 2], [0i64; 2]);
+        let mut nd = 0usize;
+        assert_eq!(
+            unsafe { dpc_array_copy_shape(v, got_shape.as_mut_ptr(), 2, &mut nd) },
+            DPC_SUCCESS
+        );
+        assert_eq!(
+            unsafe { dpc_array_copy_strides(v, got_strides.as_mut_ptr(), 2, &mut nd) },
+            DPC_SUCCESS
+        );
+        assert_eq!(got_shape, [0, 2]);
+        assert_eq!(got_strides, strides, "an empty view keeps the strides");
+        assert_eq!(dpc_array_release(v), DPC_SUCCESS);
+        assert_eq!(dpc_array_release(a), DPC_SUCCESS);
+        assert_eq!(unsafe { dpc_usm_free(p) }, DPC_SUCCESS);
+        assert_eq!(census(), before);
+    }
+}
+
 /// Bug 4: USM commands took any length: a copy, set, fill, prefetch or
 /// advice running past the end of a dpcore allocation (or wrapping around
 /// the address space) reached the runtime, which wrote out of bounds.
