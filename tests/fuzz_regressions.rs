@@ -264,7 +264,7 @@ fn slices_of_empty_arrays_with_huge_strides() {
         assert_eq!(got_strides, strides, "an empty view keeps the strides");
         assert_eq!(dpc_array_release(v), DPC_SUCCESS);
         assert_eq!(dpc_array_release(a), DPC_SUCCESS);
-        assert_eq!(unsafe { dpc_usm_free(p) }, DPC_SUCCESS);
+        assert_eq!(dpc_usm_free(p), DPC_SUCCESS);
         assert_eq!(census(), before);
     }
 }
