@@ -17,13 +17,7 @@ use dpcore::platform::*;
 
 #[test]
 fn a_plugin_whose_listing_fails_takes_nothing_from_the_others() {
-    common::use_workspace_plugin();
-    let p = common::workspace_lib("libdpcore_mock.so");
-    assert!(
-        std::path::Path::new(&p).exists(),
-        "{p} is missing: `cargo build --release --workspace` builds it"
-    );
-    std::env::set_var("DPCORE_PLUGINS", p);
+    common::use_mock_plugin();
     assert_eq!(dpcore::backend::dpc_backend_load(), DPC_SUCCESS);
     // The SYCL plugin lists first, with two calls (count, then objects):
     // call 3 of each listing is the mock plugin's first.

@@ -19,13 +19,7 @@ use dpcore::usm::*;
 
 #[test]
 fn a_fill_on_a_device_without_host_usm_reaches_enqueue_fill() {
-    common::use_workspace_plugin();
-    let p = common::workspace_lib("libdpcore_mock.so");
-    assert!(
-        std::path::Path::new(&p).exists(),
-        "{p} is missing: `cargo build --release --workspace` builds it"
-    );
-    std::env::set_var("DPCORE_PLUGINS", p);
+    common::use_mock_plugin();
     std::env::set_var("DPCORE_MOCK_NO_HOST_USM", "1");
     assert_eq!(dpcore::backend::dpc_backend_load(), DPC_SUCCESS);
     let mock = common::all_devices()

@@ -25,13 +25,7 @@ use dpcore::usm::*;
 fn setup() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        common::use_workspace_plugin();
-        let p = common::workspace_lib("libdpcore_mock.so");
-        assert!(
-            std::path::Path::new(&p).exists(),
-            "{p} is missing: `cargo build --release --workspace` builds it"
-        );
-        std::env::set_var("DPCORE_PLUGINS", p);
+        common::use_mock_plugin();
         assert_eq!(dpcore::backend::dpc_backend_load(), DPC_SUCCESS);
     });
 }

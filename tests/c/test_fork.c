@@ -25,37 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 #include "dpcore.h"
+#include "check_mt.h"
 
 #define WORKERS 4
 #define N 512
 
-static atomic_int failures;
 static atomic_int stop;
 static atomic_long worker_rounds;
-
-#define EXPECT(cond, ...)                                                       \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            atomic_fetch_add(&failures, 1);                                    \
-            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                      \
-            fputc('\n', stderr);                                               \
-        }                                                                      \
-    } while (0)
-
-static const char *msg(char *buf, size_t cap) {
-    size_t n = 0;
-    if (dpc_last_error_message(buf, cap, &n) != DPC_SUCCESS) snprintf(buf, cap, "(message too long)");
-    return buf;
-}
-
-#define OK(call)                                                               \
-    do {                                                                       \
-        dpc_status st_ = (call);                                               \
-        char m_[1024];                                                         \
-        EXPECT(st_ == DPC_SUCCESS, "%s -> %s (%s)", #call, dpc_status_name(st_), \
-               st_ == DPC_SUCCESS ? "" : msg(m_, sizeof m_));                  \
-    } while (0)
 
 static dpc_device dev;
 static dpc_queue q;

@@ -23,6 +23,20 @@ pub fn use_workspace_plugin() {
     });
 }
 
+/// Load the mock plugin built in this workspace after the SYCL one
+/// (`DPCORE_PLUGINS`); call before the first dpcore call, after setting
+/// any variable the mock reads (`DPCORE_MOCK_*`).
+#[allow(dead_code)] // not every test crate that includes this module uses it
+pub fn use_mock_plugin() {
+    use_workspace_plugin();
+    let p = workspace_lib("libdpcore_mock.so");
+    assert!(
+        std::path::Path::new(&p).exists(),
+        "{p} is missing: `cargo build --release --workspace` builds it"
+    );
+    std::env::set_var("DPCORE_PLUGINS", p);
+}
+
 /// A string property of a device (`dpc_device_get_info_string`).
 #[allow(dead_code)] // not every test crate that includes this module uses it
 pub fn info_string(d: dpcore::device::dpc_device, key: dpcore::device::dpc_device_info) -> String {
