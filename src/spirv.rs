@@ -344,6 +344,27 @@ fn terminator(op: u32) -> bool {
 /// label and end with a terminator, and declare the parameters their type
 /// says; there is one memory model. (The OpenCL runtime's SPIR-V reader
 /// aborts the process on modules that break these rules.)
+/// The instructions after the module's 5-word header, in order, each as
+/// (its word index, its opcode, its words); a length that is 0 or runs
+/// past the module ends the walk with an error.
+fn instructions(ws: &[u32]) -> impl Iterator<Item = Result<(usize, u32, &[u32]), String>> + '_ {
+    let mut i = 5;
+    std::iter::from_fn(move || {
+        if i >= ws.len() {
+            return None;
+        }
+        let (at, wc) = (i, (ws[i] >> 16) as usize);
+        if wc == 0 || at + wc > ws.len() {
+            i = ws.len();
+            return Some(Err(format!(
+                "malformed SPIR-V: instruction at word {at} has length {wc}"
+            )));
+        }
+        i += wc;
+        Some(Ok((at, ws[at] & 0xffff, &ws[at..at + wc])))
+    })
+}
+
 fn validate(ws: &[u32]) -> Result<(), String> {
     let version = ws[1];
     if version & 0xFF00_00FF != 0 || (version >> 16) & 0xFF != 1 || (version >> 8) & 0xFF > 6 {
@@ -374,15 +395,8 @@ fn validate(ws: &[u32]) -> Result<(), String> {
     let mut fn_params: Vec<(usize, u32, usize)> = Vec::new(); // (word, fn type, params)
     let (mut in_fn, mut in_block, mut in_body, mut memory_models) = (false, false, false, 0);
     let mut ext_sets: HashMap<u32, String> = HashMap::new();
-    let mut i = 5;
-    while i < ws.len() {
-        let wc = (ws[i] >> 16) as usize;
-        let op = ws[i] & 0xffff;
-        if wc == 0 || i + wc > ws.len() {
-            return Err(format!(
-                "malformed SPIR-V: instruction at word {i} has length {wc}"
-            ));
-        }
+    for ins in instructions(ws) {
+        let (i, op, ins) = ins?;
         let at = |m: &str| format!("malformed SPIR-V: Op{op} at word {i}: {m}");
         let g = grammar(op)
             .ok_or_else(|| at("not an instruction dpcore accepts in an OpenCL kernel module"))?;
@@ -427,7 +441,7 @@ fn validate(ws: &[u32]) -> Result<(), String> {
             memory_models += 1;
         }
         // Operands.
-        let ops = &ws[i + 1..i + wc];
+        let ops = &ins[1..];
         let uses_before = uses.len();
         let mut k = 0usize;
         let mut result_type = None;
@@ -543,7 +557,6 @@ fn validate(ws: &[u32]) -> Result<(), String> {
             }
             _ => {}
         }
-        i += wc;
     }
     if in_fn {
         return Err("malformed SPIR-V: the last function has no OpFunctionEnd".into());
@@ -596,13 +609,11 @@ fn validate(ws: &[u32]) -> Result<(), String> {
     }
     // A function declares the parameters its type lists.
     let mut fn_types: HashMap<u32, usize> = HashMap::new();
-    let mut i = 5;
-    while i < ws.len() {
-        let wc = (ws[i] >> 16) as usize;
-        if ws[i] & 0xffff == 33 {
-            fn_types.insert(ws[i + 1], wc - 3);
+    // The framing was checked by the walk above.
+    for (_, op, ins) in instructions(ws).flatten() {
+        if op == 33 {
+            fn_types.insert(ins[1], ins.len() - 3);
         }
-        i += wc;
     }
     for (at, ty, n) in fn_params {
         match fn_types.get(&ty) {
@@ -633,16 +644,9 @@ pub fn kernels(bytes: &[u8]) -> Result<Vec<KernelSig>, String> {
     let mut params: HashMap<u32, Vec<(u32, u32)>> = HashMap::new(); // function -> (param id, type)
     let mut byval: std::collections::HashSet<u32> = Default::default();
     let mut current_fn: Option<u32> = None;
-    let mut i = 5;
-    while i < ws.len() {
-        let wc = (ws[i] >> 16) as usize;
-        let op = ws[i] & 0xffff;
-        if wc == 0 || i + wc > ws.len() {
-            return Err(format!(
-                "malformed SPIR-V: instruction at word {i} has length {wc}"
-            ));
-        }
-        let ins = &ws[i..i + wc];
+    for ins in instructions(&ws) {
+        let (_, op, ins) = ins?;
+        let wc = ins.len();
         match op {
             OP_ENTRY_POINT if wc >= 4 && ins[1] == EXEC_KERNEL => {
                 let (name, _) = string(&ins[3..]);
@@ -682,7 +686,6 @@ pub fn kernels(bytes: &[u8]) -> Result<Vec<KernelSig>, String> {
             }
             _ => {}
         }
-        i += wc;
     }
     Ok(entry
         .into_iter()
