@@ -183,6 +183,8 @@ fn grammar(op: u32) -> Option<&'static str> {
         263 => "TRVVV",
         264..=270 => "TRVLV",
         331 | 332 => "IL*V",
+        5630 => "V",
+        5631 => "TRVV",
         5632 => "IL*A",
         5633 => "ILL*A",
         _ => return None,
@@ -199,6 +201,13 @@ fn check_literals(op: u32, ops: &[u32]) -> Result<(), String> {
         ))
     };
     match op {
+        // Source language: the runtime's kernel-argument pass crashes on
+        // any but Unknown, OpenCL_C, OpenCL_CPP and CPP_for_OpenCL (SYCL,
+        // 7, included: measured on the OpenCL CPU runtime).
+        3 if !matches!(ops[0], 0 | 3 | 4 | 6) => Err(format!(
+            "source language {} is not one the OpenCL runtime reads (Unknown 0, OpenCL_C 3, OpenCL_CPP 4, CPP_for_OpenCL 6)",
+            ops[0]
+        )),
         14 if ops[0] > 2 => bad("addressing model", ops[0]),
         14 if ops[1] > 3 => bad("memory model", ops[1]),
         15 if ops[0] > 6 => bad("execution model", ops[0]),
@@ -207,7 +216,8 @@ fn check_literals(op: u32, ops: &[u32]) -> Result<(), String> {
         23 if !matches!(ops[2], 2 | 3 | 4 | 8 | 16) => bad("vector size", ops[2]),
         32 if ops[1] > 12 => bad("storage class", ops[1]),
         59 if ops[2] > 12 => bad("storage class", ops[2]),
-        54 if ops[2] & !0xF != 0 => bad("function control", ops[2]),
+        // Inline .. Const, and OptNoneEXT (DPC++ marks functions with it).
+        54 if ops[2] & !0x1_000F != 0 => bad("function control", ops[2]),
         61 | 64 => check_memory_access(&ops[3..]),
         62 | 63 => check_memory_access(&ops[2..]),
         71 => check_decoration(ops[1], &ops[2..]),
@@ -566,7 +576,7 @@ fn validate(ws: &[u32]) -> Result<(), String> {
             "malformed SPIR-V: {memory_models} OpMemoryModel instructions, not 1"
         ));
     }
-    for (n, (at, c, id)) in uses.into_iter().enumerate() {
+    for (n, &(at, c, id)) in uses.iter().enumerate() {
         let bad = |m: &str| {
             Err(format!(
                 "malformed SPIR-V: the instruction at word {at} uses id {id}, {m}"
@@ -607,6 +617,7 @@ fn validate(ws: &[u32]) -> Result<(), String> {
             return bad(&format!("which is not {want}"));
         }
     }
+    check_dominance(ws, &uses)?;
     // A function declares the parameters its type lists.
     let mut fn_types: HashMap<u32, usize> = HashMap::new();
     // The framing was checked by the walk above.
@@ -631,6 +642,348 @@ fn validate(ws: &[u32]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The dominator tree of a function's blocks (block 0 the entry), for
+/// "is a defined on every path to b" in one comparison: each block the
+/// entry reaches has its interval in a walk of the tree.
+struct Dominators {
+    reach: Vec<bool>,
+    pre: Vec<usize>,
+    post: Vec<usize>,
+}
+
+impl Dominators {
+    /// The tree of the graph `succs` (Cooper, Harvey and Kennedy's
+    /// iteration over the reverse post-order; no recursion, so a long
+    /// chain of blocks cannot overflow the stack).
+    fn new(succs: &[Vec<usize>]) -> Self {
+        let n = succs.len();
+        let mut reach = vec![false; n];
+        let mut order = Vec::with_capacity(n);
+        if n > 0 {
+            reach[0] = true;
+            let mut stack = vec![(0usize, 0usize)];
+            while let Some(top) = stack.last_mut() {
+                let (b, k) = *top;
+                if k < succs[b].len() {
+                    top.1 += 1;
+                    let s = succs[b][k];
+                    if !reach[s] {
+                        reach[s] = true;
+                        stack.push((s, 0));
+                    }
+                } else {
+                    order.push(b);
+                    stack.pop();
+                }
+            }
+            order.reverse();
+        }
+        let mut rpo = vec![usize::MAX; n];
+        for (i, &b) in order.iter().enumerate() {
+            rpo[b] = i;
+        }
+        let mut preds = vec![Vec::new(); n];
+        for (b, ss) in succs.iter().enumerate() {
+            if reach[b] {
+                for &s in ss {
+                    preds[s].push(b);
+                }
+            }
+        }
+        const NONE: usize = usize::MAX;
+        let mut idom = vec![NONE; n];
+        if n > 0 {
+            idom[0] = 0;
+        }
+        let intersect = |idom: &[usize], mut a: usize, mut b: usize| {
+            while a != b {
+                while rpo[a] > rpo[b] {
+                    a = idom[a];
+                }
+                while rpo[b] > rpo[a] {
+                    b = idom[b];
+                }
+            }
+            a
+        };
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for &b in order.iter().skip(1) {
+                let mut new = NONE;
+                for &p in &preds[b] {
+                    if idom[p] != NONE {
+                        new = if new == NONE {
+                            p
+                        } else {
+                            intersect(&idom, p, new)
+                        };
+                    }
+                }
+                if idom[b] != new {
+                    idom[b] = new;
+                    changed = true;
+                }
+            }
+        }
+        let mut children = vec![Vec::new(); n];
+        for &b in order.iter().skip(1) {
+            children[idom[b]].push(b);
+        }
+        let (mut pre, mut post) = (vec![0; n], vec![0; n]);
+        let mut clock = 0;
+        if n > 0 {
+            let mut stack = vec![(0usize, 0usize)];
+            pre[0] = clock;
+            while let Some(top) = stack.last_mut() {
+                let (b, k) = *top;
+                if k < children[b].len() {
+                    top.1 += 1;
+                    let c = children[b][k];
+                    clock += 1;
+                    pre[c] = clock;
+                    stack.push((c, 0));
+                } else {
+                    clock += 1;
+                    post[b] = clock;
+                    stack.pop();
+                }
+            }
+        }
+        Dominators { reach, pre, post }
+    }
+
+    /// Whether every path from the entry to `b` passes through `a` (both
+    /// reached from the entry).
+    fn dominates(&self, a: usize, b: usize) -> bool {
+        self.reach[a] && self.reach[b] && self.pre[a] <= self.pre[b] && self.post[b] <= self.post[a]
+    }
+}
+
+/// A block of a function: the words of its label and its terminator, and
+/// the labels its terminator branches to.
+struct Block {
+    start: usize,
+    end: usize,
+    targets: Vec<u32>,
+}
+
+/// A function being checked by `check_dominance`.
+#[derive(Default)]
+struct Func {
+    blocks: Vec<Block>,
+    label_ix: HashMap<u32, usize>,
+    /// Where each value the function's instructions define is defined:
+    /// (block, word).
+    defs: HashMap<u32, (usize, usize)>,
+    /// The OpPhi instructions: (word, block).
+    phis: Vec<(usize, usize)>,
+    /// Whether the current block has had an instruction other than OpPhi
+    /// and debug lines.
+    past_phis: bool,
+}
+
+/// Check SPIR-V's rules on the flow of values inside functions, which the
+/// runtime's compiler relies on without checking (its optimiser recursed
+/// without end on an add that used a later result of its own block):
+/// each value a function computes is defined on every path to each of its
+/// uses (in blocks the entry does not reach: defined earlier in the
+/// function); the values an OpPhi takes come from definitions on every
+/// path to their parent blocks, which are exactly the predecessors of the
+/// phi's block; OpPhi instructions start their block; no branch targets a
+/// function's entry block. `uses` are `validate`'s id uses, in the order
+/// of the instructions that make them; the module's framing, layout and
+/// id kinds are already checked.
+fn check_dominance(ws: &[u32], uses: &[(usize, u8, u32)]) -> Result<(), String> {
+    let mut int_width: HashMap<u32, u32> = HashMap::new();
+    let mut value_ty: HashMap<u32, u32> = HashMap::new();
+    let mut func: Option<Func> = None;
+    let mut next_use = 0usize;
+    let mut fn_start = 0usize;
+    for ins in instructions(ws) {
+        let (i, op, ins) = ins?;
+        let at = |m: &str| format!("malformed SPIR-V: Op{op} at word {i}: {m}");
+        let g = grammar(op).unwrap_or("");
+        if op == OP_TYPE_INT {
+            int_width.insert(ins[1], ins[2]);
+        }
+        if g.starts_with("TR") {
+            value_ty.insert(ins[2], ins[1]);
+        }
+        if op == OP_FUNCTION {
+            func = Some(Func::default());
+            fn_start = i;
+            continue;
+        }
+        let Some(f) = func.as_mut() else {
+            continue;
+        };
+        if op == 56 {
+            next_use = check_function(ws, f, fn_start, i, uses, next_use)?;
+            func = None;
+            continue;
+        }
+        if op == 248 {
+            f.label_ix.insert(ins[1], f.blocks.len());
+            f.blocks.push(Block {
+                start: i,
+                end: i,
+                targets: Vec::new(),
+            });
+            f.past_phis = false;
+            continue;
+        }
+        let Some(b) = f.blocks.len().checked_sub(1) else {
+            continue; // parameters and debug lines before the first block
+        };
+        if f.blocks[b].end != f.blocks[b].start {
+            continue; // between blocks: the layout check allows only debug lines here
+        }
+        if op == 245 {
+            if f.past_phis {
+                return Err(at("an OpPhi after other instructions of its block"));
+            }
+            f.phis.push((i, b));
+        } else if !matches!(op, 8 | 317) {
+            f.past_phis = true;
+        }
+        let result = if g.starts_with("TR") {
+            Some(ins[2])
+        } else if g.starts_with('R') {
+            Some(ins[1])
+        } else {
+            None
+        };
+        if let Some(r) = result {
+            f.defs.insert(r, (b, i));
+        }
+        if terminator(op) {
+            let block = &mut f.blocks[b];
+            block.end = i;
+            block.targets = match op {
+                249 => vec![ins[1]],
+                250 => vec![ins[2], ins[3]],
+                251 => {
+                    let width = value_ty.get(&ins[1]).and_then(|t| int_width.get(t));
+                    let Some(&width) = width else {
+                        return Err(at("the selector is not an integer"));
+                    };
+                    let step = width.div_ceil(32) as usize + 1;
+                    let cases = &ins[3..];
+                    if cases.len() % step != 0 {
+                        return Err(at("case literals and labels do not pair up"));
+                    }
+                    let mut t = vec![ins[2]];
+                    t.extend(cases.chunks(step).map(|c| c[step - 1]));
+                    t
+                }
+                _ => Vec::new(),
+            };
+        }
+    }
+    Ok(())
+}
+
+/// The checks of `check_dominance` for one function (words `start` to
+/// `end`); returns the index of the first use after it.
+fn check_function(
+    ws: &[u32],
+    f: &Func,
+    start: usize,
+    end: usize,
+    uses: &[(usize, u8, u32)],
+    mut next_use: usize,
+) -> Result<usize, String> {
+    let n = f.blocks.len();
+    let mut succs = vec![Vec::new(); n];
+    let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (b, block) in f.blocks.iter().enumerate() {
+        for t in &block.targets {
+            let Some(&s) = f.label_ix.get(t) else {
+                return Err(format!(
+                    "malformed SPIR-V: the branch at word {} targets {t}, not a block of its function",
+                    block.end
+                ));
+            };
+            if s == 0 {
+                return Err(format!(
+                    "malformed SPIR-V: the branch at word {} targets its function's entry block",
+                    block.end
+                ));
+            }
+            if !succs[b].contains(&s) {
+                succs[b].push(s);
+                preds[s].push(b);
+            }
+        }
+    }
+    let dom = Dominators::new(&succs);
+    // The block holding word `w`, if any.
+    let block_of = |w: usize| {
+        let b = f.blocks.partition_point(|k| k.start <= w);
+        (b > 0 && w <= f.blocks[b - 1].end).then(|| b - 1)
+    };
+    let bad = |w: usize, id: u32, dw: usize| {
+        Err(format!(
+            "malformed SPIR-V: the instruction at word {w} uses id {id} on a path that does not pass its definition (at word {dw})"
+        ))
+    };
+    while next_use < uses.len() && uses[next_use].0 < start {
+        next_use += 1;
+    }
+    while next_use < uses.len() && uses[next_use].0 <= end {
+        let (w, c, id) = uses[next_use];
+        next_use += 1;
+        if !matches!(c, b'V' | b'P' | b'I') || ws[w] & 0xffff == 245 {
+            continue;
+        }
+        let (Some(&(db, dw)), Some(ub)) = (f.defs.get(&id), block_of(w)) else {
+            continue;
+        };
+        // In its own block, or in a block the entry does not reach, a
+        // value is defined before its use; elsewhere on every path to it.
+        let ok = if db == ub || !dom.reach[ub] {
+            dw < w
+        } else {
+            dom.dominates(db, ub)
+        };
+        if !ok {
+            return bad(w, id, dw);
+        }
+    }
+    for &(w, b) in &f.phis {
+        let ins = &ws[w..w + (ws[w] >> 16) as usize];
+        let mut parents = Vec::new();
+        for pair in ins[3..].chunks(2) {
+            let (v, label) = (pair[0], pair[1]);
+            let Some(&p) = f.label_ix.get(&label) else {
+                return Err(format!(
+                    "malformed SPIR-V: the OpPhi at word {w} names {label}, not a block of its function"
+                ));
+            };
+            if parents.contains(&p) || !preds[b].contains(&p) {
+                return Err(format!(
+                    "malformed SPIR-V: the OpPhi at word {w} names block {label} twice or one that does not branch to it"
+                ));
+            }
+            parents.push(p);
+            if let Some(&(db, dw)) = f.defs.get(&v) {
+                if dom.reach[p] && !dom.dominates(db, p) {
+                    return bad(w, v, dw);
+                }
+            }
+        }
+        if parents.len() != preds[b].len() {
+            return Err(format!(
+                "malformed SPIR-V: the OpPhi at word {w} has {} parents, its block {} predecessors",
+                parents.len(),
+                preds[b].len()
+            ));
+        }
+    }
+    Ok(next_use)
 }
 
 /// Read the kernels of a SPIR-V module. Fails when the bytes are not a
@@ -873,6 +1226,97 @@ mod tests {
         let mut m = module(&good);
         m[4..8].copy_from_slice(&0x0009_0000u32.to_le_bytes());
         assert!(kernels(&m).unwrap_err().contains("version"));
+    }
+
+    /// A function `void f(int x)` whose entry block branches on `x == 0`
+    /// to block A (`%15 = x + x`) or straight to block B, which joins them
+    /// with `%16 = phi [%15, A], [x, entry]` and returns.
+    fn branchy() -> Vec<Vec<u32>> {
+        vec![
+            ins(19, &[7]), // %7 void
+            ins(OP_TYPE_INT, &[1, 32, 0]),
+            ins(OP_TYPE_BOOL, &[2]),
+            ins(33, &[5, 7, 1]), // void(int)
+            ins(43, &[1, 3, 0]), // %3 = 0
+            ins(OP_FUNCTION, &[7, 6, 0, 5]),
+            ins(OP_FUNCTION_PARAMETER, &[1, 10]),
+            ins(248, &[11]),           // entry
+            ins(170, &[2, 12, 10, 3]), // %12 = x == 0
+            ins(250, &[12, 13, 14]),
+            ins(248, &[13]),            // A
+            ins(128, &[1, 15, 10, 10]), // %15 = x + x
+            ins(249, &[14]),
+            ins(248, &[14]), // B
+            ins(245, &[1, 16, 15, 13, 10, 11]),
+            ins(128, &[1, 17, 16, 16]),
+            ins(253, &[]),
+            ins(56, &[]),
+        ]
+    }
+
+    /// Values used on a path that does not pass their definition, and
+    /// broken OpPhi and branch rules, are refused (the runtime's optimiser
+    /// recursed without end on `%96 = %95 + %107` with %107 defined later
+    /// in the block); the rules hold for real compilers' output.
+    #[test]
+    fn dominance_and_phi_rules() {
+        let good = branchy();
+        assert!(kernels(&module(&good)).is_ok());
+        let with = |at: usize, i: Vec<u32>| {
+            let mut b = good.clone();
+            b[at] = i;
+            kernels(&module(&b))
+        };
+        let refused = |r: Result<Vec<KernelSig>, String>, what: &str| {
+            let e = r.unwrap_err();
+            assert!(e.contains(what), "{e}");
+        };
+        let path = "does not pass its definition";
+        // %15 is defined in A only: not on the entry -> B path.
+        refused(with(15, ins(128, &[1, 17, 15, 16])), path);
+        // An instruction that uses its own result, or a later one.
+        refused(with(11, ins(128, &[1, 15, 10, 15])), path);
+        refused(with(8, ins(170, &[2, 12, 10, 15])), path);
+        // The phi's value from the entry is %15, defined in A.
+        refused(with(14, ins(245, &[1, 16, 15, 13, 15, 11])), path);
+        // Parents that are not the predecessors, or not all of them.
+        refused(
+            with(14, ins(245, &[1, 16, 15, 13, 10, 14])),
+            "does not branch to it",
+        );
+        refused(with(14, ins(245, &[1, 16, 15, 13, 10, 13])), "twice");
+        refused(
+            with(14, ins(245, &[1, 16, 15, 13])),
+            "1 parents, its block 2",
+        );
+        // A branch back to the entry block.
+        refused(with(12, ins(249, &[11])), "entry block");
+        // A phi after another instruction of its block.
+        let mut b = good.clone();
+        b.insert(14, ins(128, &[1, 18, 10, 10]));
+        refused(kernels(&module(&b)), "OpPhi after");
+        // A switch on x: to A on 1, to B on 2 and by default (A and B
+        // then have the entry as a predecessor: the phi still matches).
+        assert!(with(9, ins(251, &[10, 14, 1, 13, 2, 14])).is_ok());
+        refused(with(9, ins(251, &[12, 14, 1, 13])), "not an integer");
+        refused(with(9, ins(251, &[10, 14, 1, 13, 2])), "pair up");
+        // A block the entry does not reach may use what comes before it,
+        // not what comes after it.
+        let mut b = good.clone();
+        let end = b.len() - 1;
+        b.splice(
+            end..end,
+            [ins(248, &[20]), ins(128, &[1, 21, 17, 10]), ins(253, &[])],
+        );
+        assert!(kernels(&module(&b)).is_ok());
+        b[end + 1] = ins(128, &[1, 21, 21, 10]);
+        refused(kernels(&module(&b)), path);
+        // Source languages the runtime's kernel-argument pass crashes on.
+        let mut b = good.clone();
+        b.insert(0, ins(3, &[3, 200_000]));
+        assert!(kernels(&module(&b)).is_ok());
+        b[0] = ins(3, &[7, 202_012]); // SYCL
+        refused(kernels(&module(&b)), "source language 7");
     }
 
     #[test]

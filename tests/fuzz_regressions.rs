@@ -633,6 +633,111 @@ fn spirv_the_runtime_reader_aborts_on_is_refused() {
     }
 }
 
+/// Bugs 17 and 18 (found by CI's fuzz smoke): SPIR-V that passed the
+/// grammar check and then crashed the OpenCL runtime's compiler, not its
+/// reader. An OpSource language the runtime does not read (kernels/saxpy.spv
+/// with language 0x230029: SEGV in the kernel-argument pass,
+/// `parseKernelArguments`); an add that uses its own result or a later one
+/// of its block (kernels/many_args.spv's `%96 = %95 + %32` made
+/// `%95 + %107`: stack overflow in LLVM's GVN, `createExpr` recursing
+/// without end). src/spirv.rs now checks the source language and SPIR-V's
+/// dominance rules.
+#[test]
+fn spirv_the_runtime_compiler_crashes_on_is_refused() {
+    use dpcore::context::*;
+    use dpcore::kernel::*;
+    let _s = serial();
+    let read = |name: &str| {
+        let spv = std::fs::read(format!("{}/kernels/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let words: Vec<u32> = spv
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        (spv, words)
+    };
+    // The word index of the first instruction of opcode `op`.
+    let find = |words: &[u32], op: u32| {
+        let mut i = 5;
+        while words[i] & 0xffff != op {
+            i += (words[i] >> 16) as usize;
+        }
+        i
+    };
+    let mutate = |spv: &[u8], word: usize, v: u32| {
+        let mut m = spv.to_vec();
+        m[word * 4..word * 4 + 4].copy_from_slice(&v.to_le_bytes());
+        m
+    };
+    let (saxpy, sw) = read("saxpy.spv");
+    let src = find(&sw, 3); // OpSource: language, version
+    let (many, mw) = read("many_args.spv");
+    // The first OpIAdd (128: type, result, a, b) and the next one after it.
+    let add = find(&mw, 128);
+    let mut next = add + (mw[add] >> 16) as usize;
+    while mw[next] & 0xffff != 128 {
+        next += (mw[next] >> 16) as usize;
+    }
+    let cases = [
+        (
+            "source language 0x230029",
+            mutate(&saxpy, src + 1, 0x23_0029),
+        ),
+        ("source language SYCL", mutate(&saxpy, src + 1, 7)),
+        (
+            "an add of its own result",
+            mutate(&many, add + 4, mw[add + 2]),
+        ),
+        (
+            "an add of a later result",
+            mutate(&many, add + 4, mw[next + 2]),
+        ),
+    ];
+    for (d, _) in common::all_devices() {
+        let before = census();
+        let mut ctx: dpc_context = std::ptr::null_mut();
+        assert_eq!(unsafe { dpc_context_default(d, &mut ctx) }, DPC_SUCCESS);
+        for (what, m) in &cases {
+            let mut b: dpc_bundle = std::ptr::null_mut();
+            let st = unsafe {
+                dpc_bundle_create_from_spirv(
+                    ctx,
+                    d,
+                    m.as_ptr() as _,
+                    m.len(),
+                    std::ptr::null(),
+                    &mut b,
+                )
+            };
+            refused(st, DPC_ERROR_INVALID_ARGUMENT, what);
+            assert!(msg().contains("malformed SPIR-V"), "{what}: {}", msg());
+        }
+        // The modules themselves, and with the languages the runtime reads.
+        let fine = [
+            saxpy.clone(),
+            many.clone(),
+            mutate(&saxpy, src + 1, 0),
+            mutate(&saxpy, src + 1, 4),
+            mutate(&saxpy, src + 1, 6),
+        ];
+        for m in &fine {
+            let mut b: dpc_bundle = std::ptr::null_mut();
+            let st = unsafe {
+                dpc_bundle_create_from_spirv(
+                    ctx,
+                    d,
+                    m.as_ptr() as _,
+                    m.len(),
+                    std::ptr::null(),
+                    &mut b,
+                )
+            };
+            assert_eq!(st, DPC_SUCCESS, "{}", msg());
+            assert_eq!(dpc_bundle_release(b), DPC_SUCCESS);
+        }
+        assert_eq!(census(), before);
+    }
+}
+
 /// Bug 8: `dpc_usm_memset` (and fill, prefetch, advice) took a pointer
 /// that is not USM: one past the end of an allocation (the range check
 /// found no allocation holding it), and the runtime wrote 8190 bytes past
