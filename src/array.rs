@@ -1916,22 +1916,26 @@ impl ManagedTensor for dpc_dlpack_managed_tensor {
 /// The base of an import of the managed tensor `t`, which owns it: the
 /// producer's deleter runs exactly once, when the last view goes, or when
 /// the base is dropped unused because the import failed (or panicked).
+/// The deleter is read now, at the import: a tensor without one is the
+/// producer's to free whenever it likes, so the base never reads it again
+/// (the fuzzer's harness freed such a tensor while an export of its import
+/// still held the import, and the base's late read of the struct was a
+/// use after free).
 ///
 /// # Safety
 /// `t` is non-NULL and a managed tensor handed over to dpcore: valid, with
 /// what it describes, until its deleter runs (DLPack's contract), and its
 /// deleter run by nothing but the base returned.
 unsafe fn dlpack_base<T: ManagedTensor>(t: *mut T) -> Arc<Base> {
+    // SAFETY: `t` is a valid managed tensor (this function's contract).
+    let deleter = unsafe { (*t).deleter() };
     let t = t as usize;
     Base::foreign(Box::new(move || {
-        let p = t as *mut T;
-        // SAFETY: `p` is the producer's non-NULL managed tensor, valid until
-        // its deleter is called (this function's contract); this `FnOnce` is
-        // the only caller of it and runs at most once.
-        if let Some(d) = unsafe { (*p).deleter() } {
-            // SAFETY: as above: the deleter is called once, with its own
-            // tensor, as DLPack requires.
-            unsafe { d(p) }
+        if let Some(d) = deleter {
+            // SAFETY: a tensor with a deleter stays valid until the deleter
+            // runs (DLPack's contract); this `FnOnce` is its only caller
+            // and runs at most once, with the tensor the deleter belongs to.
+            unsafe { d(t as *mut T) }
         }
     }))
 }

@@ -479,6 +479,54 @@ fn dlpack_tensors_outside_their_allocation_are_refused() {
     }
 }
 
+/// Bug 19: an import of a tensor whose deleter is NULL read the tensor's
+/// struct again when the import went, to find the deleter; the fuzzer's
+/// producer had freed the struct by then (use after free under ASan). The
+/// deleter is read once, at the import: here the producer reuses the
+/// struct's deleter field after the import, and the release of the import
+/// must not call it.
+#[test]
+fn imports_without_a_deleter_never_read_the_tensor_again() {
+    static CALLED: AtomicUsize = AtomicUsize::new(0);
+    unsafe extern "C" fn must_not_run(_: *mut dpc_dlpack_managed_tensor_versioned) {
+        CALLED.fetch_add(1, Ordering::SeqCst);
+    }
+    let _s = serial();
+    for q in queues() {
+        let before = census();
+        let a = zeros(q, F32, &[4, 4]);
+        let mut t: *mut dpc_dlpack_managed_tensor_versioned = std::ptr::null_mut();
+        assert_eq!(
+            unsafe { dpc_array_to_dlpack_versioned(a, 1, 0, &mut t) },
+            DPC_SUCCESS
+        );
+        // SAFETY: `t` is the export just made; the harness is its producer
+        // from here on and frees it with the saved deleter at the end.
+        let orig = unsafe { (*t).deleter };
+        unsafe { (*t).deleter = None };
+        let mut b: dpc_array = std::ptr::null_mut();
+        assert_eq!(
+            unsafe { dpc_array_from_dlpack_versioned(t, &mut b) },
+            DPC_SUCCESS,
+            "{}",
+            msg()
+        );
+        unsafe { (*t).deleter = Some(must_not_run) };
+        assert_eq!(dpc_array_release(b), DPC_SUCCESS);
+        assert_eq!(
+            CALLED.load(Ordering::SeqCst),
+            0,
+            "the import read the struct again"
+        );
+        unsafe {
+            (*t).deleter = orig;
+            (orig.unwrap())(t)
+        };
+        assert_eq!(dpc_array_release(a), DPC_SUCCESS);
+        assert_eq!(census(), before);
+    }
+}
+
 type Tensor = (usize, dpc_dlpack_tensor);
 type Deleter = Option<unsafe extern "C" fn(*mut dpc_dlpack_managed_tensor_versioned)>;
 

@@ -536,7 +536,10 @@ impl State {
                     Orig::L(t) => t.deleter.unwrap()(addr as *mut _),
                 }
             }
-            for (addr, orig) in std::mem::take(&mut self.orphans) {
+            // Newest first: a later orphan may be an export of an import of
+            // an earlier one, and holds that import (whose data the earlier
+            // one's producer owns) until it goes.
+            for (addr, orig) in std::mem::take(&mut self.orphans).into_iter().rev() {
                 match orig {
                     Orig::V(t) => {
                         let d = t.deleter.unwrap();
