@@ -17,11 +17,15 @@ all: build
 setup:
 	bash scripts/setup.sh
 
-# Build the core, the SYCL plugin and dpcore-info; give the core its SONAME link.
+# Build the core, the SYCL plugin, dpcore-info and the Python extension
+# (python/dpcore/_dpcore*.so, in place) with CMakeLists.txt: the build
+# `pip install .` runs too. cargo builds into target/ (the whole workspace,
+# the test plugin included); the core gets its SONAME link there.
+BUILD_DIR ?= $(ROOT)/build
 build: setup
-	$(ENV) && cargo build --release --workspace
-	ln -sf libdpcore.so $(REL)/libdpcore.so.0
-	$(ENV) && bash scripts/build-python.sh
+	mkdir -p $(BUILD_DIR) && $(ENV) && cmake -S $(ROOT) -B $(BUILD_DIR) -DPython_EXECUTABLE=$$DPCORE_VENV/bin/python \
+	  >$(BUILD_DIR)/configure.log 2>&1 || { cat $(BUILD_DIR)/configure.log; exit 1; }
+	$(ENV) && cmake --build $(BUILD_DIR)
 
 # Regenerate include/dpcore.h with the pinned cbindgen.
 header: setup
@@ -149,9 +153,11 @@ soak: build
 	$(ENV) && DPCORE_TEST_PAIRS=100000 bash scripts/with-census.sh target/c/test_trust.plain
 	$(ENV) && DPCORE_TEST_EXIT_RUNS=200 python -m pytest -q tests/python/test_trust.py
 
-# Install libraries, headers, tools, pkg-config and CMake files under PREFIX.
+# Install libraries, headers, tools, pkg-config and CMake files, and the
+# Python package, under PREFIX (CMakeLists.txt's prefix layout; DESTDIR is
+# honoured for staging).
 install: build
-	$(ENV) && bash scripts/install.sh $(PREFIX)
+	$(ENV) && cmake --install $(BUILD_DIR) --prefix $(PREFIX)
 
 # Benchmarks against the peer (not part of the tests).
 bench: build

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Rewrite the DT_RUNPATH (or DT_RPATH) of a 64-bit little-endian ELF shared
 object in place, as chrpath does: the new value must not be longer than the
-old one (the string table is not grown). Used by scripts/install.sh so that
+old one (the string table is not grown). Used by the install rules of CMakeLists.txt so that
 installed libraries carry no path into the build tree.
 
 Usage: set-runpath.py FILE NEW_RUNPATH     (prints the old and new values)

@@ -212,7 +212,7 @@ export SYCL_ROOT="$venv"
 export OCL_ICD_FILENAMES="$venv/lib/libintelocl.so"
 export LD_LIBRARY_PATH="$root/target/release:$venv/lib\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
 export PATH="$root/target/release:$venv/bin\${PATH:+:\$PATH}"
-# The dpcore Python package (python/dpcore, built by scripts/build-python.sh).
+# The dpcore Python package (python/dpcore, built by make build (CMakeLists.txt)).
 export PYTHONPATH="$root/python\${PYTHONPATH:+:\$PYTHONPATH}"
 ENV
 say "wrote scripts/env.sh"

@@ -268,6 +268,7 @@ fn try_load(
         return Err("no such file".into());
     }
     let found = crate::runtime::provide_for_plugin(path, core_dir)?;
+    crate::runtime::point_opencl_loader(&found);
     let c = CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| "path contains a NUL byte".to_string())?;
     // SAFETY: `c` is a NUL-terminated path that outlives the call. Loading

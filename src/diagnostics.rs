@@ -98,6 +98,9 @@ fn opencl_icd(out: &mut String) -> Vec<String> {
             let _ = writeln!(out, "  libOpenCL.so.1: NOT loadable ({e})");
         }
     }
+    if let Some((value, why)) = crate::runtime::opencl_loader_setting() {
+        let _ = writeln!(out, "  OCL_ICD_FILENAMES set by dpcore to {value}: {why}");
+    }
     if let Some(v) = std::env::var_os("OCL_ICD_FILENAMES") {
         for f in std::env::split_paths(&v) {
             let ok = f.exists();

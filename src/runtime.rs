@@ -233,6 +233,78 @@ pub fn provide_for_plugin(plugin: &Path, core_dir: Option<&Path>) -> Result<Vec<
         .collect()
 }
 
+/// What `point_opencl_loader` set, for the report: the value given to
+/// `OCL_ICD_FILENAMES`, and why.
+static OPENCL_LOADER: std::sync::OnceLock<Option<(String, String)>> = std::sync::OnceLock::new();
+
+/// The ICD libraries the system registers (`/etc/OpenCL/vendors/*.icd`, or
+/// `OCL_ICD_VENDORS`), each file's one line.
+fn registered_icds() -> Vec<String> {
+    let dir = std::env::var_os("OCL_ICD_VENDORS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/etc/OpenCL/vendors"));
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "icd"))
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty() && (!l.starts_with('/') || Path::new(l).exists()))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Point the OpenCL ICD loader at Intel's OpenCL CPU runtime of the
+/// environment the SYCL runtime was found in, when the user has not said
+/// where ICDs are. The `intel-opencl-rt` wheel's ICD file names a
+/// placeholder path and the loader reads only `/etc/OpenCL/vendors`, so
+/// without this a pip-installed stack sees no OpenCL platform (dpctl's and
+/// dpnp's users set `OCL_ICD_FILENAMES` by hand). Nothing is done when
+/// `OCL_ICD_FILENAMES` or `OCL_ICD_VENDORS` is set, when the SYCL runtime
+/// was already loaded (it may have read the variable already), or when the
+/// environment has no `libintelocl.so`; the ICDs the system registers are
+/// kept in the list. Called once, before the plugin (and with it the SYCL
+/// runtime and the OpenCL loader) is loaded; `setenv` then races only with
+/// other threads reading the environment at that moment, which the
+/// process's first device call does not expect. Returns what it set.
+pub fn point_opencl_loader(found: &[Found]) -> Option<(String, String)> {
+    OPENCL_LOADER
+        .get_or_init(|| {
+            let set = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty());
+            if set("OCL_ICD_FILENAMES") || set("OCL_ICD_VENDORS") {
+                return None;
+            }
+            let f = found.iter().find(|f| f.how != "already loaded in the process")?;
+            let dir = f.path.as_ref()?.parent()?;
+            let cpu = dir.join("libintelocl.so");
+            if !cpu.exists() {
+                return None;
+            }
+            let cpu = cpu.to_string_lossy().into_owned();
+            let mut list = vec![cpu.clone()];
+            list.extend(registered_icds().into_iter().filter(|l| *l != cpu));
+            let value = list.join(":");
+            std::env::set_var("OCL_ICD_FILENAMES", &value);
+            Some((
+                value,
+                format!(
+                    "Intel's OpenCL CPU runtime beside the SYCL runtime in {} (OCL_ICD_FILENAMES and \
+                     OCL_ICD_VENDORS were unset)",
+                    dir.display()
+                ),
+            ))
+        })
+        .clone()
+}
+
+/// What `point_opencl_loader` set, if it ran and set anything.
+pub fn opencl_loader_setting() -> Option<(String, String)> {
+    OPENCL_LOADER.get().cloned().flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

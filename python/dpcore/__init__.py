@@ -39,15 +39,64 @@ __version__ = __c_version__
 _HERE = _os.path.dirname(_os.path.abspath(__file__))
 
 
+def _layout():
+    """Where this installation keeps its files: ("checkout", root) when run
+    from the source tree (python/dpcore), ("wheel", dir) when the package
+    directory is itself the prefix (pip install: dpcore/include,
+    dpcore/lib, ...), ("prefix", prefix) for make install's
+    PREFIX/lib/pythonX.Y/site-packages/dpcore."""
+    root = _os.path.dirname(_os.path.dirname(_HERE))
+    if _os.path.exists(_os.path.join(root, "include", "dpcore.h")) and \
+            _os.path.exists(_os.path.join(root, "Cargo.toml")):
+        return "checkout", root
+    if _os.path.exists(_os.path.join(_HERE, "include", "dpcore.h")):
+        return "wheel", _HERE
+    return "prefix", _os.path.normpath(_os.path.join(_HERE, "..", "..", "..", ".."))
+
+
 def get_include():
     """Include directories for building an extension against dpcore: the C
-    header's and the C++ headers' (dpcore/dpcore4pybind11.hpp), in the
-    checkout or under the installation prefix."""
-    root = _os.path.dirname(_os.path.dirname(_HERE))  # <checkout>/python/dpcore
-    if _os.path.exists(_os.path.join(root, "include", "dpcore.h")):
-        return [_os.path.join(root, "include"), _os.path.join(root, "cpp-interop", "include")]
-    prefix = _os.path.dirname(_os.path.dirname(_os.path.dirname(_os.path.dirname(_HERE))))
-    return [_os.path.join(prefix, "include")]  # <prefix>/lib/pythonX.Y/site-packages/dpcore
+    header's and the C++ headers' (dpcore/dpcore4pybind11.hpp)."""
+    kind, where = _layout()
+    if kind == "checkout":
+        return [_os.path.join(where, "include"), _os.path.join(where, "cpp-interop", "include")]
+    return [_os.path.join(where, "include")]
+
+
+def get_library_dir():
+    """The directory holding libdpcore.so (and the SYCL plugin)."""
+    kind, where = _layout()
+    return _os.path.join(where, "target", "release") if kind == "checkout" else _os.path.join(where, "lib")
+
+
+def _installed_dir(*parts):
+    kind, where = _layout()
+    d = _os.path.join(where, *parts)
+    if kind == "checkout" or not _os.path.isdir(d):
+        raise FileNotFoundError(
+            f"{'/'.join(parts)} is made by installing dpcore (pip install . or make install), "
+            f"not in the {kind} at {where}")
+    return d
+
+
+def get_cmake_dir():
+    """The directory of dpcoreConfig.cmake: give it to CMake as dpcore_DIR
+    (or its prefix in CMAKE_PREFIX_PATH). Raises FileNotFoundError in a
+    checkout, which has no installed CMake package."""
+    return _installed_dir("lib", "cmake", "dpcore")
+
+
+def get_pkgconfig_dir():
+    """The directory of dpcore.pc (for PKG_CONFIG_PATH)."""
+    return _installed_dir("lib", "pkgconfig")
+
+
+def _info_program():
+    """The dpcore-info program of this installation, or None."""
+    kind, where = _layout()
+    p = _os.path.join(where, "target", "release" if kind == "checkout" else "", "dpcore-info") \
+        if kind == "checkout" else _os.path.join(where, "bin", "dpcore-info")
+    return p if _os.access(p, _os.X_OK) else None
 
 
 def default_device():
