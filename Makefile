@@ -103,6 +103,13 @@ test-kernels: setup
 test-setup:
 	bash tests/setup_venv.sh
 
+# The wheel (pip wheel .) on two Pythons, each installed into a fresh venv
+# and tested there with a clean environment, with the standalone
+# examples-pybind11/onemkl_gemv project built against it (tests/wheel.sh).
+.PHONY: test-wheel
+test-wheel: build
+	$(ENV) && bash tests/wheel.sh
+
 # make install into a temporary prefix; pkg-config and CMake builds against it.
 test-install: build
 	$(ENV) && bash tests/install.sh
@@ -126,7 +133,7 @@ test-miri: setup
 	$(ENV) && MIRIFLAGS=-Zmiri-permissive-provenance cargo +$$DPCORE_NIGHTLY miri test -p dpcore --lib
 
 test: setup lint check-header build check-deps test-abi test-rust test-c test-tsan test-python test-fortran test-cli test-install
-test: test-kernels test-miri test-fuzz-smoke
+test: test-kernels test-miri test-fuzz-smoke test-wheel
 test: test-setup
 	@echo "make test: all checks passed"
 

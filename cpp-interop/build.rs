@@ -182,6 +182,12 @@ fn main() {
     // which links libsycl too, finds it without LD_LIBRARY_PATH as well.
     println!("cargo:rustc-link-arg=-Wl,--enable-new-dtags");
     println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib_dir.display());
+    // A second entry, the one an installed wheel's plugin keeps
+    // (site-packages/dpcore/lib -> the environment's lib): the install
+    // rewrites the RUNPATH in place (scripts/set-runpath.py cannot grow it),
+    // so the built one always has room for it, however short the SYCL
+    // root's path. In the build tree it points nowhere dpcore uses.
+    println!("cargo:rustc-link-arg=-Wl,-rpath,$ORIGIN/../../../..");
     println!("cargo:rustc-env=DPCORE_SYCL_ABI_MAJOR={abi_major}");
     println!("cargo:rustc-env=DPCORE_SYCL_ROOT={}", root.display());
 }

@@ -14,8 +14,10 @@
 //!    `DPCORE_PYTHON_PREFIX`;
 //! 5. a oneAPI installation: `$CMPLR_ROOT/lib`, `$ONEAPI_ROOT/compiler/latest/lib`,
 //!    `/opt/intel/oneapi/compiler/latest/lib`;
-//! 6. beside `libdpcore.so` and in its `../lib` (a wheel or prefix that
-//!    ships the runtime with dpcore).
+//! 6. the Python environment `libdpcore.so` is installed in (a wheel's
+//!    `<env>/lib/pythonX.Y/site-packages/dpcore/lib` gives `<env>/lib`),
+//!    beside `libdpcore.so`, and in its `../lib` (a prefix that ships the
+//!    runtime with dpcore).
 //!
 //! A library found in 4–6 is opened by path with `RTLD_GLOBAL`, so the
 //! plugin's `DT_NEEDED` entry resolves to it by its SONAME. What was found,
@@ -151,6 +153,12 @@ fn directories(core_dir: Option<&Path>) -> Vec<(PathBuf, String)> {
         PathBuf::from("/opt/intel/oneapi/compiler/latest/lib"),
         "the default oneAPI installation".into(),
     ));
+    if let Some(env_lib) = core_dir.and_then(python_env_lib) {
+        v.push((
+            env_lib,
+            "the Python environment libdpcore.so is installed in".into(),
+        ));
+    }
     if let Some(d) = core_dir {
         v.push((d.to_path_buf(), "beside libdpcore.so".into()));
         if let Some(up) = d.parent() {
@@ -158,6 +166,22 @@ fn directories(core_dir: Option<&Path>) -> Vec<(PathBuf, String)> {
         }
     }
     v
+}
+
+/// `<env>/lib` when `core_dir` lies in a Python environment's
+/// `<env>/lib/pythonX.Y/site-packages/...` (a wheel's
+/// `site-packages/dpcore/lib`): where pip puts intel-sycl-rt's libraries.
+fn python_env_lib(core_dir: &Path) -> Option<PathBuf> {
+    let site = core_dir
+        .ancestors()
+        .find(|a| a.file_name().is_some_and(|n| n == "site-packages"))?;
+    let py = site.parent()?;
+    let lib = py.parent()?;
+    let is_py = py
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("python"));
+    (is_py && lib.file_name().is_some_and(|n| n == "lib")).then(|| lib.to_path_buf())
 }
 
 /// Make `soname` loadable for the plugin about to be opened.
@@ -263,9 +287,9 @@ fn registered_icds() -> Vec<String> {
 /// placeholder path and the loader reads only `/etc/OpenCL/vendors`, so
 /// without this a pip-installed stack sees no OpenCL platform (dpctl's and
 /// dpnp's users set `OCL_ICD_FILENAMES` by hand). Nothing is done when
-/// `OCL_ICD_FILENAMES` or `OCL_ICD_VENDORS` is set, when the SYCL runtime
-/// was already loaded (it may have read the variable already), or when the
-/// environment has no `libintelocl.so`; the ICDs the system registers are
+/// `OCL_ICD_FILENAMES` or `OCL_ICD_VENDORS` is set, or when the
+/// environment has no `libintelocl.so` (a SYCL runtime loaded before dpcore
+/// that has already listed its platforms keeps what it found); the ICDs the system registers are
 /// kept in the list. Called once, before the plugin (and with it the SYCL
 /// runtime and the OpenCL loader) is loaded; `setenv` then races only with
 /// other threads reading the environment at that moment, which the
@@ -277,8 +301,9 @@ pub fn point_opencl_loader(found: &[Found]) -> Option<(String, String)> {
             if set("OCL_ICD_FILENAMES") || set("OCL_ICD_VENDORS") {
                 return None;
             }
-            let f = found.iter().find(|f| f.how != "already loaded in the process")?;
-            let dir = f.path.as_ref()?.parent()?;
+            // (also when the runtime was loaded before dpcore: it reads the
+            // variable when it first lists platforms, not when it loads)
+            let dir = found.iter().find_map(|f| f.path.as_ref()?.parent())?;
             let cpu = dir.join("libintelocl.so");
             if !cpu.exists() {
                 return None;

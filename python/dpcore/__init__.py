@@ -19,6 +19,40 @@ import sys as _sys
 # this interpreter's environment (a venv need not be activated to be used).
 _os.environ.setdefault("DPCORE_PYTHON_PREFIX", _sys.prefix)
 
+
+def _point_opencl_loader():
+    """The intel-opencl-rt wheel's ICD file names a path that does not
+    exist, so the OpenCL loader finds no platform unless OCL_ICD_FILENAMES
+    names the library. When neither OCL_ICD_FILENAMES nor OCL_ICD_VENDORS is
+    set and this environment has Intel's OpenCL CPU runtime, name it (and
+    the ICDs the system registers) now, before any SYCL runtime in the
+    process lists its platforms (dpnp or dpctl imported after dpcore see the
+    device too). The C library does the same for C programs
+    (src/runtime.rs); `dpcore-info --diagnose` reports it."""
+    if _os.environ.get("OCL_ICD_FILENAMES") or _os.environ.get("OCL_ICD_VENDORS"):
+        return
+    cpu = _os.path.join(_sys.prefix, "lib", "libintelocl.so")
+    if not _os.path.exists(cpu):
+        return
+    icds = [cpu]
+    vendors = "/etc/OpenCL/vendors"
+    try:
+        names = sorted(n for n in _os.listdir(vendors) if n.endswith(".icd"))
+    except OSError:
+        names = []
+    for n in names:
+        try:
+            with open(_os.path.join(vendors, n)) as f:
+                lib = f.read().strip()
+        except OSError:
+            continue
+        if lib and lib not in icds and (not lib.startswith("/") or _os.path.exists(lib)):
+            icds.append(lib)
+    _os.environ["OCL_ICD_FILENAMES"] = ":".join(icds)
+
+
+_point_opencl_loader()
+
 from ._dpcore import (  # noqa: F401
     Array,
     Device,

@@ -27,3 +27,13 @@ def test_readme_python_block_runs(code, built_examples):
     # Run from the checkout's root, as a reader of the README would.
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert r.returncode == 0, f"README block failed:\n{code}\n--- stderr ---\n{r.stderr}"
+
+
+def test_readme_cmake_block_is_the_tested_standalone_project():
+    """The README's CMake lines are those of examples-pybind11/onemkl_gemv,
+    which make test-wheel builds with pip against the installed wheel."""
+    blocks = re.findall(r"```cmake\n(.*?)```", README.read_text(), flags=re.S)
+    assert blocks
+    project = (ROOT / "examples-pybind11" / "onemkl_gemv" / "CMakeLists.txt").read_text().splitlines()
+    for line in blocks[0].strip().splitlines():
+        assert line in project, f"README's CMake line not in the tested project: {line}"
