@@ -9,6 +9,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cfloat>
+#include <cmath>
+#include <complex>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -137,6 +141,109 @@ dpc_dlpack_dtype to_dtype(py::handle spec) {
     if (kind == "c" && size <= 16) return make_dtype(DPC_DL_COMPLEX, bits);
     throw invalid_argument_error("dpcore arrays hold bool, int, uint, float and complex data, not " +
                                  std::string(py::str(dt)));
+}
+
+/// One element for dpcore.full from a Python bool, int, float or complex,
+/// converted to `dt` (numpy's default for the value when `want` is null),
+/// written to `out` (16 bytes): only the conversions numpy.asarray makes
+/// the same way without a warning or an error. False for anything else
+/// (numpy converts then, and raises what it raises).
+bool scalar_without_numpy(py::handle value, const dpc_dlpack_dtype *want, dpc_dlpack_dtype &dt,
+                          unsigned char *out) {
+    PyObject *v = value.ptr();
+    const bool is_bool = PyBool_Check(v), is_int = PyLong_CheckExact(v), is_float = PyFloat_CheckExact(v),
+               is_complex = PyComplex_CheckExact(v);
+    if (!is_bool && !is_int && !is_float && !is_complex) return false;
+    dt = want ? *want
+         : is_bool ? make_dtype(DPC_DL_BOOL, 8)
+         : is_int ? make_dtype(DPC_DL_INT, 64)
+         : is_float ? make_dtype(DPC_DL_FLOAT, 64)
+                    : make_dtype(DPC_DL_COMPLEX, 128);
+    auto as_double = [&](double &d) {
+        d = is_float ? PyFloat_AS_DOUBLE(v) : PyLong_AsDouble(v);
+        if (d == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return false;
+        }
+        return true;
+    };
+    auto fits_float = [](double d) { return !std::isfinite(d) || std::fabs(d) <= FLT_MAX; };
+    switch (dt.code) {
+    case DPC_DL_BOOL:
+        if (!is_bool) return false;
+        out[0] = v == Py_True ? 1 : 0;
+        return true;
+    case DPC_DL_INT: {
+        if (!is_bool && !is_int) return false;
+        int overflow = 0;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (overflow || (x == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            return false;
+        }
+        const int bits = dt.bits;
+        if (bits < 64 && (x < -(1LL << (bits - 1)) || x > (1LL << (bits - 1)) - 1)) return false;
+        const int8_t i8 = static_cast<int8_t>(x);
+        const int16_t i16 = static_cast<int16_t>(x);
+        const int32_t i32 = static_cast<int32_t>(x);
+        const int64_t i64 = x;
+        if (bits == 8) std::memcpy(out, &i8, 1);
+        else if (bits == 16) std::memcpy(out, &i16, 2);
+        else if (bits == 32) std::memcpy(out, &i32, 4);
+        else std::memcpy(out, &i64, 8);
+        return true;
+    }
+    case DPC_DL_UINT: {
+        if (!is_bool && !is_int) return false;
+        unsigned long long x = PyLong_AsUnsignedLongLong(v);  // negative or too big: an error
+        if (PyErr_Occurred()) {
+            PyErr_Clear();
+            return false;
+        }
+        const int bits = dt.bits;
+        if (bits < 64 && x > (1ULL << bits) - 1) return false;
+        const uint8_t u8 = static_cast<uint8_t>(x);
+        const uint16_t u16 = static_cast<uint16_t>(x);
+        const uint32_t u32 = static_cast<uint32_t>(x);
+        const uint64_t u64 = x;
+        if (bits == 8) std::memcpy(out, &u8, 1);
+        else if (bits == 16) std::memcpy(out, &u16, 2);
+        else if (bits == 32) std::memcpy(out, &u32, 4);
+        else std::memcpy(out, &u64, 8);
+        return true;
+    }
+    case DPC_DL_FLOAT: {
+        double d = 0;
+        if (is_complex || (dt.bits != 32 && dt.bits != 64) || !as_double(d)) return false;
+        if (dt.bits == 64) {
+            std::memcpy(out, &d, 8);
+            return true;
+        }
+        if (!fits_float(d)) return false;  // numpy warns of the overflow
+        const float f = static_cast<float>(d);
+        std::memcpy(out, &f, 4);
+        return true;
+    }
+    case DPC_DL_COMPLEX: {
+        double re = 0, im = 0;
+        if (is_complex) {
+            re = PyComplex_RealAsDouble(v);
+            im = PyComplex_ImagAsDouble(v);
+        } else if (!as_double(re)) {
+            return false;
+        }
+        if (dt.bits == 128) {
+            const std::complex<double> c(re, im);
+            std::memcpy(out, &c, 16);
+            return true;
+        }
+        if (dt.bits != 64 || !fits_float(re) || !fits_float(im)) return false;
+        const std::complex<float> c(static_cast<float>(re), static_cast<float>(im));
+        std::memcpy(out, &c, 8);
+        return true;
+    }
+    default: return false;
+    }
 }
 
 py::object np_dtype(dpc_dlpack_dtype t) { return numpy().attr("dtype")(dtype_name(t)); }
@@ -634,7 +741,13 @@ PYBIND11_MODULE(_dpcore, m) {
                 if (axes.size() == 0) return wrap(permute(a.a, reversed_axes(nd)));
                 py::object seq =
                     axes.size() == 1 && !PyLong_Check(axes[0].ptr()) ? py::object(axes[0]) : py::object(axes);
-                std::vector<int32_t> ax = seq.cast<std::vector<int32_t>>();
+                std::vector<int32_t> ax;
+                try {
+                    ax = seq.cast<std::vector<int32_t>>();
+                } catch (py::cast_error &) {
+                    throw type_mismatch_error("transpose takes axes as ints or one sequence of ints, not " +
+                                              std::string(py::str(seq)));
+                }
                 if (static_cast<int>(ax.size()) != nd) throw invalid_argument_error("axes don't match array");
                 return wrap(permute(a.a, ax));
             })
@@ -666,10 +779,19 @@ PYBIND11_MODULE(_dpcore, m) {
     m.def(
         "full",
         [](py::object shape, py::object value, py::object dtype, py::object q, const std::string &usm) {
-            py::object v = numpy().attr("asarray")(value, dtype.is_none() ? py::object(py::none()) : dtype);
-            dpc_dlpack_dtype dt = to_dtype(v.attr("dtype"));
+            // A Python scalar needs no numpy; anything else is numpy's to convert.
+            alignas(16) unsigned char one[16] = {};
+            dpc_dlpack_dtype want{}, dt{};
+            const bool fast = (dtype.is_none() || dtype_without_numpy(dtype, want)) &&
+                              scalar_without_numpy(value, dtype.is_none() ? nullptr : &want, dt, one);
+            py::object v;
+            void *p = one;
+            if (!fast) {
+                v = numpy().attr("asarray")(value, dtype.is_none() ? py::object(py::none()) : dtype);
+                dt = to_dtype(v.attr("dtype"));
+                p = reinterpret_cast<void *>(v.attr("ctypes").attr("data").cast<uintptr_t>());
+            }
             std::vector<int64_t> s = to_shape(shape);
-            void *p = reinterpret_cast<void *>(v.attr("ctypes").attr("data").cast<uintptr_t>());
             dpc_array h = nullptr;
             check(dpc_array_full(queue_arg(q).get(), dt, static_cast<int32_t>(s.size()), s.data(),
                                  usm_kind_from(usm), p, &h),

@@ -111,6 +111,7 @@ def test_wrong_types_are_type_errors():
                         (lambda: dpcore.zeros("abc"), "a shape is an int or a sequence of ints, not a str"),
                         (lambda: dpcore.zeros((2, 1.5)), "holding a float"),
                         (lambda: len(dpcore.zeros(())), "0-d"),
+                        (lambda: dpcore.zeros((2, 3)).transpose("ab"), "axes as ints"),
                         (lambda: dpcore.zeros(2).__dlpack__(stream=3.5), "stream must be")]:
         with pytest.raises(TypeError, match=match) as info:
             call()
@@ -186,7 +187,11 @@ def test_making_arrays_does_not_import_numpy():
         b = dpcore.empty((2, 3), dtype="f4", usm_type="shared")
         c = dpcore.zeros((4,), dtype=complex)[::2].astype("c8").T
         d = dpcore.asarray(b, dtype="float64")
-        e = d.to_device(dpcore.Queue(), usm_type="host")
+        e = dpcore.from_dlpack(d).to_device(dpcore.Queue(), usm_type="host")
+        f = dpcore.full((2, 2), 7, dtype="i4")
+        g = dpcore.full(3, 1.5)
+        h = dpcore.full(1, 2 + 1j, dtype="c8")
+        i = dpcore.full((), True)
         caps = (a.__dlpack__(), a.__dlpack__(max_version=(1, 0)), a.__dlpack_device__())
         text = repr(c) + repr(e) + repr(a.queue) + repr(a.device) + str(a.shape + a.strides)
         try:
@@ -196,6 +201,10 @@ def test_making_arrays_does_not_import_numpy():
         assert "numpy" not in sys.modules, "making arrays imported numpy"
         print("no numpy")
         assert a.asnumpy().tolist() == [0.0]
+        assert f.asnumpy().tolist() == [[7, 7], [7, 7]] and str(f.dtype) == "int32"
+        assert g.asnumpy().tolist() == [1.5] * 3 and str(g.dtype) == "float64"
+        assert h.asnumpy().tolist() == [2 + 1j] and str(h.dtype) == "complex64"
+        assert i.asnumpy().tolist() is True and str(i.dtype) == "bool"
         assert "numpy" in sys.modules
         print("numpy when needed")
     """)
@@ -263,3 +272,32 @@ def test_numpy_imported_by_another_thread_while_forking():
             print("child hung")
     """)
     assert out.strip() == "child 0"
+
+
+FULL_VALUES = [True, False, 0, 7, -3, 255, 256, -129, 2**40, 2**63, -2**63, 2**64, 1.5, -0.0, float("inf"),
+               float("nan"), 3.4e38, 1e39, 2 + 3j, complex(1e39, 0)]
+FULL_DTYPES = [None, "bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float16",
+               "float32", "float64", "complex64", "complex128"]
+
+
+@pytest.mark.parametrize("dtype", FULL_DTYPES)
+def test_full_with_python_scalars_matches_numpy(dtype):
+    """dpcore.full converts Python scalars itself (no numpy): the result, or
+    the error, is numpy.asarray's."""
+    import warnings
+    for value in FULL_VALUES:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                want = np.asarray(value, dtype=dtype)
+            except Exception as e:  # noqa: BLE001 -- dpcore must raise the same
+                with pytest.raises(type(e)):
+                    dpcore.full(2, value, dtype=dtype)
+                continue
+            if want.dtype == object:  # an int beyond 64 bits: no dpcore data type holds it
+                with pytest.raises(ValueError, match="not object"):
+                    dpcore.full(2, value, dtype=dtype)
+                continue
+            got = dpcore.full(2, value, dtype=dtype)
+        assert got.dtype == want.dtype, (value, dtype)
+        np.testing.assert_array_equal(got.asnumpy(), np.full(2, want), err_msg=f"{value!r} {dtype}")

@@ -716,14 +716,16 @@ inline usm_ndarray from_tensor(py::handle owner, py::handle t) {
     return lend(owner, q, dt, sh, st, p, flags, origin::usm_ndarray_attributes, pq);
 }
 
+inline py::object from_queue(const queue &q);
+
 /// The `stream` argument for `obj.__dlpack__`, by the DLPack / array API
 /// contract: the consumer names the queue it will use and the producer
 /// orders its pending work before it. For a kDLOneAPI array that is a
 /// dpctl.SyclQueue over the canonical queue of the array's device, the
-/// queue the imported array joins (made once per device). None for host
-/// (kDLCPU) memory, which is ready when __dlpack__ returns, and for devices
-/// dpcore does not import from. `oneapi` tells whether the producer said
-/// kDLOneAPI.
+/// queue the imported array joins (made once per device; a dpcore.Queue for
+/// a dpcore.Array). None for host (kDLCPU) memory, which is ready when
+/// __dlpack__ returns, and for devices dpcore does not import from.
+/// `oneapi` tells whether the producer said kDLOneAPI.
 inline py::object dlpack_stream(py::handle obj, bool &oneapi) {
     oneapi = false;
     PyObject *dev = PyObject_CallMethod(obj.ptr(), "__dlpack_device__", nullptr);
@@ -740,6 +742,10 @@ inline py::object dlpack_stream(py::handle obj, bool &oneapi) {
     }
     if (type != 14 /* kDLOneAPI */) return py::none();
     oneapi = true;
+    // A dpcore.Array takes a dpcore.Queue, which needs no dpctl (whose
+    // import costs hundreds of milliseconds, numpy's included).
+    if (kind_of(obj) == kind::dpcore)
+        return from_queue(queue::default_for(device::from_dlpack_id(static_cast<int32_t>(id))));
     using entry = detail::stream_entry;
     std::vector<entry> *streams = &detail::stream_cache();
     for (const entry &e : *streams)
