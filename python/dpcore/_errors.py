@@ -80,6 +80,10 @@ class UnsupportedError(Error, NotImplementedError):
     """The device, the runtime or dpcore does not support the request."""
 
 
+# Shown (and pickled) as dpcore.<name>, where the package exports them.
+for _cls in (Error, InvalidArgumentError, TypeMismatchError, OutOfMemoryError, UnsupportedError):
+    _cls.__module__ = "dpcore"
+
 #: dpc_status name -> (code, class), for every status of include/dpcore.h.
 STATUSES = {
     "DPC_ERROR_INVALID_ARGUMENT": (1, InvalidArgumentError),

@@ -7,6 +7,7 @@ The caster side (dpcore4pybind11.hpp) is tested in test_python_package.py,
 with its probe extension."""
 import os
 import pathlib
+import pickle
 import re
 import subprocess
 import sys
@@ -62,6 +63,13 @@ def test_class_hierarchy():
     assert dpcore.Error is dpcore._dpcore.Error
     e = dpcore.Error("raised by Python code")
     assert e.status is None and e.code is None and e.backend_code == 0
+    # Named, and pickled (e.g. by multiprocessing), as the package's.
+    with pytest.raises(dpcore.Error) as info:
+        dpcore.empty(10**15)
+    assert repr(info.value).startswith("OutOfMemoryError(") and dpcore.OutOfMemoryError.__module__ == "dpcore"
+    back = pickle.loads(pickle.dumps(info.value))
+    assert type(back) is dpcore.OutOfMemoryError and str(back) == str(info.value)
+    assert (back.status, back.code, back.backend_code) == (info.value.status, info.value.code, 0)
 
 
 def test_out_of_memory_is_a_memory_error():
