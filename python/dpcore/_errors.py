@@ -15,7 +15,7 @@ type, so callers can catch either::
     DPC_ERROR_INVALID_POINTER      7    InvalidArgumentError     ValueError
     DPC_ERROR_NOT_FOUND            8    InvalidArgumentError     ValueError
     DPC_ERROR_INVALID_SELECTOR     100  InvalidArgumentError     ValueError
-    DPC_ERROR_DEVICE_NOT_FOUND     101  InvalidArgumentError     ValueError
+    DPC_ERROR_DEVICE_NOT_FOUND     101  Error                    RuntimeError
     DPC_ERROR_BACKEND_UNAVAILABLE  200  Error                    RuntimeError
     DPC_ERROR_BACKEND              201  Error                    RuntimeError
     DPC_ERROR_UNSUPPORTED          202  UnsupportedError         NotImplementedError
@@ -26,9 +26,11 @@ type, so callers can catch either::
     DPC_ERROR_OUT_OF_DEVICE_MEMORY 301  OutOfMemoryError         MemoryError
     DPC_ERROR_INTERNAL             999  Error                    RuntimeError
 
-A status added to the C API later is mapped by its block: 1-199 (caller
-errors, device selection) InvalidArgumentError, 300-399 (memory)
-OutOfMemoryError, any other Error.
+A status added to the C API later is mapped by its block: 1-99 (caller
+errors) InvalidArgumentError, 300-399 (memory) OutOfMemoryError, any other
+Error. DPC_ERROR_DEVICE_NOT_FOUND is an Error, not a ValueError: a
+well-formed request no device matches (on this machine, with this runtime;
+also "no default device" when no runtime is found) is no bad argument.
 
 An argument of the wrong Python type (an object that is no array or queue
 where one is needed, something that is no data type, a shape that is no
@@ -62,8 +64,9 @@ class Error(RuntimeError):
 
 class InvalidArgumentError(Error, ValueError):
     """A bad argument value: invalid argument, NULL or invalid pointer or
-    handle, buffer too small, index out of range, invalid UTF-8, a name or
-    device that does not exist, a malformed filter string."""
+    handle, buffer too small, index out of range, invalid UTF-8, a named
+    thing (a kernel, a file) that does not exist, a malformed filter
+    string."""
 
 
 class TypeMismatchError(Error, TypeError):
@@ -95,7 +98,7 @@ STATUSES = {
     "DPC_ERROR_INVALID_POINTER": (7, InvalidArgumentError),
     "DPC_ERROR_NOT_FOUND": (8, InvalidArgumentError),
     "DPC_ERROR_INVALID_SELECTOR": (100, InvalidArgumentError),
-    "DPC_ERROR_DEVICE_NOT_FOUND": (101, InvalidArgumentError),
+    "DPC_ERROR_DEVICE_NOT_FOUND": (101, Error),
     "DPC_ERROR_BACKEND_UNAVAILABLE": (200, Error),
     "DPC_ERROR_BACKEND": (201, Error),
     "DPC_ERROR_UNSUPPORTED": (202, UnsupportedError),
@@ -114,7 +117,7 @@ def class_for(code):
     cls = _BY_CODE.get(code)
     if cls is not None:
         return cls
-    if 1 <= code <= 199:
+    if 1 <= code <= 99:
         return InvalidArgumentError
     if 300 <= code <= 399:
         return OutOfMemoryError
