@@ -282,12 +282,11 @@ inline void translate_error(std::exception_ptr p) {
 /// Make this extension module translate dpcore::error into the dpcore
 /// package's classes (a module-local translator, so other modules are not
 /// affected). The casters call it at their first use; call it in
-/// PYBIND11_MODULE to cover every function from the start. Idempotent;
-/// call with the GIL.
+/// PYBIND11_MODULE to cover every function from the start. Idempotent
+/// (registers once per module); call with the GIL.
 inline void register_error_translator() {
-    static bool done = false;  // guarded by the GIL
-    if (done) return;
-    done = true;
+    static std::atomic<bool> done{false};
+    if (done.load(std::memory_order_relaxed) || done.exchange(true)) return;
     py::register_local_exception_translator(&translate_error);
 }
 
