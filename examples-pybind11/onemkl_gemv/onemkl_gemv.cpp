@@ -115,7 +115,7 @@ dpcore::queue place(const char *fn, std::vector<arg> &args, bool copy_host) {
     } else {
         try {
             q = dpcore::python::common_queue(on_device);
-        } catch (py::value_error &e) {
+        } catch (dpcore::python::invalid_argument_error &e) {
             // dpcore numbers the arrays; name them.
             std::string names;
             int i = 0;
@@ -124,8 +124,11 @@ dpcore::queue place(const char *fn, std::vector<arg> &args, bool copy_host) {
                     names += (i ? ", " : "") + std::string("array ") + std::to_string(i) + " is " + x.name;
                     ++i;
                 }
-            throw py::value_error(std::string(fn) + ": all arguments must be on one device in one context (" +
-                                  names + "): " + e.what());
+            // Keeps dpcore's class and status: dpcore.InvalidArgumentError, a ValueError.
+            throw dpcore::python::invalid_argument_error(std::string(fn) +
+                                                             ": all arguments must be on one device in one context (" +
+                                                             names + "): " + e.what(),
+                                                         e.status());
         }
     }
     for (arg &x : args)

@@ -11,7 +11,20 @@ objects, as well as dpnp, dpctl, numpy and torch arrays.
 
 ``get_include()`` gives the directories an extension's build needs;
 ``scripts/dpcore-config --includes --libs`` gives the full flags.
+
+Errors: every failure is a ``dpcore.Error`` (a ``RuntimeError``) with
+``status`` (the C status's name, e.g. ``"DPC_ERROR_INVALID_ARGUMENT"``),
+``code`` and ``backend_code``; most are also the builtin type Python code
+expects: ``OutOfMemoryError`` is a ``MemoryError``, ``InvalidArgumentError``
+a ``ValueError``, ``TypeMismatchError`` a ``TypeError``, ``UnsupportedError``
+a ``NotImplementedError``. The mapping of every status is in
+``dpcore._errors`` (``help(dpcore._errors)``) and in the README.
+
+numpy is imported only when a call needs it (host data in ``asarray`` and
+``full``, ``Array.asnumpy``, ``Array.dtype``, data types spelled other than
+by name or type string), not by ``import dpcore`` or by making arrays.
 """
+import _thread
 import os as _os
 import sys as _sys
 
@@ -53,10 +66,33 @@ def _point_opencl_loader():
 
 _point_opencl_loader()
 
-from ._dpcore import (  # noqa: F401
+from ._errors import (  # noqa: F401
+    Error,
+    InvalidArgumentError,
+    OutOfMemoryError,
+    TypeMismatchError,
+    UnsupportedError,
+)
+
+_numpy_lock = _thread.allocate_lock()
+
+
+def _import_numpy():
+    """numpy, imported at the first call that needs it. A fork waits while
+    this import is under way (the hooks below): a child forked in the middle
+    of it would wait for ever on numpy's import lock, held by a thread the
+    child does not have."""
+    with _numpy_lock:
+        import numpy
+    return numpy
+
+
+_os.register_at_fork(before=_numpy_lock.acquire, after_in_parent=_numpy_lock.release,
+                     after_in_child=_numpy_lock.release)
+
+from ._dpcore import (  # noqa: E402,F401
     Array,
     Device,
-    Error,
     Event,
     Queue,
     __c_version__,

@@ -9,6 +9,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cfloat>
+#include <cmath>
+#include <complex>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -32,36 +36,214 @@ struct PyArray {
     array a;
 };
 
-/// The numpy module. Not a guarded function-local static: importing
-/// releases the GIL, and a C++ static initialiser in progress then blocks
-/// every other thread that asks (a deadlock with the GIL) and, after a
-/// fork, the child for ever (seen: 4 hangs in 25 forks). The GIL orders the
-/// check and the store; two threads racing may both import (the same
-/// module), and one extra reference is kept.
+// Errors: a bad argument value raises python::invalid_argument_error
+// (dpcore.InvalidArgumentError, a ValueError), an argument of the wrong type
+// python::type_mismatch_error (dpcore.TypeMismatchError, a TypeError), and a
+// failed dpcore call dpcore::error, which the translator registered in
+// PYBIND11_MODULE turns into the class of its status (dpcore/_errors.py has
+// the table). Python's protocols keep their builtin types: IndexError for
+// indexing, AttributeError for the interface of a host array, BufferError
+// for __dlpack__.
+using python::invalid_argument_error;
+using python::type_mismatch_error;
+
+/// The numpy module, imported at the first call that needs it (host data,
+/// asnumpy, Array.dtype, data types only numpy spells), through
+/// dpcore._import_numpy, which keeps a fork from happening while that import
+/// is half done. Not a guarded function-local static: importing releases
+/// the GIL, and a C++ static initialiser in progress then blocks every other
+/// thread that asks (a deadlock with the GIL) and, after a fork, the child
+/// for ever (seen: 4 hangs in 25 forks). The GIL orders the check and the
+/// store; two threads racing may both import (the same module), and one
+/// extra reference is kept.
 py::object numpy() {
     static py::object *np = nullptr;  // never destroyed: outlives the interpreter
     if (!np) {
-        py::object m = py::module_::import("numpy");
+        py::object m = py::module_::import("dpcore").attr("_import_numpy")();
         if (!np) np = new py::object(std::move(m));
     }
     return *np;
 }
 
-/// A dpcore data type from anything numpy.dtype() takes.
+/// The type name of `obj`, for messages.
+std::string type_name(py::handle obj) { return Py_TYPE(obj.ptr())->tp_name; }
+
+/// A data type spelled so that dpcore needs no numpy to read it: numpy's
+/// names of the supported types ("float32", "bool", ...), array-interface
+/// type strings in the native byte order ("f4", "<f8", "=c16", "|b1", "u1",
+/// ...) and Python's bool, float and complex (numpy's meanings). False for
+/// anything else; numpy decides then.
+bool dtype_without_numpy(py::handle spec, dpc_dlpack_dtype &out) {
+    PyObject *o = spec.ptr();
+    if (o == reinterpret_cast<PyObject *>(&PyFloat_Type)) return out = make_dtype(DPC_DL_FLOAT, 64), true;
+    if (o == reinterpret_cast<PyObject *>(&PyBool_Type)) return out = make_dtype(DPC_DL_BOOL, 8), true;
+    if (o == reinterpret_cast<PyObject *>(&PyComplex_Type)) return out = make_dtype(DPC_DL_COMPLEX, 128), true;
+    if (!PyUnicode_Check(o)) return false;
+    Py_ssize_t n = 0;
+    const char *c = PyUnicode_AsUTF8AndSize(o, &n);
+    if (!c) {
+        PyErr_Clear();
+        return false;
+    }
+    const std::string s(c, static_cast<std::size_t>(n));
+    static const struct {
+        const char *name;
+        uint8_t code, bits;
+    } names[] = {{"bool", DPC_DL_BOOL, 8},        {"int8", DPC_DL_INT, 8},       {"int16", DPC_DL_INT, 16},
+                 {"int32", DPC_DL_INT, 32},       {"int64", DPC_DL_INT, 64},     {"uint8", DPC_DL_UINT, 8},
+                 {"uint16", DPC_DL_UINT, 16},     {"uint32", DPC_DL_UINT, 32},   {"uint64", DPC_DL_UINT, 64},
+                 {"float16", DPC_DL_FLOAT, 16},   {"float32", DPC_DL_FLOAT, 32}, {"float64", DPC_DL_FLOAT, 64},
+                 {"complex64", DPC_DL_COMPLEX, 64}, {"complex128", DPC_DL_COMPLEX, 128}};
+    for (const auto &e : names)
+        if (s == e.name) return out = make_dtype(e.code, e.bits), true;
+    const uint16_t probe = 1;
+    const bool little = *reinterpret_cast<const unsigned char *>(&probe) == 1;
+    std::size_t i = 0;
+    if (!s.empty() && (s[0] == '=' || s[0] == '|' || (s[0] == '<' && little))) i = 1;
+    const std::string digits = s.size() > i ? s.substr(i + 1) : std::string();
+    int bytes = digits == "1" ? 1 : digits == "2" ? 2 : digits == "4" ? 4 : digits == "8" ? 8 : digits == "16" ? 16 : 0;
+    if (bytes == 0) return false;
+    const uint8_t bits = static_cast<uint8_t>(bytes * 8);
+    switch (s[i]) {
+    case 'b': return bytes == 1 && (out = make_dtype(DPC_DL_BOOL, 8), true);
+    case 'i': return bytes <= 8 && (out = make_dtype(DPC_DL_INT, bits), true);
+    case 'u': return bytes <= 8 && (out = make_dtype(DPC_DL_UINT, bits), true);
+    case 'f': return bytes >= 2 && bytes <= 8 && (out = make_dtype(DPC_DL_FLOAT, bits), true);
+    case 'c': return (bytes == 8 || bytes == 16) && (out = make_dtype(DPC_DL_COMPLEX, bits), true);
+    default: return false;
+    }
+}
+
+/// A dpcore data type from anything numpy.dtype() takes (numpy only for
+/// what dtype_without_numpy does not read). Not a data type at all:
+/// TypeMismatchError; a data type dpcore arrays cannot hold:
+/// InvalidArgumentError.
 dpc_dlpack_dtype to_dtype(py::handle spec) {
-    py::object dt = numpy().attr("dtype")(spec);
+    dpc_dlpack_dtype t{};
+    if (dtype_without_numpy(spec, t)) return t;
+    py::object dt;
+    try {
+        dt = numpy().attr("dtype")(spec);
+    } catch (py::error_already_set &e) {
+        if (!e.matches(PyExc_TypeError)) throw;
+        throw type_mismatch_error("dtype: " + std::string(py::str(e.value())) + " (a dpcore data type is a numpy "
+                                  "dtype or anything numpy.dtype() takes, e.g. 'float32')");
+    }
     std::string kind = py::str(dt.attr("kind"));
     int size = dt.attr("itemsize").cast<int>();
     std::string order = py::str(dt.attr("byteorder"));
-    if (order == ">") throw py::value_error("big-endian data types are not supported");
+    if (order == ">") throw invalid_argument_error("big-endian data types are not supported");
     uint8_t bits = static_cast<uint8_t>(size * 8);
     if (kind == "b") return make_dtype(DPC_DL_BOOL, 8);
     if (kind == "i") return make_dtype(DPC_DL_INT, bits);
     if (kind == "u") return make_dtype(DPC_DL_UINT, bits);
-    if (kind == "f") return make_dtype(DPC_DL_FLOAT, bits);
-    if (kind == "c") return make_dtype(DPC_DL_COMPLEX, bits);
-    throw py::value_error("dpcore arrays hold bool, int, uint, float and complex data, not " +
-                          std::string(py::str(dt)));
+    if (kind == "f" && size <= 8) return make_dtype(DPC_DL_FLOAT, bits);
+    if (kind == "c" && size <= 16) return make_dtype(DPC_DL_COMPLEX, bits);
+    throw invalid_argument_error("dpcore arrays hold bool, int, uint, float and complex data, not " +
+                                 std::string(py::str(dt)));
+}
+
+/// One element for dpcore.full from a Python bool, int, float or complex,
+/// converted to `dt` (numpy's default for the value when `want` is null),
+/// written to `out` (16 bytes): only the conversions numpy.asarray makes
+/// the same way without a warning or an error. False for anything else
+/// (numpy converts then, and raises what it raises).
+bool scalar_without_numpy(py::handle value, const dpc_dlpack_dtype *want, dpc_dlpack_dtype &dt,
+                          unsigned char *out) {
+    PyObject *v = value.ptr();
+    const bool is_bool = PyBool_Check(v), is_int = PyLong_CheckExact(v), is_float = PyFloat_CheckExact(v),
+               is_complex = PyComplex_CheckExact(v);
+    if (!is_bool && !is_int && !is_float && !is_complex) return false;
+    dt = want ? *want
+         : is_bool ? make_dtype(DPC_DL_BOOL, 8)
+         : is_int ? make_dtype(DPC_DL_INT, 64)
+         : is_float ? make_dtype(DPC_DL_FLOAT, 64)
+                    : make_dtype(DPC_DL_COMPLEX, 128);
+    auto as_double = [&](double &d) {
+        d = is_float ? PyFloat_AS_DOUBLE(v) : PyLong_AsDouble(v);
+        if (d == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return false;
+        }
+        return true;
+    };
+    auto fits_float = [](double d) { return !std::isfinite(d) || std::fabs(d) <= FLT_MAX; };
+    switch (dt.code) {
+    case DPC_DL_BOOL:
+        if (!is_bool) return false;
+        out[0] = v == Py_True ? 1 : 0;
+        return true;
+    case DPC_DL_INT: {
+        if (!is_bool && !is_int) return false;
+        int overflow = 0;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (overflow || (x == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            return false;
+        }
+        const int bits = dt.bits;
+        if (bits < 64 && (x < -(1LL << (bits - 1)) || x > (1LL << (bits - 1)) - 1)) return false;
+        const int8_t i8 = static_cast<int8_t>(x);
+        const int16_t i16 = static_cast<int16_t>(x);
+        const int32_t i32 = static_cast<int32_t>(x);
+        const int64_t i64 = x;
+        if (bits == 8) std::memcpy(out, &i8, 1);
+        else if (bits == 16) std::memcpy(out, &i16, 2);
+        else if (bits == 32) std::memcpy(out, &i32, 4);
+        else std::memcpy(out, &i64, 8);
+        return true;
+    }
+    case DPC_DL_UINT: {
+        if (!is_bool && !is_int) return false;
+        unsigned long long x = PyLong_AsUnsignedLongLong(v);  // negative or too big: an error
+        if (PyErr_Occurred()) {
+            PyErr_Clear();
+            return false;
+        }
+        const int bits = dt.bits;
+        if (bits < 64 && x > (1ULL << bits) - 1) return false;
+        const uint8_t u8 = static_cast<uint8_t>(x);
+        const uint16_t u16 = static_cast<uint16_t>(x);
+        const uint32_t u32 = static_cast<uint32_t>(x);
+        const uint64_t u64 = x;
+        if (bits == 8) std::memcpy(out, &u8, 1);
+        else if (bits == 16) std::memcpy(out, &u16, 2);
+        else if (bits == 32) std::memcpy(out, &u32, 4);
+        else std::memcpy(out, &u64, 8);
+        return true;
+    }
+    case DPC_DL_FLOAT: {
+        double d = 0;
+        if (is_complex || (dt.bits != 32 && dt.bits != 64) || !as_double(d)) return false;
+        if (dt.bits == 64) {
+            std::memcpy(out, &d, 8);
+            return true;
+        }
+        if (!fits_float(d)) return false;  // numpy warns of the overflow
+        const float f = static_cast<float>(d);
+        std::memcpy(out, &f, 4);
+        return true;
+    }
+    case DPC_DL_COMPLEX: {
+        double re = 0, im = 0;
+        if (is_complex) {
+            re = PyComplex_RealAsDouble(v);
+            im = PyComplex_ImagAsDouble(v);
+        } else if (!as_double(re)) {
+            return false;
+        }
+        if (dt.bits == 128) {
+            const std::complex<double> c(re, im);
+            std::memcpy(out, &c, 16);
+            return true;
+        }
+        if (dt.bits != 64 || !fits_float(re) || !fits_float(im)) return false;
+        const std::complex<float> c(static_cast<float>(re), static_cast<float>(im));
+        std::memcpy(out, &c, 8);
+        return true;
+    }
+    default: return false;
+    }
 }
 
 py::object np_dtype(dpc_dlpack_dtype t) { return numpy().attr("dtype")(dtype_name(t)); }
@@ -79,7 +261,7 @@ int32_t usm_kind_from(const std::string &s) {
     if (s == "device") return DPC_USM_DEVICE;
     if (s == "shared") return DPC_USM_SHARED;
     if (s == "host") return DPC_USM_HOST;
-    throw py::value_error("usm_type must be 'device', 'shared' or 'host', not '" + s + "'");
+    throw invalid_argument_error("usm_type must be 'device', 'shared' or 'host', not '" + s + "'");
 }
 
 py::object usm_name(int32_t k) {
@@ -91,10 +273,26 @@ py::object usm_name(int32_t k) {
     }
 }
 
+/// A shape: an int or a sequence of ints (TypeMismatchError for anything
+/// else, InvalidArgumentError for an int beyond int64).
 std::vector<int64_t> to_shape(py::handle shape) {
-    if (PyLong_Check(shape.ptr())) return {shape.cast<int64_t>()};
+    auto extent = [&](py::handle x) -> int64_t {
+        if (!PyLong_Check(x.ptr()) && !PyIndex_Check(x.ptr()))
+            throw type_mismatch_error("a shape is an int or a sequence of ints, not one holding a " + type_name(x));
+        py::object i = py::reinterpret_steal<py::object>(PyNumber_Index(x.ptr()));
+        if (!i) throw py::error_already_set();
+        long long v = PyLong_AsLongLong(i.ptr());
+        if (v == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            throw invalid_argument_error("a shape's extents must fit in int64, not " + std::string(py::str(x)));
+        }
+        return static_cast<int64_t>(v);
+    };
+    if (PyLong_Check(shape.ptr())) return {extent(shape)};
+    if (!PySequence_Check(shape.ptr()) || PyUnicode_Check(shape.ptr()) || PyBytes_Check(shape.ptr()))
+        throw type_mismatch_error("a shape is an int or a sequence of ints, not a " + type_name(shape));
     std::vector<int64_t> s;
-    for (py::handle x : shape) s.push_back(x.cast<int64_t>());
+    for (py::handle x : shape) s.push_back(extent(x));
     return s;
 }
 
@@ -107,8 +305,8 @@ queue queue_arg(py::handle obj) {
     if (py::isinstance<py::str>(obj)) return queue::default_for(device::select(obj.cast<std::string>()));
     queue q;
     if (!python::to_queue(obj, q))
-        throw py::type_error(std::string("expected a queue (") + python::queue_kinds +
-                             "), a dpcore.Device, a filter string or None, not " + Py_TYPE(obj.ptr())->tp_name);
+        throw type_mismatch_error(std::string("expected a queue (") + python::queue_kinds +
+                                  "), a dpcore.Device, a filter string or None, not " + type_name(obj));
     return q;
 }
 
@@ -198,9 +396,9 @@ void order_for_consumer(const array &src, py::handle stream) {
     queue mine = src.get_queue();
     queue theirs;
     if (!python::to_queue(stream, theirs))
-        throw py::type_error(std::string("__dlpack__: stream must be None, a dpctl.SyclQueue, a dpcore.Queue or a "
-                                         "'SyclQueueRef' capsule for a oneAPI array, not ") +
-                             Py_TYPE(stream.ptr())->tp_name);
+        throw type_mismatch_error(std::string("__dlpack__: stream must be None, a dpctl.SyclQueue, a dpcore.Queue or "
+                                              "a 'SyclQueueRef' capsule for a oneAPI array, not ") +
+                                  type_name(stream));
     if (!mine) return;  // host memory: nothing pending
     event pending = mine.barrier();
     (void)theirs.barrier({pending});
@@ -264,7 +462,7 @@ array getitem(const array &a, py::handle key) {
             if (!st.is_none()) starts[axis] = st.cast<int64_t>();
             if (!sp.is_none()) stops[axis] = sp.cast<int64_t>();
             if (!sk.is_none()) steps[axis] = sk.cast<int64_t>();
-            if (steps[axis] == 0) throw py::value_error("slice step cannot be zero");
+            if (steps[axis] == 0) throw invalid_argument_error("slice step cannot be zero");
         }
         ++axis;
     }
@@ -294,24 +492,25 @@ array from_python(py::handle obj, py::handle dtype, py::handle queue_obj, const 
         if (!queue_obj.is_none()) {
             queue q = queue_arg(queue_obj);
             if (u.is_host() || u.get_queue() != q) {
-                if (no_copy) throw py::value_error("the array is not on the requested queue and copy=False");
+                if (no_copy) throw invalid_argument_error("the array is not on the requested queue and copy=False");
                 a = a.to_device(q, usm_kind_from(usm_type));
                 moved = true;
             }
         } else if (u.is_host()) {
-            if (no_copy) throw py::value_error("the array is host memory and copy=False");
+            if (no_copy) throw invalid_argument_error("the array is host memory and copy=False");
             a = a.to_device(queue_arg(py::none()), usm_kind_from(usm_type));
             moved = true;
         }
         if (!dtype.is_none() && to_dtype(dtype) != a.dtype()) {
-            if (no_copy) throw py::value_error("a data type conversion needs a copy and copy=False");
+            if (no_copy) throw invalid_argument_error("a data type conversion needs a copy and copy=False");
             a = a.astype(to_dtype(dtype));
             moved = true;
         }
         if (forced_copy && !moved) a = a.to_device(a.get_queue(), usm_kind_from(usm_type));
         return a;
     }
-    if (no_copy) throw py::value_error("making a dpcore array from a Python sequence needs a copy and copy=False");
+    if (no_copy)
+        throw invalid_argument_error("making a dpcore array from a Python sequence needs a copy and copy=False");
     // numpy.asarray with order "C" keeps a scalar 0-d (ascontiguousarray
     // would make it shape (1,)).
     py::object host = numpy().attr("asarray")(
@@ -378,17 +577,14 @@ std::string describe(const array &a) {
 
 PYBIND11_MODULE(_dpcore, m) {
     m.doc() = "dpcore's Device, Queue, Event and Array over its C API";
-    py::register_exception<dpcore::error>(m, "Error", PyExc_RuntimeError);
+    // dpcore::error (a failed call) becomes the class of its status. Global,
+    // so that extensions sharing pybind11's internals with this module get
+    // the same translation for dpcore::error they do not catch.
+    py::register_exception_translator(&python::translate_error);
+    m.attr("Error") = py::module_::import("dpcore._errors").attr("Error");
     m.attr("__c_version__") = std::string(dpc_version_string());
-    // Import numpy now, on the importing thread: a first import from some
-    // later call on another thread can be under way when the program forks,
-    // and the child then waits for ever on that module's import lock (seen
-    // in fork tests). Without numpy the module still loads; the calls that
-    // need it say so.
-    try {
-        (void)numpy();
-    } catch (py::error_already_set &) {
-    }
+    // numpy is not imported here: dpcore._import_numpy imports it at the
+    // first call that needs it, and holds a fork back until it is done.
 
     py::class_<PyDevice>(m, "Device", "A SYCL root device, as dpcore lists it.")
         .def(py::init([](py::object filter) {
@@ -535,7 +731,7 @@ PYBIND11_MODULE(_dpcore, m) {
         .def("__getitem__", [](const PyArray &a, py::object key) { return wrap(getitem(a.a, key)); })
         .def("__len__",
              [](const PyArray &a) {
-                 if (a.a.ndim() == 0) throw py::type_error("len() of a 0-d array");
+                 if (a.a.ndim() == 0) throw type_mismatch_error("len() of a 0-d array");
                  return a.a.shape()[0];
              })
         .def(
@@ -545,8 +741,14 @@ PYBIND11_MODULE(_dpcore, m) {
                 if (axes.size() == 0) return wrap(permute(a.a, reversed_axes(nd)));
                 py::object seq =
                     axes.size() == 1 && !PyLong_Check(axes[0].ptr()) ? py::object(axes[0]) : py::object(axes);
-                std::vector<int32_t> ax = seq.cast<std::vector<int32_t>>();
-                if (static_cast<int>(ax.size()) != nd) throw py::value_error("axes don't match array");
+                std::vector<int32_t> ax;
+                try {
+                    ax = seq.cast<std::vector<int32_t>>();
+                } catch (py::cast_error &) {
+                    throw type_mismatch_error("transpose takes axes as ints or one sequence of ints, not " +
+                                              std::string(py::str(seq)));
+                }
+                if (static_cast<int>(ax.size()) != nd) throw invalid_argument_error("axes don't match array");
                 return wrap(permute(a.a, ax));
             })
         .def_property_readonly("T", [](const PyArray &a) { return wrap(permute(a.a, reversed_axes(a.a.ndim()))); })
@@ -577,10 +779,19 @@ PYBIND11_MODULE(_dpcore, m) {
     m.def(
         "full",
         [](py::object shape, py::object value, py::object dtype, py::object q, const std::string &usm) {
-            py::object v = numpy().attr("asarray")(value, dtype.is_none() ? py::object(py::none()) : dtype);
-            dpc_dlpack_dtype dt = to_dtype(v.attr("dtype"));
+            // A Python scalar needs no numpy; anything else is numpy's to convert.
+            alignas(16) unsigned char one[16] = {};
+            dpc_dlpack_dtype want{}, dt{};
+            const bool fast = (dtype.is_none() || dtype_without_numpy(dtype, want)) &&
+                              scalar_without_numpy(value, dtype.is_none() ? nullptr : &want, dt, one);
+            py::object v;
+            void *p = one;
+            if (!fast) {
+                v = numpy().attr("asarray")(value, dtype.is_none() ? py::object(py::none()) : dtype);
+                dt = to_dtype(v.attr("dtype"));
+                p = reinterpret_cast<void *>(v.attr("ctypes").attr("data").cast<uintptr_t>());
+            }
             std::vector<int64_t> s = to_shape(shape);
-            void *p = reinterpret_cast<void *>(v.attr("ctypes").attr("data").cast<uintptr_t>());
             dpc_array h = nullptr;
             check(dpc_array_full(queue_arg(q).get(), dt, static_cast<int32_t>(s.size()), s.data(),
                                  usm_kind_from(usm), p, &h),
@@ -602,8 +813,7 @@ PYBIND11_MODULE(_dpcore, m) {
         "from_dlpack",
         [](py::object obj) {
             if (!PyObject_HasAttrString(obj.ptr(), "__dlpack__"))
-                throw py::type_error(std::string("from_dlpack needs an object with __dlpack__, not ") +
-                                     Py_TYPE(obj.ptr())->tp_name);
+                throw type_mismatch_error("from_dlpack needs an object with __dlpack__, not " + type_name(obj));
             return wrap(python::from_dlpack(obj).get_array());
         },
         py::arg("obj"), "Zero-copy import through the DLPack protocol (1.x, legacy as a fallback).");
@@ -614,7 +824,7 @@ PYBIND11_MODULE(_dpcore, m) {
             for (py::handle a : arrays) {
                 usm_ndarray u;
                 if (!python::to_array(a, u))
-                    throw py::type_error(std::string("common_queue takes arrays, not ") + Py_TYPE(a.ptr())->tp_name);
+                    throw type_mismatch_error("common_queue takes arrays, not " + type_name(a));
                 us.push_back(u);
             }
             std::vector<const usm_ndarray *> ps;

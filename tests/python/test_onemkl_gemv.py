@@ -223,6 +223,8 @@ def test_mixed_contexts_raise_listing_every_argument(mod):
         mod.gemv(A, x, y)
     msg = str(e.value)
     assert "one device in one context" in msg
+    # The example keeps dpcore's class and status (dpcore.InvalidArgumentError).
+    assert type(e.value) is dpcore.InvalidArgumentError and e.value.status.startswith("DPC_ERROR_")
     assert "array 0 is A, array 1 is x, array 2 is y" in msg
     # dpcore's part: every array's device, queue and context.
     assert msg.count(dev.filter_string) == 3, msg

@@ -10,6 +10,7 @@ import gc
 import os
 import pathlib
 import subprocess
+import sys
 import sysconfig
 import weakref
 
@@ -373,3 +374,41 @@ def test_events_and_named_compute_follows_data(probe):
     assert probe.common_named(x, y) is not None
     with pytest.raises(ValueError, match=r"array 0 \(A\).*array 1 \(x\)"):
         probe.common_named(a, dpnp.ones(1, sycl_queue=sub_device_queue()))
+
+
+def test_caster_errors_are_dpcores_classes(probe, monkeypatch):
+    """The header raises the dpcore package's classes, looked up at run time:
+    the casters' TypeErrors, common_queue's ValueError and dpcore::error
+    from the wrappers (through the translator the probe registers)."""
+    with pytest.raises(TypeError, match="byte order") as e:
+        probe.which(np.arange(3, dtype=">f4"))
+    assert isinstance(e.value, dpcore.TypeMismatchError) and e.value.status == "DPC_ERROR_INVALID_ARGUMENT"
+    with pytest.raises(ValueError, match="holds float32, not float64") as e:
+        probe.sum_float64(dpcore.zeros(2, dtype="f4"))
+    assert type(e.value) is dpcore.InvalidArgumentError and e.value.code == 1
+    with pytest.raises(ValueError, match="allow the copy") as e:
+        probe.stage(np.arange(4.0), dpcore.Queue(), False)
+    assert isinstance(e.value, dpcore.Error) and e.value.status == "DPC_ERROR_INVALID_ARGUMENT"
+    with pytest.raises(ValueError, match=r"array 0 \(A\)") as e:
+        probe.common_named(dpcore.asarray([1.0]), dpnp.asarray([2.0], sycl_queue=sub_device_queue()))
+    assert isinstance(e.value, dpcore.InvalidArgumentError) and e.value.status.startswith("DPC_ERROR_")
+    with pytest.raises(ValueError, match="banana") as e:
+        probe.select("gpu:banana:x")
+    assert type(e.value) is dpcore.InvalidArgumentError and e.value.status == "DPC_ERROR_INVALID_SELECTOR"
+    with pytest.raises(MemoryError, match="probe") as e:
+        probe.fail(301, "probe")
+    assert type(e.value) is dpcore.OutOfMemoryError and e.value.backend_code == 42
+    with pytest.raises(NotImplementedError) as e:
+        probe.fail(202, "probe")
+    assert type(e.value) is dpcore.UnsupportedError and e.value.status == "DPC_ERROR_UNSUPPORTED"
+    with pytest.raises(dpcore.Error) as e:
+        probe.fail(205, "probe")
+    assert type(e.value) is dpcore.Error and e.value.status == "DPC_ERROR_DEVICE_LOST"
+    # Without the dpcore package the same errors are plain builtins.
+    monkeypatch.setitem(sys.modules, "dpcore._errors", None)
+    with pytest.raises(RuntimeError, match="probe") as e:
+        probe.fail(301, "probe")
+    assert type(e.value) is RuntimeError
+    with pytest.raises(TypeError, match="byte order") as e:
+        probe.which(np.arange(3, dtype=">f4"))
+    assert type(e.value) is TypeError

@@ -23,7 +23,30 @@
 // object is of none of the kinds above; pybind11's TypeError then lists the
 // kinds in the parameter's type name. When the object is of an accepted
 // kind but cannot be taken (an unsupported data type, memory that is not
-// USM, ...), the caster raises TypeError with dpcore's reason.
+// USM, ...), the caster raises dpcore.TypeMismatchError (a TypeError) with
+// dpcore's reason.
+//
+// Errors: Python sees dpcore's failures as the classes of the `dpcore`
+// package (dpcore.Error, a RuntimeError, or a subclass that is also
+// MemoryError, ValueError, TypeError or NotImplementedError, chosen by the
+// dpc_status; the table is in dpcore/_errors.py and the README), with
+// .status, .code and .backend_code. The extension needs the package only at
+// run time: the class is looked up, by import, when an error is raised
+// (without the package: a plain RuntimeError, or TypeError, with the same
+// message). Nothing about it is decided at build time:
+//   - the errors this header raises are dpcore::python::type_mismatch_error
+//     and invalid_argument_error, subclasses of py::type_error and
+//     py::value_error (C++ code catches them as those) whose set_error()
+//     picks dpcore's class;
+//   - a dpcore::error thrown by the wrappers of dpcore.hpp is translated by
+//     a module-local pybind11 exception translator, which the casters
+//     register at their first use; call
+//     dpcore::python::register_error_translator() in PYBIND11_MODULE to
+//     have it from the start (for functions that take no dpcore argument).
+//     Without it such an error is pybind11's RuntimeError for a
+//     std::runtime_error (or, where the extension shares pybind11's
+//     internals with dpcore's own module, dpcore's class through the
+//     global translator that module registers).
 //
 // Lifetime: the dpcore array keeps the Python producer alive (through
 // DLPack's deleter, or a reference it holds for the interface path);
@@ -37,6 +60,7 @@
 
 #include <array>
 #include <atomic>
+#include <exception>
 #include <cstring>
 #include <thread>
 #include <initializer_list>
@@ -194,6 +218,78 @@ inline void keep_alive(const std::vector<event> &events, std::initializer_list<c
 namespace python {
 namespace py = pybind11;
 
+// ---------------------------------------------------------------- errors
+
+/// Set the Python error for `e`: dpcore._errors' class for its status
+/// (dpcore.TypeMismatchError, a TypeError, when `wrong_type`), carrying the
+/// status, its name and the backend code; a RuntimeError (TypeError) with
+/// the same message when the dpcore package cannot be imported. Call with
+/// the GIL.
+inline void set_python_error(const error &e, bool wrong_type = false) noexcept {
+    PyObject *exc = nullptr;
+    if (PyObject *mod = PyImport_ImportModule("dpcore._errors")) {
+        exc = PyObject_CallMethod(mod, "_make", "izsLO", static_cast<int>(e.status()), dpc_status_name(e.status()),
+                                  e.what(), static_cast<long long>(e.backend_code()),
+                                  wrong_type ? Py_True : Py_False);
+        Py_DECREF(mod);
+    }
+    if (exc) {
+        PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exc)), exc);
+        Py_DECREF(exc);
+        return;
+    }
+    PyErr_Clear();
+    PyErr_SetString(wrong_type ? PyExc_TypeError : PyExc_RuntimeError, e.what());
+}
+
+/// A py::type_error (C++ code catches it as one) that Python sees as
+/// dpcore.TypeMismatchError, with the status of the dpcore call that
+/// refused the object (DPC_ERROR_INVALID_ARGUMENT when none did).
+class DPCORE_PY_HIDDEN type_mismatch_error : public py::type_error {
+public:
+    explicit type_mismatch_error(const std::string &what, dpc_status st = DPC_ERROR_INVALID_ARGUMENT)
+        : py::type_error(what), status_(st) {}
+    dpc_status status() const noexcept { return status_; }
+    void set_error() const override { set_python_error(error(status_, what()), true); }
+
+private:
+    dpc_status status_;
+};
+
+/// A py::value_error (C++ code catches it as one) that Python sees as the
+/// dpcore class of its status (dpcore.InvalidArgumentError for
+/// DPC_ERROR_INVALID_ARGUMENT).
+class DPCORE_PY_HIDDEN invalid_argument_error : public py::value_error {
+public:
+    explicit invalid_argument_error(const std::string &what, dpc_status st = DPC_ERROR_INVALID_ARGUMENT)
+        : py::value_error(what), status_(st) {}
+    dpc_status status() const noexcept { return status_; }
+    void set_error() const override { set_python_error(error(status_, what())); }
+
+private:
+    dpc_status status_;
+};
+
+/// A pybind11 exception translator: dpcore::error becomes its dpcore class.
+inline void translate_error(std::exception_ptr p) {
+    try {
+        if (p) std::rethrow_exception(p);
+    } catch (const error &e) {
+        set_python_error(e);
+    }
+}
+
+/// Make this extension module translate dpcore::error into the dpcore
+/// package's classes (a module-local translator, so other modules are not
+/// affected). The casters call it at their first use; call it in
+/// PYBIND11_MODULE to cover every function from the start. Idempotent
+/// (registers once per module); call with the GIL.
+inline void register_error_translator() {
+    static std::atomic<bool> done{false};
+    if (done.load(std::memory_order_relaxed) || done.exchange(true)) return;
+    py::register_local_exception_translator(&translate_error);
+}
+
 /// What the parameter type names, for pybind11's signatures and errors.
 constexpr const char *array_kinds =
     "dpcore.usm_ndarray (dpcore.Array, an object with __sycl_usm_array_interface__ such as a dpnp or dpctl array, "
@@ -328,10 +424,15 @@ void gate_dlpack(T *t) {
     t->deleter = &gated_dlpack_deleter<T>;
 }
 
-[[noreturn]] inline void conversion_failed(py::handle obj, std::string why) {
+/// dpcore.TypeMismatchError (type_mismatch_error) for an object of an
+/// accepted kind that cannot be taken; `st` is the status of the dpcore
+/// call that refused it, if any.
+[[noreturn]] inline void conversion_failed(py::handle obj, std::string why,
+                                           dpc_status st = DPC_ERROR_INVALID_ARGUMENT) {
     while (!why.empty() && (why.back() == '.' || why.back() == ' ' || why.back() == '\n')) why.pop_back();
-    throw py::type_error("cannot take a " + std::string(Py_TYPE(obj.ptr())->tp_name) + " as a dpcore array: " + why +
-                         ". Accepted: " + array_kinds);
+    throw type_mismatch_error("cannot take a " + std::string(Py_TYPE(obj.ptr())->tp_name) + " as a dpcore array: " +
+                                  why + ". Accepted: " + array_kinds,
+                              st);
 }
 
 /// An interned Python string, made once (never freed: interned strings
@@ -440,13 +541,15 @@ inline queue cached_queue(py::handle obj) {
 }
 
 /// Convert a Python queue object. False when `obj` is none of the kinds;
-/// throws py::type_error when it is one but cannot be taken.
+/// raises dpcore.TypeMismatchError (a TypeError) when it is one but cannot
+/// be taken.
 inline bool to_queue(py::handle obj, queue &out) {
     static PyObject *key = interned("_dpc_queue");
+    register_error_translator();
     if (uintptr_t h = handle_attr(obj, key)) {
         dpc_queue q = reinterpret_cast<dpc_queue>(h);
-        if (dpc_queue_retain(q) != DPC_SUCCESS)
-            throw py::type_error("the dpcore.Queue's handle is not valid: " + last_error_message());
+        if (dpc_status st = dpc_queue_retain(q); st != DPC_SUCCESS)
+            throw type_mismatch_error("the dpcore.Queue's handle is not valid: " + last_error_message(), st);
         out = queue::adopt(q);
         return true;
     }
@@ -461,8 +564,8 @@ inline bool to_queue(py::handle obj, queue &out) {
     if (!PyCapsule_IsValid(cap.ptr(), "SyclQueueRef")) return false;
     void *native = PyCapsule_GetPointer(cap.ptr(), "SyclQueueRef");
     dpc_queue q = nullptr;
-    if (dpc_queue_adopt(native, &q) != DPC_SUCCESS)
-        throw py::type_error("cannot adopt the SYCL queue: " + last_error_message());
+    if (dpc_status st = dpc_queue_adopt(native, &q); st != DPC_SUCCESS)
+        throw type_mismatch_error("cannot adopt the SYCL queue: " + last_error_message(), st);
     out = queue::adopt(q);
     return true;
 }
@@ -504,7 +607,7 @@ inline usm_ndarray lend(py::handle owner, const queue &q, dpc_dlpack_dtype dt, c
     dpc_array a = nullptr;
     dpc_status s = dpc_array_from_usm(q.get(), dt, static_cast<int32_t>(sh.size()), sh.data(),
                                       st.empty() ? nullptr : st.data(), ptr, flags, release_pyobject, owner.ptr(), &a);
-    if (s != DPC_SUCCESS) conversion_failed(owner, last_error_message());
+    if (s != DPC_SUCCESS) conversion_failed(owner, last_error_message(), s);
     usm_ndarray out(array::adopt(a), o, q);
     if (producer_queue && producer_queue.ptr() != Py_None)
         out.set_producer_queue(py::reinterpret_borrow<py::object>(producer_queue));
@@ -612,14 +715,16 @@ inline usm_ndarray from_tensor(py::handle owner, py::handle t) {
     return lend(owner, q, dt, sh, st, p, flags, origin::usm_ndarray_attributes, pq);
 }
 
+inline py::object from_queue(const queue &q);
+
 /// The `stream` argument for `obj.__dlpack__`, by the DLPack / array API
 /// contract: the consumer names the queue it will use and the producer
 /// orders its pending work before it. For a kDLOneAPI array that is a
 /// dpctl.SyclQueue over the canonical queue of the array's device, the
-/// queue the imported array joins (made once per device). None for host
-/// (kDLCPU) memory, which is ready when __dlpack__ returns, and for devices
-/// dpcore does not import from. `oneapi` tells whether the producer said
-/// kDLOneAPI.
+/// queue the imported array joins (made once per device; a dpcore.Queue for
+/// a dpcore.Array). None for host (kDLCPU) memory, which is ready when
+/// __dlpack__ returns, and for devices dpcore does not import from.
+/// `oneapi` tells whether the producer said kDLOneAPI.
 inline py::object dlpack_stream(py::handle obj, bool &oneapi) {
     oneapi = false;
     PyObject *dev = PyObject_CallMethod(obj.ptr(), "__dlpack_device__", nullptr);
@@ -636,6 +741,10 @@ inline py::object dlpack_stream(py::handle obj, bool &oneapi) {
     }
     if (type != 14 /* kDLOneAPI */) return py::none();
     oneapi = true;
+    // A dpcore.Array takes a dpcore.Queue, which needs no dpctl (whose
+    // import costs hundreds of milliseconds, numpy's included).
+    if (kind_of(obj) == kind::dpcore)
+        return from_queue(queue::default_for(device::from_dlpack_id(static_cast<int32_t>(id))));
     using entry = detail::stream_entry;
     std::vector<entry> *streams = &detail::stream_cache();
     for (const entry &e : *streams)
@@ -712,20 +821,22 @@ inline usm_ndarray from_dlpack(py::handle obj) {
     } else {
         conversion_failed(obj, "__dlpack__ did not return a DLPack capsule");
     }
-    if (s != DPC_SUCCESS) conversion_failed(obj, last_error_message());
+    if (s != DPC_SUCCESS) conversion_failed(obj, last_error_message(), s);
     return usm_ndarray(array::adopt(a), o);
 }
 
 /// Convert a Python array object. False when `obj` is none of the kinds;
-/// throws py::type_error when it is one but cannot be taken.
+/// raises dpcore.TypeMismatchError (a TypeError) when it is one but cannot
+/// be taken.
 inline bool to_array(py::handle obj, usm_ndarray &out) {
+    register_error_translator();
     switch (kind_of(obj)) {
     case kind::dpcore: {
         static PyObject *key = interned("_dpc_array");
         uintptr_t h = handle_attr(obj, key);
         if (!h) return false;
         dpc_array a = reinterpret_cast<dpc_array>(h);
-        if (dpc_array_retain(a) != DPC_SUCCESS) conversion_failed(obj, last_error_message());
+        if (dpc_status st = dpc_array_retain(a); st != DPC_SUCCESS) conversion_failed(obj, last_error_message(), st);
         out = usm_ndarray(array::adopt(a), origin::dpcore_array);
         return true;
     }
@@ -759,6 +870,7 @@ inline py::object dpcore_module() {
 /// `_from_handle`; None for an empty wrapper.
 template <class W>
 py::object to_python(const W &w, const char *cls) {
+    register_error_translator();
     if (!w) return py::none();
     W ref = w;  // a new reference, handed to Python below
     auto h = ref.get();
@@ -809,14 +921,31 @@ inline void record_for_producers(std::initializer_list<const usm_ndarray *> inpu
     }
 }
 
-/// Compute follows data: the queue all `arrays` share, or py::value_error
-/// listing every array's device, queue and context.
-inline queue common_queue(const std::vector<const usm_ndarray *> &arrays) {
+namespace detail {
+/// dpc_array_common_queue over `arrays`; on failure its status and message.
+inline dpc_status common_queue(const std::vector<const usm_ndarray *> &arrays, queue &out, std::string &message) {
     std::vector<dpc_array> hs;
     for (const usm_ndarray *a : arrays) hs.push_back(a->get_array().get());
     dpc_queue q = nullptr;
-    if (dpc_array_common_queue(hs.data(), hs.size(), &q) != DPC_SUCCESS) throw py::value_error(last_error_message());
-    return queue::adopt(q);
+    dpc_status st = dpc_array_common_queue(hs.data(), hs.size(), &q);
+    if (st != DPC_SUCCESS) {
+        message = last_error_message();
+        return st;
+    }
+    out = queue::adopt(q);
+    return DPC_SUCCESS;
+}
+}  // namespace detail
+
+/// Compute follows data: the queue all `arrays` share, or
+/// invalid_argument_error (a py::value_error; in Python
+/// dpcore.InvalidArgumentError) listing every array's device, queue and
+/// context.
+inline queue common_queue(const std::vector<const usm_ndarray *> &arrays) {
+    queue q;
+    std::string m;
+    if (dpc_status st = detail::common_queue(arrays, q, m); st != DPC_SUCCESS) throw invalid_argument_error(m, st);
+    return q;
 }
 
 /// The same, naming the arguments: in the error, "array i" is followed by
@@ -824,17 +953,16 @@ inline queue common_queue(const std::vector<const usm_ndarray *> &arrays) {
 inline queue common_queue_named(const std::vector<std::pair<const char *, const usm_ndarray *>> &named) {
     std::vector<const usm_ndarray *> arrays;
     for (const auto &p : named) arrays.push_back(p.second);
-    try {
-        return common_queue(arrays);
-    } catch (py::value_error &e) {
-        std::string m = e.what();
-        for (std::size_t i = named.size(); i-- > 0;) {
-            std::string key = "array " + std::to_string(i);
-            std::size_t at = m.find(key + ":");
-            if (at != std::string::npos) m.replace(at, key.size(), key + " (" + named[i].first + ")");
-        }
-        throw py::value_error(m);
+    queue q;
+    std::string m;
+    dpc_status st = detail::common_queue(arrays, q, m);
+    if (st == DPC_SUCCESS) return q;
+    for (std::size_t i = named.size(); i-- > 0;) {
+        std::string key = "array " + std::to_string(i);
+        std::size_t at = m.find(key + ":");
+        if (at != std::string::npos) m.replace(at, key.size(), key + " (" + named[i].first + ")");
     }
+    throw invalid_argument_error(m, st);
 }
 
 }  // namespace python

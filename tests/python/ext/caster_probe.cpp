@@ -20,6 +20,15 @@ static const char *origin_name(dpcore::origin o) {
 }
 
 PYBIND11_MODULE(caster_probe, m) {
+    // dpcore::error from any function of this module becomes dpcore's class
+    // for its status (the casters would register this at their first use).
+    dpcore::python::register_error_translator();
+    // A failing dpcore call outside the casters: dpcore::error from the
+    // wrappers of dpcore.hpp.
+    m.def("select", [](const std::string &filter) { return dpcore::device::select(filter).name(); });
+    m.def("fail", [](int status, const std::string &what) {
+        throw dpcore::error(static_cast<dpc_status>(status), what, 42);
+    });
     m.def("describe", [](const dpcore::usm_ndarray &a) {
         py::dict d;
         d["ndim"] = a.ndim();
