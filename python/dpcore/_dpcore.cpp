@@ -17,6 +17,8 @@
 namespace py = pybind11;
 using namespace dpcore;
 
+void bind_kernels(py::module_ &m);  // _dpcore_kernels.cpp: Bundle, Kernel, launch
+
 namespace {
 
 struct PyDevice {
@@ -633,4 +635,5 @@ PYBIND11_MODULE(_dpcore, m) {
         }
         return out;
     });
+    bind_kernels(m);
 }
