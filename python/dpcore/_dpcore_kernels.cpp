@@ -520,11 +520,14 @@ event launch(const PyKernel &k, py::handle global_obj, py::args args, py::handle
         try {
             check(st, "dpc_kernel_launch");
         } catch (const dpcore::error &e) {
-            // A Python number without a C type is the likely cause of a size mismatch: say so.
+            // A Python number without a C type given for a scalar parameter
+            // of another size: say how to give the type.
             std::string m = e.what();
             for (std::size_t i = 0; i < slots.size(); ++i) {
                 if (!slots[i].untyped) continue;
-                if (m.find("argument " + std::to_string(i) + " of kernel") != std::string::npos) {
+                std::string at = "argument " + std::to_string(i) + " of kernel";
+                std::size_t p = m.find(at);
+                if (p != std::string::npos && m.find("-byte value", p) != std::string::npos) {
                     m += " (argument " + std::to_string(i) + " is a Python " + slots[i].untyped +
                          "; give its C type, e.g. dpcore.int32(v), numpy.float32(v) or (v, 'uint32'))";
                     break;
