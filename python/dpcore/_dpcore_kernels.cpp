@@ -196,6 +196,11 @@ PyScalar make_scalar(py::object value, py::object dtype) {
         try {
             warnings.attr("simplefilter")("ignore");
             arr = np.attr("asarray")(value, dt);
+        } catch (py::error_already_set &e) {
+            ctx.attr("__exit__")(py::none(), py::none(), py::none());
+            if (e.matches(PyExc_OverflowError))
+                throw py::value_error(std::string(py::repr(value)) + " does not fit in " + std::string(py::str(dt)));
+            throw;
         } catch (...) {
             ctx.attr("__exit__")(py::none(), py::none(), py::none());
             throw;
@@ -417,8 +422,8 @@ void convert_arg(py::handle obj, arg_slot &s) {
         s.arg.value = s.array.get_array().get();
         return;
     } else {
-        throw py::type_error(std::string("cannot pass a ") + Py_TYPE(obj.ptr())->tp_name +
-                             " to a kernel. Accepted: arrays (" + python::array_kinds +
+        throw py::type_error(std::string("cannot pass an argument of type '") + Py_TYPE(obj.ptr())->tp_name +
+                             "' to a kernel. Accepted: arrays (" + python::array_kinds +
                              "), Python int (int64) and float (double), numpy scalars, dpcore.Scalar "
                              "(e.g. dpcore.int32(5)), (value, dtype) pairs and dpcore.LocalMemory");
     }
