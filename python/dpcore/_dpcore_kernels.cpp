@@ -16,7 +16,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <cstring>
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -57,19 +57,24 @@ void check_build(dpc_status st, const char *call) {
     if (msg.compare(0, prefix.size(), prefix) != 0) msg = prefix + msg;
     msg += "\n--- build log ---\n" + log;
     py::object exc = (*error_class)(msg);
-    exc.attr("build_log") = log;
-    exc.attr("status") = std::string(dpc_status_name(st));
+    // Attributes the class may already define (read-only) are left as they are.
+    for (auto kv : {std::make_pair("build_log", log), std::make_pair("status", std::string(dpc_status_name(st)))}) {
+        if (PyObject_SetAttrString(exc.ptr(), kv.first, py::str(kv.second).ptr()) != 0) PyErr_Clear();
+    }
     PyErr_SetObject(error_class->ptr(), exc.ptr());
     throw py::error_already_set();
 }
 
-/// The dpcore device of a dpcore.Device (through its handle attribute), or
-/// an empty device when `obj` is not one.
+/// The dpcore device of a dpcore.Device (through its handle attribute) or
+/// of a dpctl.SyclDevice (through its filter string), or an empty device
+/// when `obj` is neither.
 device device_of(py::handle obj) {
     static PyObject *key = python::interned("_dpc_device");
-    uintptr_t h = python::handle_attr(obj, key);
-    if (!h) return device();
-    return device::borrow(reinterpret_cast<dpc_device>(h));
+    if (uintptr_t h = python::handle_attr(obj, key)) return device::borrow(reinterpret_cast<dpc_device>(h));
+    if (std::string(Py_TYPE(obj.ptr())->tp_name).find("SyclDevice") != std::string::npos &&
+        PyObject_HasAttrString(obj.ptr(), "filter_string"))
+        return device::select(obj.attr("filter_string").cast<std::string>());
+    return device();
 }
 
 /// Where a bundle is built: `where` is None (the default device), a
@@ -87,7 +92,8 @@ std::pair<context, device> target_of(py::handle where) {
     } else {
         queue q;
         if (!python::to_queue(where, q))
-            throw py::type_error(std::string("device must be None, a dpcore.Device, a filter string or a queue (") +
+            throw py::type_error(std::string("device must be None, a dpcore.Device, a dpctl.SyclDevice, a filter "
+                                             "string or a queue (") +
                                  python::queue_kinds + "), not " + Py_TYPE(where.ptr())->tp_name);
         return {q.get_context(), q.get_device()};
     }
@@ -439,7 +445,13 @@ event launch(const PyKernel &k, py::handle global_obj, py::args args, py::handle
              py::handle depends) {
     std::vector<size_t> global = sizes(global_obj, "global_size");
     std::vector<size_t> local;
-    if (!local_obj.is_none()) local = sizes(local_obj, "local_size");
+    if (!local_obj.is_none()) {
+        local = sizes(local_obj, "local_size");
+        // The C API reads as many local sizes as global ones.
+        if (local.size() != global.size())
+            throw py::value_error("local_size has " + std::to_string(local.size()) + " sizes and global_size " +
+                                  std::to_string(global.size()) + "; give one local size per dimension");
+    }
 
     std::vector<arg_slot> slots(args.size());
     for (std::size_t i = 0; i < args.size(); ++i) {
@@ -550,9 +562,13 @@ event launch(const PyKernel &k, py::handle global_obj, py::args args, py::handle
         done.wait();
         throw;
     }
-    // dpnp orders its own work through dpctl's order manager: tell it.
+    // dpnp orders its own work through dpctl's order manager: tell it, once
+    // per producer queue.
+    std::vector<PyObject *> told;
     for (const usm_ndarray *a : arrays) {
-        if (a->producer_queue().is_none()) continue;
+        PyObject *pq = a->producer_queue().ptr();
+        if (a->producer_queue().is_none() || std::find(told.begin(), told.end(), pq) != told.end()) continue;
+        told.push_back(pq);
         python::record_for_producers({a}, done);
     }
     return done;

@@ -76,7 +76,8 @@ def test_spirv_from_paths_and_buffers(dev):
         b = dpcore.Bundle.from_spirv(src, dev)
         assert b.kernel_names == ["saxpy"]
     # Other device arguments: a filter string, a dpcore.Queue, a dpctl.SyclQueue.
-    for where in (dev.filter_string, dev.default_queue, dpctl.SyclQueue(dev.filter_string)):
+    for where in (dev.filter_string, dev.default_queue, dpctl.SyclQueue(dev.filter_string),
+                  dpctl.SyclDevice(dev.filter_string)):
         assert dpcore.Bundle.from_spirv(data, where).device == dev
     with pytest.raises(TypeError, match="device must be"):
         dpcore.Bundle.from_spirv(data, 3.5)
@@ -279,7 +280,8 @@ def test_queue_inference_error_and_override(dev, vadd):
     with pytest.raises(ValueError, match="host"):
         k.launch(N, a, np.ones(N, "i4"), c, dpcore.int32(1))
     # queue= overrides the inference: another runtime queue of the same device and context ...
-    for q in (dpctl.SyclQueue(dev.filter_string), dev, dev.filter_string, dev.default_queue):
+    for q in (dpctl.SyclQueue(dev.filter_string), dev, dev.filter_string, dev.default_queue,
+              dpctl.SyclDevice(dev.filter_string)):
         c2 = dpcore.zeros(N, dtype="int32", queue=dev)
         k.launch(N, a, a, c2, dpcore.int32(1), queue=q).wait()
         np.testing.assert_array_equal(c2.asnumpy(), 2 * np.arange(N))
@@ -319,6 +321,8 @@ def test_wrong_argument_count_and_kinds(dev, vadd):
     # Sizes the C API checks.
     with pytest.raises(dpcore.Error, match="does not divide"):
         k.launch(N, a, a, c, dpcore.int32(1), local_size=7)
+    with pytest.raises(ValueError, match="local_size has 2 sizes and global_size 1"):
+        k.launch(N, a, a, c, dpcore.int32(1), local_size=(10, 1))
     with pytest.raises(dpcore.Error, match="dims is 4"):
         k.launch((10, 10, 10, 1), a, a, c, dpcore.int32(1))
     # What cannot be an argument at all, named by position.
