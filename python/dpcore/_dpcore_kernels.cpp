@@ -422,6 +422,15 @@ void convert_arg(py::handle obj, arg_slot &s) {
         s.bytes = make_scalar(t[0], t[1]).bytes;
         s.arg.kind = DPC_ARG_SCALAR;
     } else if (python::to_array(obj, s.array)) {
+        // A kernel gets the data pointer only: a strided view would be read
+        // as if it were contiguous.
+        if (!s.array.c_contiguous() && !s.array.f_contiguous() && s.array.size() > 1) {
+            std::string st;
+            for (int64_t x : s.array.strides()) st += (st.empty() ? "" : ", ") + std::to_string(x);
+            throw py::value_error("a strided view (strides (" + st +
+                                  ") elements) cannot be a kernel argument: the kernel gets only its data pointer; "
+                                  "pass a contiguous array (a copy)");
+        }
         s.is_array = true;
         s.arg.kind = DPC_ARG_ARRAY;
         s.arg.size = 0;

@@ -12,7 +12,8 @@
   depends=None)`` (or ``dpcore.launch(kernel, global_size, *args, ...)``)
   returns a ``dpcore.Event``. ``global_size[0]`` is the extent of
   ``get_global_id(0)``. The queue is the one the array arguments share
-  (compute follows data) unless ``queue=`` names one.
+  (compute follows data) unless ``queue=`` names one. A kernel gets an
+  array's data pointer only: strided views are refused.
 
 Scalar arguments and their C types:
 

@@ -15,6 +15,7 @@ import time
 import pytest
 
 import dpctl
+import dpctl.memory
 import dpnp
 import numpy as np
 
@@ -261,6 +262,14 @@ def test_mixed_producers_dpnp_and_dpcore(dev, vadd):
     e = dpcore.zeros(N, dtype="int32", queue=dev)
     k.launch(N, b, a, e, dpcore.int32(1)).wait()
     np.testing.assert_array_equal(e.asnumpy(), 2 * np.arange(N) + 3)
+    # dpnp.tensor's usm_ndarray and dpctl's USM memory objects are arrays too.
+    t = dpnp.tensor.arange(N, dtype="i4", device=dev.filter_string)
+    m = dpctl.memory.MemoryUSMShared(4 * N, queue=dpctl.SyclQueue(dev.filter_string))
+    k.launch(N, t, b, m, dpcore.int32(2)).wait()
+    np.testing.assert_array_equal(np.frombuffer(m.copy_to_host(), dtype="i4"), np.arange(N) + 6)
+    # A strided view would be read as contiguous memory: refused, naming the argument.
+    with pytest.raises(ValueError, match="argument 0: a strided view"):
+        k.launch(N // 2, a[::2], b[: N // 2], e[: N // 2], dpcore.int32(1))
 
 
 def test_queue_inference_error_and_override(dev, vadd):
