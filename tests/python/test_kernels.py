@@ -364,3 +364,30 @@ def test_arguments_live_until_the_kernel_is_done(dev, vadd):
         time.sleep(0.01)
     assert sys.getrefcount(src) == before
     np.testing.assert_array_equal(c.asnumpy(), 2 * np.arange(N))
+
+
+def test_launches_from_threads(dev, vadd):
+    """Launches release the GIL while they submit; four threads launching at
+    once each get their own results."""
+    import threading
+    k = vadd["vadd_i32"]
+    errors, outs = [], {}
+
+    def work(t):
+        try:
+            a = on(dev, np.arange(N, dtype="i4"))
+            for i in range(20):
+                c = dpcore.empty(N, dtype="int32", queue=dev)
+                k.launch(N, a, a, c, dpcore.int32(t + i)).wait()
+                outs[(t, i)] = c.asnumpy()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    for (t, i), c in outs.items():
+        np.testing.assert_array_equal(c, np.arange(N) * (1 + t + i))
