@@ -466,8 +466,8 @@ event launch(const PyKernel &k, py::handle global_obj, py::args args, py::handle
     for (std::size_t i = 0; i < args.size(); ++i) {
         try {
             convert_arg(args[i], slots[i]);
-        } catch (py::error_already_set &e) {
-            throw;
+        } catch (py::error_already_set &) {
+            throw;  // numpy's own errors, as they are
         } catch (py::builtin_exception &e) {
             // Name the argument.
             std::string m = "argument " + std::to_string(i) + ": " + e.what();
