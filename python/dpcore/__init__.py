@@ -9,6 +9,11 @@ them to other libraries zero-copy through DLPack (``__dlpack__``,
 extensions built with ``dpcore/dpcore4pybind11.hpp`` take and return these
 objects, as well as dpnp, dpctl, numpy and torch arrays.
 
+Kernels from Python (``dpcore.kernels``, exported here): ``Bundle`` from
+SPIR-V, OpenCL C or SYCL source, its ``Kernel`` objects, and ``launch`` on
+the queue the array arguments share, with typed scalars (``dpcore.int32(5)``,
+``Scalar``) and ``LocalMemory``.
+
 ``get_include()`` gives the directories an extension's build needs;
 ``scripts/dpcore-config --includes --libs`` gives the full flags.
 
@@ -104,6 +109,7 @@ from ._dpcore import (  # noqa: E402,F401
     full,
     zeros,
 )
+from .kernels import *  # noqa: F401,F403  Bundle, Kernel, launch, Scalar, int32, ...
 
 __version__ = __c_version__
 _HERE = _os.path.dirname(_os.path.abspath(__file__))

@@ -21,6 +21,8 @@
 namespace py = pybind11;
 using namespace dpcore;
 
+void bind_kernels(py::module_ &m);  // _dpcore_kernels.cpp: Bundle, Kernel, launch
+
 namespace {
 
 struct PyDevice {
@@ -843,4 +845,5 @@ PYBIND11_MODULE(_dpcore, m) {
         }
         return out;
     });
+    bind_kernels(m);
 }
