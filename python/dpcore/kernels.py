@@ -33,8 +33,6 @@ A Python ``bool`` is refused (say ``dpcore.uint8(b)``). The C API checks
 each scalar's size against the kernel's SPIR-V signature, so a Python int
 given for an ``int`` parameter is an error that says to give the type.
 """
-import numpy as _np
-
 from ._dpcore import Bundle, Kernel, LocalMemory, Scalar, launch  # noqa: F401
 
 __all__ = ["Bundle", "Kernel", "LocalMemory", "Scalar", "ScalarType", "launch",
@@ -48,15 +46,24 @@ class ScalarType:
     ``dtype`` attribute, so ``numpy.dtype(dpcore.int32)`` and
     ``dpcore.empty(n, dtype=dpcore.int32)`` work."""
 
-    __slots__ = ("name", "c_name", "dtype")
+    __slots__ = ("name", "c_name", "_dtype")
 
     def __init__(self, name, c_name):
         self.name = name
         self.c_name = c_name
-        self.dtype = _np.dtype(name)
+        self._dtype = None
+
+    @property
+    def dtype(self):
+        """The numpy dtype (numpy is imported here, at first use, not by
+        ``import dpcore``)."""
+        if self._dtype is None:
+            from . import _import_numpy
+            self._dtype = _import_numpy().dtype(self.name)
+        return self._dtype
 
     def __call__(self, value):
-        return Scalar(value, self.dtype)
+        return Scalar(value, self.name)
 
     def __repr__(self):
         return f"dpcore.{self.name} (OpenCL {self.c_name})"
