@@ -1111,12 +1111,13 @@ inline uint32_t contiguity(int nd, const int64_t *sh, const int64_t *st) {
     return f;
 }
 
-/// C-order strides (elements) for `sh`.
+/// C-order strides (elements) for `sh`, as the tensor library computes
+/// them when it stores none (an extent of 0 makes the outer strides 0).
 inline void c_strides(int nd, const int64_t *sh, int64_t *st) {
     int64_t s = 1;
     for (int i = nd; i-- > 0;) {
         st[i] = s;
-        s *= sh[i] > 0 ? sh[i] : 1;
+        s *= sh[i];
     }
 }
 
@@ -1711,6 +1712,32 @@ inline usm_ndarray array_view::keep() const {
         return python::lend(obj_, get_queue(), dtype_, sh, st, data_, f, origin::usm_ndarray_attributes, pyqueue_);
     }
     case source::none: throw error(DPC_ERROR_INVALID_ARGUMENT, "dpcore::array_view::keep: an empty view");
+    case source::exchange_api:
+        if (!PyObject_HasAttrString(reinterpret_cast<PyObject *>(Py_TYPE(obj_)), "__dlpack__")) {
+            // No __dlpack__ (whose stream argument orders the producer's
+            // work): an owning tensor through the exchange API, and a wait
+            // for the producer's work stream, the only ordering left.
+            const python::dlpack_exchange_api *api =
+                python::detail_view::exchange_api_of(Py_TYPE(obj_));
+            dpc_dlpack_managed_tensor_versioned *m = nullptr;
+            if (!api || api->managed_tensor_from_py_object_no_sync(obj_, &m) != 0 || !m) {
+                std::string why = "its DLPack exchange API gave no tensor to keep";
+                if (PyErr_Occurred()) why += ": " + std::string(pybind11::error_already_set().what());
+                python::conversion_failed(obj_, why);
+            }
+            python::arm_exit_hook();
+            python::gate_dlpack(m);
+            dpc_array a = nullptr;
+            if (dpc_array_from_dlpack_versioned(m, &a) != DPC_SUCCESS)
+                python::conversion_failed(obj_, last_error_message());
+            usm_ndarray u(array::adopt(a), origin::dlpack);
+            if (stream_) {
+                pybind11::gil_scoped_release nogil;
+                queue::adopt_native(stream_).wait();
+            }
+            return u;
+        }
+        [[fallthrough]];  // __dlpack__, with a stream
     default: {
         usm_ndarray u;
         if (!python::to_array(obj_, u))
@@ -1721,12 +1748,14 @@ inline usm_ndarray array_view::keep() const {
     }
 }
 
-/// Barriers on `q` and on each distinct queue of `inputs` (the producers'
-/// pending work), as for usm_ndarray.
-inline std::vector<event> depends_on_pending(const queue &q, const std::vector<const array_view *> &inputs) {
+/// Barriers on `q` and on each distinct queue of the views in [first,
+/// last) (the producers' pending work), as for usm_ndarray.
+inline std::vector<event> depends_on_pending(const queue &q, const array_view *const *first,
+                                             const array_view *const *last) {
     std::vector<event> out{q.barrier()};
     std::vector<void *> seen{q.native()};
-    for (const array_view *a : inputs) {
+    for (; first != last; ++first) {
+        const array_view *a = *first;
         if (!a || a->is_host()) continue;
         queue aq = a->get_queue();
         if (!aq) continue;
@@ -1738,6 +1767,10 @@ inline std::vector<event> depends_on_pending(const queue &q, const std::vector<c
         out.push_back(aq.barrier());
     }
     return out;
+}
+/// The same for a braced list: depends_on_pending(q, {&a, &b}).
+inline std::vector<event> depends_on_pending(const queue &q, std::initializer_list<const array_view *> inputs) {
+    return depends_on_pending(q, inputs.begin(), inputs.end());
 }
 
 /// Keep the memory behind `inputs` (and their Python objects) alive until
