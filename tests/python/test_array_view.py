@@ -106,13 +106,13 @@ def test_dpnp_read_only_and_other_queue(probe):
     assert probe.view_pending_count(y, y) == 1
 
 
-# ---------------------------------------------------------------- numpy (buffer protocol)
+# ---------------------------------------------------------------- numpy (its struct), the buffer protocol
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_numpy_every_dtype(probe, dtype):
     h = (np.arange(6) % 2).astype(dtype).reshape(2, 3)
     v = probe.view(h)
-    assert v["source"] == "buffer" and v["is_host"] and v["queue"] is None
+    assert v["source"] == "numpy" and v["is_host"] and v["queue"] is None
     assert v["dtype"] == dtype and v["shape"] == (2, 3) and v["strides"] == (3, 1)
     assert v["data"] == h.ctypes.data and v["writable"] and v["c_contiguous"]
 
@@ -126,7 +126,18 @@ def test_numpy_layouts(probe):
     assert not probe.view(ro)["writable"]
     f = np.asfortranarray(np.ones((3, 2), dtype="f4"))
     assert probe.view(f)["f_contiguous"] and not probe.view(f)["c_contiguous"]
-    assert probe.view(np.float64(3.0))["ndim"] == 0  # a numpy scalar speaks the buffer protocol too
+    assert probe.view(np.float64(3.0))["ndim"] == 0  # a numpy scalar speaks the buffer protocol
+    assert probe.view(np.float64(3.0))["source"] == "buffer"
+    import array
+    aa = array.array("d", [1.0, 2.0, 3.0])
+    va = probe.view(aa)
+    assert va["source"] == "buffer" and va["dtype"] == "float64" and va["shape"] == (3,) and va["writable"]
+    mv = memoryview(np.arange(12, dtype="i4").reshape(3, 4))[::2]
+    vm = probe.view(mv)
+    assert vm["source"] == "buffer" and vm["shape"] == (2, 4) and vm["strides"] == (8, 1) and vm["dtype"] == "int32"
+    assert not probe.view(b"abc")["writable"]
+    m = np.ma.masked_array(np.ones((1, 2)))  # a numpy subclass: the struct path too
+    assert probe.view(m)["source"] == "numpy" and probe.view(m)["shape"] == (1, 2)
     big = np.ones((1,) * 10, dtype="f4")  # beyond the view's inline dimensions
     vb = probe.view(big)
     assert vb["ndim"] == 10 and vb["shape"] == (1,) * 10 and vb["size"] == 1
@@ -168,7 +179,7 @@ def test_type_gaining_an_api_is_looked_at_again(probe):
         pass
 
     s = np.arange(3.0).view(Sub)
-    assert probe.view(s)["source"] == "buffer"
+    assert probe.view(s)["source"] == "numpy"
     Sub.__dlpack_c_exchange_api__ = probe.ExchangeArray.__dlpack_c_exchange_api__
     try:
         # Now the exchange API is tried, and this producer refuses the object:
@@ -177,7 +188,7 @@ def test_type_gaining_an_api_is_looked_at_again(probe):
             probe.view(s)
     finally:
         del Sub.__dlpack_c_exchange_api__
-    assert probe.view(s)["source"] == "buffer"
+    assert probe.view(s)["source"] == "numpy"
 
 
 # ---------------------------------------------------------------- the usm_ndarray path

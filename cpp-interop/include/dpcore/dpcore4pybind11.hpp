@@ -888,8 +888,12 @@ inline queue common_queue_named(const std::vector<std::pair<const char *, const 
 //      else managed_tensor_from_py_object_no_sync (the view owns the tensor
 //      and calls its deleter); current_work_stream gives the producer's
 //      stream.
-//   4. The buffer protocol, for types that speak it and carry no
-//      __sycl_usm_array_interface__ (numpy): host memory.
+//   4. numpy.ndarray (and subclasses): numpy's C struct (PyArrayObject_fields
+//      and PyArray_Descr's type number, numpy's stable C ABI), checked on
+//      first sight against the object's attributes like the usm_ndarray's.
+//      Then the buffer protocol, for other types that speak it and carry no
+//      __sycl_usm_array_interface__ (array.array, memoryview, ...). Both are
+//      host memory.
 //   5. Everything else (__sycl_usm_array_interface__, __dlpack__): the
 //      usm_ndarray path, whose dpcore array the view then holds.
 //
@@ -946,7 +950,7 @@ struct view_loader;
 class DPCORE_PY_HIDDEN array_view {
 public:
     /// Where the view's fields were read from.
-    enum class source : uint8_t { none, dpcore_array, usm_ndarray, exchange_api, buffer, imported };
+    enum class source : uint8_t { none, dpcore_array, usm_ndarray, exchange_api, numpy, buffer, imported };
     /// Dimensions held without an allocation.
     static constexpr int inline_ndim = 8;
 
@@ -1306,6 +1310,94 @@ inline tensor_lib *check_tensor_layout(PyObject *obj) {
     return lib.release();
 }
 
+// numpy's ndarray and dtype structs as far as dpcore reads them (numpy's
+// public C ABI, PyArrayObject_fields and PyArray_Descr: the same prefix in
+// numpy 1.x and 2.x), checked on first sight against the object's attributes.
+struct numpy_array_mirror {
+    PyObject_HEAD
+    char *data;
+    int nd;
+    Py_ssize_t *dimensions;
+    Py_ssize_t *strides;
+    PyObject *base;
+    PyObject *descr;
+    int flags;
+};
+struct numpy_descr_mirror {
+    PyObject_HEAD
+    PyTypeObject *typeobj;
+    char kind;
+    char type;
+    char byteorder;
+    char flags_;
+    int type_num;
+};
+/// numpy's C constants (its stable ABI): array flags and the type numbers.
+constexpr int npy_c_contiguous = 0x1, npy_f_contiguous = 0x2, npy_writeable = 0x400;
+struct numpy_lib {
+    PyTypeObject *type = nullptr;  // numpy.ndarray (a reference held)
+    dpc_dlpack_dtype dtypes[24]{};
+    int itemsize[24]{};
+};
+inline numpy_lib *&numpy_checked() {
+    static numpy_lib *n = nullptr;  // never destroyed
+    return n;
+}
+
+/// On first sight of numpy.ndarray: the struct against `obj`'s attributes.
+/// NULL when it does not match (numpy arrays then take the buffer protocol).
+inline numpy_lib *check_numpy_layout(PyObject *obj) {
+    PyTypeObject *t = Py_TYPE(obj);
+    if (numpy_checked()) return numpy_checked()->type == t ? numpy_checked() : nullptr;
+    if (std::strcmp(t->tp_name, "numpy.ndarray") != 0 ||
+        t->tp_basicsize < static_cast<Py_ssize_t>(sizeof(numpy_array_mirror)))
+        return nullptr;
+    auto *a = reinterpret_cast<numpy_array_mirror *>(obj);
+    py::object nd = attr_or_null(obj, "ndim"), shape = attr_or_null(obj, "shape"),
+               strides = attr_or_null(obj, "strides"), dtype = attr_or_null(obj, "dtype"),
+               flags = attr_or_null(obj, "flags"), iface = attr_or_null(obj, "__array_interface__");
+    py::object num = dtype ? attr_or_null(dtype.ptr(), "num") : py::object();
+    py::object wr = flags ? attr_or_null(flags.ptr(), "writeable") : py::object();
+    PyObject *data = iface && PyDict_Check(iface.ptr()) ? PyDict_GetItemString(iface.ptr(), "data") : nullptr;
+    if (!nd || !same_int(nd.ptr(), a->nd) || a->nd < 0 || !shape || !PyTuple_Check(shape.ptr()) ||
+        PyTuple_GET_SIZE(shape.ptr()) != a->nd || !strides || !PyTuple_Check(strides.ptr()) ||
+        PyTuple_GET_SIZE(strides.ptr()) != a->nd || !num || !a->descr || Py_TYPE(a->descr) != Py_TYPE(dtype.ptr()) ||
+        a->descr != dtype.ptr() || !same_int(num.ptr(), reinterpret_cast<numpy_descr_mirror *>(a->descr)->type_num) ||
+        !wr || !data || !PyTuple_Check(data) || PyTuple_GET_SIZE(data) != 2 ||
+        !same_int(PyTuple_GET_ITEM(data, 0), static_cast<long long>(reinterpret_cast<uintptr_t>(a->data))))
+        return nullptr;
+    for (int i = 0; i < a->nd; ++i)
+        if (!same_int(PyTuple_GET_ITEM(shape.ptr(), i), a->dimensions[i]) ||
+            !same_int(PyTuple_GET_ITEM(strides.ptr(), i), a->strides[i]))
+            return nullptr;
+    if ((PyObject_IsTrue(wr.ptr()) == 1) != ((a->flags & npy_writeable) != 0)) return nullptr;
+    auto lib = std::unique_ptr<numpy_lib>(new numpy_lib());
+    auto set = [&](int n, uint8_t code, int bytes) {
+        lib->dtypes[n] = make_dtype(code, static_cast<uint8_t>(8 * bytes));
+        lib->itemsize[n] = bytes;
+    };
+    set(0, DPC_DL_BOOL, 1);
+    set(1, DPC_DL_INT, 1);
+    set(2, DPC_DL_UINT, 1);
+    set(3, DPC_DL_INT, 2);
+    set(4, DPC_DL_UINT, 2);
+    set(5, DPC_DL_INT, sizeof(int));
+    set(6, DPC_DL_UINT, sizeof(unsigned));
+    set(7, DPC_DL_INT, sizeof(long));
+    set(8, DPC_DL_UINT, sizeof(unsigned long));
+    set(9, DPC_DL_INT, sizeof(long long));
+    set(10, DPC_DL_UINT, sizeof(unsigned long long));
+    set(11, DPC_DL_FLOAT, 4);
+    set(12, DPC_DL_FLOAT, 8);
+    set(14, DPC_DL_COMPLEX, 8);
+    set(15, DPC_DL_COMPLEX, 16);
+    set(23, DPC_DL_FLOAT, 2);
+    Py_INCREF(reinterpret_cast<PyObject *>(t));
+    lib->type = t;
+    numpy_checked() = lib.release();
+    return numpy_checked();
+}
+
 /// The offset of a dpnp.ndarray's `_array_obj` slot, or -1.
 inline Py_ssize_t slot_offset(PyTypeObject *t, const char *name) {
     py::object d = attr_or_null(reinterpret_cast<PyObject *>(t), name);
@@ -1341,12 +1433,12 @@ inline const dlpack_exchange_api *exchange_api_of(PyTypeObject *t) {
 }
 
 /// How the view loader takes objects of one Python type.
-enum class vkind : uint8_t { none, dpcore, tensor, dpnp, exchange, buffer, slow };
+enum class vkind : uint8_t { none, dpcore, tensor, dpnp, exchange, numpy, buffer, slow };
 struct type_entry {
     PyTypeObject *type = nullptr;  // a reference held while cached
     unsigned int tag = 0;          // tp_version_tag when cached
     vkind k = vkind::none;
-    const void *aux = nullptr;  // array_capi, tensor_lib or dlpack_exchange_api
+    const void *aux = nullptr;  // array_capi, tensor_lib, dlpack_exchange_api or numpy_lib
     Py_ssize_t offset = 0;      // dpnp.ndarray's _array_obj slot
 };
 struct type_cache {
@@ -1408,6 +1500,17 @@ struct view_loader {
             e.k = vkind::exchange;
             e.aux = api;
             return e;
+        }
+        // numpy.ndarray and its subclasses: numpy's struct (checked once).
+        {
+            PyTypeObject *np_type = detail_view::numpy_checked() ? detail_view::numpy_checked()->type : nullptr;
+            if (!np_type && std::strcmp(t->tp_name, "numpy.ndarray") == 0 && detail_view::check_numpy_layout(obj))
+                np_type = t;
+            if (np_type && PyType_IsSubtype(t, np_type)) {
+                e.k = vkind::numpy;
+                e.aux = detail_view::numpy_checked();
+                return e;
+            }
         }
         if (t->tp_as_buffer && t->tp_as_buffer->bf_getbuffer &&
             !PyObject_HasAttrString(tp, "__sycl_usm_array_interface__")) {
@@ -1602,6 +1705,36 @@ struct view_loader {
         return true;
     }
 
+    /// numpy's struct; false for what the struct path does not describe (a
+    /// type numpy cannot hand to dpcore, big-endian data, strides that are
+    /// not whole elements): the buffer protocol then says why.
+    static bool from_numpy(const detail_view::numpy_lib &lib, PyObject *obj, array_view &v) {
+        auto *a = reinterpret_cast<detail_view::numpy_array_mirror *>(obj);
+        auto *d = reinterpret_cast<detail_view::numpy_descr_mirror *>(a->descr);
+        if (!d || d->type_num < 0 || d->type_num >= 24 || lib.itemsize[d->type_num] == 0 || d->byteorder == '>')
+            return false;
+        const int nd = a->nd, item = lib.itemsize[d->type_num];
+        if (nd < 0 || nd > DPC_ARRAY_MAX_NDIM) return false;
+        int64_t *dims = v.dims(nd);
+        for (int i = 0; i < nd; ++i) {
+            dims[i] = a->dimensions[i];
+            const Py_ssize_t s = a->strides[i];
+            if (s % item != 0) return false;
+            dims[nd + i] = s / item;
+        }
+        uint32_t f = 0;
+        if (a->flags & detail_view::npy_writeable) f |= DPC_ARRAY_WRITABLE;
+        if (a->flags & detail_view::npy_c_contiguous) f |= DPC_ARRAY_C_CONTIGUOUS;
+        if (a->flags & detail_view::npy_f_contiguous) f |= DPC_ARRAY_F_CONTIGUOUS;
+        v.obj_ = obj;
+        v.data_ = a->data;
+        v.dtype_ = lib.dtypes[d->type_num];
+        v.flags_ = f;
+        v.device_type_ = DPC_DL_CPU;
+        v.src_ = array_view::source::numpy;
+        return true;
+    }
+
     /// The usm_ndarray path; the view holds its dpcore array.
     static bool slow(PyObject *obj, array_view &v) {
         std::unique_ptr<usm_ndarray> u(new usm_ndarray());
@@ -1628,7 +1761,7 @@ struct view_loader {
     /// Load `obj` into `v`: false when it is no kind of array (the caster
     /// declines); py::type_error when it is one that cannot be taken.
     static bool load(py::handle h, array_view &v) {
-        v = array_view();
+        if (v.src_ != array_view::source::none || v.has_buf_ || v.managed_) v.reset();
         PyObject *obj = h.ptr();
         entry e = lookup(obj);
         switch (e.k) {
@@ -1644,11 +1777,17 @@ struct view_loader {
         }
         case vkind::exchange:
             if (from_exchange(static_cast<const dlpack_exchange_api *>(e.aux), obj, v)) return true;
-            v = array_view();
+            v.reset();
+            break;
+        case vkind::numpy:
+            if (from_numpy(*static_cast<const detail_view::numpy_lib *>(e.aux), obj, v)) return true;
+            v.reset();
+            if (from_buffer(obj, v)) return true;
+            v.reset();
             break;
         case vkind::buffer:
             if (from_buffer(obj, v)) return true;
-            v = array_view();
+            v.reset();
             break;
         default: break;
         }
@@ -1669,8 +1808,17 @@ inline void array_view::reset() noexcept {
     }
     imported_.reset();
     big_.reset();
-    src_ = source::none;
+    obj_ = pyqueue_ = nullptr;
+    stream_ = nullptr;
+    handle_ = nullptr;
+    data_ = nullptr;
     ndim_ = 0;
+    dtype_ = dpc_dlpack_dtype{};
+    flags_ = 0;
+    usm_kind_ = 0;
+    device_type_ = DPC_DL_CPU;
+    device_id_ = 0;
+    src_ = source::none;
 }
 
 inline dpc_array array_view::handle() const noexcept { return handle_; }

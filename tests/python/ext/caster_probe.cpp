@@ -27,6 +27,7 @@ static const char *source_name(dpcore::array_view::source s) {
     case src::dpcore_array: return "dpcore";
     case src::usm_ndarray: return "usm_ndarray";
     case src::exchange_api: return "exchange_api";
+    case src::numpy: return "numpy";
     case src::buffer: return "buffer";
     case src::imported: return "imported";
     }

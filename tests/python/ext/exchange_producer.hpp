@@ -19,10 +19,21 @@
 namespace exchange_producer {
 namespace py = pybind11;
 
+/// The array and what dltensor_from_py_object hands out, computed once (a
+/// real producer reads its own fields; this one should not be the cost
+/// measured).
 struct ExchangeArray {
     dpcore::array a;
+    dpc_array_layout l{};
+    dpc_dlpack_device dev{DPC_DL_CPU, 0};
+    explicit ExchangeArray(dpcore::array arr) : a(std::move(arr)) {
+        dpcore::check(dpc_array_get_layout(a.get(), &l), "dpc_array_get_layout");
+        if (l.usm_kind != DPC_USM_UNKNOWN) dev = {DPC_DL_ONEAPI, a.get_queue().get_device().dlpack_id()};
+    }
 };
-struct ExchangeArrayManaged : ExchangeArray {};
+struct ExchangeArrayManaged : ExchangeArray {
+    using ExchangeArray::ExchangeArray;
+};
 
 inline std::atomic<long> &stream_calls() {
     static std::atomic<long> n{0};
@@ -31,13 +42,29 @@ inline std::atomic<long> &stream_calls() {
 
 /// The wrapped array of a producer object (the API's callers pass objects
 /// of the type they found the API on), or NULL with a Python error.
-inline const dpcore::array *array_of(void *o) {
+inline PyTypeObject *&exchange_type() {
+    static PyTypeObject *t = nullptr;  // ExchangeArray, set by define()
+    return t;
+}
+
+/// The producer object behind `o`: pybind11's simple instance layout read
+/// directly for ExchangeArray objects (this module's own type), a cast
+/// otherwise.
+inline const ExchangeArray *producer_of(void *o) {
+    auto *inst = reinterpret_cast<py::detail::instance *>(o);
+    if (exchange_type() && PyObject_TypeCheck(static_cast<PyObject *>(o), exchange_type()) && inst->simple_layout &&
+        inst->simple_holder_constructed)
+        return static_cast<const ExchangeArray *>(inst->simple_value_holder[0]);
     try {
-        return &py::handle(static_cast<PyObject *>(o)).cast<const ExchangeArray &>().a;
+        return &py::handle(static_cast<PyObject *>(o)).cast<const ExchangeArray &>();
     } catch (...) {
         PyErr_SetString(PyExc_TypeError, "not an ExchangeArray");
         return nullptr;
     }
+}
+inline const dpcore::array *array_of(void *o) {
+    const ExchangeArray *p = producer_of(o);
+    return p ? &p->a : nullptr;
 }
 
 inline int from_py_object(void *o, dpc_dlpack_managed_tensor_versioned **out) {
@@ -51,29 +78,15 @@ inline int from_py_object(void *o, dpc_dlpack_managed_tensor_versioned **out) {
 }
 
 inline int dltensor_from_py_object(void *o, dpc_dlpack_tensor *out) {
-    const dpcore::array *a = array_of(o);
-    if (!a) return -1;
-    dpc_array_layout l;
-    if (dpc_array_get_layout(a->get(), &l) != DPC_SUCCESS) {
-        PyErr_SetString(PyExc_BufferError, dpcore::last_error_message().c_str());
-        return -1;
-    }
-    out->data = l.data;
+    const ExchangeArray *p = producer_of(o);
+    if (!p) return -1;
+    out->data = p->l.data;
     out->byte_offset = 0;
-    out->ndim = l.ndim;
-    out->dtype = l.dtype;
-    out->shape = const_cast<int64_t *>(l.shape);  // the array's own, valid while it lives
-    out->strides = const_cast<int64_t *>(l.strides);
-    if (l.usm_kind == DPC_USM_UNKNOWN) {
-        out->device = {DPC_DL_CPU, 0};
-    } else {
-        try {
-            out->device = {DPC_DL_ONEAPI, a->get_queue().get_device().dlpack_id()};
-        } catch (std::exception &e) {
-            PyErr_SetString(PyExc_BufferError, e.what());
-            return -1;
-        }
-    }
+    out->ndim = p->l.ndim;
+    out->dtype = p->l.dtype;
+    out->shape = const_cast<int64_t *>(p->l.shape);  // the array's own, valid while it lives
+    out->strides = const_cast<int64_t *>(p->l.strides);
+    out->device = p->dev;
     return 0;
 }
 
@@ -81,6 +94,11 @@ inline int current_work_stream(int32_t type, int32_t id, void **out) {
     stream_calls()++;
     *out = nullptr;
     if (type != DPC_DL_ONEAPI) return 0;
+    static void *streams[64] = {};  // per device id, looked up once
+    if (id >= 0 && id < 64 && streams[id]) {
+        *out = streams[id];
+        return 0;
+    }
     try {
         // The canonical queue lives in dpcore's cache: its address stays valid.
         *out = dpcore::queue::default_for(dpcore::device::from_dlpack_id(id)).native();
@@ -88,6 +106,7 @@ inline int current_work_stream(int32_t type, int32_t id, void **out) {
         PyErr_SetString(PyExc_RuntimeError, e.what());
         return -1;
     }
+    if (id >= 0 && id < 64) streams[id] = *out;
     return 0;
 }
 
@@ -98,7 +117,7 @@ inline int to_py_object(dpc_dlpack_managed_tensor_versioned *t, void **out) {
         return -1;
     }
     try {
-        *out = py::cast(ExchangeArray{dpcore::array::adopt(h)}).release().ptr();
+        *out = py::cast(ExchangeArray(dpcore::array::adopt(h))).release().ptr();
     } catch (py::error_already_set &e) {
         e.restore();
         return -1;
@@ -128,10 +147,11 @@ inline dpcore::python::dlpack_exchange_api make_api(bool with_dltensor) {
 inline void define(py::module_ &m) {
     static dpcore::python::dlpack_exchange_api full = make_api(true), managed = make_api(false);
     py::class_<ExchangeArray> c(m, "ExchangeArray");
-    c.def(py::init([](const dpcore::usm_ndarray &a) { return ExchangeArray{a.get_array()}; }));
+    exchange_type() = reinterpret_cast<PyTypeObject *>(c.ptr());
+    c.def(py::init([](const dpcore::usm_ndarray &a) { return ExchangeArray(a.get_array()); }));
     c.attr("__dlpack_c_exchange_api__") = py::capsule(&full, dpcore::python::dlpack_exchange_api_capsule);
     py::class_<ExchangeArrayManaged, ExchangeArray> d(m, "ExchangeArrayManaged");
-    d.def(py::init([](const dpcore::usm_ndarray &a) { return ExchangeArrayManaged{{a.get_array()}}; }));
+    d.def(py::init([](const dpcore::usm_ndarray &a) { return ExchangeArrayManaged(a.get_array()); }));
     d.attr("__dlpack_c_exchange_api__") = py::capsule(&managed, dpcore::python::dlpack_exchange_api_capsule);
     m.def("exchange_stream_calls", []() { return stream_calls().load(); });
 }
