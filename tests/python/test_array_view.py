@@ -72,7 +72,9 @@ def test_dpcore_capi_is_read_only_for_dpcore_arrays(probe):
     lambda: dpnp.ones((), dtype="c8"),
     lambda: dpnp.ones((2, 0, 3), dtype="f8"),
     lambda: dpnp.ones(7, dtype="u2", usm_type="shared")[::2],
-], ids=["c", "transposed", "reversed", "0-d", "empty", "shared-strided"])
+    lambda: dpnp.asarray(np.ones((3, 5), dtype="f4")).T,
+    lambda: dpnp.asarray(np.asfortranarray(np.ones((4, 2, 3), dtype="c16"))),
+], ids=["c", "transposed", "reversed", "0-d", "empty", "shared-strided", "f-order", "f-order-3d"])
 def test_dpnp_arrays(probe, make):
     x = make()
     for obj in (x, x.get_array()):  # dpnp.ndarray and its usm_ndarray

@@ -1,8 +1,15 @@
 // dpcore4pybind11.hpp: pybind11 type casters for dpcore queues and arrays.
 //
-// An extension function can take `dpcore::usm_ndarray` (or `dpcore::array`)
-// and `dpcore::queue` parameters and return them:
+// An extension function can take `dpcore::array_view`, `dpcore::usm_ndarray`
+// (or `dpcore::array`) and `dpcore::queue` parameters and return them:
 //
+//   - dpcore::array_view (the cheap one, for synchronous calls): a
+//     borrowed, stack-only view of any of the arrays below, plus numpy
+//     arrays, buffer-protocol objects and producers of the DLPack C exchange
+//     API, found by a dispatch cached per Python type; no dpcore object is
+//     made. array_view::keep() gives the owning usm_ndarray when the work
+//     outlives the call. See the array_view section below for the paths,
+//     the ordering contract and the choice of a second type.
 //   - dpcore::usm_ndarray accepts dpcore.Array, any object with
 //     __sycl_usm_array_interface__ (dpnp and dpctl arrays, dpctl memory),
 //     and any object with __dlpack__/__dlpack_device__ (numpy, torch, ...;
@@ -24,6 +31,9 @@
 // kinds in the parameter's type name. When the object is of an accepted
 // kind but cannot be taken (an unsupported data type, memory that is not
 // USM, ...), the caster raises TypeError with dpcore's reason.
+//
+// The usm_ndarray caster finds its fields through the same per-type dispatch
+// and then makes its dpcore array (array_view::keep).
 //
 // Lifetime: the dpcore array keeps the Python producer alive (through
 // DLPack's deleter, or a reference it holds for the interface path);
@@ -1124,6 +1134,23 @@ inline void c_strides(int nd, const int64_t *sh, int64_t *st) {
         s *= sh[i];
     }
 }
+/// The same in Fortran order.
+inline void f_strides(int nd, const int64_t *sh, int64_t *st) {
+    int64_t s = 1;
+    for (int i = 0; i < nd; ++i) {
+        st[i] = s;
+        s *= sh[i];
+    }
+}
+/// A usm_ndarray's strides when it stores none: it is then C- or
+/// F-contiguous, as its flags say (C first, as the library reads them).
+/// False when neither flag is set.
+inline bool implied_strides(int nd, const int64_t *sh, int64_t *st, int flags, int c_flag, int f_flag) {
+    if (flags & c_flag) c_strides(nd, sh, st);
+    else if (flags & f_flag) f_strides(nd, sh, st);
+    else return false;
+    return true;
+}
 
 // The C structs of the tensor library's usm_ndarray and of dpctl's memory
 // objects, as Cython lays them out (dpnp/tensor/_usmarray.h,
@@ -1296,7 +1323,8 @@ inline tensor_lib *check_tensor_layout(PyObject *obj) {
     std::vector<int64_t> cst(static_cast<std::size_t>(u->nd_));
     std::vector<int64_t> sh(static_cast<std::size_t>(u->nd_));
     for (int i = 0; i < u->nd_; ++i) sh[i] = u->shape_[i];
-    c_strides(u->nd_, sh.data(), cst.data());
+    if (!u->strides_ && !implied_strides(u->nd_, sh.data(), cst.data(), u->flags_, lib->c_contig, lib->f_contig))
+        return nullptr;
     for (int i = 0; i < u->nd_; ++i) {
         int64_t s = u->strides_ ? u->strides_[i] : cst[i];
         if (!same_int(PyTuple_GET_ITEM(shape.ptr(), i), sh[i]) || !same_int(PyTuple_GET_ITEM(strides.ptr(), i), s))
@@ -1585,10 +1613,11 @@ struct view_loader {
         if (nd < 0 || nd > DPC_ARRAY_MAX_NDIM || (nd > 0 && !u->shape_)) return false;
         int64_t *d = v.dims(nd);
         for (int i = 0; i < nd; ++i) d[i] = u->shape_[i];
-        if (u->strides_)
+        if (u->strides_) {
             for (int i = 0; i < nd; ++i) d[nd + i] = u->strides_[i];
-        else
-            detail_view::c_strides(nd, d, d + nd);
+        } else if (!detail_view::implied_strides(nd, d, d + nd, u->flags_, lib.c_contig, lib.f_contig)) {
+            return false;
+        }
         uint32_t f = 0;
         if (u->flags_ & lib.writable) f |= DPC_ARRAY_WRITABLE;
         if (u->flags_ & lib.c_contig) f |= DPC_ARRAY_C_CONTIGUOUS;
@@ -1667,7 +1696,7 @@ struct view_loader {
         const Py_buffer &b = v.buf_;
         const char *fmt = b.format ? b.format : "B";
         if (*fmt == '@' || *fmt == '=' || *fmt == '<') ++fmt;
-        else if (*fmt == '>' || *fmt == '!') conversion_failed(obj, "big-endian data is not supported");
+        else if (*fmt == '>' || *fmt == '!') conversion_failed(obj, "big-endian byte order is not supported");
         uint8_t code;
         bool complex = false;
         if (*fmt == 'Z') {
@@ -1938,7 +1967,20 @@ template <>
 struct type_caster<dpcore::usm_ndarray> {
     PYBIND11_TYPE_CASTER(dpcore::usm_ndarray,
                          const_name("dpcore.usm_ndarray (dpcore.Array | __sycl_usm_array_interface__ | __dlpack__)"));
-    bool load(handle src, bool) { return dpcore::python::to_array(src, value); }
+    // The view's per-type dispatch finds the fields; keep() makes the owning
+    // array from them (for dpcore and dpnp/dpctl arrays without Python
+    // attribute lookups; other producers as python::to_array does).
+    bool load(handle src, bool) { return load_into(src, value); }
+    static bool load_into(handle src, dpcore::usm_ndarray &value) {
+        dpcore::array_view v;
+        if (!dpcore::python::view_loader::load(src, v)) return false;
+        // Buffer-protocol-only objects (bytes, array.array) were never
+        // usm_ndarrays: the old path declines them, so that other overloads
+        // are tried.
+        if (v.get_source() == dpcore::array_view::source::buffer) return dpcore::python::to_array(src, value);
+        value = v.keep();
+        return true;
+    }
     static handle cast(const dpcore::usm_ndarray &a, return_value_policy, handle) {
         return dpcore::python::from_array(a.get_array()).release();
     }
@@ -1964,7 +2006,7 @@ struct type_caster<dpcore::array> {
                          const_name("dpcore.Array (dpcore.Array | __sycl_usm_array_interface__ | __dlpack__)"));
     bool load(handle src, bool) {
         dpcore::usm_ndarray u;
-        if (!dpcore::python::to_array(src, u)) return false;
+        if (!make_caster<dpcore::usm_ndarray>::load_into(src, u)) return false;
         value = u.get_array();
         return true;
     }
