@@ -7,6 +7,7 @@
 // The numpy reference, nanobind's ndarray caster, is nb_caster_bench.cpp.
 #include <pybind11/pybind11.h>
 
+#include <chrono>
 #include <cstdint>
 
 #include "dpcore/dpcore4pybind11.hpp"
@@ -14,6 +15,22 @@
 #include "exchange_producer.hpp"  // tests/python/ext: a DLPack C exchange API producer
 
 namespace py = pybind11;
+
+/// The caster alone: `n` loads of `obj` into a fresh caster of T (made and
+/// destroyed each time, as pybind11 does per call) and a read of the ndim,
+/// without the Python call around them; ns per load.
+template <class T, class Ndim>
+double caster_ns(py::handle obj, long n, Ndim ndim) {
+    volatile long sink = 0;
+    auto t0 = std::chrono::steady_clock::now();
+    for (long i = 0; i < n; ++i) {
+        py::detail::make_caster<T> c;
+        if (!c.load(obj, true)) throw py::type_error("the caster declined");
+        sink = sink + ndim(py::detail::cast_op<const T &>(c));
+    }
+    auto t1 = std::chrono::steady_clock::now();
+    return std::chrono::duration<double, std::nano>(t1 - t0).count() / static_cast<double>(n);
+}
 
 PYBIND11_MODULE(caster_bench, m) {
     exchange_producer::define(m);
@@ -33,6 +50,18 @@ PYBIND11_MODULE(caster_bench, m) {
                                        (q ? 1 : 0);
         (void)sink;
         return a.ndim();
+    });
+
+    // The casters alone (no Python call): ns per load.
+    m.def("loop_view", [](py::handle o, long n) {
+        return caster_ns<dpcore::array_view>(o, n, [](const dpcore::array_view &a) { return a.ndim(); });
+    });
+    m.def("loop_usm", [](py::handle o, long n) {
+        return caster_ns<dpcore::usm_ndarray>(o, n, [](const dpcore::usm_ndarray &a) { return a.ndim(); });
+    });
+    m.def("loop_dpnp", [](py::handle o, long n) {
+        return caster_ns<dpnp::tensor::usm_ndarray>(o, n,
+                                                    [](const dpnp::tensor::usm_ndarray &a) { return a.get_ndim(); });
     });
 
     // dpcore's owning array: a reference-counted dpcore array per argument.
