@@ -921,6 +921,13 @@ inline queue common_queue_named(const std::vector<std::pair<const char *, const 
 // Threads: load, get_queue() for a dpnp/dpctl array, keep() and the
 // destructor need the GIL (pybind11 holds it where it makes and destroys
 // arguments); the accessors of the layout do not.
+//
+// Borrowing: the view holds no reference and, for numpy, no buffer export
+// (other buffer-protocol objects: the export is held until the view goes).
+// An extension that releases the GIL while another Python thread could
+// resize the very numpy array it was given (ndarray.resize with
+// refcheck=False) must keep() it first, as it must for any work that
+// outlives the call.
 namespace dpcore {
 inline namespace v0 {
 
