@@ -1189,16 +1189,16 @@ struct memory_mirror {
 /// What the tensor library's module says (its __pyx_capi__ constants) and
 /// which of its memory types have been checked.
 struct tensor_lib {
+    // What every load reads first, in the first cache line.
     PyTypeObject *type = nullptr;  // usm_ndarray (a reference held)
     int c_contig = 0, f_contig = 0, writable = 0;
-    dpc_dlpack_dtype dtypes[64]{};
-    bool known[64]{};
+    int n_mems = 0;
     struct mem {
         PyTypeObject *type;  // a reference held
         int32_t usm_kind;
     };
     mem mems[6]{};
-    int n_mems = 0;
+    dpc_dlpack_dtype dtypes[64]{};  // 0 bits: a type number dpcore does not take
 };
 inline std::vector<tensor_lib *> &tensor_libs() {
     static std::vector<tensor_lib *> *v = new std::vector<tensor_lib *>();  // never destroyed
@@ -1310,7 +1310,6 @@ inline tensor_lib *check_tensor_layout(PyObject *obj) {
         int num = -1;
         if (pyx_int(d, n.name, num) && num >= 0 && num < 64) {
             lib->dtypes[num] = make_dtype(n.code, n.bits);
-            lib->known[num] = true;
         }
     }
     // The struct against what Python says about this object.
@@ -1471,14 +1470,21 @@ inline const dlpack_exchange_api *exchange_api_of(PyTypeObject *t) {
 enum class vkind : uint8_t { none, dpcore, tensor, dpnp, exchange, numpy, buffer, slow };
 struct type_entry {
     PyTypeObject *type = nullptr;  // a reference held while cached
+    const void *aux = nullptr;     // array_capi, tensor_lib, dlpack_exchange_api or numpy_lib
+    int32_t offset = 0;            // dpnp.ndarray's _array_obj slot
     unsigned int tag = 0;          // tp_version_tag when cached
     vkind k = vkind::none;
-    const void *aux = nullptr;  // array_capi, tensor_lib, dlpack_exchange_api or numpy_lib
-    Py_ssize_t offset = 0;      // dpnp.ndarray's _array_obj slot
 };
+/// 32 entries of 32 bytes, found by a hash of the type's address and up to
+/// 4 probes: a hit usually touches one cache line.
 struct type_cache {
-    std::array<type_entry, 16> e{};
-    std::size_t next = 0;
+    static constexpr std::size_t size = 32, probes = 4;
+    alignas(64) std::array<type_entry, size> e{};
+    std::size_t evict = 0;
+    static std::size_t home(const PyTypeObject *t) noexcept {
+        auto x = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(t));
+        return static_cast<std::size_t>((x * 0x9E3779B97F4A7C15ull) >> 59);  // 5 bits
+    }
 };
 inline type_cache &types() {
     static type_cache *c = new type_cache();  // never destroyed: holds type references for the process
@@ -1528,7 +1534,7 @@ struct view_loader {
                 inner && tensor_kind(Py_TYPE(inner)) == kind::tensor ? detail_view::check_tensor_layout(inner) : nullptr;
             e.k = lib ? vkind::dpnp : vkind::slow;
             e.aux = lib;
-            e.offset = off;
+            e.offset = static_cast<int32_t>(off);
             return e;
         }
         if (const dlpack_exchange_api *api = detail_view::exchange_api_of(t)) {
@@ -1557,27 +1563,35 @@ struct view_loader {
     }
 
     static entry lookup(PyObject *obj) {
+        using cache = detail_view::type_cache;
         PyTypeObject *t = Py_TYPE(obj);
-        detail_view::type_cache &c = detail_view::types();
+        cache &c = detail_view::types();
+        const std::size_t h = cache::home(t);
         const bool tagged = (t->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) != 0;
-        for (const entry &e : c.e)
+        for (std::size_t i = 0; i < cache::probes; ++i) {
+            const entry &e = c.e[(h + i) % cache::size];
             if (e.type == t) {
                 if (tagged && e.tag == t->tp_version_tag) return e;
                 break;  // the type changed (or has no tag): look again
             }
+        }
         entry e = classify(obj);
         e.tag = (t->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) ? t->tp_version_tag : 0;
         if (!(t->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)) return e;  // not cached
-        for (entry &old : c.e)
-            if (old.type == t) {  // replace a stale entry in place
-                old = e;
+        entry *slot = nullptr;
+        for (std::size_t i = 0; i < cache::probes && !slot; ++i) {
+            entry &s = c.e[(h + i) % cache::size];
+            if (s.type == t) {  // replace a stale entry in place (it holds the reference)
+                s = e;
                 return e;
             }
+            if (!s.type) slot = &s;
+        }
+        if (!slot) slot = &c.e[(h + c.evict++ % cache::probes) % cache::size];
         Py_INCREF(reinterpret_cast<PyObject *>(t));
-        entry &slot = c.e[c.next];
-        if (slot.type) Py_DECREF(reinterpret_cast<PyObject *>(slot.type));
-        slot = e;
-        c.next = (c.next + 1) % c.e.size();
+        PyTypeObject *old = slot->type;
+        *slot = e;
+        if (old) Py_DECREF(reinterpret_cast<PyObject *>(old));  // may run code: the slot is consistent first
         return e;
     }
 
@@ -1615,7 +1629,7 @@ struct view_loader {
             return from_tensor(lib, owner, t, v);
         }
         const int tn = u->typenum_;
-        if (tn < 0 || tn >= 64 || !lib.known[tn]) return false;  // the slow path names the type
+        if (tn < 0 || tn >= 64 || lib.dtypes[tn].bits == 0) return false;  // the slow path names the type
         const int nd = u->nd_;
         if (nd < 0 || nd > DPC_ARRAY_MAX_NDIM || (nd > 0 && !u->shape_)) return false;
         int64_t *d = v.dims(nd);
