@@ -165,7 +165,7 @@ def main():
         ("v_dpnp_lq", "dpcore `array_view` + layout and queue", "dpnp.ndarray", cb.view_layout, x, "dpnp_lq"),
         ("v_ex", "dpcore `array_view`", "exchange-API producer (dltensor_from_py_object)", cb.view_ndim, ex, "dpnp"),
         ("v_exm", "dpcore `array_view`", "exchange-API producer (managed tensor only)", cb.view_ndim, exm, "dpnp"),
-        ("v_np", "dpcore `array_view`", "numpy.ndarray (buffer protocol)", cb.view_ndim, h, "nb_np"),
+        ("v_np", "dpcore `array_view`", "numpy.ndarray (numpy's struct)", cb.view_ndim, h, "nb_np"),
         ("nb_base", "nanobind `nb::handle` (baseline)", "numpy.ndarray", nbb.nb_baseline, h, None),
         ("nb_np", "nanobind `ndarray<>`", "numpy.ndarray", nbb.nb_ndim, h, None),
         ("u_dc", "dpcore `usm_ndarray` (owning)", "dpcore.Array", cb.dpcore_ndim, dc, "dpnp"),
