@@ -36,6 +36,10 @@ struct PyEvent {
 };
 struct PyArray {
     array a;
+    // The layout, read once on the first cast (array_capi_layout): a view
+    // never changes, so the casters need not ask the C API again.
+    dpc_array_layout layout{};
+    bool has_layout = false;
 };
 
 // Errors: a bad argument value raises python::invalid_argument_error
@@ -575,6 +579,31 @@ std::string describe(const array &a) {
     return s + ")";
 }
 
+/// dpcore.Array's C API for dpcore4pybind11.hpp's casters (python::array_capi,
+/// published on the type as `_dpc_capi`): the handle and layout of an Array
+/// without a Python attribute lookup. Called with the GIL, on an object whose
+/// type is dpcore.Array or a subclass; the handle and layout are borrowed
+/// from the object.
+int array_capi_layout(PyObject *o, dpc_array *handle_out, const dpc_array_layout **layout_out) {
+    auto *inst = reinterpret_cast<py::detail::instance *>(o);
+    PyArray *p = nullptr;
+    if (inst->simple_layout) {
+        if (inst->simple_holder_constructed) p = static_cast<PyArray *>(inst->simple_value_holder[0]);
+    } else {
+        auto vh = py::detail::values_and_holders(inst).begin();
+        if (vh->holder_constructed()) p = vh->template value_ptr<PyArray>();
+    }
+    if (!p || !p->a) return -1;
+    if (!p->has_layout) {
+        if (dpc_array_get_layout(p->a.get(), &p->layout) != DPC_SUCCESS) return -1;
+        p->has_layout = true;
+    }
+    *handle_out = p->a.get();
+    *layout_out = &p->layout;
+    return 0;
+}
+const python::array_capi array_capi_table{python::array_capi_version, sizeof(python::array_capi), &array_capi_layout};
+
 }  // namespace
 
 PYBIND11_MODULE(_dpcore, m) {
@@ -778,6 +807,12 @@ PYBIND11_MODULE(_dpcore, m) {
         },
         py::arg("shape"), py::arg("dtype") = "float64", py::arg("queue") = py::none(),
         py::arg("usm_type") = "device");
+    // The casters' fast path to Array objects (dpcore4pybind11.hpp).
+    {
+        py::capsule cap(const_cast<python::array_capi *>(&array_capi_table), python::array_capi_name);
+        if (PyCapsule_SetContext(cap.ptr(), m.attr("Array").ptr()) != 0) throw py::error_already_set();
+        m.attr("Array").attr("_dpc_capi") = cap;  // the type outlives the capsule it holds
+    }
     m.def(
         "full",
         [](py::object shape, py::object value, py::object dtype, py::object q, const std::string &usm) {

@@ -73,3 +73,35 @@ def pytest_sessionstart(session):
 def device_filter(request):
     """The filter string of each device dpcore finds (e.g. opencl:cpu:0), one run per device."""
     return request.param
+
+
+# ---------------------------------------------------------------- the caster probe
+# tests/python/ext/caster_probe.cpp (with exchange_producer.hpp), built once
+# per session with g++ against dpcore4pybind11.hpp: its functions report what
+# the casters made of their arguments.
+
+import pathlib  # noqa: E402
+import subprocess  # noqa: E402
+import sysconfig  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def probe(tmp_path_factory):
+    out = tmp_path_factory.mktemp("probe")
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    includes = subprocess.run(["python", "-m", "pybind11", "--includes"], capture_output=True, text=True,
+                              check=True).stdout.split()
+    so = out / f"caster_probe{suffix}"
+    cmd = ["g++", "-std=c++17", "-O1", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror", *includes,
+           f"-I{ROOT / 'include'}", f"-I{ROOT / 'cpp-interop' / 'include'}",
+           str(ROOT / "tests" / "python" / "ext" / "caster_probe.cpp"), "-o", str(so),
+           f"-L{ROOT / 'target' / 'release'}", "-ldpcore", f"-Wl,-rpath,{ROOT / 'target' / 'release'}"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("caster_probe", so)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

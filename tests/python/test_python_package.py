@@ -28,26 +28,6 @@ ALL_DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uin
               "float16", "float32", "float64", "complex64", "complex128"]
 
 
-@pytest.fixture(scope="module")
-def probe(tmp_path_factory):
-    out = tmp_path_factory.mktemp("probe")
-    suffix = sysconfig.get_config_var("EXT_SUFFIX")
-    includes = subprocess.run(["python", "-m", "pybind11", "--includes"], capture_output=True, text=True,
-                              check=True).stdout.split()
-    so = out / f"caster_probe{suffix}"
-    cmd = ["g++", "-std=c++17", "-O1", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror", *includes,
-           f"-I{ROOT / 'include'}", f"-I{ROOT / 'cpp-interop' / 'include'}",
-           str(ROOT / "tests" / "python" / "ext" / "caster_probe.cpp"), "-o", str(so),
-           f"-L{ROOT / 'target' / 'release'}", "-ldpcore", f"-Wl,-rpath,{ROOT / 'target' / 'release'}"]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("caster_probe", so)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 # ---------------------------------------------------------------- the package
 
 def test_devices_and_queues():

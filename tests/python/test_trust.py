@@ -22,7 +22,6 @@ import numpy as np
 import pytest
 
 import dpcore
-from test_python_package import probe  # noqa: F401  (the caster probe extension, a fixture)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TRIALS = 50

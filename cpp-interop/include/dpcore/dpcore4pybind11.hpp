@@ -1,8 +1,15 @@
 // dpcore4pybind11.hpp: pybind11 type casters for dpcore queues and arrays.
 //
-// An extension function can take `dpcore::usm_ndarray` (or `dpcore::array`)
-// and `dpcore::queue` parameters and return them:
+// An extension function can take `dpcore::array_view`, `dpcore::usm_ndarray`
+// (or `dpcore::array`) and `dpcore::queue` parameters and return them:
 //
+//   - dpcore::array_view (the cheap one, for synchronous calls): a
+//     borrowed, stack-only view of any of the arrays below, plus numpy
+//     arrays, buffer-protocol objects and producers of the DLPack C exchange
+//     API, found by a dispatch cached per Python type; no dpcore object is
+//     made. array_view::keep() gives the owning usm_ndarray when the work
+//     outlives the call. See the array_view section below for the paths,
+//     the ordering contract and the choice of a second type.
 //   - dpcore::usm_ndarray accepts dpcore.Array, any object with
 //     __sycl_usm_array_interface__ (dpnp and dpctl arrays, dpctl memory),
 //     and any object with __dlpack__/__dlpack_device__ (numpy, torch, ...;
@@ -48,6 +55,9 @@
 //     internals with dpcore's own module, dpcore's class through the
 //     global translator that module registers).
 //
+// The usm_ndarray caster finds its fields through the same per-type dispatch
+// and then makes its dpcore array (array_view::keep).
+//
 // Lifetime: the dpcore array keeps the Python producer alive (through
 // DLPack's deleter, or a reference it holds for the interface path);
 // dpcore::keep_alive keeps inputs alive until work submitted to a queue has
@@ -57,6 +67,7 @@
 #define DPCORE_DPCORE4PYBIND11_HPP
 
 #include <pybind11/pybind11.h>
+#include <structmember.h>  // PyMemberDef (dpnp.ndarray's slot)
 
 #include <array>
 #include <atomic>
@@ -64,6 +75,8 @@
 #include <cstring>
 #include <thread>
 #include <initializer_list>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -969,6 +982,1133 @@ inline queue common_queue_named(const std::vector<std::pair<const char *, const 
 }  // namespace v0
 }  // namespace dpcore
 
+// ================================================================ array_view
+//
+// The cheap argument type. A dpcore::array_view is what an extension takes
+// for a synchronous call: a borrowed, stack-only description of the Python
+// array (data pointer, shape and strides in elements, dtype, flags, where the
+// memory lives and which queue it belongs to). Building one makes no dpcore
+// object, takes no reference and allocates nothing for up to
+// array_view::inline_ndim dimensions: the Python object it describes is kept
+// alive by the caller's frame for the duration of the call, and so is
+// everything the view points into. A call that outlives its arguments (work
+// still running when the function returns) asks for a kept-alive dpcore
+// array with keep(), which is the usm_ndarray the casters made before.
+//
+// Choice: usm_ndarray stays what it was (an owning, reference-counted dpcore
+// array made eagerly, for existing extensions and for asynchronous calls),
+// and array_view is a second type rather than a lazy usm_ndarray: a lazy
+// usm_ndarray would still hold std::vector shape/strides (its accessors
+// return them by reference) and a py::object, which costs allocations and
+// reference counting on every call; the view avoids both and converts to a
+// usm_ndarray on request.
+//
+// How the caster finds its way, decided once per Python type and cached
+// (the entry is re-checked against the type's version tag, so a type that
+// gains an attribute later is looked at again):
+//   1. dpcore.Array: a type check and a read through the C API dpcore.Array
+//      publishes on its type (`_dpc_capi`, python::array_capi): the handle
+//      and a layout cached in the object. No attribute lookup, no C call
+//      after the first cast of an object.
+//   2. dpnp/dpctl tensor `usm_ndarray` (and dpnp.ndarray, through its
+//      `_array_obj` slot, read at the slot's offset): the C struct of the
+//      usm_ndarray and of its dpctl memory object, with the constants (flags,
+//      type numbers) from the module's `__pyx_capi__`. dpcore is not compiled
+//      against dpnp's headers: on first sight of the type the struct layout
+//      is checked against the object's Python attributes (data pointer,
+//      ndim, shape, strides, type number, flags, usm_data, sycl_queue), and a
+//      type whose layout does not match takes the attribute path instead.
+//   3. Any type offering the DLPack C exchange API (dlpack.h 1.3,
+//      `type(x).__dlpack_c_exchange_api__`, a capsule named
+//      "dlpack_exchange_api"; the older `__c_dlpack_exchange_api__`, a
+//      capsule or an int, as a fallback): dltensor_from_py_object_no_sync
+//      (a non-owning DLTensor filled on the stack) where the producer has it,
+//      else managed_tensor_from_py_object_no_sync (the view owns the tensor
+//      and calls its deleter); current_work_stream gives the producer's
+//      stream.
+//   4. numpy.ndarray (and subclasses): numpy's C struct (PyArrayObject_fields
+//      and PyArray_Descr's type number, numpy's stable C ABI), checked on
+//      first sight against the object's attributes like the usm_ndarray's.
+//      Then the buffer protocol, for other types that speak it and carry no
+//      __sycl_usm_array_interface__ (array.array, memoryview, ...). Both are
+//      host memory.
+//   5. Everything else (__sycl_usm_array_interface__, __dlpack__): the
+//      usm_ndarray path, whose dpcore array the view then holds.
+//
+// Ordering (data handed between libraries is ordered): the view never
+// waits. For device memory, get_queue() is the producer's own queue: the
+// dpcore array's queue, the usm_ndarray's sycl_queue (the same queue the
+// usm_ndarray path used), the exchange producer's current work stream (taken
+// as a `sycl::queue*` for kDLOneAPI), or for the fallback path the queue the
+// DLPack import ordered the producer's work on. Work the extension submits
+// must wait for what is pending there: dpcore::depends_on_pending(q,
+// {&view, ...}) gives a barrier on each such queue, exactly as it does for
+// usm_ndarray today. Host memory (numpy, the buffer protocol, kDLCPU) is
+// ready when the producer hands it out; the protocols have no stream.
+//
+// Threads: load, get_queue() for a dpnp/dpctl array, keep() and the
+// destructor need the GIL (pybind11 holds it where it makes and destroys
+// arguments); the accessors of the layout do not.
+//
+// Borrowing: the view holds no reference and, for numpy, no buffer export
+// (other buffer-protocol objects: the export is held until the view goes).
+// An extension that releases the GIL while another Python thread could
+// resize the very numpy array it was given (ndarray.resize with
+// refcheck=False) must keep() it first, as it must for any work that
+// outlives the call.
+namespace dpcore {
+inline namespace v0 {
+
+namespace python {
+/// The C API dpcore.Array publishes on its type as `_dpc_capi`, a capsule
+/// named array_capi_name. `layout` gives the array's handle and layout,
+/// borrowed from `obj` (an instance of dpcore.Array; call with the GIL);
+/// non-zero when the object holds no array.
+struct array_capi {
+    uint32_t version;
+    uint32_t size;
+    int (*layout)(PyObject *obj, dpc_array *handle_out, const dpc_array_layout **layout_out);
+};
+constexpr uint32_t array_capi_version = 1;
+constexpr const char *array_capi_name = "dpcore.Array._dpc_capi";
+
+/// The DLPack C exchange API of dlpack.h 1.3 (DLPackExchangeAPIHeader and
+/// DLPackExchangeAPI), over dpcore.h's DLPack structs (same layouts).
+struct dlpack_exchange_api_header {
+    dpc_dlpack_version version;
+    dlpack_exchange_api_header *prev_api;
+};
+struct dlpack_exchange_api {
+    dlpack_exchange_api_header header;
+    int (*managed_tensor_allocator)(dpc_dlpack_tensor *prototype, dpc_dlpack_managed_tensor_versioned **out,
+                                    void *error_ctx, void (*set_error)(void *, const char *, const char *));
+    int (*managed_tensor_from_py_object_no_sync)(void *py_object, dpc_dlpack_managed_tensor_versioned **out);
+    int (*managed_tensor_to_py_object_no_sync)(dpc_dlpack_managed_tensor_versioned *tensor, void **out_py_object);
+    int (*dltensor_from_py_object_no_sync)(void *py_object, dpc_dlpack_tensor *out);  // may be NULL
+    int (*current_work_stream)(int32_t device_type, int32_t device_id, void **out_current_stream);
+};
+constexpr const char *dlpack_exchange_api_capsule = "dlpack_exchange_api";
+
+struct view_loader;
+}  // namespace python
+
+class DPCORE_PY_HIDDEN array_view {
+public:
+    /// Where the view's fields were read from.
+    enum class source : uint8_t { none, dpcore_array, usm_ndarray, exchange_api, numpy, buffer, imported };
+    /// Dimensions held without an allocation.
+    static constexpr int inline_ndim = 8;
+
+    array_view() noexcept = default;
+    array_view(array_view &&o) noexcept { take(o); }
+    array_view &operator=(array_view &&o) noexcept {
+        if (this != &o) {
+            reset();
+            take(o);
+        }
+        return *this;
+    }
+    array_view(const array_view &) = delete;
+    array_view &operator=(const array_view &) = delete;
+    ~array_view() { reset(); }
+
+    int ndim() const noexcept { return ndim_; }
+    /// ndim() extents, then (strides_data) ndim() strides in elements.
+    const int64_t *shape_data() const noexcept { return big_ ? big_.get() : dims_; }
+    const int64_t *strides_data() const noexcept { return shape_data() + ndim_; }
+    int64_t shape(int i) const { return shape_data()[index(i)]; }
+    int64_t stride(int i) const { return strides_data()[index(i)]; }
+    int64_t size() const noexcept {
+        int64_t n = 1;
+        for (int i = 0; i < ndim_; ++i) n *= shape_data()[i];
+        return n;
+    }
+    dpc_dlpack_dtype dtype() const noexcept { return dtype_; }
+    std::string dtype_name() const { return dpcore::dtype_name(dtype_); }
+    template <class T>
+    bool is_type() const noexcept {
+        return dtype_ == dtype_of<T>();
+    }
+    bool writable() const noexcept { return (flags_ & DPC_ARRAY_WRITABLE) != 0; }
+    bool c_contiguous() const noexcept { return (flags_ & DPC_ARRAY_C_CONTIGUOUS) != 0; }
+    bool f_contiguous() const noexcept { return (flags_ & DPC_ARRAY_F_CONTIGUOUS) != 0; }
+    /// `dpc_usm_kind` of device memory when the producer says it (dpcore and
+    /// dpnp/dpctl arrays); DPC_USM_UNKNOWN otherwise.
+    int32_t usm_kind() const noexcept { return usm_kind_; }
+    /// The DLPack device type: DPC_DL_CPU for host memory, DPC_DL_ONEAPI
+    /// for USM.
+    int32_t device_type() const noexcept { return device_type_; }
+    bool is_host() const noexcept { return device_type_ == DPC_DL_CPU; }
+    void *raw_data() const noexcept { return data_; }
+    /// Element (0, ..., 0) as T*; throws dpcore::error unless the array holds T.
+    template <class T>
+    T *data() const {
+        if (!is_type<T>())
+            throw error(DPC_ERROR_INVALID_ARGUMENT, "dpcore::array_view::data<T>: the array holds " + dtype_name() +
+                                                        ", not " + dpcore::dtype_name(dtype_of<T>()));
+        return static_cast<T *>(data_);
+    }
+    source get_source() const noexcept { return src_; }
+    /// The Python object the view describes (borrowed).
+    pybind11::handle object() const noexcept { return obj_; }
+    /// The producer's Python queue (a dpctl.SyclQueue for dpnp/dpctl
+    /// arrays), borrowed; a null handle when there is none.
+    pybind11::handle producer_queue() const noexcept { return pyqueue_; }
+    /// An exchange-API producer's current work stream for the array's
+    /// device (NULL for host memory or another source).
+    void *work_stream() const noexcept { return stream_; }
+    /// The dpcore array behind a dpcore.Array (borrowed from the object), or
+    /// the imported one; NULL for other sources.
+    dpc_array handle() const noexcept;
+
+    /// The queue the producer's pending work is on, to run on and to order
+    /// after (see depends_on_pending); an empty queue for host memory.
+    queue get_queue() const;
+    /// A kept-alive, reference-counted dpcore array for the same memory
+    /// (keeps the Python object alive): what an asynchronous call keeps. For
+    /// dpcore.Array a retain; otherwise the usm_ndarray path (ordered as
+    /// usm_ndarray always is).
+    usm_ndarray keep() const;
+
+private:
+    friend struct python::view_loader;
+    std::size_t index(int i) const {
+        if (i < 0 || i >= ndim_) throw std::out_of_range("dpcore::array_view: axis " + std::to_string(i) +
+                                                         " of a " + std::to_string(ndim_) + "-D array");
+        return static_cast<std::size_t>(i);
+    }
+    /// Room for nd extents and nd strides.
+    int64_t *dims(int nd) {
+        ndim_ = nd;
+        if (nd <= inline_ndim) {
+            big_.reset();
+            return dims_;
+        }
+        big_.reset(new int64_t[2 * static_cast<std::size_t>(nd)]);
+        return big_.get();
+    }
+    void reset() noexcept;
+    void take(array_view &o) noexcept {
+        obj_ = o.obj_;
+        pyqueue_ = o.pyqueue_;
+        stream_ = o.stream_;
+        handle_ = o.handle_;
+        data_ = o.data_;
+        ndim_ = o.ndim_;
+        dtype_ = o.dtype_;
+        flags_ = o.flags_;
+        usm_kind_ = o.usm_kind_;
+        device_type_ = o.device_type_;
+        device_id_ = o.device_id_;
+        src_ = o.src_;
+        std::memcpy(dims_, o.dims_, sizeof dims_);
+        big_ = std::move(o.big_);
+        has_buf_ = o.has_buf_;
+        if (has_buf_) buf_ = o.buf_;
+        managed_ = o.managed_;
+        imported_ = std::move(o.imported_);
+        o.has_buf_ = false;
+        o.managed_ = nullptr;
+        o.src_ = source::none;
+        o.ndim_ = 0;
+    }
+
+    PyObject *obj_ = nullptr;
+    PyObject *pyqueue_ = nullptr;
+    void *stream_ = nullptr;
+    dpc_array handle_ = nullptr;
+    void *data_ = nullptr;
+    int32_t ndim_ = 0;
+    dpc_dlpack_dtype dtype_{};
+    uint32_t flags_ = 0;
+    int32_t usm_kind_ = 0;
+    int32_t device_type_ = DPC_DL_CPU;
+    int32_t device_id_ = 0;
+    source src_ = source::none;
+    bool has_buf_ = false;
+    int64_t dims_[2 * inline_ndim];
+    std::unique_ptr<int64_t[]> big_;
+    Py_buffer buf_;
+    dpc_dlpack_managed_tensor_versioned *managed_ = nullptr;
+    std::unique_ptr<usm_ndarray> imported_;
+};
+
+namespace python {
+namespace detail_view {
+
+/// DPC_ARRAY_C_CONTIGUOUS / F_CONTIGUOUS of a layout (strides in elements;
+/// extents of 1 do not matter; an empty array is both).
+inline uint32_t contiguity(int nd, const int64_t *sh, const int64_t *st) {
+    bool empty = false;
+    for (int i = 0; i < nd; ++i) empty = empty || sh[i] == 0;
+    if (empty) return DPC_ARRAY_C_CONTIGUOUS | DPC_ARRAY_F_CONTIGUOUS;
+    uint32_t f = 0;
+    int64_t want = 1;
+    bool c = true;
+    for (int i = nd; i-- > 0;) {
+        if (sh[i] != 1 && st[i] != want) c = false;
+        want *= sh[i];
+    }
+    want = 1;
+    bool fo = true;
+    for (int i = 0; i < nd; ++i) {
+        if (sh[i] != 1 && st[i] != want) fo = false;
+        want *= sh[i];
+    }
+    if (c) f |= DPC_ARRAY_C_CONTIGUOUS;
+    if (fo) f |= DPC_ARRAY_F_CONTIGUOUS;
+    return f;
+}
+
+/// C-order strides (elements) for `sh`, as the tensor library computes
+/// them when it stores none (an extent of 0 makes the outer strides 0).
+inline void c_strides(int nd, const int64_t *sh, int64_t *st) {
+    int64_t s = 1;
+    for (int i = nd; i-- > 0;) {
+        st[i] = s;
+        s *= sh[i];
+    }
+}
+/// The same in Fortran order.
+inline void f_strides(int nd, const int64_t *sh, int64_t *st) {
+    int64_t s = 1;
+    for (int i = 0; i < nd; ++i) {
+        st[i] = s;
+        s *= sh[i];
+    }
+}
+/// A usm_ndarray's strides when it stores none: it is then C- or
+/// F-contiguous, as its flags say (C first, as the library reads them).
+/// False when neither flag is set.
+inline bool implied_strides(int nd, const int64_t *sh, int64_t *st, int flags, int c_flag, int f_flag) {
+    if (flags & c_flag) c_strides(nd, sh, st);
+    else if (flags & f_flag) f_strides(nd, sh, st);
+    else return false;
+    return true;
+}
+
+// The C structs of the tensor library's usm_ndarray and of dpctl's memory
+// objects, as Cython lays them out (dpnp/tensor/_usmarray.h,
+// dpctl/memory/_memory.h). Only used after check_tensor_layout has compared
+// them with the object's attributes.
+struct usm_ndarray_mirror {
+    PyObject_HEAD
+    void *vtab;
+    char *data_;
+    int nd_;
+    Py_ssize_t *shape_;
+    Py_ssize_t *strides_;
+    int typenum_;
+    int flags_;
+    PyObject *base_;
+    PyObject *array_namespace_;
+    PyObject *weakref_;
+};
+struct memory_mirror {
+    PyObject_HEAD
+    void *vtab;
+    void *memory_ptr;
+    void *opaque_ptr;
+    Py_ssize_t nbytes;
+    PyObject *queue;
+    PyObject *refobj;
+};
+
+/// What the tensor library's module says (its __pyx_capi__ constants) and
+/// which of its memory types have been checked.
+struct tensor_lib {
+    // What every load reads first, in the first cache line.
+    PyTypeObject *type = nullptr;  // usm_ndarray (a reference held)
+    int c_contig = 0, f_contig = 0, writable = 0;
+    int n_mems = 0;
+    struct mem {
+        PyTypeObject *type;  // a reference held
+        int32_t usm_kind;
+    };
+    mem mems[6]{};
+    dpc_dlpack_dtype dtypes[64]{};  // 0 bits: a type number dpcore does not take
+};
+inline std::vector<tensor_lib *> &tensor_libs() {
+    static std::vector<tensor_lib *> *v = new std::vector<tensor_lib *>();  // never destroyed
+    return *v;
+}
+
+/// An int constant from a Cython module's __pyx_capi__ (a capsule whose
+/// name is its C type), or false.
+inline bool pyx_int(PyObject *capi, const char *name, int &out) {
+    PyObject *cap = PyDict_GetItemString(capi, name);
+    if (!cap || !PyCapsule_IsValid(cap, "int")) return false;
+    out = *static_cast<int *>(PyCapsule_GetPointer(cap, "int"));
+    return true;
+}
+
+/// A Python attribute, or a null object (error cleared).
+inline py::object attr_or_null(PyObject *o, const char *name) {
+    PyObject *v = PyObject_GetAttrString(o, name);
+    if (!v) PyErr_Clear();
+    return py::reinterpret_steal<py::object>(v);
+}
+
+inline bool same_int(PyObject *v, long long x) {
+    if (!v || !PyLong_Check(v)) return false;
+    long long y = PyLong_AsLongLong(v);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return false;
+    }
+    return x == y;
+}
+
+/// Check `mem` (the usm_data of `arr`) against memory_mirror: its queue and
+/// pointer as Python sees them. Adds its type to `lib` when they match.
+inline bool check_memory_layout(tensor_lib &lib, PyObject *arr, PyObject *mem) {
+    PyTypeObject *mt = Py_TYPE(mem);
+    for (int i = 0; i < lib.n_mems; ++i)
+        if (lib.mems[i].type == mt) return true;
+    if (lib.n_mems == 6 || mt->tp_basicsize != static_cast<Py_ssize_t>(sizeof(memory_mirror))) return false;
+    auto *m = reinterpret_cast<memory_mirror *>(mem);
+    py::object q = attr_or_null(arr, "sycl_queue"), ptr = attr_or_null(mem, "_pointer"),
+               ut = attr_or_null(mem, "get_usm_type");
+    if (!q || m->queue != q.ptr() || !ptr || !same_int(ptr.ptr(), static_cast<long long>(
+                                                                    reinterpret_cast<uintptr_t>(m->memory_ptr))))
+        return false;
+    int32_t kind = DPC_USM_UNKNOWN;
+    if (ut) {
+        PyObject *s = PyObject_CallNoArgs(ut.ptr());
+        if (!s) PyErr_Clear();
+        py::object so = py::reinterpret_steal<py::object>(s);
+        if (so && PyUnicode_Check(so.ptr())) {
+            if (PyUnicode_CompareWithASCIIString(so.ptr(), "device") == 0) kind = DPC_USM_DEVICE;
+            else if (PyUnicode_CompareWithASCIIString(so.ptr(), "shared") == 0) kind = DPC_USM_SHARED;
+            else if (PyUnicode_CompareWithASCIIString(so.ptr(), "host") == 0) kind = DPC_USM_HOST;
+        }
+    }
+    Py_INCREF(reinterpret_cast<PyObject *>(mt));
+    lib.mems[lib.n_mems++] = {mt, kind};
+    return true;
+}
+
+/// On first sight of a usm_ndarray type: the constants from its module and
+/// a check of usm_ndarray_mirror against `obj`'s attributes. NULL when the
+/// layout cannot be trusted (the type then takes the attribute path).
+inline tensor_lib *check_tensor_layout(PyObject *obj) {
+    PyTypeObject *t = Py_TYPE(obj);
+    for (tensor_lib *l : tensor_libs())
+        if (l->type == t) return l;
+    if (t->tp_basicsize != static_cast<Py_ssize_t>(sizeof(usm_ndarray_mirror))) return nullptr;
+    py::object modname = attr_or_null(reinterpret_cast<PyObject *>(t), "__module__");
+    if (!modname || !PyUnicode_Check(modname.ptr())) return nullptr;
+    PyObject *mod = PyImport_Import(modname.ptr());
+    if (!mod) {
+        PyErr_Clear();
+        return nullptr;
+    }
+    py::object m = py::reinterpret_steal<py::object>(mod);
+    py::object capi = attr_or_null(mod, "__pyx_capi__");
+    if (!capi || !PyDict_Check(capi.ptr())) return nullptr;
+    auto lib = std::unique_ptr<tensor_lib>(new tensor_lib());
+    PyObject *d = capi.ptr();
+    if (!pyx_int(d, "USM_ARRAY_C_CONTIGUOUS", lib->c_contig) || !pyx_int(d, "USM_ARRAY_F_CONTIGUOUS", lib->f_contig) ||
+        !pyx_int(d, "USM_ARRAY_WRITABLE", lib->writable))
+        return nullptr;
+    struct named {
+        const char *name;
+        uint8_t code;
+        uint8_t bits;
+    };
+    const named types[] = {
+        {"UAR_BOOL", DPC_DL_BOOL, 8},
+        {"UAR_BYTE", DPC_DL_INT, 8},
+        {"UAR_UBYTE", DPC_DL_UINT, 8},
+        {"UAR_SHORT", DPC_DL_INT, 16},
+        {"UAR_USHORT", DPC_DL_UINT, 16},
+        {"UAR_INT", DPC_DL_INT, 8 * sizeof(int)},
+        {"UAR_UINT", DPC_DL_UINT, 8 * sizeof(unsigned)},
+        {"UAR_LONG", DPC_DL_INT, 8 * sizeof(long)},
+        {"UAR_ULONG", DPC_DL_UINT, 8 * sizeof(unsigned long)},
+        {"UAR_LONGLONG", DPC_DL_INT, 8 * sizeof(long long)},
+        {"UAR_ULONGLONG", DPC_DL_UINT, 8 * sizeof(unsigned long long)},
+        {"UAR_HALF", DPC_DL_FLOAT, 16},
+        {"UAR_FLOAT", DPC_DL_FLOAT, 32},
+        {"UAR_DOUBLE", DPC_DL_FLOAT, 64},
+        {"UAR_CFLOAT", DPC_DL_COMPLEX, 64},
+        {"UAR_CDOUBLE", DPC_DL_COMPLEX, 128},
+    };
+    for (const named &n : types) {
+        int num = -1;
+        if (pyx_int(d, n.name, num) && num >= 0 && num < 64) {
+            lib->dtypes[num] = make_dtype(n.code, n.bits);
+        }
+    }
+    // The struct against what Python says about this object.
+    auto *u = reinterpret_cast<usm_ndarray_mirror *>(obj);
+    py::object nd = attr_or_null(obj, "ndim"), ptr = attr_or_null(obj, "_pointer"), shape = attr_or_null(obj, "shape"),
+               strides = attr_or_null(obj, "strides"), dtype = attr_or_null(obj, "dtype"),
+               flags = attr_or_null(obj, "flags"), usm = attr_or_null(obj, "usm_data");
+    py::object num = dtype ? attr_or_null(dtype.ptr(), "num") : py::object();
+    py::object wr = flags ? attr_or_null(flags.ptr(), "writable") : py::object();
+    if (!nd || !same_int(nd.ptr(), u->nd_) || u->nd_ < 0 || !ptr ||
+        !same_int(ptr.ptr(), static_cast<long long>(reinterpret_cast<uintptr_t>(u->data_))) || !shape ||
+        !PyTuple_Check(shape.ptr()) || PyTuple_GET_SIZE(shape.ptr()) != u->nd_ || !strides ||
+        !PyTuple_Check(strides.ptr()) || PyTuple_GET_SIZE(strides.ptr()) != u->nd_ || !num ||
+        !same_int(num.ptr(), u->typenum_) || !wr || !usm || usm.ptr() != u->base_)
+        return nullptr;
+    if (u->nd_ > 0 && !u->shape_) return nullptr;
+    std::vector<int64_t> cst(static_cast<std::size_t>(u->nd_));
+    std::vector<int64_t> sh(static_cast<std::size_t>(u->nd_));
+    for (int i = 0; i < u->nd_; ++i) sh[i] = u->shape_[i];
+    if (!u->strides_ && !implied_strides(u->nd_, sh.data(), cst.data(), u->flags_, lib->c_contig, lib->f_contig))
+        return nullptr;
+    for (int i = 0; i < u->nd_; ++i) {
+        int64_t s = u->strides_ ? u->strides_[i] : cst[i];
+        if (!same_int(PyTuple_GET_ITEM(shape.ptr(), i), sh[i]) || !same_int(PyTuple_GET_ITEM(strides.ptr(), i), s))
+            return nullptr;
+    }
+    if ((PyObject_IsTrue(wr.ptr()) == 1) != ((u->flags_ & lib->writable) != 0)) return nullptr;
+    if (!check_memory_layout(*lib, obj, u->base_)) return nullptr;
+    Py_INCREF(reinterpret_cast<PyObject *>(t));
+    lib->type = t;
+    tensor_libs().push_back(lib.get());
+    return lib.release();
+}
+
+// numpy's ndarray and dtype structs as far as dpcore reads them (numpy's
+// public C ABI, PyArrayObject_fields and PyArray_Descr: the same prefix in
+// numpy 1.x and 2.x), checked on first sight against the object's attributes.
+struct numpy_array_mirror {
+    PyObject_HEAD
+    char *data;
+    int nd;
+    Py_ssize_t *dimensions;
+    Py_ssize_t *strides;
+    PyObject *base;
+    PyObject *descr;
+    int flags;
+};
+struct numpy_descr_mirror {
+    PyObject_HEAD
+    PyTypeObject *typeobj;
+    char kind;
+    char type;
+    char byteorder;
+    char flags_;
+    int type_num;
+};
+/// numpy's C constants (its stable ABI): array flags and the type numbers.
+constexpr int npy_c_contiguous = 0x1, npy_f_contiguous = 0x2, npy_writeable = 0x400;
+struct numpy_lib {
+    PyTypeObject *type = nullptr;  // numpy.ndarray (a reference held)
+    dpc_dlpack_dtype dtypes[24]{};
+    int itemsize[24]{};
+};
+inline numpy_lib *&numpy_checked() {
+    static numpy_lib *n = nullptr;  // never destroyed
+    return n;
+}
+
+/// On first sight of numpy.ndarray: the struct against `obj`'s attributes.
+/// NULL when it does not match (numpy arrays then take the buffer protocol).
+inline numpy_lib *check_numpy_layout(PyObject *obj) {
+    PyTypeObject *t = Py_TYPE(obj);
+    if (numpy_checked()) return numpy_checked()->type == t ? numpy_checked() : nullptr;
+    if (std::strcmp(t->tp_name, "numpy.ndarray") != 0 ||
+        t->tp_basicsize < static_cast<Py_ssize_t>(sizeof(numpy_array_mirror)))
+        return nullptr;
+    auto *a = reinterpret_cast<numpy_array_mirror *>(obj);
+    py::object nd = attr_or_null(obj, "ndim"), shape = attr_or_null(obj, "shape"),
+               strides = attr_or_null(obj, "strides"), dtype = attr_or_null(obj, "dtype"),
+               flags = attr_or_null(obj, "flags"), iface = attr_or_null(obj, "__array_interface__");
+    py::object num = dtype ? attr_or_null(dtype.ptr(), "num") : py::object();
+    py::object wr = flags ? attr_or_null(flags.ptr(), "writeable") : py::object();
+    PyObject *data = iface && PyDict_Check(iface.ptr()) ? PyDict_GetItemString(iface.ptr(), "data") : nullptr;
+    if (!nd || !same_int(nd.ptr(), a->nd) || a->nd < 0 || !shape || !PyTuple_Check(shape.ptr()) ||
+        PyTuple_GET_SIZE(shape.ptr()) != a->nd || !strides || !PyTuple_Check(strides.ptr()) ||
+        PyTuple_GET_SIZE(strides.ptr()) != a->nd || !num || !a->descr || Py_TYPE(a->descr) != Py_TYPE(dtype.ptr()) ||
+        a->descr != dtype.ptr() || !same_int(num.ptr(), reinterpret_cast<numpy_descr_mirror *>(a->descr)->type_num) ||
+        !wr || !data || !PyTuple_Check(data) || PyTuple_GET_SIZE(data) != 2 ||
+        !same_int(PyTuple_GET_ITEM(data, 0), static_cast<long long>(reinterpret_cast<uintptr_t>(a->data))))
+        return nullptr;
+    for (int i = 0; i < a->nd; ++i)
+        if (!same_int(PyTuple_GET_ITEM(shape.ptr(), i), a->dimensions[i]) ||
+            !same_int(PyTuple_GET_ITEM(strides.ptr(), i), a->strides[i]))
+            return nullptr;
+    if ((PyObject_IsTrue(wr.ptr()) == 1) != ((a->flags & npy_writeable) != 0)) return nullptr;
+    auto lib = std::unique_ptr<numpy_lib>(new numpy_lib());
+    auto set = [&](int n, uint8_t code, int bytes) {
+        lib->dtypes[n] = make_dtype(code, static_cast<uint8_t>(8 * bytes));
+        lib->itemsize[n] = bytes;
+    };
+    set(0, DPC_DL_BOOL, 1);
+    set(1, DPC_DL_INT, 1);
+    set(2, DPC_DL_UINT, 1);
+    set(3, DPC_DL_INT, 2);
+    set(4, DPC_DL_UINT, 2);
+    set(5, DPC_DL_INT, sizeof(int));
+    set(6, DPC_DL_UINT, sizeof(unsigned));
+    set(7, DPC_DL_INT, sizeof(long));
+    set(8, DPC_DL_UINT, sizeof(unsigned long));
+    set(9, DPC_DL_INT, sizeof(long long));
+    set(10, DPC_DL_UINT, sizeof(unsigned long long));
+    set(11, DPC_DL_FLOAT, 4);
+    set(12, DPC_DL_FLOAT, 8);
+    set(14, DPC_DL_COMPLEX, 8);
+    set(15, DPC_DL_COMPLEX, 16);
+    set(23, DPC_DL_FLOAT, 2);
+    Py_INCREF(reinterpret_cast<PyObject *>(t));
+    lib->type = t;
+    numpy_checked() = lib.release();
+    return numpy_checked();
+}
+
+/// The offset of a dpnp.ndarray's `_array_obj` slot, or -1.
+inline Py_ssize_t slot_offset(PyTypeObject *t, const char *name) {
+    py::object d = attr_or_null(reinterpret_cast<PyObject *>(t), name);
+    if (!d || Py_TYPE(d.ptr()) != &PyMemberDescr_Type) return -1;
+    PyMemberDef *m = reinterpret_cast<PyMemberDescrObject *>(d.ptr())->d_member;
+    if (!m || m->type != 16 /* T_OBJECT_EX */ || m->offset <= 0) return -1;
+    return m->offset;
+}
+
+/// The DLPack exchange API a type offers, or NULL.
+inline const dlpack_exchange_api *exchange_api_of(PyTypeObject *t) {
+    for (const char *name : {"__dlpack_c_exchange_api__", "__c_dlpack_exchange_api__"}) {
+        py::object a = attr_or_null(reinterpret_cast<PyObject *>(t), name);
+        if (!a) continue;
+        void *p = nullptr;
+        if (PyCapsule_IsValid(a.ptr(), dlpack_exchange_api_capsule)) {
+            p = PyCapsule_GetPointer(a.ptr(), dlpack_exchange_api_capsule);
+        } else if (PyLong_Check(a.ptr())) {
+            p = PyLong_AsVoidPtr(a.ptr());
+            if (PyErr_Occurred()) PyErr_Clear();
+        }
+        // The first API in the chain of a major version dpcore reads (1).
+        auto *h = static_cast<dlpack_exchange_api_header *>(p);
+        while (h && h->version.major > 1) h = h->prev_api;
+        if (h && h->version.major == 1) {
+            auto *api = reinterpret_cast<const dlpack_exchange_api *>(h);
+            if ((api->dltensor_from_py_object_no_sync || api->managed_tensor_from_py_object_no_sync) &&
+                api->current_work_stream)
+                return api;
+        }
+    }
+    return nullptr;
+}
+
+/// How the view loader takes objects of one Python type.
+enum class vkind : uint8_t { none, dpcore, tensor, dpnp, exchange, numpy, buffer, slow };
+struct type_entry {
+    PyTypeObject *type = nullptr;  // a reference held while cached
+    const void *aux = nullptr;     // array_capi, tensor_lib, dlpack_exchange_api or numpy_lib
+    int32_t offset = 0;            // dpnp.ndarray's _array_obj slot
+    unsigned int tag = 0;          // tp_version_tag when cached
+    vkind k = vkind::none;
+};
+/// 32 entries of 32 bytes, found by a hash of the type's address and up to
+/// 4 probes: a hit usually touches one cache line.
+struct type_cache {
+    static constexpr std::size_t size = 32, probes = 4;
+    alignas(64) std::array<type_entry, size> e{};
+    std::size_t evict = 0;
+    static std::size_t home(const PyTypeObject *t) noexcept {
+        auto x = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(t));
+        return static_cast<std::size_t>((x * 0x9E3779B97F4A7C15ull) >> 59);  // 5 bits
+    }
+};
+inline type_cache &types() {
+    static type_cache *c = new type_cache();  // never destroyed: holds type references for the process
+    return *c;
+}
+
+}  // namespace detail_view
+
+/// Fills array_views (the caster's work).
+struct view_loader {
+    using vkind = detail_view::vkind;
+    using entry = detail_view::type_entry;
+
+    /// Decide, once per type, how to take its objects.
+    static entry classify(PyObject *obj) {
+        PyTypeObject *t = Py_TYPE(obj);
+        PyObject *tp = reinterpret_cast<PyObject *>(t);
+        entry e;
+        e.type = t;
+        // dpcore.Array (or a subclass): its C API capsule.
+        {
+            py::object cap = detail_view::attr_or_null(tp, "_dpc_capi");
+            if (cap && PyCapsule_IsValid(cap.ptr(), array_capi_name)) {
+                auto *api = static_cast<const array_capi *>(PyCapsule_GetPointer(cap.ptr(), array_capi_name));
+                // The capsule's context is dpcore.Array itself: only its
+                // instances (and subclasses') are read through the API.
+                auto *owner = static_cast<PyTypeObject *>(PyCapsule_GetContext(cap.ptr()));
+                if (api && api->version >= 1 && api->size >= sizeof(array_capi) && owner &&
+                    PyType_IsSubtype(t, owner)) {
+                    e.k = vkind::dpcore;
+                    e.aux = api;
+                    return e;
+                }
+            }
+        }
+        kind k = tensor_kind(t);
+        if (k == kind::tensor) {
+            detail_view::tensor_lib *lib = detail_view::check_tensor_layout(obj);
+            e.k = lib ? vkind::tensor : vkind::slow;
+            e.aux = lib;
+            return e;
+        }
+        if (k == kind::dpnp) {
+            Py_ssize_t off = detail_view::slot_offset(t, "_array_obj");
+            PyObject *inner = off > 0 ? *reinterpret_cast<PyObject **>(reinterpret_cast<char *>(obj) + off) : nullptr;
+            detail_view::tensor_lib *lib =
+                inner && tensor_kind(Py_TYPE(inner)) == kind::tensor ? detail_view::check_tensor_layout(inner) : nullptr;
+            e.k = lib ? vkind::dpnp : vkind::slow;
+            e.aux = lib;
+            e.offset = static_cast<int32_t>(off);
+            return e;
+        }
+        if (const dlpack_exchange_api *api = detail_view::exchange_api_of(t)) {
+            e.k = vkind::exchange;
+            e.aux = api;
+            return e;
+        }
+        // numpy.ndarray and its subclasses: numpy's struct (checked once).
+        {
+            PyTypeObject *np_type = detail_view::numpy_checked() ? detail_view::numpy_checked()->type : nullptr;
+            if (!np_type && std::strcmp(t->tp_name, "numpy.ndarray") == 0 && detail_view::check_numpy_layout(obj))
+                np_type = t;
+            if (np_type && PyType_IsSubtype(t, np_type)) {
+                e.k = vkind::numpy;
+                e.aux = detail_view::numpy_checked();
+                return e;
+            }
+        }
+        if (t->tp_as_buffer && t->tp_as_buffer->bf_getbuffer &&
+            !PyObject_HasAttrString(tp, "__sycl_usm_array_interface__")) {
+            e.k = vkind::buffer;
+            return e;
+        }
+        e.k = vkind::slow;
+        return e;
+    }
+
+    static entry lookup(PyObject *obj) {
+        using cache = detail_view::type_cache;
+        PyTypeObject *t = Py_TYPE(obj);
+        cache &c = detail_view::types();
+        const std::size_t h = cache::home(t);
+        const bool tagged = (t->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) != 0;
+        for (std::size_t i = 0; i < cache::probes; ++i) {
+            const entry &e = c.e[(h + i) % cache::size];
+            if (e.type == t) {
+                if (tagged && e.tag == t->tp_version_tag) return e;
+                break;  // the type changed (or has no tag): look again
+            }
+        }
+        entry e = classify(obj);
+        e.tag = (t->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) ? t->tp_version_tag : 0;
+        if (!(t->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)) return e;  // not cached
+        entry *slot = nullptr;
+        for (std::size_t i = 0; i < cache::probes && !slot; ++i) {
+            entry &s = c.e[(h + i) % cache::size];
+            if (s.type == t) {  // replace a stale entry in place (it holds the reference)
+                s = e;
+                return e;
+            }
+            if (!s.type) slot = &s;
+        }
+        if (!slot) slot = &c.e[(h + c.evict++ % cache::probes) % cache::size];
+        Py_INCREF(reinterpret_cast<PyObject *>(t));
+        PyTypeObject *old = slot->type;
+        *slot = e;
+        if (old) Py_DECREF(reinterpret_cast<PyObject *>(old));  // may run code: the slot is consistent first
+        return e;
+    }
+
+    static void from_dpcore(const array_capi *api, PyObject *obj, array_view &v) {
+        dpc_array h = nullptr;
+        const dpc_array_layout *l = nullptr;
+        if (api->layout(obj, &h, &l) != 0) {
+            PyErr_Clear();
+            conversion_failed(obj, "the dpcore.Array holds no array (" + last_error_message() + ")");
+        }
+        int64_t *d = v.dims(l->ndim);
+        std::memcpy(d, l->shape, sizeof(int64_t) * static_cast<std::size_t>(l->ndim));
+        std::memcpy(d + l->ndim, l->strides, sizeof(int64_t) * static_cast<std::size_t>(l->ndim));
+        v.obj_ = obj;
+        v.handle_ = h;
+        v.data_ = l->data;
+        v.dtype_ = l->dtype;
+        v.flags_ = l->flags & (DPC_ARRAY_WRITABLE | DPC_ARRAY_C_CONTIGUOUS | DPC_ARRAY_F_CONTIGUOUS);
+        v.usm_kind_ = l->usm_kind;
+        v.device_type_ = l->usm_kind == DPC_USM_UNKNOWN ? DPC_DL_CPU : DPC_DL_ONEAPI;
+        v.src_ = array_view::source::dpcore_array;
+    }
+
+    /// A usm_ndarray's struct; false when something does not fit the checked
+    /// layout (the caller takes the slow path).
+    static bool from_tensor(const detail_view::tensor_lib &lib, PyObject *owner, PyObject *t, array_view &v) {
+        auto *u = reinterpret_cast<detail_view::usm_ndarray_mirror *>(t);
+        PyObject *base = u->base_;
+        if (!base) return false;
+        const detail_view::tensor_lib::mem *mem = nullptr;
+        for (int i = 0; i < lib.n_mems; ++i)
+            if (lib.mems[i].type == Py_TYPE(base)) mem = &lib.mems[i];
+        if (!mem) {
+            if (!detail_view::check_memory_layout(const_cast<detail_view::tensor_lib &>(lib), t, base)) return false;
+            return from_tensor(lib, owner, t, v);
+        }
+        const int tn = u->typenum_;
+        if (tn < 0 || tn >= 64 || lib.dtypes[tn].bits == 0) return false;  // the slow path names the type
+        const int nd = u->nd_;
+        if (nd < 0 || nd > DPC_ARRAY_MAX_NDIM || (nd > 0 && !u->shape_)) return false;
+        int64_t *d = v.dims(nd);
+        for (int i = 0; i < nd; ++i) d[i] = u->shape_[i];
+        if (u->strides_) {
+            for (int i = 0; i < nd; ++i) d[nd + i] = u->strides_[i];
+        } else if (!detail_view::implied_strides(nd, d, d + nd, u->flags_, lib.c_contig, lib.f_contig)) {
+            return false;
+        }
+        uint32_t f = 0;
+        if (u->flags_ & lib.writable) f |= DPC_ARRAY_WRITABLE;
+        if (u->flags_ & lib.c_contig) f |= DPC_ARRAY_C_CONTIGUOUS;
+        if (u->flags_ & lib.f_contig) f |= DPC_ARRAY_F_CONTIGUOUS;
+        v.obj_ = owner;
+        v.pyqueue_ = reinterpret_cast<detail_view::memory_mirror *>(base)->queue;
+        v.data_ = u->data_;
+        v.dtype_ = lib.dtypes[tn];
+        v.flags_ = f;
+        v.usm_kind_ = mem->usm_kind;
+        v.device_type_ = DPC_DL_ONEAPI;
+        v.src_ = array_view::source::usm_ndarray;
+        return true;
+    }
+
+    /// Fill from a DLTensor an exchange producer handed out; false for a
+    /// device dpcore does not describe without an import (the caller takes
+    /// the slow path).
+    static bool from_dltensor(const dpc_dlpack_tensor &t, bool writable, PyObject *obj, array_view &v) {
+        if (t.device.device_type != DPC_DL_CPU && t.device.device_type != DPC_DL_ONEAPI) return false;
+        if (t.dtype.lanes != 1) conversion_failed(obj, "vector data types (lanes != 1) are not supported");
+        if (t.ndim < 0 || t.ndim > DPC_ARRAY_MAX_NDIM || (t.ndim > 0 && !t.shape))
+            conversion_failed(obj, "its DLTensor has no valid shape");
+        int64_t *d = v.dims(t.ndim);
+        std::memcpy(d, t.shape, sizeof(int64_t) * static_cast<std::size_t>(t.ndim));
+        if (t.strides)
+            std::memcpy(d + t.ndim, t.strides, sizeof(int64_t) * static_cast<std::size_t>(t.ndim));
+        else
+            detail_view::c_strides(t.ndim, d, d + t.ndim);
+        v.obj_ = obj;
+        v.data_ = static_cast<char *>(t.data) + t.byte_offset;
+        v.dtype_ = t.dtype;
+        v.flags_ = detail_view::contiguity(t.ndim, d, d + t.ndim) | (writable ? DPC_ARRAY_WRITABLE : 0u);
+        v.device_type_ = t.device.device_type;
+        v.device_id_ = t.device.device_id;
+        v.src_ = array_view::source::exchange_api;
+        return true;
+    }
+
+    static bool from_exchange(const dlpack_exchange_api *api, PyObject *obj, array_view &v) {
+        auto failed = [&](const char *what) {
+            std::string why = std::string("its DLPack exchange API (") + what + ") failed";
+            if (PyErr_Occurred()) {
+                py::error_already_set e;
+                why += std::string(": ") + e.what();
+            }
+            conversion_failed(obj, why);
+        };
+        bool ok;
+        if (api->dltensor_from_py_object_no_sync) {
+            dpc_dlpack_tensor t{};
+            if (api->dltensor_from_py_object_no_sync(obj, &t) != 0) failed("dltensor_from_py_object_no_sync");
+            ok = from_dltensor(t, true, obj, v);
+        } else {
+            dpc_dlpack_managed_tensor_versioned *m = nullptr;
+            if (api->managed_tensor_from_py_object_no_sync(obj, &m) != 0 || !m)
+                failed("managed_tensor_from_py_object_no_sync");
+            v.managed_ = m;  // the view calls its deleter
+            ok = from_dltensor(m->dl_tensor, (m->flags & DPC_DLPACK_FLAG_READ_ONLY) == 0, obj, v);
+        }
+        if (!ok) return false;
+        if (v.device_type_ != DPC_DL_CPU) {
+            void *s = nullptr;
+            if (api->current_work_stream(v.device_type_, v.device_id_, &s) != 0) failed("current_work_stream");
+            v.stream_ = s;
+        }
+        return true;
+    }
+
+    static bool from_buffer(PyObject *obj, array_view &v) {
+        if (PyObject_GetBuffer(obj, &v.buf_, PyBUF_RECORDS_RO) != 0) {
+            PyErr_Clear();
+            return false;  // the slow path says why, or declines
+        }
+        v.has_buf_ = true;
+        const Py_buffer &b = v.buf_;
+        const char *fmt = b.format ? b.format : "B";
+        if (*fmt == '@' || *fmt == '=' || *fmt == '<') ++fmt;
+        else if (*fmt == '>' || *fmt == '!') conversion_failed(obj, "big-endian byte order is not supported");
+        uint8_t code;
+        bool complex = false;
+        if (*fmt == 'Z') {
+            complex = true;
+            ++fmt;
+        }
+        switch (*fmt) {
+        case '?': code = DPC_DL_BOOL; break;
+        case 'b': case 'h': case 'i': case 'l': case 'q': case 'n': code = DPC_DL_INT; break;
+        case 'B': case 'H': case 'I': case 'L': case 'Q': case 'N': code = DPC_DL_UINT; break;
+        case 'e': case 'f': case 'd': code = complex ? DPC_DL_COMPLEX : DPC_DL_FLOAT; break;
+        default: conversion_failed(obj, std::string("unsupported buffer format '") + (b.format ? b.format : "") + "'");
+        }
+        if (fmt[1] != '\0' || (complex && code != DPC_DL_COMPLEX) || b.itemsize <= 0 || b.itemsize > 16)
+            conversion_failed(obj, std::string("unsupported buffer format '") + (b.format ? b.format : "") + "'");
+        const int nd = b.ndim;
+        if (nd < 0 || nd > DPC_ARRAY_MAX_NDIM) conversion_failed(obj, "too many dimensions");
+        int64_t *d = v.dims(nd);
+        for (int i = 0; i < nd; ++i) d[i] = b.shape ? b.shape[i] : (nd == 1 ? b.len / b.itemsize : 0);
+        if (b.strides) {
+            for (int i = 0; i < nd; ++i) {
+                if (b.strides[i] % b.itemsize != 0)
+                    conversion_failed(obj, "its strides are not a multiple of its item size");
+                d[nd + i] = b.strides[i] / b.itemsize;
+            }
+        } else {
+            detail_view::c_strides(nd, d, d + nd);
+        }
+        v.obj_ = obj;
+        v.data_ = b.buf;
+        v.dtype_ = make_dtype(code, static_cast<uint8_t>(b.itemsize * 8));
+        v.flags_ = detail_view::contiguity(nd, d, d + nd) | (b.readonly ? 0u : DPC_ARRAY_WRITABLE);
+        v.device_type_ = DPC_DL_CPU;
+        v.src_ = array_view::source::buffer;
+        return true;
+    }
+
+    /// numpy's struct; false for what the struct path does not describe (a
+    /// type numpy cannot hand to dpcore, big-endian data, strides that are
+    /// not whole elements): the buffer protocol then says why.
+    static bool from_numpy(const detail_view::numpy_lib &lib, PyObject *obj, array_view &v) {
+        auto *a = reinterpret_cast<detail_view::numpy_array_mirror *>(obj);
+        auto *d = reinterpret_cast<detail_view::numpy_descr_mirror *>(a->descr);
+        if (!d || d->type_num < 0 || d->type_num >= 24 || lib.itemsize[d->type_num] == 0 || d->byteorder == '>')
+            return false;
+        const int nd = a->nd, item = lib.itemsize[d->type_num];
+        if (nd < 0 || nd > DPC_ARRAY_MAX_NDIM) return false;
+        int64_t *dims = v.dims(nd);
+        for (int i = 0; i < nd; ++i) {
+            dims[i] = a->dimensions[i];
+            const Py_ssize_t s = a->strides[i];
+            if (s % item != 0) return false;
+            dims[nd + i] = s / item;
+        }
+        uint32_t f = 0;
+        if (a->flags & detail_view::npy_writeable) f |= DPC_ARRAY_WRITABLE;
+        if (a->flags & detail_view::npy_c_contiguous) f |= DPC_ARRAY_C_CONTIGUOUS;
+        if (a->flags & detail_view::npy_f_contiguous) f |= DPC_ARRAY_F_CONTIGUOUS;
+        v.obj_ = obj;
+        v.data_ = a->data;
+        v.dtype_ = lib.dtypes[d->type_num];
+        v.flags_ = f;
+        v.device_type_ = DPC_DL_CPU;
+        v.src_ = array_view::source::numpy;
+        return true;
+    }
+
+    /// The usm_ndarray path; the view holds its dpcore array.
+    static bool slow(PyObject *obj, array_view &v) {
+        std::unique_ptr<usm_ndarray> u(new usm_ndarray());
+        if (!to_array(obj, *u)) return false;
+        int64_t *d = v.dims(u->ndim());
+        for (int i = 0; i < u->ndim(); ++i) {
+            d[i] = u->shape()[i];
+            d[u->ndim() + i] = u->strides()[i];
+        }
+        v.obj_ = obj;
+        v.handle_ = u->get_array().get();
+        v.pyqueue_ = u->producer_queue().is_none() ? nullptr : u->producer_queue().ptr();
+        v.data_ = u->raw_data();
+        v.dtype_ = u->dtype();
+        v.flags_ = (u->writable() ? DPC_ARRAY_WRITABLE : 0u) | (u->c_contiguous() ? DPC_ARRAY_C_CONTIGUOUS : 0u) |
+                   (u->f_contiguous() ? DPC_ARRAY_F_CONTIGUOUS : 0u);
+        v.usm_kind_ = u->usm_kind();
+        v.device_type_ = u->is_host() ? DPC_DL_CPU : DPC_DL_ONEAPI;
+        v.src_ = array_view::source::imported;
+        v.imported_ = std::move(u);
+        return true;
+    }
+
+    /// Load `obj` into `v`: false when it is no kind of array (the caster
+    /// declines); py::type_error when it is one that cannot be taken.
+    static bool load(py::handle h, array_view &v) {
+        if (v.src_ != array_view::source::none || v.has_buf_ || v.managed_) v.reset();
+        PyObject *obj = h.ptr();
+        entry e = lookup(obj);
+        switch (e.k) {
+        case vkind::dpcore: from_dpcore(static_cast<const array_capi *>(e.aux), obj, v); return true;
+        case vkind::tensor:
+            if (from_tensor(*static_cast<const detail_view::tensor_lib *>(e.aux), obj, obj, v)) return true;
+            break;
+        case vkind::dpnp: {
+            PyObject *inner = *reinterpret_cast<PyObject **>(reinterpret_cast<char *>(obj) + e.offset);
+            auto *lib = static_cast<const detail_view::tensor_lib *>(e.aux);
+            if (inner && Py_TYPE(inner) == lib->type && from_tensor(*lib, obj, inner, v)) return true;
+            break;
+        }
+        case vkind::exchange:
+            if (from_exchange(static_cast<const dlpack_exchange_api *>(e.aux), obj, v)) return true;
+            v.reset();
+            break;
+        case vkind::numpy:
+            if (from_numpy(*static_cast<const detail_view::numpy_lib *>(e.aux), obj, v)) return true;
+            v.reset();
+            if (from_buffer(obj, v)) return true;
+            v.reset();
+            break;
+        case vkind::buffer:
+            if (from_buffer(obj, v)) return true;
+            v.reset();
+            break;
+        default: break;
+        }
+        return slow(obj, v);
+    }
+};
+
+}  // namespace python
+
+inline void array_view::reset() noexcept {
+    if (has_buf_) {
+        PyBuffer_Release(&buf_);
+        has_buf_ = false;
+    }
+    if (managed_) {
+        if (managed_->deleter) managed_->deleter(managed_);
+        managed_ = nullptr;
+    }
+    imported_.reset();
+    big_.reset();
+    obj_ = pyqueue_ = nullptr;
+    stream_ = nullptr;
+    handle_ = nullptr;
+    data_ = nullptr;
+    ndim_ = 0;
+    dtype_ = dpc_dlpack_dtype{};
+    flags_ = 0;
+    usm_kind_ = 0;
+    device_type_ = DPC_DL_CPU;
+    device_id_ = 0;
+    src_ = source::none;
+}
+
+inline dpc_array array_view::handle() const noexcept { return handle_; }
+
+inline queue array_view::get_queue() const {
+    switch (src_) {
+    case source::dpcore_array: {
+        dpc_queue q = nullptr;
+        check(dpc_array_get_queue(handle_, &q), "dpc_array_get_queue");
+        return queue::adopt(q);
+    }
+    case source::usm_ndarray: {
+        queue q = python::cached_queue(pyqueue_);
+        if (!q) throw error(DPC_ERROR_INVALID_ARGUMENT, "dpcore::array_view: the array's sycl_queue is not a queue");
+        return q;
+    }
+    case source::exchange_api:
+        if (is_host()) return queue();
+        if (stream_) return queue::adopt_native(stream_);
+        return queue::default_for(device::from_dlpack_id(device_id_));
+    case source::imported: return imported_->get_queue();
+    default: return queue();
+    }
+}
+
+inline usm_ndarray array_view::keep() const {
+    switch (src_) {
+    case source::dpcore_array:
+        check(dpc_array_retain(handle_), "dpc_array_retain");
+        return usm_ndarray(array::adopt(handle_), origin::dpcore_array);
+    case source::imported: return *imported_;
+    case source::usm_ndarray: {
+        // The fields are known: lend the memory as the attribute path does.
+        std::vector<int64_t> sh(shape_data(), shape_data() + ndim_), st(strides_data(), strides_data() + ndim_);
+        uint32_t f = writable() ? DPC_ARRAY_WRITABLE : 0u;
+        if (usm_kind_ == DPC_USM_DEVICE) f |= DPC_ARRAY_TRUST_DEVICE;
+        else if (usm_kind_ == DPC_USM_SHARED) f |= DPC_ARRAY_TRUST_SHARED;
+        else if (usm_kind_ == DPC_USM_HOST) f |= DPC_ARRAY_TRUST_HOST;
+        return python::lend(obj_, get_queue(), dtype_, sh, st, data_, f, origin::usm_ndarray_attributes, pyqueue_);
+    }
+    case source::none: throw error(DPC_ERROR_INVALID_ARGUMENT, "dpcore::array_view::keep: an empty view");
+    case source::exchange_api:
+        if (!PyObject_HasAttrString(reinterpret_cast<PyObject *>(Py_TYPE(obj_)), "__dlpack__")) {
+            // No __dlpack__ (whose stream argument orders the producer's
+            // work): an owning tensor through the exchange API, and a wait
+            // for the producer's work stream, the only ordering left.
+            const python::dlpack_exchange_api *api =
+                python::detail_view::exchange_api_of(Py_TYPE(obj_));
+            dpc_dlpack_managed_tensor_versioned *m = nullptr;
+            if (!api || api->managed_tensor_from_py_object_no_sync(obj_, &m) != 0 || !m) {
+                std::string why = "its DLPack exchange API gave no tensor to keep";
+                if (PyErr_Occurred()) why += ": " + std::string(pybind11::error_already_set().what());
+                python::conversion_failed(obj_, why);
+            }
+            python::arm_exit_hook();
+            python::gate_dlpack(m);
+            dpc_array a = nullptr;
+            if (dpc_array_from_dlpack_versioned(m, &a) != DPC_SUCCESS)
+                python::conversion_failed(obj_, last_error_message());
+            usm_ndarray u(array::adopt(a), origin::dlpack);
+            if (stream_) {
+                pybind11::gil_scoped_release nogil;
+                queue::adopt_native(stream_).wait();
+            }
+            return u;
+        }
+        [[fallthrough]];  // __dlpack__, with a stream
+    default: {
+        usm_ndarray u;
+        if (!python::to_array(obj_, u))
+            python::conversion_failed(obj_, "it offers no protocol dpcore can keep an array through (__dlpack__, "
+                                            "__sycl_usm_array_interface__)");
+        return u;
+    }
+    }
+}
+
+/// Barriers on `q` and on each distinct queue of the views in [first,
+/// last) (the producers' pending work), as for usm_ndarray.
+inline std::vector<event> depends_on_pending(const queue &q, const array_view *const *first,
+                                             const array_view *const *last) {
+    std::vector<event> out{q.barrier()};
+    std::vector<void *> seen{q.native()};
+    for (; first != last; ++first) {
+        const array_view *a = *first;
+        if (!a || a->is_host()) continue;
+        queue aq = a->get_queue();
+        if (!aq) continue;
+        void *n = aq.native();
+        bool dup = false;
+        for (void *s : seen) dup = dup || s == n;
+        if (dup) continue;
+        seen.push_back(n);
+        out.push_back(aq.barrier());
+    }
+    return out;
+}
+/// The same for a braced list: depends_on_pending(q, {&a, &b}).
+inline std::vector<event> depends_on_pending(const queue &q, std::initializer_list<const array_view *> inputs) {
+    return depends_on_pending(q, inputs.begin(), inputs.end());
+}
+
+/// Keep the memory behind `inputs` (and their Python objects) alive until
+/// `events` complete: each view is kept (array_view::keep) for that long.
+inline void keep_alive(const std::vector<event> &events, std::initializer_list<const array_view *> inputs) {
+    for (const array_view *a : inputs)
+        if (a && a->get_source() != array_view::source::none) a->keep().get_array().keep_alive_until(events);
+}
+
+}  // namespace v0
+}  // namespace dpcore
+
 namespace pybind11 {
 namespace detail {
 
@@ -976,9 +2116,36 @@ template <>
 struct type_caster<dpcore::usm_ndarray> {
     PYBIND11_TYPE_CASTER(dpcore::usm_ndarray,
                          const_name("dpcore.usm_ndarray (dpcore.Array | __sycl_usm_array_interface__ | __dlpack__)"));
-    bool load(handle src, bool) { return dpcore::python::to_array(src, value); }
+    // The view's per-type dispatch finds the fields; keep() makes the owning
+    // array from them (for dpcore and dpnp/dpctl arrays without Python
+    // attribute lookups; other producers as python::to_array does).
+    bool load(handle src, bool) { return load_into(src, value); }
+    static bool load_into(handle src, dpcore::usm_ndarray &value) {
+        dpcore::array_view v;
+        if (!dpcore::python::view_loader::load(src, v)) return false;
+        // Buffer-protocol-only objects (bytes, array.array) were never
+        // usm_ndarrays: the old path declines them, so that other overloads
+        // are tried.
+        if (v.get_source() == dpcore::array_view::source::buffer) return dpcore::python::to_array(src, value);
+        value = v.keep();
+        return true;
+    }
     static handle cast(const dpcore::usm_ndarray &a, return_value_policy, handle) {
         return dpcore::python::from_array(a.get_array()).release();
+    }
+};
+
+/// dpcore::array_view: the cheap, borrowed argument (see array_view).
+/// Returning one returns the Python object it describes.
+template <>
+struct type_caster<dpcore::array_view> {
+    PYBIND11_TYPE_CASTER(dpcore::array_view,
+                         const_name("dpcore.array_view (dpcore.Array | dpnp/dpctl usm_ndarray | "
+                                    "__dlpack_c_exchange_api__ | buffer protocol | __sycl_usm_array_interface__ | "
+                                    "__dlpack__)"));
+    bool load(handle src, bool) { return dpcore::python::view_loader::load(src, value); }
+    static handle cast(const dpcore::array_view &v, return_value_policy, handle) {
+        return handle(v.object()).inc_ref();
     }
 };
 
@@ -988,7 +2155,7 @@ struct type_caster<dpcore::array> {
                          const_name("dpcore.Array (dpcore.Array | __sycl_usm_array_interface__ | __dlpack__)"));
     bool load(handle src, bool) {
         dpcore::usm_ndarray u;
-        if (!dpcore::python::to_array(src, u)) return false;
+        if (!make_caster<dpcore::usm_ndarray>::load_into(src, u)) return false;
         value = u.get_array();
         return true;
     }

@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include "dpcore/dpcore4pybind11.hpp"
+#include "exchange_producer.hpp"
 
 namespace py = pybind11;
 
@@ -19,6 +20,20 @@ static const char *origin_name(dpcore::origin o) {
     return "?";
 }
 
+static const char *source_name(dpcore::array_view::source s) {
+    using src = dpcore::array_view::source;
+    switch (s) {
+    case src::none: return "none";
+    case src::dpcore_array: return "dpcore";
+    case src::usm_ndarray: return "usm_ndarray";
+    case src::exchange_api: return "exchange_api";
+    case src::numpy: return "numpy";
+    case src::buffer: return "buffer";
+    case src::imported: return "imported";
+    }
+    return "?";
+}
+
 PYBIND11_MODULE(caster_probe, m) {
     // dpcore::error from any function of this module becomes dpcore's class
     // for its status (the casters would register this at their first use).
@@ -28,6 +43,52 @@ PYBIND11_MODULE(caster_probe, m) {
     m.def("select", [](const std::string &filter) { return dpcore::device::select(filter).name(); });
     m.def("fail", [](int status, const std::string &what) {
         throw dpcore::error(static_cast<dpc_status>(status), what, 42);
+    });
+    exchange_producer::define(m);
+    // array_view: what the cheap caster read.
+    m.def("view", [](const dpcore::array_view &a) {
+        py::dict d;
+        std::vector<int64_t> sh, st;
+        for (int i = 0; i < a.ndim(); ++i) {
+            sh.push_back(a.shape(i));
+            st.push_back(a.stride(i));
+        }
+        d["ndim"] = a.ndim();
+        d["shape"] = py::tuple(py::cast(sh));
+        d["strides"] = py::tuple(py::cast(st));
+        d["size"] = a.size();
+        d["dtype"] = a.dtype_name();
+        d["writable"] = a.writable();
+        d["c_contiguous"] = a.c_contiguous();
+        d["f_contiguous"] = a.f_contiguous();
+        d["source"] = source_name(a.get_source());
+        d["is_host"] = a.is_host();
+        d["usm_kind"] = a.usm_kind();
+        d["data"] = reinterpret_cast<uintptr_t>(a.raw_data());
+        d["queue"] = a.get_queue();  // a dpcore.Queue, or None for host memory
+        d["has_producer_queue"] = static_cast<bool>(a.producer_queue());
+        d["has_stream"] = a.work_stream() != nullptr;
+        d["is_float32"] = a.is_type<float>();
+        d["object_is_arg"] = true;
+        return d;
+    });
+    m.def("view_identity", [](const dpcore::array_view &a) -> const dpcore::array_view & { return a; });
+    m.def("view_which", [](const dpcore::array_view &) { return "array"; });
+    m.def("view_which", [](int) { return "int"; });
+    m.def("view_which", [](const std::string &) { return "str"; });
+    m.def("view_axis", [](const dpcore::array_view &a, int i) { return a.shape(i); });
+    m.def("view_data_f64", [](const dpcore::array_view &a) { return reinterpret_cast<uintptr_t>(a.data<double>()); });
+    // keep(): the owning dpcore array, returned as a dpcore.Array.
+    m.def("view_keep", [](const dpcore::array_view &a) { return a.keep().get_array(); });
+    m.def("view_keep_alive", [](const dpcore::array_view &a) {
+        dpcore::queue q = a.get_queue();
+        dpcore::keep_alive(dpcore::depends_on_pending(q, {&a}), {&a});
+    });
+    m.def("view_pending_count", [](const dpcore::array_view &a, const dpcore::array_view &b) {
+        return dpcore::depends_on_pending(a.get_queue(), {&a, &b}).size();
+    });
+    m.def("view_two", [](const dpcore::array_view &a, const dpcore::array_view &b) {
+        return py::make_tuple(reinterpret_cast<uintptr_t>(a.raw_data()), reinterpret_cast<uintptr_t>(b.raw_data()));
     });
     m.def("describe", [](const dpcore::usm_ndarray &a) {
         py::dict d;
