@@ -181,7 +181,10 @@ fn python_env_lib(core_dir: &Path) -> Option<PathBuf> {
         .file_name()
         .and_then(|n| n.to_str())
         .is_some_and(|n| n.starts_with("python"));
-    (is_py && lib.file_name().is_some_and(|n| n == "lib")).then(|| lib.to_path_buf())
+    // (a platlib in lib64/ still has pip's data files, the runtime's
+    // libraries, in <env>/lib)
+    let is_lib = lib.file_name().is_some_and(|n| n == "lib" || n == "lib64");
+    (is_py && is_lib).then(|| lib.parent().map(|env| env.join("lib")))?
 }
 
 /// Make `soname` loadable for the plugin about to be opened.
@@ -343,6 +346,21 @@ mod tests {
         let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         let names = needed(&exe).expect("an ELF file");
         assert!(names.iter().any(|n| n.starts_with("libc.so")), "{names:?}");
+    }
+
+    #[test]
+    fn a_wheel_finds_its_environments_lib() {
+        let p = Path::new("/e/venv/lib/python3.12/site-packages/dpcore/lib");
+        assert_eq!(python_env_lib(p), Some(PathBuf::from("/e/venv/lib")));
+        assert_eq!(python_env_lib(Path::new("/opt/dpcore/lib")), None);
+        assert_eq!(
+            python_env_lib(Path::new("/x/site-packages/dpcore/lib")),
+            None
+        );
+        assert_eq!(
+            python_env_lib(Path::new("/x/lib64/python3.12/site-packages/dpcore/lib")),
+            Some(PathBuf::from("/x/lib"))
+        );
     }
 
     #[test]
