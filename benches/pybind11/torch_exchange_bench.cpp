@@ -3,6 +3,7 @@
 // machine, where torch is installed). Each function takes one argument and
 // returns little, so a call's cost is pybind11's plus the caster's.
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <cstdint>
 #include <vector>
