@@ -395,16 +395,40 @@ py::object mark_copied(py::object cap) {
 
 /// The producer's half of the DLPack stream contract: work already
 /// submitted on `src`'s queue completes before anything the consumer
-/// submits to `stream` (a dpctl.SyclQueue, dpcore.Queue or SyclQueueRef
-/// capsule) after this call. None: the consumer asked for no ordering.
+/// submits to `stream` after this call. `stream` is what consumers pass:
+/// None or -1 (DLPack's "no synchronisation", as mpi4py asks), a
+/// dpctl.SyclQueue, a dpcore.Queue, a 'SyclQueueRef' capsule, or an integer
+/// `sycl::queue*` (the stream token of the DLPack C exchange API and of
+/// torch XPU: the consumer's own queue, which cannot be checked beyond
+/// being a non-zero aligned address).
 void order_for_consumer(const array &src, py::handle stream) {
     if (stream.is_none()) return;
     queue mine = src.get_queue();
     queue theirs;
-    if (!python::to_queue(stream, theirs))
-        throw type_mismatch_error(std::string("__dlpack__: stream must be None, a dpctl.SyclQueue, a dpcore.Queue or "
-                                              "a 'SyclQueueRef' capsule for a oneAPI array, not ") +
+    if (PyLong_Check(stream.ptr()) && !PyBool_Check(stream.ptr())) {
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(stream.ptr(), &overflow);
+        if (!overflow && v == -1) return;
+        unsigned long long addr = overflow ? 0 : static_cast<unsigned long long>(v);
+        if (overflow == 1) {
+            addr = PyLong_AsUnsignedLongLong(stream.ptr());
+            if (PyErr_Occurred()) {
+                PyErr_Clear();
+                addr = 0;
+            }
+        }
+        if (addr == 0 || v < -1 || addr % alignof(void *) != 0)
+            throw invalid_argument_error("__dlpack__: an integer stream is -1 (no synchronisation) or the address "
+                                         "of the consumer's sycl::queue, not " + std::string(py::repr(stream)));
+        if (!mine) return;  // host memory: nothing pending
+        dpc_queue q = nullptr;
+        check(dpc_queue_adopt(reinterpret_cast<void *>(static_cast<uintptr_t>(addr)), &q), "dpc_queue_adopt");
+        theirs = queue::adopt(q);
+    } else if (!python::to_queue(stream, theirs)) {
+        throw type_mismatch_error(std::string("__dlpack__: stream must be None, -1, a dpctl.SyclQueue, a dpcore.Queue, "
+                                              "a 'SyclQueueRef' capsule or a sycl::queue* address, not ") +
                                   type_name(stream));
+    }
     if (!mine) return;  // host memory: nothing pending
     event pending = mine.barrier();
     (void)theirs.barrier({pending});

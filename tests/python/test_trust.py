@@ -148,8 +148,21 @@ def test_dlpack_export_orders_dpcore_work_before_the_consumers_stream(device_fil
         assert exact(dpnp.asnumpy(y))
     a = dpcore.full((4,), 1.0, dtype="f4", queue=q)
     a.__dlpack__(stream=consumer, max_version=(1, 0))
-    with pytest.raises(TypeError, match="stream must be"):
+    # What other consumers pass: -1 (no synchronisation, as mpi4py asks) and
+    # the address of their sycl::queue (the exchange API's and torch XPU's
+    # stream token), here dpctl's.
+    a.__dlpack__(stream=-1, max_version=(1, 0))
+    b = dpcore.full((N,), 3.0, dtype="f4", queue=q)
+    cap = b.__dlpack__(stream=consumer.addressof_ref(), max_version=(1, 0))
+    assert type(cap).__name__ == "PyCapsule"
+    consumer.wait()  # the barrier put on the consumer's queue waits for b's fill
+    del cap
+    with pytest.raises(ValueError, match="integer stream"):
         a.__dlpack__(stream=7)
+    with pytest.raises(ValueError, match="integer stream"):
+        a.__dlpack__(stream=0)
+    with pytest.raises(TypeError, match="stream must be"):
+        a.__dlpack__(stream="queue")
 
 
 @pytest.mark.parametrize("value,dtype", [(3.5, None), (7, None), (True, None), (2.5, "f4"), (1 + 2j, None)])
