@@ -126,3 +126,29 @@ def test_a_c_program_with_find_package(tmp_path):
     run("cmake", "-S", src, "-B", tmp_path / "b", env=env)
     run("cmake", "--build", tmp_path / "b", env=env)
     assert run(tmp_path / "b" / "usm_copy", env=_clean_env()).rstrip().endswith(": ok")
+
+
+def test_the_readmes_compiler_lines_build_against_the_wheel(tmp_path):
+    """The README's "Without CMake" lines, as written, with app.c, app.cpp
+    and app.f90 standing for a C example, a C++ program using
+    dpcore/sycl.hpp and the Fortran example."""
+    import re
+    root = EXAMPLES_C.parent
+    text = (root / "README.md").read_text()
+    block = re.search(r"\*\*Without CMake\*\*.*?```sh\n(.*?)```", text, flags=re.S).group(1)
+    lines = [re.sub(r"\s+#.*$", "", ln) for ln in block.replace("\\\n", " ").splitlines()]
+    lines = [ln.strip() for ln in lines if ln.strip()]
+    assert len(lines) == 5, lines
+    for src, name in [(EXAMPLES_C / "usm_copy.c", "app.c"), (root / "tests" / "cpp" / "test_sycl_interop.cpp", "app.cpp"),
+                      (root / "examples-fortran" / "saxpy.f90", "app.f90")]:
+        shutil.copy(src, tmp_path / name)
+    bindir = pathlib.Path(dpcore.__file__).parent / "bin"
+    env = {**_clean_env(), "PATH": f"{VENV / 'bin'}:{bindir}:/usr/bin:/bin", "VENV": str(VENV),
+           "PKG_CONFIG_PATH": dpcore.get_pkgconfig_dir()}
+    for i, line in enumerate(lines):
+        out = f"prog{i}"
+        cmd = line if line.startswith("gfortran -c") else f"{line} -o {out}"
+        run("bash", "-c", cmd, env=env, cwd=tmp_path)
+    # The C programs run with nothing set.
+    for i in (0, 1):
+        assert run(tmp_path / f"prog{i}", env=_clean_env()).rstrip().endswith(": ok")
