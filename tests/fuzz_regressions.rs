@@ -555,8 +555,6 @@ unsafe extern "C" fn restore_then_delete(t: *mut dpc_dlpack_managed_tensor_versi
 /// them before the runtime sees them.
 #[test]
 fn spirv_the_runtime_reader_aborts_on_is_refused() {
-    use dpcore::context::*;
-    use dpcore::kernel::*;
     let _s = serial();
     let spv = std::fs::read(format!("{}/kernels/vadd.spv", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let words: Vec<u32> = spv
@@ -644,39 +642,32 @@ fn spirv_the_runtime_reader_aborts_on_is_refused() {
         ("instruction length cut", mutate(i, (2 << 16) | 55)),
         ("unknown opcode", mutate(i, (3 << 16) | 4000)),
     ];
+    spirv_refused_and_built(&cases, &[spv]);
+}
+
+/// On every device: each of `refused` (what, module) is refused as
+/// malformed SPIR-V before the runtime sees it, each of `built` builds, and
+/// nothing is left behind.
+fn spirv_refused_and_built(refused_cases: &[(&str, Vec<u8>)], built: &[Vec<u8>]) {
+    use dpcore::context::*;
+    use dpcore::kernel::*;
+    let create = |ctx: dpc_context, d, m: &[u8], b: &mut dpc_bundle| unsafe {
+        dpc_bundle_create_from_spirv(ctx, d, m.as_ptr() as _, m.len(), std::ptr::null(), b)
+    };
     for (d, _) in common::all_devices() {
         let before = census();
         let mut ctx: dpc_context = std::ptr::null_mut();
         assert_eq!(unsafe { dpc_context_default(d, &mut ctx) }, DPC_SUCCESS);
-        for (what, m) in &cases {
+        for (what, m) in refused_cases {
             let mut b: dpc_bundle = std::ptr::null_mut();
-            let st = unsafe {
-                dpc_bundle_create_from_spirv(
-                    ctx,
-                    d,
-                    m.as_ptr() as _,
-                    m.len(),
-                    std::ptr::null(),
-                    &mut b,
-                )
-            };
-            refused(st, DPC_ERROR_INVALID_ARGUMENT, what);
+            refused(create(ctx, d, m, &mut b), DPC_ERROR_INVALID_ARGUMENT, what);
             assert!(msg().contains("malformed SPIR-V"), "{what}: {}", msg());
         }
-        // The module itself still builds.
-        let mut b: dpc_bundle = std::ptr::null_mut();
-        let st = unsafe {
-            dpc_bundle_create_from_spirv(
-                ctx,
-                d,
-                spv.as_ptr() as _,
-                spv.len(),
-                std::ptr::null(),
-                &mut b,
-            )
-        };
-        assert_eq!(st, DPC_SUCCESS, "{}", msg());
-        assert_eq!(dpc_bundle_release(b), DPC_SUCCESS);
+        for m in built {
+            let mut b: dpc_bundle = std::ptr::null_mut();
+            assert_eq!(create(ctx, d, m, &mut b), DPC_SUCCESS, "{}", msg());
+            assert_eq!(dpc_bundle_release(b), DPC_SUCCESS);
+        }
         assert_eq!(census(), before);
     }
 }
@@ -692,8 +683,6 @@ fn spirv_the_runtime_reader_aborts_on_is_refused() {
 /// dominance rules.
 #[test]
 fn spirv_the_runtime_compiler_crashes_on_is_refused() {
-    use dpcore::context::*;
-    use dpcore::kernel::*;
     let _s = serial();
     let read = |name: &str| {
         let spv = std::fs::read(format!("{}/kernels/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
@@ -740,50 +729,15 @@ fn spirv_the_runtime_compiler_crashes_on_is_refused() {
             mutate(&many, add + 4, mw[next + 2]),
         ),
     ];
-    for (d, _) in common::all_devices() {
-        let before = census();
-        let mut ctx: dpc_context = std::ptr::null_mut();
-        assert_eq!(unsafe { dpc_context_default(d, &mut ctx) }, DPC_SUCCESS);
-        for (what, m) in &cases {
-            let mut b: dpc_bundle = std::ptr::null_mut();
-            let st = unsafe {
-                dpc_bundle_create_from_spirv(
-                    ctx,
-                    d,
-                    m.as_ptr() as _,
-                    m.len(),
-                    std::ptr::null(),
-                    &mut b,
-                )
-            };
-            refused(st, DPC_ERROR_INVALID_ARGUMENT, what);
-            assert!(msg().contains("malformed SPIR-V"), "{what}: {}", msg());
-        }
-        // The modules themselves, and with the languages the runtime reads.
-        let fine = [
-            saxpy.clone(),
-            many.clone(),
-            mutate(&saxpy, src + 1, 0),
-            mutate(&saxpy, src + 1, 4),
-            mutate(&saxpy, src + 1, 6),
-        ];
-        for m in &fine {
-            let mut b: dpc_bundle = std::ptr::null_mut();
-            let st = unsafe {
-                dpc_bundle_create_from_spirv(
-                    ctx,
-                    d,
-                    m.as_ptr() as _,
-                    m.len(),
-                    std::ptr::null(),
-                    &mut b,
-                )
-            };
-            assert_eq!(st, DPC_SUCCESS, "{}", msg());
-            assert_eq!(dpc_bundle_release(b), DPC_SUCCESS);
-        }
-        assert_eq!(census(), before);
-    }
+    // The modules themselves, and with the languages the runtime reads.
+    let fine = [
+        saxpy.clone(),
+        many.clone(),
+        mutate(&saxpy, src + 1, 0),
+        mutate(&saxpy, src + 1, 4),
+        mutate(&saxpy, src + 1, 6),
+    ];
+    spirv_refused_and_built(&cases, &fine);
 }
 
 /// Bug 8: `dpc_usm_memset` (and fill, prefetch, advice) took a pointer
