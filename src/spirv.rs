@@ -618,6 +618,7 @@ fn validate(ws: &[u32]) -> Result<(), String> {
         }
     }
     check_dominance(ws, &uses)?;
+    check_functions(ws, &defs)?;
     // A function declares the parameters its type lists.
     let mut fn_types: HashMap<u32, usize> = HashMap::new();
     // The framing was checked by the walk above.
@@ -639,6 +640,122 @@ fn validate(ws: &[u32]) -> Result<(), String> {
                     "malformed SPIR-V: the function at word {at} has type {ty}, not a function type"
                 ))
             }
+        }
+    }
+    Ok(())
+}
+
+/// Check that functions, their parameters, returns and calls agree with
+/// their function types (the runtime's compiler crashed in LLVM's
+/// called-value propagation on a kernel whose function type was made to
+/// return a long while its body returned nothing): an OpFunction's result
+/// type is its type's return type; parameters have the types it lists, in
+/// order; OpReturn only in functions returning void, OpReturnValue with a
+/// value of the return type otherwise; a call's result type and arguments
+/// are the callee's; a kernel returns void. Ids and their kinds are
+/// already checked.
+fn check_functions(ws: &[u32], defs: &HashMap<u32, Def>) -> Result<(), String> {
+    // Function types: id -> (return type, parameter types).
+    let mut fn_types: HashMap<u32, (u32, Vec<u32>)> = HashMap::new();
+    // Functions: id -> their function type.
+    let mut fn_of: HashMap<u32, u32> = HashMap::new();
+    let mut kernels: Vec<(usize, u32)> = Vec::new();
+    for (i, op, ins) in instructions(ws).flatten() {
+        match op {
+            33 => {
+                fn_types.insert(ins[1], (ins[2], ins[3..].to_vec()));
+            }
+            54 => {
+                fn_of.insert(ins[2], ins[4]);
+            }
+            15 if ins[1] == EXEC_KERNEL => kernels.push((i, ins[2])),
+            _ => {}
+        }
+    }
+    let value_type = |id: u32| match defs.get(&id) {
+        Some(Def::Value(t)) => Some(*t),
+        _ => None,
+    };
+    let is_void = |t: u32| defs.get(&t) == Some(&Def::Type(19));
+    let sig = |f: u32| fn_of.get(&f).and_then(|t| fn_types.get(t));
+    for (at, f) in kernels {
+        if let Some((ret, _)) = sig(f) {
+            if !is_void(*ret) {
+                return Err(format!(
+                    "malformed SPIR-V: the kernel entry point at word {at} returns type {ret}, not void"
+                ));
+            }
+        }
+    }
+    let mut current: Option<(u32, &[u32], usize)> = None; // (return type, parameter types, next parameter)
+    for (i, op, ins) in instructions(ws).flatten() {
+        let bad = |m: String| Err(format!("malformed SPIR-V: Op{op} at word {i}: {m}"));
+        match op {
+            54 => {
+                let Some((ret, params)) = fn_types.get(&ins[4]) else {
+                    return bad(format!("type {} is not a function type", ins[4]));
+                };
+                if *ret != ins[1] {
+                    return bad(format!(
+                        "result type {} is not its function type's return type {ret}",
+                        ins[1]
+                    ));
+                }
+                current = Some((*ret, params.as_slice(), 0));
+            }
+            55 => {
+                if let Some((_, params, next)) = current.as_mut() {
+                    if params.get(*next) != Some(&ins[1]) {
+                        return bad(format!(
+                            "parameter {next} has type {}, its function type says {:?}",
+                            ins[1],
+                            params.get(*next)
+                        ));
+                    }
+                    *next += 1;
+                }
+            }
+            253 => {
+                if let Some((ret, ..)) = current {
+                    if !is_void(ret) {
+                        return bad(format!("OpReturn in a function returning type {ret}"));
+                    }
+                }
+            }
+            254 => {
+                if let Some((ret, ..)) = current {
+                    if is_void(ret) || value_type(ins[1]) != Some(ret) {
+                        return bad(format!(
+                            "returns a value of type {:?} from a function returning type {ret}",
+                            value_type(ins[1])
+                        ));
+                    }
+                }
+            }
+            57 => {
+                let Some((ret, params)) = sig(ins[3]) else {
+                    return bad(format!("{} is not a function", ins[3]));
+                };
+                let args = &ins[4..];
+                if *ret != ins[1] || args.len() != params.len() {
+                    return bad(format!(
+                        "a call with result type {} and {} arguments of a function returning {ret} with {} parameters",
+                        ins[1],
+                        args.len(),
+                        params.len()
+                    ));
+                }
+                for (k, (a, p)) in args.iter().zip(params).enumerate() {
+                    if value_type(*a) != Some(*p) {
+                        return bad(format!(
+                            "argument {k} has type {:?}, the parameter {p}",
+                            value_type(*a)
+                        ));
+                    }
+                }
+            }
+            56 => current = None,
+            _ => {}
         }
     }
     Ok(())
@@ -1317,6 +1434,40 @@ mod tests {
         assert!(kernels(&module(&b)).is_ok());
         b[0] = ins(3, &[7, 202_012]); // SYCL
         refused(kernels(&module(&b)), "source language 7");
+    }
+
+    /// Functions that disagree with their types are refused (the runtime's
+    /// compiler crashed on a kernel whose type was made to return a long).
+    #[test]
+    fn functions_agree_with_their_types() {
+        let mut ep = vec![EXEC_KERNEL, 6];
+        ep.extend(name_words("vadd"));
+        let good = vadd_body(&ep);
+        let with = |at: usize, i: Vec<u32>| {
+            let mut b = good.clone();
+            b[at] = i;
+            kernels(&module(&b)).unwrap_err()
+        };
+        // The kernel's type returns an int; then the same without the entry point.
+        assert!(with(7, ins(33, &[5, 1, 2, 3, 1, 4, 9])).contains("not void"));
+        let mut b = good.clone();
+        b[7] = ins(33, &[5, 1, 2, 3, 1, 4, 9]);
+        b.remove(0);
+        assert!(kernels(&module(&b)).unwrap_err().contains("return type"));
+        // A parameter of another type than the function type lists.
+        assert!(with(9, ins(OP_FUNCTION_PARAMETER, &[1, 10])).contains("parameter 0"));
+        // OpReturnValue from the void function of branchy().
+        let mut b = branchy();
+        b[16] = ins(254, &[16]);
+        assert!(kernels(&module(&b))
+            .unwrap_err()
+            .contains("returns a value"));
+        // A call with the wrong argument count, then a right one.
+        let mut b = branchy();
+        b.insert(16, ins(57, &[7, 30, 6]));
+        assert!(kernels(&module(&b)).unwrap_err().contains("0 arguments"));
+        b[16] = ins(57, &[7, 30, 6, 16]);
+        assert!(kernels(&module(&b)).is_ok());
     }
 
     #[test]

@@ -714,7 +714,16 @@ fn spirv_the_runtime_compiler_crashes_on_is_refused() {
     while mw[next] & 0xffff != 128 {
         next += (mw[next] >> 16) as usize;
     }
+    // vadd.spv with its first function type made to return the first
+    // integer type (CI's smoke: a SEGV in LLVM's called-value propagation).
+    let (vadd, vw) = read("vadd.spv");
+    let fty = find(&vw, 33);
+    let int = vw[find(&vw, 21) + 1];
     let cases = [
+        (
+            "a kernel type returning an integer",
+            mutate(&vadd, fty + 2, int),
+        ),
         (
             "source language 0x230029",
             mutate(&saxpy, src + 1, 0x23_0029),
@@ -731,6 +740,7 @@ fn spirv_the_runtime_compiler_crashes_on_is_refused() {
     ];
     // The modules themselves, and with the languages the runtime reads.
     let fine = [
+        vadd.clone(),
         saxpy.clone(),
         many.clone(),
         mutate(&saxpy, src + 1, 0),
