@@ -493,6 +493,16 @@ fn validate(ws: &[u32]) -> Result<(), String> {
                         .iter()
                         .position(|w| w.to_le_bytes().contains(&0))
                         .ok_or_else(|| at("a string without its terminating NUL"))?;
+                    // The rest of the last word is zero padding (SPIR-V
+                    // 2.2.1; the runtime's reader exits the process on other
+                    // bytes there: "InvalidWordCount").
+                    let last = ops[k + n].to_le_bytes();
+                    let nul = last.iter().position(|&b| b == 0).unwrap_or(3);
+                    if last[nul..].iter().any(|&b| b != 0) {
+                        return Err(at(
+                            "a string whose last word is not padded with zeros after its NUL",
+                        ));
+                    }
                     k += n + 1;
                 }
                 b'R' => {
@@ -1408,6 +1418,12 @@ mod tests {
         );
         // A branch back to the entry block.
         refused(with(12, ins(249, &[11])), "entry block");
+        // A string whose last word has bytes after its NUL.
+        let mut b = good.clone();
+        b.insert(0, ins(5, &[15, u32::from_le_bytes(*b"ab\0c")]));
+        refused(kernels(&module(&b)), "padded with zeros");
+        b[0] = ins(5, &[15, u32::from_le_bytes(*b"ab\0\0")]);
+        assert!(kernels(&module(&b)).is_ok());
         // A phi after another instruction of its block.
         let mut b = good.clone();
         b.insert(14, ins(128, &[1, 18, 10, 10]));

@@ -724,6 +724,16 @@ fn spirv_the_runtime_compiler_crashes_on_is_refused() {
             "a kernel type returning an integer",
             mutate(&vadd, fty + 2, int),
         ),
+        // The last word of OpName's string with a byte after its NUL
+        // ("InvalidWordCount", then exit: found by a run of this session).
+        (
+            "a string not padded with zeros",
+            mutate(
+                &vadd,
+                find(&vw, 5) + (vw[find(&vw, 5)] >> 16) as usize - 1,
+                0x000b_0020,
+            ),
+        ),
         (
             "source language 0x230029",
             mutate(&saxpy, src + 1, 0x23_0029),
