@@ -149,6 +149,17 @@ dpc_dlpack_dtype to_dtype(py::handle spec) {
                                  std::string(py::str(dt)));
 }
 
+/// `x` (already range-checked for `bits`) stored in `out` as the integer
+/// of that width: I8, I16, I32 or I64 for 8, 16, 32 or 64 bits.
+template <typename I8, typename I16, typename I32, typename I64, typename T>
+void store_width(unsigned char *out, int bits, T x) {
+    auto put = [out](auto v) { std::memcpy(out, &v, sizeof v); };
+    if (bits == 8) put(static_cast<I8>(x));
+    else if (bits == 16) put(static_cast<I16>(x));
+    else if (bits == 32) put(static_cast<I32>(x));
+    else put(static_cast<I64>(x));
+}
+
 /// One element for dpcore.full from a Python bool, int, float or complex,
 /// converted to `dt` (numpy's default for the value when `want` is null),
 /// written to `out` (16 bytes): only the conversions numpy.asarray makes
@@ -189,14 +200,7 @@ bool scalar_without_numpy(py::handle value, const dpc_dlpack_dtype *want, dpc_dl
         }
         const int bits = dt.bits;
         if (bits < 64 && (x < -(1LL << (bits - 1)) || x > (1LL << (bits - 1)) - 1)) return false;
-        const int8_t i8 = static_cast<int8_t>(x);
-        const int16_t i16 = static_cast<int16_t>(x);
-        const int32_t i32 = static_cast<int32_t>(x);
-        const int64_t i64 = x;
-        if (bits == 8) std::memcpy(out, &i8, 1);
-        else if (bits == 16) std::memcpy(out, &i16, 2);
-        else if (bits == 32) std::memcpy(out, &i32, 4);
-        else std::memcpy(out, &i64, 8);
+        store_width<int8_t, int16_t, int32_t, int64_t>(out, bits, x);
         return true;
     }
     case DPC_DL_UINT: {
@@ -208,14 +212,7 @@ bool scalar_without_numpy(py::handle value, const dpc_dlpack_dtype *want, dpc_dl
         }
         const int bits = dt.bits;
         if (bits < 64 && x > (1ULL << bits) - 1) return false;
-        const uint8_t u8 = static_cast<uint8_t>(x);
-        const uint16_t u16 = static_cast<uint16_t>(x);
-        const uint32_t u32 = static_cast<uint32_t>(x);
-        const uint64_t u64 = x;
-        if (bits == 8) std::memcpy(out, &u8, 1);
-        else if (bits == 16) std::memcpy(out, &u16, 2);
-        else if (bits == 32) std::memcpy(out, &u32, 4);
-        else std::memcpy(out, &u64, 8);
+        store_width<uint8_t, uint16_t, uint32_t, uint64_t>(out, bits, x);
         return true;
     }
     case DPC_DL_FLOAT: {
